@@ -1,0 +1,101 @@
+//! The logged-in user's own account: profile details and password change.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use diesel::prelude::*;
+
+use crate::auth::commands::{self, ChangeOutcome, PasswordChange};
+use crate::auth::current_user::CurrentUser;
+use crate::auth::pages::{html, redirect};
+use crate::auth::session::{self as sess, FlashKind};
+use crate::authz::{authorize, Action, Actor};
+use crate::db::schema::users;
+use crate::error::AppResult;
+use crate::web::forms::FieldErrors;
+use crate::web::{AppState, PageCtx};
+
+#[derive(Template)]
+#[template(path = "account/profile.html")]
+struct ProfilePage {
+    ctx: PageCtx,
+    full_name: String,
+    email: String,
+    username: String,
+    role: &'static str,
+    errors: FieldErrors,
+}
+
+async fn render(
+    session: &Session,
+    state: &AppState,
+    actor: &Actor,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
+    let id = actor.id;
+    let (full_name, email): (String, String) = crate::db::run(&state.pool, move |conn| {
+        Ok(users::table
+            .find(id)
+            .select((users::full_name, users::email))
+            .first(conn)?)
+    })
+    .await?;
+    let page = ProfilePage {
+        ctx: PageCtx::new(session, Some(actor), "My account", "/account"),
+        full_name,
+        email,
+        username: actor.username.clone(),
+        role: actor.role.label(),
+        errors,
+    };
+    html(status, page.render())
+}
+
+pub async fn show(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ChangeOwnPassword)?;
+    render(
+        &session,
+        &state,
+        &user.0,
+        FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn change_password(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<PasswordChange>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ChangeOwnPassword)?;
+    match commands::change_password(&state, &user.0, form.into_inner()).await? {
+        ChangeOutcome::Changed {
+            other_sessions_ended,
+        } => {
+            let msg = match other_sessions_ended {
+                0 => "Password changed.".to_string(),
+                n => format!("Password changed. {n} other session(s) were logged out."),
+            };
+            sess::flash(&session, FlashKind::Success, &msg);
+            Ok(redirect("/account"))
+        }
+        ChangeOutcome::Invalid(errors) => {
+            render(
+                &session,
+                &state,
+                &user.0,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The audit log page (Admins only): filters, newest first, keyset pagination.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use super::queries::{self, AuditFilter, AuditRow};
+use crate::auth::current_user::CurrentUser;
+use crate::auth::pages::html;
+use crate::authz::{authorize, Action};
+use crate::error::{urlencode, AppResult};
+use crate::web::{AppState, PageCtx};
+
+#[derive(Template)]
+#[template(path = "audit/list.html")]
+struct AuditListPage {
+    ctx: PageCtx,
+    filter: AuditFilter,
+    rows: Vec<AuditRow>,
+    newer_href: String,
+    older_href: String,
+    problems: Vec<String>,
+}
+
+fn href(f: &AuditFilter, cursor: (&str, i64)) -> String {
+    let mut q = vec![format!("{}={}", cursor.0, cursor.1)];
+    for (k, v) in [
+        ("actor", &f.actor),
+        ("action", &f.action),
+        ("object_type", &f.object_type),
+        ("object_id", &f.object_id),
+        ("from", &f.from),
+        ("to", &f.to),
+    ] {
+        if !v.trim().is_empty() {
+            q.push(format!("{k}={}", urlencode(v.trim())));
+        }
+    }
+    format!("/audit?{}", q.join("&"))
+}
+
+pub async fn list(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<AuditFilter>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ViewAuditLog)?;
+    let filter = query.into_inner();
+    let f = filter.clone();
+    let page = crate::db::run(&state.pool, move |conn| queries::list(conn, &f)).await?;
+    let view = AuditListPage {
+        ctx: PageCtx::new(&session, Some(&user.0), "Audit log", "/audit"),
+        newer_href: page
+            .newer
+            .map(|id| href(&filter, ("after", id)))
+            .unwrap_or_default(),
+        older_href: page
+            .older
+            .map(|id| href(&filter, ("before", id)))
+            .unwrap_or_default(),
+        filter,
+        rows: page.rows,
+        problems: page.problems,
+    };
+    html(StatusCode::OK, view.render())
+}

@@ -1,0 +1,231 @@
+//! Reads of the audit log: filtered, newest first, keyset-paginated on the id (every page
+//! costs the same, however deep).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::db::schema::audit_log;
+use crate::error::AppError;
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AuditFilter {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub object_type: String,
+    #[serde(default)]
+    pub object_id: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    /// Show entries older than this id (the "older" link).
+    pub before: Option<i64>,
+    /// Show entries newer than this id (the "newer" link).
+    pub after: Option<i64>,
+}
+
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub actor_label: String,
+    pub actor_id: Option<i64>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub summary: String,
+    pub before: String,
+    pub after: String,
+    pub client_ip: String,
+    pub request_id: String,
+}
+
+pub struct AuditPage {
+    pub rows: Vec<AuditRow>,
+    /// Id to pass as `after` for newer entries, if any exist.
+    pub newer: Option<i64>,
+    /// Id to pass as `before` for older entries, if any exist.
+    pub older: Option<i64>,
+    /// Messages about filter values that could not be used.
+    pub problems: Vec<String>,
+}
+
+type Row = (
+    i64,
+    DateTime<Utc>,
+    Option<i64>,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+    Option<String>,
+    Option<String>,
+);
+
+fn to_view(r: Row) -> AuditRow {
+    let pretty = |v: Option<serde_json::Value>| {
+        v.map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    AuditRow {
+        id: r.0,
+        at: r.1.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        actor_id: r.2,
+        actor_label: r.3,
+        action: r.4,
+        object_type: r.5,
+        object_id: r.6.unwrap_or_default(),
+        summary: r.7,
+        before: pretty(r.8),
+        after: pretty(r.9),
+        client_ip: r.10.unwrap_or_default(),
+        request_id: r.11.unwrap_or_default(),
+    }
+}
+
+/// `%`, `_` and `\` stand for themselves in a LIKE pattern built from user input.
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn parse_day(s: &str, field: &str, problems: &mut Vec<String>) -> Option<NaiveDate> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            problems.push(format!(
+                "'{s}' is not a date (YYYY-MM-DD); the {field} filter was ignored."
+            ));
+            None
+        }
+    }
+}
+
+pub fn list(conn: &mut PgConnection, f: &AuditFilter) -> Result<AuditPage, AppError> {
+    let mut problems = Vec::new();
+    let mut q = audit_log::table
+        .select((
+            audit_log::id,
+            audit_log::at,
+            audit_log::actor_id,
+            audit_log::actor_label,
+            audit_log::action,
+            audit_log::object_type,
+            audit_log::object_id,
+            audit_log::summary,
+            audit_log::before,
+            audit_log::after,
+            audit_log::client_ip,
+            audit_log::request_id,
+        ))
+        .into_boxed();
+    let actor = f.actor.trim();
+    if !actor.is_empty() {
+        q = q.filter(audit_log::actor_label.ilike(format!("%{}%", like_escape(actor))));
+    }
+    let action = f.action.trim();
+    if !action.is_empty() {
+        q = q.filter(audit_log::action.like(format!("{}%", like_escape(action))));
+    }
+    let object_type = f.object_type.trim();
+    if !object_type.is_empty() {
+        q = q.filter(audit_log::object_type.eq(object_type.to_string()));
+    }
+    let object_id = f.object_id.trim();
+    if !object_id.is_empty() {
+        q = q.filter(audit_log::object_id.eq(object_id.to_string()));
+    }
+    if let Some(d) = parse_day(&f.from, "from", &mut problems) {
+        q = q.filter(audit_log::at.ge(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()));
+    }
+    if let Some(d) = parse_day(&f.to, "to", &mut problems) {
+        if let Some(next) = d.succ_opt() {
+            q = q.filter(audit_log::at.lt(next.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()));
+        }
+    }
+
+    let (mut rows, going_newer): (Vec<Row>, bool) = match (f.before, f.after) {
+        (_, Some(after)) => (
+            q.filter(audit_log::id.gt(after))
+                .order(audit_log::id.asc())
+                .limit(PAGE_SIZE + 1)
+                .load(conn)?,
+            true,
+        ),
+        (Some(before), None) => (
+            q.filter(audit_log::id.lt(before))
+                .order(audit_log::id.desc())
+                .limit(PAGE_SIZE + 1)
+                .load(conn)?,
+            false,
+        ),
+        (None, None) => (
+            q.order(audit_log::id.desc())
+                .limit(PAGE_SIZE + 1)
+                .load(conn)?,
+            false,
+        ),
+    };
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    if going_newer {
+        rows.reverse();
+    }
+    let first = rows.first().map(|r| r.0);
+    let last = rows.last().map(|r| r.0);
+    let (newer, older) = if going_newer {
+        (if has_more { first } else { None }, last)
+    } else {
+        (
+            if f.before.is_some() { first } else { None },
+            if has_more { last } else { None },
+        )
+    };
+    Ok(AuditPage {
+        rows: rows.into_iter().map(to_view).collect(),
+        newer,
+        older,
+        problems,
+    })
+}
+
+/// The latest entries where `actor_id` acted (the dashboard's "recent activity").
+pub fn recent_for_actor(
+    conn: &mut PgConnection,
+    actor_id: i64,
+    n: i64,
+) -> Result<Vec<AuditRow>, AppError> {
+    let rows: Vec<Row> = audit_log::table
+        .filter(audit_log::actor_id.eq(actor_id))
+        .select((
+            audit_log::id,
+            audit_log::at,
+            audit_log::actor_id,
+            audit_log::actor_label,
+            audit_log::action,
+            audit_log::object_type,
+            audit_log::object_id,
+            audit_log::summary,
+            audit_log::before,
+            audit_log::after,
+            audit_log::client_ip,
+            audit_log::request_id,
+        ))
+        .order(audit_log::id.desc())
+        .limit(n)
+        .load(conn)?;
+    Ok(rows.into_iter().map(to_view).collect())
+}

@@ -1,0 +1,281 @@
+//! Login and password changes: throttle → verify (on the hashing pool) → change + audit in
+//! one transaction.
+
+use diesel::prelude::*;
+
+use super::password::{self, Verified};
+use super::throttle::{self, Verdict};
+use super::tokens::{self, IssuedTokens};
+use crate::audit::{self, AuditEntry};
+use crate::authz::{Actor, Role};
+use crate::db::lower_nullable;
+use crate::db::schema::users;
+use crate::error::AppError;
+use crate::web::forms::FieldErrors;
+use crate::web::AppState;
+
+pub enum LoginOutcome {
+    Success(IssuedTokens),
+    /// Wrong username or password (deliberately not told apart), or a user who may not log in.
+    Failed,
+    Locked {
+        retry_after_secs: u64,
+    },
+}
+
+pub struct LoginAttempt {
+    pub username: String,
+    pub password: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutcome, AppError> {
+    let username = attempt.username.trim().to_lowercase();
+    let ip = attempt
+        .client_ip
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
+    let user_key = throttle::user_key(&username);
+    let ip_key = throttle::ip_key(&ip);
+    let cfg = state.config.throttle.clone();
+
+    let keys = vec![user_key.clone(), ip_key.clone()];
+    let check_cfg = cfg.clone();
+    let lookup_name = username.clone();
+    let (verdict, user) = crate::db::run(&state.pool, move |conn| {
+        let verdict = throttle::check(conn, &check_cfg, &keys)?;
+        let user: Option<(i64, Option<String>, String, bool, String)> = users::table
+            .filter(lower_nullable(users::username).eq(&lookup_name))
+            .select((
+                users::id,
+                users::password_hash,
+                users::role,
+                users::is_active,
+                users::employment_status,
+            ))
+            .first(conn)
+            .optional()?;
+        Ok((verdict, user))
+    })
+    .await?;
+
+    let label: String = username.chars().take(100).collect();
+    match verdict {
+        Verdict::Locked { retry_after_secs } => {
+            let ip_for_audit = attempt.client_ip.clone();
+            crate::db::run(&state.pool, move |conn| {
+                audit::record(
+                    conn,
+                    AuditEntry::system("auth.login_locked", "login", None)
+                        .actor(None, label)
+                        .summary("Login refused: too many failed attempts (locked)")
+                        .client_ip(ip_for_audit.as_deref()),
+                )
+            })
+            .await?;
+            return Ok(LoginOutcome::Locked { retry_after_secs });
+        }
+        Verdict::Proceed { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
+        Verdict::Proceed { .. } => {}
+    }
+
+    // An unknown username is verified against a dummy hash: same cost as a wrong password.
+    let stored = user
+        .as_ref()
+        .and_then(|u| u.1.clone())
+        .unwrap_or_else(|| password::dummy_hash().to_string());
+    let pw = attempt.password.clone();
+    let verified = state
+        .hasher
+        .run(move || password::verify(&pw, &stored))
+        .await?;
+
+    let may_log_in = |u: &(i64, Option<String>, String, bool, String)| {
+        u.1.is_some()
+            && u.3
+            && u.4 != "offboarded"
+            && Role::parse(&u.2).is_some_and(Role::can_log_in)
+    };
+    let success = match (&user, &verified) {
+        (Some(u), Verified::Match { .. }) => may_log_in(u).then_some(u.0),
+        _ => None,
+    };
+
+    let Some(user_id) = success else {
+        let ip_for_audit = attempt.client_ip.clone();
+        let user_id = user.as_ref().map(|u| u.0);
+        crate::db::run(&state.pool, move |conn| {
+            conn.transaction(|conn| {
+                throttle::record_failure(conn, &cfg, &user_key, cfg.max_failures_per_user)?;
+                throttle::record_failure(conn, &cfg, &ip_key, cfg.max_failures_per_ip)?;
+                audit::record(
+                    conn,
+                    AuditEntry::system(
+                        "auth.login_failed",
+                        "user",
+                        user_id.map(|id| id.to_string()),
+                    )
+                    .actor(None, label)
+                    .summary("Failed login")
+                    .client_ip(ip_for_audit.as_deref()),
+                )?;
+                Ok::<_, AppError>(())
+            })
+        })
+        .await?;
+        return Ok(LoginOutcome::Failed);
+    };
+
+    let new_hash = match verified {
+        Verified::Match { rehash: true } => {
+            let pw = attempt.password;
+            Some(state.hasher.run(move || password::hash(&pw)).await??)
+        }
+        _ => None,
+    };
+    let keys = state.keys.clone();
+    let issued = crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            if let Some(h) = &new_hash {
+                diesel::update(users::table.find(user_id))
+                    .set(users::password_hash.eq(h))
+                    .execute(conn)?;
+            }
+            throttle::clear(conn, &user_key)?;
+            let issued = tokens::start_session(
+                conn,
+                &keys,
+                user_id,
+                attempt.client_ip.as_deref(),
+                attempt.user_agent.as_deref(),
+            )?;
+            let summary = if new_hash.is_some() {
+                "Logged in (password hash upgraded to argon2id)"
+            } else {
+                "Logged in"
+            };
+            audit::record(
+                conn,
+                AuditEntry::system("auth.login", "session", Some(issued.session_id.to_string()))
+                    .actor(Some(user_id), label)
+                    .summary(summary)
+                    .client_ip(attempt.client_ip.as_deref()),
+            )?;
+            Ok::<_, AppError>(issued)
+        })
+    })
+    .await?;
+    Ok(LoginOutcome::Success(issued))
+}
+
+/// Logs out: revokes the session (refresh-token family) and audits it.
+pub async fn logout(state: &AppState, actor: &Actor) -> Result<(), AppError> {
+    let actor = actor.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            tokens::revoke_session(conn, actor.session_id, "logout")?;
+            audit::record(
+                conn,
+                AuditEntry::by(
+                    &actor,
+                    "auth.logout",
+                    "session",
+                    Some(actor.session_id.to_string()),
+                )
+                .summary("Logged out"),
+            )?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+    pub new_password_confirm: String,
+}
+
+pub enum ChangeOutcome {
+    Changed { other_sessions_ended: usize },
+    Invalid(FieldErrors),
+}
+
+/// Changes the actor's own password (current password required) and ends their other sessions.
+pub async fn change_password(
+    state: &AppState,
+    actor: &Actor,
+    form: PasswordChange,
+) -> Result<ChangeOutcome, AppError> {
+    let mut errors = FieldErrors::new();
+    if let Err(m) = password::check_policy(
+        &form.new_password,
+        Some(&actor.username),
+        Some(&actor.full_name),
+    ) {
+        errors.add("new_password", m);
+    } else if form.new_password != form.new_password_confirm {
+        errors.add("new_password_confirm", "The two passwords differ.");
+    }
+    let user_id = actor.id;
+    let stored: Option<String> = crate::db::run(&state.pool, move |conn| {
+        Ok(users::table
+            .find(user_id)
+            .select(users::password_hash)
+            .first(conn)?)
+    })
+    .await?;
+    let current = form.current_password.clone();
+    let stored = stored.unwrap_or_else(|| password::dummy_hash().to_string());
+    let verified = state
+        .hasher
+        .run(move || password::verify(&current, &stored))
+        .await?;
+    if verified == Verified::Mismatch {
+        errors.add("current_password", "This is not your current password.");
+    }
+    if !errors.is_empty() {
+        return Ok(ChangeOutcome::Invalid(errors));
+    }
+    let new_password = form.new_password;
+    let hash = state
+        .hasher
+        .run(move || password::hash(&new_password))
+        .await??;
+    let actor = actor.clone();
+    let ended = crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            diesel::update(users::table.find(actor.id))
+                .set((
+                    users::password_hash.eq(&hash),
+                    users::updated_at.eq(chrono::Utc::now()),
+                ))
+                .execute(conn)?;
+            let ended = tokens::revoke_user_sessions(
+                conn,
+                actor.id,
+                Some(actor.session_id),
+                "password changed",
+            )?;
+            audit::record(
+                conn,
+                AuditEntry::by(
+                    &actor,
+                    "user.password_changed",
+                    "user",
+                    Some(actor.id.to_string()),
+                )
+                .summary(format!(
+                    "Changed own password; {ended} other session(s) ended"
+                )),
+            )?;
+            Ok::<_, AppError>(ended)
+        })
+    })
+    .await?;
+    Ok(ChangeOutcome::Changed {
+        other_sessions_ended: ended,
+    })
+}

@@ -1,0 +1,167 @@
+//! The `CurrentUser` extractor: every page that needs a login takes it. It validates the
+//! access token, refreshes it transparently from the refresh token when it has expired, and
+//! loads the user and their session from the database, so that logout, deactivation and role
+//! changes take effect at the very next request.
+
+use actix_session::SessionExt as _;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use chrono::Utc;
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+
+use super::session as sess;
+use super::tokens::{self, AccessError, RefreshOutcome};
+use crate::authz::{Actor, Role};
+use crate::db::schema::{auth_sessions, users};
+use crate::error::AppError;
+use crate::web::{client_ip, AppState};
+
+/// The logged-in user of this request.
+pub struct CurrentUser(pub Actor);
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map(CurrentUser) })
+    }
+}
+
+/// Where to come back to after logging in: the page asked for, for GET requests.
+fn return_path(req: &HttpRequest) -> Option<String> {
+    (req.method() == actix_web::http::Method::GET && req.path() != "/").then(|| {
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        pq.to_string()
+    })
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Actor, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?
+        .clone();
+    let session = req.get_session();
+    let login_required = || AppError::LoginRequired {
+        next: return_path(req),
+    };
+    let (Some(access), refresh) = sess::tokens(&session) else {
+        return Err(login_required());
+    };
+    let ip = client_ip(req, state.config.trust_proxy);
+
+    enum Step {
+        Valid { user_id: i64, session_id: i64 },
+        Refresh(String),
+    }
+    let step = match state.keys.decode_access(&access) {
+        Ok(claims) => match claims.sub.parse::<i64>() {
+            Ok(user_id) => Step::Valid {
+                user_id,
+                session_id: claims.sid,
+            },
+            Err(_) => Step::Refresh(String::new()),
+        },
+        Err(AccessError::Expired) => Step::Refresh(refresh.unwrap_or_default()),
+        Err(AccessError::Invalid) => {
+            sess::end(&session);
+            return Err(login_required());
+        }
+    };
+
+    let keys = state.keys.clone();
+    let ip_for_db = ip.clone();
+    let result = crate::db::run(&state.pool, move |conn| {
+        let (user_id, session_id, rotated) = match step {
+            Step::Valid {
+                user_id,
+                session_id,
+            } => (user_id, session_id, None),
+            Step::Refresh(token) if token.is_empty() => return Ok(None),
+            Step::Refresh(token) => {
+                match tokens::rotate(conn, &keys, &token, ip_for_db.as_deref())? {
+                    RefreshOutcome::Rotated {
+                        user_id,
+                        session_id,
+                        refresh,
+                    } => (user_id, session_id, Some(refresh)),
+                    RefreshOutcome::Invalid | RefreshOutcome::ReuseDetected => return Ok(None),
+                }
+            }
+        };
+        let actor = load_actor(conn, user_id, session_id)?;
+        Ok(actor.map(|a| (a, rotated)))
+    })
+    .await?;
+
+    match result {
+        Some((mut actor, rotated)) => {
+            if let Some(new_refresh) = rotated {
+                let access = state.keys.issue_access(actor.id, actor.session_id)?;
+                sess::set_tokens(&session, &access, &new_refresh);
+            }
+            actor.client_ip = ip;
+            Ok(actor)
+        }
+        None => {
+            sess::end(&session);
+            Err(login_required())
+        }
+    }
+}
+
+/// The user behind an active session, if they may still log in.
+pub fn load_actor(
+    conn: &mut PgConnection,
+    user_id: i64,
+    session_id: i64,
+) -> Result<Option<Actor>, AppError> {
+    let row: Option<(
+        i64,
+        Option<String>,
+        String,
+        String,
+        bool,
+        String,
+        Option<String>,
+    )> = users::table
+        .inner_join(auth_sessions::table)
+        .filter(users::id.eq(user_id))
+        .filter(auth_sessions::id.eq(session_id))
+        .filter(auth_sessions::revoked_at.is_null())
+        .filter(auth_sessions::expires_at.gt(Utc::now()))
+        .select((
+            users::id,
+            users::username,
+            users::full_name,
+            users::role,
+            users::is_active,
+            users::employment_status,
+            users::password_hash,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, username, full_name, role, is_active, employment_status, password_hash)) = row
+    else {
+        return Ok(None);
+    };
+    let role = Role::parse(&role).unwrap_or(Role::User);
+    let may_log_in = is_active
+        && role.can_log_in()
+        && employment_status != "offboarded"
+        && password_hash.is_some();
+    Ok(may_log_in.then(|| Actor {
+        id,
+        username: username.unwrap_or_default(),
+        full_name,
+        role,
+        session_id,
+        client_ip: None,
+    }))
+}

@@ -1,0 +1,146 @@
+//! Login and logout pages (thin: parse, call a command, render).
+
+use actix_session::Session;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::commands::{self, LoginAttempt, LoginOutcome};
+use super::current_user::CurrentUser;
+use super::session::{self as sess, FlashKind};
+use crate::error::{AppError, AppResult};
+use crate::web::{client_ip, safe_next, AppState, PageCtx};
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    username: String,
+    next: String,
+    error: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(session: Session, query: web::Query<NextQuery>) -> AppResult<HttpResponse> {
+    render_login(
+        &session,
+        String::new(),
+        query.next.as_deref(),
+        String::new(),
+        StatusCode::OK,
+    )
+}
+
+fn render_login(
+    session: &Session,
+    username: String,
+    next: Option<&str>,
+    error: String,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
+    let page = LoginPage {
+        ctx: PageCtx::new(session, None, "Log in", ""),
+        username,
+        next: safe_next(next).unwrap_or_default(),
+        error,
+    };
+    html(status, page.render())
+}
+
+pub fn html(status: StatusCode, body: Result<String, askama::Error>) -> AppResult<HttpResponse> {
+    let body = body.map_err(|e| AppError::internal(format!("template: {e}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    let username = form.username.trim().to_string();
+    if username.is_empty() || form.password.is_empty() {
+        let msg = "Enter your username and password.".to_string();
+        return render_login(
+            &session,
+            username,
+            Some(&form.next),
+            msg,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let attempt = LoginAttempt {
+        username: username.clone(),
+        password: form.password,
+        client_ip: client_ip(&req, state.config.trust_proxy),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    match commands::login(&state, attempt).await? {
+        LoginOutcome::Success(tokens) => {
+            sess::begin(&session, &tokens.access, &tokens.refresh);
+            let target = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
+            Ok(redirect(&target))
+        }
+        LoginOutcome::Failed => render_login(
+            &session,
+            username,
+            Some(&form.next),
+            "Invalid username or password.".into(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        LoginOutcome::Locked { retry_after_secs } => {
+            let minutes = retry_after_secs.div_ceil(60);
+            let msg = format!("Too many failed attempts. Try again in {minutes} minute(s).");
+            let mut resp = render_login(
+                &session,
+                username,
+                Some(&form.next),
+                msg,
+                StatusCode::TOO_MANY_REQUESTS,
+            )?;
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(resp)
+        }
+    }
+}
+
+pub async fn logout(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    commands::logout(&state, &user.0).await?;
+    sess::end(&session);
+    sess::flash(&session, FlashKind::Info, "You are logged out.");
+    Ok(redirect("/login"))
+}

@@ -1,0 +1,210 @@
+//! Password hashing (argon2id for new hashes, legacy bcrypt verified and upgraded) and the
+//! password policy. Hashing is CPU- and memory-heavy (19 MiB each), so it runs on the blocking
+//! pool behind a semaphore sized to the cores: a login storm cannot starve the other pages.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::error::AppError;
+
+pub const MIN_LENGTH: usize = 12;
+pub const MAX_LENGTH: usize = 128;
+
+/// OWASP's argon2id parameters: m=19456 KiB, t=2, p=1.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a new password with argon2id.
+pub fn hash(password: &str) -> Result<String, AppError> {
+    let salt = super::random_bytes(16);
+    argon2()
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::internal(format!("hashing failed: {e}")))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verified {
+    /// The password matches; `rehash` when the stored hash is legacy (bcrypt) or weaker
+    /// than the current argon2id parameters.
+    Match {
+        rehash: bool,
+    },
+    Mismatch,
+}
+
+/// Verifies against an argon2 or bcrypt ($2a$/$2b$/$2y$) hash. Malformed hashes never match.
+pub fn verify(password: &str, stored: &str) -> Verified {
+    if stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$") {
+        return match bcrypt::verify(password, stored) {
+            Ok(true) => Verified::Match { rehash: true },
+            _ => Verified::Mismatch,
+        };
+    }
+    let current = stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$");
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), stored)
+        .is_ok();
+    if ok {
+        Verified::Match { rehash: !current }
+    } else {
+        Verified::Mismatch
+    }
+}
+
+/// A fixed argon2id hash to verify against when the username is unknown, so that an unknown
+/// username costs the same time as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash(&super::random_token()).unwrap_or_default())
+}
+
+/// Runs hashing work on the blocking pool, at most one job per core at a time.
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+}
+
+impl Hasher {
+    pub fn new(concurrency: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| AppError::internal("hasher closed"))?;
+        actix_web::web::block(f)
+            .await
+            .map_err(|_| AppError::internal("hashing task cancelled"))
+    }
+}
+
+const COMMON: &str = include_str!("common_passwords.txt");
+
+/// The password policy for new passwords: 12 to 128 characters, any characters, not a common
+/// or breached password (even with digits, symbols or l33t substitutions around a common
+/// word), and not the username or name. Returns the message to show next to the field.
+pub fn check_policy(
+    password: &str,
+    username: Option<&str>,
+    full_name: Option<&str>,
+) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_LENGTH {
+        return Err(format!("Use at least {MIN_LENGTH} characters."));
+    }
+    if chars > MAX_LENGTH {
+        return Err(format!("Use at most {MAX_LENGTH} characters."));
+    }
+    let lower = password.to_lowercase();
+    let first = lower.chars().next();
+    if lower.chars().all(|c| Some(c) == first) {
+        return Err("This password is a single repeated character.".into());
+    }
+    let core: String = lower
+        .trim_matches(|c: char| !c.is_alphabetic())
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let is_common = |candidate: &str| {
+        COMMON
+            .lines()
+            .any(|w| !w.starts_with('#') && w == candidate)
+    };
+    let candidates = [unleet(&lower), unleet(&core), core, lower.clone()];
+    if candidates.iter().any(|c| !c.is_empty() && is_common(c)) || digits_only_sequence(&lower) {
+        return Err(
+            "This password is too common: it appears in lists of breached passwords.".into(),
+        );
+    }
+    for part in [username, full_name].into_iter().flatten() {
+        let part = part.trim().to_lowercase();
+        if part.len() >= 4 && lower.contains(&part) {
+            return Err("The password must not contain your username or name.".into());
+        }
+    }
+    Ok(())
+}
+
+/// Undoes the usual letter-for-symbol substitutions ("p@ssw0rd" → "password").
+fn unleet(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' | '!' => 'i',
+            '3' => 'e',
+            '4' | '@' => 'a',
+            '5' | '$' => 's',
+            '7' => 't',
+            _ => c,
+        })
+        .collect()
+}
+
+fn digits_only_sequence(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_digit())
+        && ("01234567890123456789".contains(s) || "98765432109876543210".contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_table() {
+        let cases: &[(&str, bool)] = &[
+            ("short", false),
+            ("elevenchars", false),
+            ("twelve chars", true),
+            ("Password1234", false),
+            ("P@ssw0rd2024!", false),
+            ("qwertyuiop123", false),
+            ("123456789012", false),
+            ("aaaaaaaaaaaaaa", false),
+            ("correct horse battery staple", true),
+            ("Ünïcødé pässwörd ✓", true),
+            (&"x1".repeat(32), true),
+            (&"x".repeat(129), false),
+        ];
+        for (pw, ok) in cases {
+            assert_eq!(check_policy(pw, None, None).is_ok(), *ok, "{pw}");
+        }
+        assert!(check_policy("alice-rocks-2026", Some("alice"), None).is_err());
+    }
+
+    #[test]
+    fn sixty_four_characters_are_kept_whole() {
+        let long = format!("{}A", "b7-".repeat(21));
+        assert_eq!(long.len(), 64);
+        let h = hash(&long).expect("hash");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert_eq!(verify(&long, &h), Verified::Match { rehash: false });
+        assert_eq!(verify(&long[..63], &h), Verified::Mismatch);
+    }
+
+    #[test]
+    fn bcrypt_hashes_verify_and_ask_for_rehash() {
+        let legacy = bcrypt::hash("legacy password 1", 4).expect("bcrypt");
+        assert_eq!(
+            verify("legacy password 1", &legacy),
+            Verified::Match { rehash: true }
+        );
+        assert_eq!(verify("wrong", &legacy), Verified::Mismatch);
+        assert_eq!(verify("x", "$2b$garbage-ü"), Verified::Mismatch);
+        assert_eq!(verify("x", "not a hash"), Verified::Mismatch);
+    }
+}

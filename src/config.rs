@@ -1,0 +1,445 @@
+//! One `Config`, read from the environment and validated once at start-up.
+//!
+//! Every variable has a default (see README.md and `.env.example`); a bad value stops
+//! start-up with one line naming the variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A value that must never be printed (JWT secret, session key).
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A configuration problem, named by its variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var,
+            message: message.into(),
+        }
+    }
+}
+
+/// Login throttling thresholds (documented in docs/architecture.md).
+#[derive(Debug, Clone)]
+pub struct ThrottleConfig {
+    /// Failures per username inside the window before the username is locked.
+    pub max_failures_per_user: i32,
+    /// Failures per client address inside the window before the address is locked.
+    pub max_failures_per_ip: i32,
+    /// The counting window, and how long a lock lasts.
+    pub lockout: Duration,
+    /// Added delay per failure beyond the second, doubled each time (capped at 8 steps).
+    pub delay_step: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub upload_dir: PathBuf,
+    pub jwt_secret: Option<Secret>,
+    pub session_key: Option<Secret>,
+    pub public_url: String,
+    pub cookie_secure: bool,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// How long a just-rotated refresh token still yields its successor (concurrent requests).
+    pub refresh_grace: Duration,
+    pub db_pool_size: u32,
+    pub workers: usize,
+    pub throttle: ThrottleConfig,
+    pub log_filter: String,
+    /// Take the client address from X-Forwarded-For / Forwarded (only behind a trusted proxy).
+    pub trust_proxy: bool,
+}
+
+pub const ENV_VARS: &[(&str, &str, &str)] = &[
+    (
+        "PORTALOPS_BIND",
+        "127.0.0.1:8000",
+        "address and port to listen on (the container uses 0.0.0.0:8000)",
+    ),
+    (
+        "DATABASE_URL",
+        "(unset: embedded PostgreSQL under <data>/postgres)",
+        "PostgreSQL connection URL",
+    ),
+    (
+        "PORTALOPS_DATA_DIR",
+        "./data",
+        "data directory: embedded database, generated secrets",
+    ),
+    (
+        "PORTALOPS_UPLOAD_DIR",
+        "<data>/uploads",
+        "where uploaded files are stored",
+    ),
+    (
+        "PORTALOPS_JWT_SECRET",
+        "(generated into <data>/secrets/jwt_secret)",
+        "HS256 signing secret, at least 32 bytes",
+    ),
+    (
+        "PORTALOPS_SESSION_KEY",
+        "(generated into <data>/secrets/session_key)",
+        "cookie encryption key, at least 64 bytes, the same on every instance",
+    ),
+    (
+        "PORTALOPS_PUBLIC_URL",
+        "http://<bind>",
+        "public base URL used in links in emails",
+    ),
+    (
+        "PORTALOPS_COOKIE_SECURE",
+        "true",
+        "mark the session cookie Secure; set false only for plain-http local use",
+    ),
+    (
+        "PORTALOPS_ACCESS_TOKEN_TTL",
+        "900",
+        "access token lifetime in seconds",
+    ),
+    (
+        "PORTALOPS_REFRESH_TOKEN_TTL",
+        "1209600",
+        "refresh token (session) lifetime in seconds, absolute",
+    ),
+    (
+        "PORTALOPS_DB_POOL_SIZE",
+        "16",
+        "database connections per instance",
+    ),
+    (
+        "PORTALOPS_WORKERS",
+        "(number of cores)",
+        "HTTP worker threads",
+    ),
+    (
+        "PORTALOPS_LOGIN_MAX_FAILURES",
+        "5",
+        "failed logins per username before a lockout",
+    ),
+    (
+        "PORTALOPS_LOGIN_MAX_FAILURES_PER_IP",
+        "30",
+        "failed logins per client address before a lockout",
+    ),
+    (
+        "PORTALOPS_LOGIN_LOCKOUT",
+        "900",
+        "lockout length and counting window, in seconds",
+    ),
+    (
+        "PORTALOPS_LOGIN_DELAY_MS",
+        "250",
+        "base delay added to repeated failed logins, in milliseconds",
+    ),
+    (
+        "PORTALOPS_TRUST_PROXY",
+        "false",
+        "take client addresses from X-Forwarded-For (only behind your own reverse proxy)",
+    ),
+    (
+        "PORTALOPS_LOG",
+        "info",
+        "log filter (tracing EnvFilter syntax)",
+    ),
+];
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get`, so tests can supply their own variables.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+
+        let bind: SocketAddr = match var("PORTALOPS_BIND") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "PORTALOPS_BIND",
+                    format!("'{v}' is not an address like 127.0.0.1:8000"),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8000)),
+        };
+        let database_url = var("DATABASE_URL");
+        if let Some(url) = &database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::new(
+                    "DATABASE_URL",
+                    "must start with postgres:// or postgresql://",
+                ));
+            }
+        }
+        let data_dir = PathBuf::from(var("PORTALOPS_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let upload_dir = var("PORTALOPS_UPLOAD_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("uploads"));
+        let jwt_secret = var("PORTALOPS_JWT_SECRET")
+            .map(|s| check_secret("PORTALOPS_JWT_SECRET", s, 32))
+            .transpose()?;
+        let session_key = var("PORTALOPS_SESSION_KEY")
+            .map(|s| check_secret("PORTALOPS_SESSION_KEY", s, 64))
+            .transpose()?;
+        let public_url = match var("PORTALOPS_PUBLIC_URL") {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                u.trim_end_matches('/').to_string()
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "PORTALOPS_PUBLIC_URL",
+                    "must start with http:// or https://",
+                ))
+            }
+            None => format!("http://{bind}"),
+        };
+        let cookie_secure = parse_bool(
+            "PORTALOPS_COOKIE_SECURE",
+            var("PORTALOPS_COOKIE_SECURE"),
+            true,
+        )?;
+        let secs = |name: &'static str, default: u64, min: u64| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_secs(parse_num(
+                name,
+                var(name),
+                default,
+                min,
+            )?))
+        };
+        let access_token_ttl = secs("PORTALOPS_ACCESS_TOKEN_TTL", 900, 1)?;
+        let refresh_token_ttl = secs("PORTALOPS_REFRESH_TOKEN_TTL", 14 * 24 * 3600, 60)?;
+        let db_pool_size = parse_num(
+            "PORTALOPS_DB_POOL_SIZE",
+            var("PORTALOPS_DB_POOL_SIZE"),
+            16,
+            2,
+        )? as u32;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let workers = parse_num(
+            "PORTALOPS_WORKERS",
+            var("PORTALOPS_WORKERS"),
+            cores as u64,
+            1,
+        )? as usize;
+        let throttle = ThrottleConfig {
+            max_failures_per_user: parse_num(
+                "PORTALOPS_LOGIN_MAX_FAILURES",
+                var("PORTALOPS_LOGIN_MAX_FAILURES"),
+                5,
+                1,
+            )? as i32,
+            max_failures_per_ip: parse_num(
+                "PORTALOPS_LOGIN_MAX_FAILURES_PER_IP",
+                var("PORTALOPS_LOGIN_MAX_FAILURES_PER_IP"),
+                30,
+                1,
+            )? as i32,
+            lockout: secs("PORTALOPS_LOGIN_LOCKOUT", 900, 1)?,
+            delay_step: Duration::from_millis(parse_num(
+                "PORTALOPS_LOGIN_DELAY_MS",
+                var("PORTALOPS_LOGIN_DELAY_MS"),
+                250,
+                0,
+            )?),
+        };
+        let log_filter = var("PORTALOPS_LOG").unwrap_or_else(|| "info".into());
+        let trust_proxy = parse_bool("PORTALOPS_TRUST_PROXY", var("PORTALOPS_TRUST_PROXY"), false)?;
+
+        Ok(Self {
+            bind,
+            database_url,
+            data_dir,
+            upload_dir,
+            jwt_secret,
+            session_key,
+            public_url,
+            cookie_secure,
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_grace: Duration::from_secs(10),
+            db_pool_size,
+            workers,
+            throttle,
+            log_filter,
+            trust_proxy,
+        })
+    }
+
+    /// The JWT secret and session key: from the environment, or generated once into the
+    /// data directory (mode 0600) with a warning.
+    pub fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
+        if self.jwt_secret.is_none() {
+            self.jwt_secret = Some(load_or_generate(
+                &self.data_dir,
+                "jwt_secret",
+                "PORTALOPS_JWT_SECRET",
+                48,
+            )?);
+        }
+        if self.session_key.is_none() {
+            self.session_key = Some(load_or_generate(
+                &self.data_dir,
+                "session_key",
+                "PORTALOPS_SESSION_KEY",
+                64,
+            )?);
+        }
+        Ok(())
+    }
+}
+
+fn check_secret(var: &'static str, value: String, min_len: usize) -> Result<Secret, ConfigError> {
+    if value.len() < min_len {
+        return Err(ConfigError::new(
+            var,
+            format!("must be at least {min_len} bytes long"),
+        ));
+    }
+    Ok(Secret::new(value.into_bytes()))
+}
+
+fn parse_bool(
+    var: &'static str,
+    value: Option<String>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+        Some(v) => Err(ConfigError::new(var, format!("'{v}' is not true or false"))),
+    }
+}
+
+fn parse_num(
+    var: &'static str,
+    value: Option<String>,
+    default: u64,
+    min: u64,
+) -> Result<u64, ConfigError> {
+    let Some(v) = value else { return Ok(default) };
+    match v.trim().parse::<u64>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(ConfigError::new(
+            var,
+            format!("'{v}' is not a whole number of at least {min}"),
+        )),
+    }
+}
+
+fn load_or_generate(
+    data_dir: &Path,
+    file: &str,
+    var: &'static str,
+    len: usize,
+) -> Result<Secret, ConfigError> {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+
+    let dir = data_dir.join("secrets");
+    let path = dir.join(file);
+    let io_err =
+        |e: std::io::Error| ConfigError::new(var, format!("cannot use {}: {e}", path.display()));
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| {
+                ConfigError::new(
+                    var,
+                    format!("{} is corrupt; delete it to regenerate", path.display()),
+                )
+            })?;
+        return Ok(Secret::new(bytes));
+    }
+    std::fs::create_dir_all(&dir).map_err(io_err)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err)?;
+    let bytes = crate::auth::random_bytes(len);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io_err)?;
+    f.write_all(
+        base64::engine::general_purpose::STANDARD
+            .encode(&bytes)
+            .as_bytes(),
+    )
+    .map_err(io_err)?;
+    tracing::warn!(
+        variable = var,
+        path = %path.display(),
+        "secret not configured: generated one and stored it in the data directory; set {var} to share it between instances"
+    );
+    Ok(Secret::new(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let c = cfg(&[]).expect("defaults are valid");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
+        assert!(c.cookie_secure);
+        assert_eq!(c.upload_dir, PathBuf::from("./data/uploads"));
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.public_url, "http://127.0.0.1:8000");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let e = cfg(&[("PORTALOPS_BIND", "nonsense")]).unwrap_err();
+        assert_eq!(e.var, "PORTALOPS_BIND");
+        let e = cfg(&[("PORTALOPS_COOKIE_SECURE", "maybe")]).unwrap_err();
+        assert_eq!(e.var, "PORTALOPS_COOKIE_SECURE");
+        let e = cfg(&[("PORTALOPS_SESSION_KEY", "short")]).unwrap_err();
+        assert_eq!(e.var, "PORTALOPS_SESSION_KEY");
+        let e = cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(e.var, "DATABASE_URL");
+        assert!(e
+            .to_string()
+            .starts_with("configuration error: DATABASE_URL"));
+    }
+}

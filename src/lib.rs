@@ -1,0 +1,136 @@
+//! PortalOps: a self-hosted portal for running a company's SaaS estate.
+//!
+//! `build_server` assembles the HTTP application (routes, middleware, state); `main.rs` and
+//! the integration tests both use it. See docs/architecture.md for the map.
+
+pub mod account;
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod config;
+pub mod dashboard;
+pub mod db;
+pub mod directory;
+pub mod error;
+pub mod health;
+pub mod settings;
+pub mod setup;
+pub mod startup;
+mod sys;
+pub mod web;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use actix_session::config::PersistentSession;
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web as aw, App, HttpServer};
+
+use crate::auth::password::Hasher;
+use crate::auth::tokens::TokenKeys;
+use crate::config::Config;
+use crate::db::PgPool;
+use crate::error::AppError;
+use crate::web::AppState;
+
+/// Builds the shared state. `config` must have its secrets resolved.
+pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
+    let secret = config
+        .jwt_secret
+        .as_ref()
+        .ok_or_else(|| AppError::internal("JWT secret not resolved"))?;
+    let keys = TokenKeys::new(
+        secret.expose(),
+        config.access_token_ttl,
+        config.refresh_token_ttl,
+        config.refresh_grace,
+    );
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    Ok(AppState {
+        pool,
+        keys: Arc::new(keys),
+        hasher: Hasher::new(cores),
+        setup_token: Arc::new(Mutex::new(None)),
+        config: Arc::new(config),
+    })
+}
+
+/// Every route. Public: /login, /setup, /healthz, /static. Everything else requires a
+/// login (the `CurrentUser` extractor) and an `authz::authorize` check.
+pub fn routes(cfg: &mut aw::ServiceConfig) {
+    cfg.route("/healthz", aw::get().to(health::healthz))
+        .route("/static/{name}", aw::get().to(web::static_files::asset))
+        .route("/login", aw::get().to(auth::pages::login_form))
+        .route("/login", aw::post().to(auth::pages::login))
+        .route("/logout", aw::post().to(auth::pages::logout))
+        .route("/setup", aw::get().to(setup::form))
+        .route("/setup", aw::post().to(setup::submit))
+        .route("/", aw::get().to(dashboard::show))
+        .route("/account", aw::get().to(account::show))
+        .route("/account/password", aw::post().to(account::change_password))
+        .route("/audit", aw::get().to(audit::pages::list))
+        .route("/settings", aw::get().to(settings::show));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// The HTTP server on `listener`, ready to `.await`. Handles SIGINT/SIGTERM by draining.
+pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let session_key = state
+        .config
+        .session_key
+        .as_ref()
+        .and_then(|k| Key::try_from(k.expose()).ok())
+        .ok_or_else(|| std::io::Error::other("session key missing or shorter than 64 bytes"))?;
+    let workers = state.config.workers;
+    let data = aw::Data::new(state);
+    let server = HttpServer::new(move || {
+        let config = &data.config;
+        let cookie_name = if config.cookie_secure {
+            "__Host-portalops"
+        } else {
+            "portalops_session"
+        };
+        let ttl =
+            actix_web::cookie::time::Duration::seconds(config.refresh_token_ttl.as_secs() as i64);
+        let sessions =
+            SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                .cookie_name(cookie_name.to_string())
+                .cookie_secure(config.cookie_secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_path("/".to_string())
+                .session_lifecycle(PersistentSession::default().session_ttl(ttl))
+                .build();
+        App::new()
+            .app_data(data.clone())
+            .app_data(
+                aw::FormConfig::default()
+                    .limit(64 * 1024)
+                    .error_handler(|e, _| {
+                        AppError::BadRequest(format!("The form could not be read: {e}")).into()
+                    }),
+            )
+            .app_data(aw::QueryConfig::default().error_handler(|e, _| {
+                AppError::BadRequest(format!("The address has an invalid parameter: {e}")).into()
+            }))
+            .wrap(from_fn(auth::csrf::guard))
+            .wrap(sessions)
+            .wrap(from_fn(web::request_log::frame))
+            .configure(routes)
+            .default_service(aw::to(not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

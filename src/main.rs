@@ -1,0 +1,174 @@
+//! The `portalops` command: `serve` (the default), `migrate`, `admin create`.
+
+use std::io::{BufRead as _, IsTerminal as _};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use diesel::Connection as _;
+
+use portalops::audit::AuditEntry;
+use portalops::authz::Role;
+use portalops::config::Config;
+use portalops::directory::commands::{insert_login_user, CreateError, NewLoginUser};
+use portalops::startup;
+
+#[derive(Parser)]
+#[command(
+    name = "portalops",
+    version,
+    about = "Self-hosted portal for running a company's SaaS estate"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage Admin accounts from the shell.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an Admin. Prompts for the password, or reads one line from standard input
+    /// when it is not a terminal (for scripts).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Full name (defaults to the username).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config.log_filter);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => startup::serve(config),
+        Command::Migrate => migrate(&config),
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    username,
+                    email,
+                    name,
+                },
+        } => create_admin(&config, username, email, name),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portalops: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    let (_db, url) = startup::open_database(config)?;
+    let applied = startup::migrate(&url)?;
+    println!("{} migration(s) applied", applied.len());
+    Ok(())
+}
+
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let second = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
+        if first != second {
+            return Err("the two passwords differ".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn create_admin(
+    config: &Config,
+    username: String,
+    email: String,
+    name: Option<String>,
+) -> Result<(), String> {
+    let password = read_password()?;
+    let mut user = NewLoginUser {
+        full_name: name.unwrap_or_else(|| username.clone()),
+        email,
+        username,
+        password_confirm: password.clone(),
+        password,
+    };
+    if let Err(errors) = user.validate() {
+        let fields = [
+            "full_name",
+            "email",
+            "username",
+            "password",
+            "password_confirm",
+        ];
+        let msgs: Vec<String> = fields
+            .iter()
+            .filter(|f| !errors.get(f).is_empty())
+            .map(|f| format!("{f}: {}", errors.get(f)))
+            .collect();
+        return Err(msgs.join("; "));
+    }
+    let hash = portalops::auth::password::hash(&user.password).map_err(|e| e.to_string())?;
+    let (_db, url) = startup::open_database(config)?;
+    startup::migrate(&url)?;
+    let mut conn = diesel::PgConnection::establish(&url).map_err(|e| e.to_string())?;
+    let entry = AuditEntry::system("user.created", "user", None)
+        .actor(None, "command line")
+        .summary(format!(
+            "Admin '{}' created with `portalops admin create`",
+            user.username
+        ));
+    let result = conn.transaction(|conn| insert_login_user(conn, &user, &hash, Role::Admin, entry));
+    match result {
+        Ok(id) => {
+            println!("Admin '{}' created (id {id}).", user.username);
+            Ok(())
+        }
+        Err(CreateError::Invalid(errors)) => {
+            Err(
+                format!("{} {}", errors.get("email"), errors.get("username"))
+                    .trim()
+                    .to_string(),
+            )
+        }
+        Err(CreateError::Other(e)) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,137 @@
+//! First run: while no Admin exists, start-up prints a one-time setup URL; its page creates
+//! the first Admin and stops existing once one exists. `portalops admin create` is the shell
+//! equivalent.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::audit::AuditEntry;
+use crate::auth::pages::{html, redirect};
+use crate::auth::session::{self as sess, FlashKind};
+use crate::auth::{constant_time_eq, password};
+use crate::authz::Role;
+use crate::directory::commands::{admin_exists, insert_login_user, CreateError, NewLoginUser};
+use crate::error::{AppError, AppResult};
+use crate::web::forms::FieldErrors;
+use crate::web::{AppState, PageCtx};
+
+/// Serialises first-Admin creation across instances (an advisory lock key).
+const SETUP_LOCK: i64 = 0x706f_7274_616c;
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    ctx: PageCtx,
+    token: String,
+    form: NewLoginUser,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(flatten)]
+    user: NewLoginUser,
+}
+
+/// The setup token matches, and no Admin exists yet; otherwise the page does not exist.
+fn check_token(state: &AppState, presented: &str) -> AppResult<()> {
+    let guard = state
+        .setup_token
+        .lock()
+        .map_err(|_| AppError::internal("setup lock poisoned"))?;
+    match guard.as_deref() {
+        Some(t) if constant_time_eq(t.as_bytes(), presented.as_bytes()) => Ok(()),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+pub async fn form(
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+) -> AppResult<HttpResponse> {
+    let token = query.into_inner().token.unwrap_or_default();
+    check_token(&state, &token)?;
+    let page = SetupPage {
+        ctx: PageCtx::new(&session, None, "Set up PortalOps", ""),
+        token,
+        form: NewLoginUser::default(),
+        errors: FieldErrors::new(),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+pub async fn submit(
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<SetupForm>,
+) -> AppResult<HttpResponse> {
+    let SetupForm { token, mut user } = form.into_inner();
+    check_token(&state, &token)?;
+    let rerender = |user: NewLoginUser, errors: FieldErrors| {
+        let page = SetupPage {
+            ctx: PageCtx::new(&session, None, "Set up PortalOps", ""),
+            token: token.clone(),
+            form: NewLoginUser {
+                password: String::new(),
+                password_confirm: String::new(),
+                ..user
+            },
+            errors,
+        };
+        html(StatusCode::UNPROCESSABLE_ENTITY, page.render())
+    };
+    if let Err(errors) = user.validate() {
+        return rerender(user, errors);
+    }
+    let pw = user.password.clone();
+    let hash = state.hasher.run(move || password::hash(&pw)).await??;
+    let to_insert = user.clone();
+    let created = crate::db::run(&state.pool, move |conn| {
+        Ok(conn.transaction(|conn| {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(SETUP_LOCK)
+                .execute(conn)?;
+            if admin_exists(conn)? {
+                return Err(CreateError::Other(AppError::NotFound));
+            }
+            let entry = AuditEntry::system("user.created", "user", None)
+                .actor(None, "first-run setup")
+                .summary(format!(
+                    "First Admin '{}' created through the setup page",
+                    to_insert.username
+                ));
+            insert_login_user(conn, &to_insert, &hash, Role::Admin, entry)
+        }))
+    })
+    .await?;
+    match created {
+        Ok(_) => {
+            if let Ok(mut t) = state.setup_token.lock() {
+                *t = None;
+            }
+            tracing::info!(
+                "first Admin created through the setup page; the setup URL is now disabled"
+            );
+            sess::flash(
+                &session,
+                FlashKind::Success,
+                "Your Admin account is ready. Log in to continue.",
+            );
+            Ok(redirect("/login"))
+        }
+        Err(CreateError::Invalid(errors)) => rerender(user, errors),
+        Err(CreateError::Other(e)) => Err(e),
+    }
+}

@@ -1,0 +1,45 @@
+//! Form plumbing shared by every page: per-field error messages, shown next to the field
+//! while the form keeps what the user typed.
+
+/// Field name → message. Empty when the form is valid.
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        if self.get(field).is_empty() {
+            self.0.push((field, message.into()));
+        }
+    }
+
+    /// The message for `field`, or "" (templates test `!= ""`).
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+/// Trims a form value; `None` when it is blank.
+pub fn optional(value: &str) -> Option<String> {
+    let t = value.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}

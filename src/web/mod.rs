@@ -1,0 +1,127 @@
+//! Web plumbing shared by every feature: application state, the page context every
+//! template receives (navigation, flash messages, CSRF token), static assets and the
+//! outer middleware frame.
+
+pub mod forms;
+pub mod request_log;
+pub mod static_files;
+
+use std::sync::{Arc, Mutex};
+
+use actix_session::Session;
+use actix_web::HttpRequest;
+
+use crate::auth::password::Hasher;
+use crate::auth::session::{self as sess, Flash};
+use crate::auth::tokens::TokenKeys;
+use crate::authz::{can, Action, Actor};
+use crate::config::Config;
+use crate::db::PgPool;
+
+/// Shared by every worker (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub keys: Arc<TokenKeys>,
+    pub hasher: Hasher,
+    /// The first-run setup token, while no Admin exists.
+    pub setup_token: Arc<Mutex<Option<String>>>,
+}
+
+/// The client's address: the TCP peer, or the forwarded address behind a trusted proxy.
+pub fn client_ip(req: &HttpRequest, trust_proxy: bool) -> Option<String> {
+    if trust_proxy {
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return Some(ip.chars().take(64).collect());
+        }
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+/// What the base layout needs on every page.
+pub struct PageCtx {
+    pub title: String,
+    pub user_name: String,
+    pub role_label: &'static str,
+    pub logged_in: bool,
+    pub nav: Vec<NavItem>,
+    pub flashes: Vec<Flash>,
+    pub csrf: String,
+}
+
+impl PageCtx {
+    pub fn new(
+        session: &Session,
+        actor: Option<&Actor>,
+        title: impl Into<String>,
+        active: &str,
+    ) -> Self {
+        let mut nav = Vec::new();
+        if let Some(a) = actor {
+            let items: [(&'static str, &'static str, Action); 3] = [
+                ("Dashboard", "/", Action::ViewDashboard),
+                ("Audit log", "/audit", Action::ViewAuditLog),
+                ("Settings", "/settings", Action::ManageSettings),
+            ];
+            for (label, href, action) in items {
+                if can(a, action) {
+                    nav.push(NavItem {
+                        label,
+                        href,
+                        active: href == active,
+                    });
+                }
+            }
+        }
+        Self {
+            title: title.into(),
+            user_name: actor.map(|a| a.full_name.clone()).unwrap_or_default(),
+            role_label: actor.map(|a| a.role.label()).unwrap_or(""),
+            logged_in: actor.is_some(),
+            nav,
+            flashes: sess::take_flashes(session),
+            csrf: sess::csrf_token(session),
+        }
+    }
+}
+
+/// Only a local path may follow a login: "/x" but not "//host", "/\host" or "https://…".
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    let n = next?.trim();
+    let ok = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && !n.chars().any(|c| c.is_control() || c == '\\')
+        && n.len() <= 2000;
+    ok.then(|| n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_allows_local_paths() {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/x\r\nSet-Cookie: a=b",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(
+            safe_next(Some("/audit?page=2")).as_deref(),
+            Some("/audit?page=2")
+        );
+    }
+}
