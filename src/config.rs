@@ -287,7 +287,7 @@ impl Config {
             cookie_secure,
             access_token_ttl,
             refresh_token_ttl,
-            refresh_grace: Duration::from_secs(10),
+            refresh_grace: secs("PORTALOPS_REFRESH_GRACE", 10, 0)?,
             db_pool_size,
             workers,
             throttle,

@@ -1,0 +1,176 @@
+//! Real-browser journeys: headless Chromium (Debian's chromium + chromium-driver) driven
+//! over WebDriver. Screenshots land in target/screenshots/ for a human to look at.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+
+use crate::common::{TestApp, PASSWORD};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver_path() -> String {
+    for p in ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"] {
+        if std::path::Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    panic!("chromedriver is not installed: run scripts/test.sh, which installs chromium and chromium-driver");
+}
+
+async fn browser() -> (fantoccini::Client, Driver) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let driver = Driver(
+        Command::new(chromedriver_path())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900"
+            ]
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return (client, driver),
+            Err(e) if Instant::now() > deadline => panic!("cannot start a Chromium session: {e}"),
+            Err(_) => actix_web::rt::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Waits (up to 10 s) for an element: clicks start navigations that finish a moment later.
+async fn wait_for(b: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    match b
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => panic!(
+            "{css} did not appear ({e}); page was:\n{}",
+            b.source().await.unwrap_or_default()
+        ),
+    }
+}
+
+fn save_screenshot(name: &str, png: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+#[actix_web::test]
+async fn login_dashboard_logout_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD, "admin");
+    let (b, _driver) = browser().await;
+
+    b.goto(&format!("{}/audit", app.base_url))
+        .await
+        .expect("open");
+    let url = b.current_url().await.expect("url");
+    assert_eq!(
+        url.path(),
+        "/login",
+        "a protected page leads to the login page"
+    );
+    b.find(Locator::Css("#username"))
+        .await
+        .expect("username")
+        .send_keys("alice")
+        .await
+        .expect("type");
+    b.find(Locator::Css("#password"))
+        .await
+        .expect("password")
+        .send_keys("wrong password!")
+        .await
+        .expect("type");
+    b.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    let error = wait_for(&b, ".flash.error").await;
+    assert_eq!(
+        error.text().await.expect("text"),
+        "Invalid username or password."
+    );
+    save_screenshot("login-error", &b.screenshot().await.expect("screenshot"));
+
+    b.find(Locator::Css("#password"))
+        .await
+        .expect("password")
+        .send_keys(PASSWORD)
+        .await
+        .expect("type");
+    b.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    let h1 = wait_for(&b, "h1.audit-title").await;
+    assert_eq!(
+        h1.text().await.expect("text"),
+        "Audit log",
+        "back to the page first asked for"
+    );
+    b.find(Locator::LinkText("Dashboard"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    let h1 = wait_for(&b, "h1.welcome").await;
+    assert_eq!(h1.text().await.expect("text"), "Welcome, alice Example");
+    save_screenshot("dashboard", &b.screenshot().await.expect("screenshot"));
+
+    b.find(Locator::Css("button.link"))
+        .await
+        .expect("logout")
+        .click()
+        .await
+        .expect("click");
+    let flash = wait_for(&b, ".flash.info").await;
+    assert_eq!(flash.text().await.expect("text"), "You are logged out.");
+    assert_eq!(b.current_url().await.expect("url").path(), "/login");
+    b.goto(&format!("{}/", app.base_url)).await.expect("open");
+    assert_eq!(
+        b.current_url().await.expect("url").path(),
+        "/login",
+        "logged out for real"
+    );
+    b.close().await.expect("close");
+}

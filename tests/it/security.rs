@@ -1,0 +1,194 @@
+//! CSRF, redirects, headers, cookies, error pages and escaping, checked from outside.
+
+use crate::common::{TestApp, PASSWORD};
+
+#[actix_web::test]
+async fn a_post_without_csrf_token_is_refused_with_a_readable_page() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD, "admin");
+    let c = app.client();
+    c.get("/login").await;
+    let r = c
+        .post_raw(
+            "/login",
+            &[("username", "alice"), ("password", PASSWORD)],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("Form expired"), "{}", r.body);
+    let bad = c
+        .post_raw(
+            "/login",
+            &[
+                ("csrf_token", "forged"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, 403);
+    assert_eq!(c.get("/").await.status, 303, "no login happened");
+}
+
+#[actix_web::test]
+async fn a_state_change_from_a_foreign_origin_is_refused_even_with_a_token() {
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("alice", "admin").await;
+    let token = c.get("/account").await.csrf_token().expect("token");
+    let r = c
+        .post_raw(
+            "/logout",
+            &[("csrf_token", &token)],
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let null = c
+        .post_raw("/logout", &[("csrf_token", &token)], &[("origin", "null")])
+        .await;
+    assert_eq!(null.status, 403);
+    assert_eq!(c.get("/").await.status, 200, "still logged in");
+    let same = c
+        .post_raw(
+            "/logout",
+            &[("csrf_token", &token)],
+            &[("origin", &app.base_url)],
+        )
+        .await;
+    assert_eq!(same.status, 303);
+}
+
+#[actix_web::test]
+async fn login_only_redirects_to_local_paths() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD, "admin");
+    for (next, expected) in [
+        ("/audit?action=auth.", "/audit?action=auth."),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+    ] {
+        let c = app.client();
+        let r = c
+            .submit(
+                "/login",
+                "/login",
+                &[
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.location(), expected, "next={next}");
+    }
+}
+
+#[actix_web::test]
+async fn a_protected_page_sends_you_to_login_and_back() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD, "admin");
+    let c = app.client();
+    let r = c.get("/audit?actor=alice").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/login?next=/audit%3Factor%3Dalice");
+    let form = c.get(&r.location()).await;
+    assert!(
+        form.body
+            .contains(r#"name="next" value="/audit?actor=alice""#),
+        "{}",
+        form.body
+    );
+    let login = c
+        .submit(
+            &r.location(),
+            "/login",
+            &[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("next", "/audit?actor=alice"),
+            ],
+        )
+        .await;
+    assert_eq!(login.location(), "/audit?actor=alice");
+}
+
+#[actix_web::test]
+async fn responses_carry_the_security_headers_and_a_safe_cookie() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD, "admin");
+    let c = app.client();
+    let page = c.get("/login").await;
+    let csp = page.header("content-security-policy").expect("csp");
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(
+        page.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert!(page.header("referrer-policy").is_some());
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    assert!(page.header("server").is_none());
+    assert!(page.header("access-control-allow-origin").is_none());
+
+    let login = c.login("alice", PASSWORD).await;
+    let cookie = login.header("set-cookie").expect("session cookie");
+    assert!(cookie.starts_with("__Host-portalops="), "{cookie}");
+    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} missing in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"));
+    assert!(
+        !cookie.contains(PASSWORD) && !cookie.contains("alice"),
+        "the cookie is encrypted"
+    );
+}
+
+#[actix_web::test]
+async fn unknown_pages_get_a_404_page_with_a_request_id() {
+    let app = TestApp::spawn().await;
+    let r = app.client().get("/no/such/page").await;
+    assert_eq!(r.status, 404);
+    let id = r.header("x-request-id").expect("request id");
+    assert!(r.body.contains("Page not found"));
+    assert!(r.body.contains(&id), "the page quotes the request id");
+}
+
+#[actix_web::test]
+async fn role_checks_are_made_on_the_server_not_by_hiding_links() {
+    let app = TestApp::spawn().await;
+    for role in ["product_admin", "service_admin"] {
+        let c = app.logged_in(&format!("pa_{role}"), role).await;
+        let dash = c.get("/").await;
+        assert_eq!(dash.status, 200);
+        assert!(!dash.body.contains(r#"href="/audit""#));
+        assert_eq!(c.get("/audit").await.status, 403);
+        assert_eq!(c.get("/settings").await.status, 403);
+        assert_eq!(c.get("/account").await.status, 200);
+    }
+}
+
+#[actix_web::test]
+async fn user_supplied_text_is_escaped() {
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("alice", "admin").await;
+    let xss = r#""><svg onload=alert(1)>"#;
+    let probe = app.client();
+    probe.login(xss, "whatever password").await;
+    let audit = c.get("/audit").await;
+    assert!(
+        !audit.body.contains("<svg onload"),
+        "raw markup must not appear"
+    );
+    assert!(
+        audit.body.contains("&#60;svg onload=alert(1)&#62;"),
+        "{}",
+        audit.body
+    );
+    let filtered = c.get("/audit?actor=%27%20OR%201%3D1--").await;
+    assert_eq!(filtered.status, 200);
+    assert!(filtered.body.contains("No entries match."));
+}
