@@ -116,38 +116,42 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, AppError> {
     }
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct LoginRow {
+    id: i64,
+    username: Option<String>,
+    full_name: String,
+    role: String,
+    is_active: bool,
+    employment_status: String,
+    password_hash: Option<String>,
+}
+
 /// The user behind an active session, if they may still log in.
 pub fn load_actor(
     conn: &mut PgConnection,
     user_id: i64,
     session_id: i64,
 ) -> Result<Option<Actor>, AppError> {
-    let row: Option<(
-        i64,
-        Option<String>,
-        String,
-        String,
-        bool,
-        String,
-        Option<String>,
-    )> = users::table
+    let row: Option<LoginRow> = users::table
         .inner_join(auth_sessions::table)
         .filter(users::id.eq(user_id))
         .filter(auth_sessions::id.eq(session_id))
         .filter(auth_sessions::revoked_at.is_null())
         .filter(auth_sessions::expires_at.gt(Utc::now()))
-        .select((
-            users::id,
-            users::username,
-            users::full_name,
-            users::role,
-            users::is_active,
-            users::employment_status,
-            users::password_hash,
-        ))
+        .select(LoginRow::as_select())
         .first(conn)
         .optional()?;
-    let Some((id, username, full_name, role, is_active, employment_status, password_hash)) = row
+    let Some(LoginRow {
+        id,
+        username,
+        full_name,
+        role,
+        is_active,
+        employment_status,
+        password_hash,
+    }) = row
     else {
         return Ok(None);
     };

@@ -161,6 +161,16 @@ pub enum RefreshOutcome {
     ReuseDetected,
 }
 
+#[derive(Queryable)]
+struct TokenRow {
+    token_id: i64,
+    session_id: i64,
+    rotated_at: Option<DateTime<Utc>>,
+    user_id: i64,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
 /// Exchanges a refresh token for its successor, in one transaction.
 pub fn rotate(
     conn: &mut PgConnection,
@@ -169,7 +179,7 @@ pub fn rotate(
     client_ip: Option<&str>,
 ) -> Result<RefreshOutcome, AppError> {
     conn.transaction(|conn| {
-        let found: Option<(i64, i64, Option<DateTime<Utc>>, i64, DateTime<Utc>, Option<DateTime<Utc>>)> = refresh_tokens::table
+        let found: Option<TokenRow> = refresh_tokens::table
             .inner_join(auth_sessions::table)
             .filter(refresh_tokens::token_hash.eq(super::sha256(token.as_bytes())))
             .select((
@@ -183,7 +193,15 @@ pub fn rotate(
             .for_update()
             .first(conn)
             .optional()?;
-        let Some((token_id, session_id, rotated_at, user_id, expires_at, revoked_at)) = found else {
+        let Some(TokenRow {
+            token_id,
+            session_id,
+            rotated_at,
+            user_id,
+            expires_at,
+            revoked_at,
+        }) = found
+        else {
             return Ok(RefreshOutcome::Invalid);
         };
         let now = Utc::now();

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the system packages PortalOps needs to build, run and test, when missing:
+# PostgreSQL server binaries (the embedded database and the test harness), libpq headers
+# (Diesel), and Debian's Chromium with its WebDriver (the browser journeys).
+set -euo pipefail
+
+need=()
+have_pg_server() {
+  command -v initdb >/dev/null 2>&1 && return 0
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+have_pg_server || need+=(postgresql)
+dpkg -s libpq-dev >/dev/null 2>&1 || need+=(libpq-dev)
+if [ "${1:-}" != "--no-browser" ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+fi
+
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
