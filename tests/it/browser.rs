@@ -174,3 +174,173 @@ async fn login_dashboard_logout_in_a_real_browser() {
     );
     b.close().await.expect("close");
 }
+
+#[actix_web::test]
+async fn first_run_setup_then_every_admin_page_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    *app.state.setup_token.lock().expect("lock") = Some("browser-setup-token".into());
+    let (b, _driver) = browser().await;
+
+    b.goto(&format!("{}/setup?token=browser-setup-token", app.base_url))
+        .await
+        .expect("open");
+    for (field, value) in [
+        ("#full_name", "Grace Admin"),
+        ("#email", "grace@example.com"),
+        ("#username", "grace"),
+        ("#password", "short"),
+        ("#password_confirm", "short"),
+    ] {
+        b.find(Locator::Css(field))
+            .await
+            .expect(field)
+            .send_keys(value)
+            .await
+            .expect("type");
+    }
+    b.find(Locator::Css("button.primary"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    let error = wait_for(&b, "#password-error").await;
+    assert_eq!(
+        error.text().await.expect("text"),
+        "Use at least 12 characters."
+    );
+    let kept = b.find(Locator::Css("#full_name")).await.expect("name");
+    assert_eq!(
+        kept.prop("value").await.expect("value").as_deref(),
+        Some("Grace Admin")
+    );
+    save_screenshot("setup-error", &b.screenshot().await.expect("screenshot"));
+
+    b.find(Locator::Css("#password"))
+        .await
+        .expect("pw")
+        .send_keys(PASSWORD)
+        .await
+        .expect("type");
+    b.find(Locator::Css("#password_confirm"))
+        .await
+        .expect("pw2")
+        .send_keys(PASSWORD)
+        .await
+        .expect("type");
+    b.find(Locator::Css("button.primary"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    let flash = wait_for(&b, ".flash.success").await;
+    assert!(flash
+        .text()
+        .await
+        .expect("text")
+        .contains("Your Admin account is ready"));
+
+    b.find(Locator::Css("#username"))
+        .await
+        .expect("u")
+        .send_keys("grace")
+        .await
+        .expect("type");
+    b.find(Locator::Css("#password"))
+        .await
+        .expect("p")
+        .send_keys(PASSWORD)
+        .await
+        .expect("type");
+    b.find(Locator::Css("button.primary"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "h1.welcome").await;
+
+    b.find(Locator::LinkText("Audit log"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "table.audit").await;
+    save_screenshot("audit-log", &b.screenshot().await.expect("screenshot"));
+    b.find(Locator::Css("#action"))
+        .await
+        .expect("filter")
+        .send_keys("auth.")
+        .await
+        .expect("type");
+    b.find(Locator::Css(".filters button"))
+        .await
+        .expect("filter")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "table.audit").await;
+    assert!(b
+        .current_url()
+        .await
+        .expect("url")
+        .query()
+        .unwrap_or_default()
+        .contains("action=auth."));
+
+    b.find(Locator::LinkText("Settings"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "table.props-table").await;
+    save_screenshot("settings", &b.screenshot().await.expect("screenshot"));
+
+    b.find(Locator::LinkText("Grace Admin"))
+        .await
+        .expect("account")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "#current_password").await;
+    b.find(Locator::Css("#current_password"))
+        .await
+        .expect("cur")
+        .send_keys("wrong wrong wrong")
+        .await
+        .expect("type");
+    b.find(Locator::Css("#new_password"))
+        .await
+        .expect("new")
+        .send_keys("a new long passphrase")
+        .await
+        .expect("type");
+    b.find(Locator::Css("#new_password_confirm"))
+        .await
+        .expect("new2")
+        .send_keys("a new long passphrase")
+        .await
+        .expect("type");
+    b.find(Locator::Css("form[action='/account/password'] button"))
+        .await
+        .expect("btn")
+        .click()
+        .await
+        .expect("click");
+    let err = wait_for(&b, "#current_password-error").await;
+    assert_eq!(
+        err.text().await.expect("text"),
+        "This is not your current password."
+    );
+    save_screenshot("account", &b.screenshot().await.expect("screenshot"));
+
+    b.goto(&format!("{}/no-such-page", app.base_url))
+        .await
+        .expect("open");
+    wait_for(&b, ".status-code").await;
+    save_screenshot("not-found", &b.screenshot().await.expect("screenshot"));
+    b.close().await.expect("close");
+}

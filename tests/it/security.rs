@@ -192,3 +192,22 @@ async fn user_supplied_text_is_escaped() {
     assert_eq!(filtered.status, 200);
     assert!(filtered.body.contains("No entries match."));
 }
+
+#[actix_web::test]
+async fn a_tampered_session_cookie_is_not_logged_in() {
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("alice", "admin").await;
+    let saved = c.cookie_header();
+    let (name, value) = saved.split_once('=').expect("cookie");
+    let mut bytes: Vec<char> = value.chars().collect();
+    let i = bytes.len() / 2;
+    bytes[i] = if bytes[i] == 'A' { 'B' } else { 'A' };
+    let forged = app.client();
+    forged.set_cookie_header(&format!("{name}={}", bytes.into_iter().collect::<String>()));
+    let r = forged.get("/").await;
+    assert_eq!(
+        r.status, 303,
+        "the encrypted cookie no longer authenticates"
+    );
+    assert_eq!(c.get("/").await.status, 200, "the real cookie still does");
+}
