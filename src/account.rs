@@ -8,12 +8,12 @@ use diesel::prelude::*;
 
 use crate::auth::commands::{self, ChangeOutcome, PasswordChange};
 use crate::auth::current_user::CurrentUser;
-use crate::auth::pages::{html, redirect};
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::users;
 use crate::error::AppResult;
 use crate::web::forms::FieldErrors;
+use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
 
 #[derive(Template)]

@@ -49,6 +49,29 @@ impl Role {
     }
 }
 
+/// What part of the inventory an actor runs, loaded from the database on every request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Services the actor runs as a Service Administrator.
+    pub services: Vec<i64>,
+    /// Products the actor runs as a Product Administrator, with each product's service.
+    pub products: Vec<(i64, i64)>,
+}
+
+impl Scope {
+    pub fn product_ids(&self) -> Vec<i64> {
+        self.products.iter().map(|(p, _)| *p).collect()
+    }
+
+    /// Services visible through the actor's products.
+    pub fn product_service_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.products.iter().map(|(_, s)| *s).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
 /// The logged-in user making this request, as the database says now.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -58,6 +81,13 @@ pub struct Actor {
     pub role: Role,
     pub session_id: i64,
     pub client_ip: Option<String>,
+    pub scope: Scope,
+}
+
+impl Actor {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
 }
 
 /// Everything a user can ask to do. Object-scoped actions carry the object's id.
@@ -67,6 +97,66 @@ pub enum Action {
     ChangeOwnPassword,
     ViewAuditLog,
     ManageSettings,
+    /// See the inventory list (filtered to the actor's scope).
+    ViewInventory,
+    /// Look people up in the directory (non-Admins see fewer fields and only their grants).
+    ViewDirectory,
+    /// Create, archive, restore or delete services.
+    ManageServices,
+    /// Create and edit people, their roles, logins and scopes.
+    ManagePeople,
+}
+
+/// Something done to one inventory object. Outside the actor's scope the object is
+/// invisible (404); inside it but not allowed, 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectAction {
+    View,
+    /// Edit the service's details, or create, edit and archive its products.
+    Edit,
+    /// Grant or revoke access to the product.
+    Grant,
+}
+
+/// An inventory object, with what scope checks need to know about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    Service(i64),
+    Product { id: i64, service_id: i64 },
+}
+
+/// Decides an action on one object from the actor's scope.
+pub fn authorize_on(actor: &Actor, action: ObjectAction, object: Object) -> Result<(), AppError> {
+    let sc = &actor.scope;
+    let (visible, editable, grantable) = match (actor.role, object) {
+        (Role::Admin, _) => (true, true, true),
+        (Role::ServiceAdmin, Object::Service(s))
+        | (Role::ServiceAdmin, Object::Product { service_id: s, .. }) => {
+            let mine = sc.services.contains(&s);
+            (mine, mine, mine)
+        }
+        (Role::ProductAdmin, Object::Service(s)) => {
+            (sc.products.iter().any(|(_, ps)| *ps == s), false, false)
+        }
+        (Role::ProductAdmin, Object::Product { id, .. }) => {
+            let mine = sc.products.iter().any(|(p, _)| *p == id);
+            (mine, false, mine)
+        }
+        (Role::User, _) => (false, false, false),
+    };
+    if !visible {
+        return Err(AppError::NotFound);
+    }
+    let allowed = match action {
+        ObjectAction::View => true,
+        ObjectAction::Edit => editable,
+        ObjectAction::Grant => grantable,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 /// Decides whether `actor` may perform `action`. Role-level refusals answer 403; later,
@@ -74,7 +164,11 @@ pub enum Action {
 pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
     let allowed = match action {
         Action::ViewDashboard | Action::ChangeOwnPassword => actor.role.can_log_in(),
-        Action::ViewAuditLog | Action::ManageSettings => actor.role == Role::Admin,
+        Action::ViewInventory | Action::ViewDirectory => actor.role.can_log_in(),
+        Action::ViewAuditLog
+        | Action::ManageSettings
+        | Action::ManageServices
+        | Action::ManagePeople => actor.role == Role::Admin,
     };
     if allowed {
         Ok(())
@@ -100,6 +194,10 @@ mod tests {
             role,
             session_id: 1,
             client_ip: None,
+            scope: Scope {
+                services: vec![10],
+                products: vec![(20, 11)],
+            },
         }
     }
 
@@ -112,6 +210,10 @@ mod tests {
             (ChangeOwnPassword, &[Admin, ServiceAdmin, ProductAdmin]),
             (ViewAuditLog, &[Admin]),
             (ManageSettings, &[Admin]),
+            (ViewInventory, &[Admin, ServiceAdmin, ProductAdmin]),
+            (ViewDirectory, &[Admin, ServiceAdmin, ProductAdmin]),
+            (ManageServices, &[Admin]),
+            (ManagePeople, &[Admin]),
         ];
         for (action, allowed) in table {
             for role in [Admin, ServiceAdmin, ProductAdmin, User] {
@@ -121,6 +223,56 @@ mod tests {
                     "{role:?} {action:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn object_matrix() {
+        use ObjectAction::*;
+        use Role::*;
+        // The actor runs service 10 (as SA) or product 20 of service 11 (as PA).
+        let own_service = Object::Service(10);
+        let product_service = Object::Service(11);
+        let other_service = Object::Service(12);
+        let own_product = Object::Product {
+            id: 20,
+            service_id: 11,
+        };
+        let product_in_own_service = Object::Product {
+            id: 30,
+            service_id: 10,
+        };
+        let sibling_product = Object::Product {
+            id: 21,
+            service_id: 11,
+        };
+        let status = |role, action, object| match authorize_on(&actor(role), action, object) {
+            Ok(()) => 200,
+            Err(AppError::Forbidden) => 403,
+            Err(AppError::NotFound) => 404,
+            Err(e) => panic!("{e}"),
+        };
+        let table = [
+            (Admin, Edit, other_service, 200),
+            (Admin, Grant, sibling_product, 200),
+            (ServiceAdmin, Edit, own_service, 200),
+            (ServiceAdmin, Grant, product_in_own_service, 200),
+            (ServiceAdmin, View, other_service, 404),
+            (ServiceAdmin, Grant, own_product, 404),
+            (ProductAdmin, View, product_service, 200),
+            (ProductAdmin, Edit, product_service, 403),
+            (ProductAdmin, Grant, own_product, 200),
+            (ProductAdmin, Edit, own_product, 403),
+            (ProductAdmin, View, sibling_product, 404),
+            (ProductAdmin, View, own_service, 404),
+            (User, View, own_service, 404),
+        ];
+        for (role, action, object, expected) in table {
+            assert_eq!(
+                status(role, action, object),
+                expected,
+                "{role:?} {action:?} {object:?}"
+            );
         }
     }
 }

@@ -10,10 +10,10 @@ use diesel::prelude::*;
 
 use crate::audit::queries::{recent_for_actor, AuditRow};
 use crate::auth::current_user::CurrentUser;
-use crate::auth::pages::html;
 use crate::authz::{authorize, can, Action, Role};
 use crate::db::schema::{audit_log, auth_sessions, users};
 use crate::error::AppResult;
+use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
 #[derive(Template)]

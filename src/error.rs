@@ -110,6 +110,34 @@ impl ResponseError for AppError {
     }
 }
 
+/// A command's failure: field errors to show next to the form, or anything else.
+#[derive(Debug)]
+pub enum CommandError {
+    Invalid(crate::web::forms::FieldErrors),
+    /// A rule refused the change; the message is shown as it is.
+    Refused(String),
+    Other(AppError),
+}
+
+impl From<AppError> for CommandError {
+    fn from(e: AppError) -> Self {
+        CommandError::Other(e)
+    }
+}
+
+impl From<diesel::result::Error> for CommandError {
+    fn from(e: diesel::result::Error) -> Self {
+        CommandError::Other(e.into())
+    }
+}
+
+/// A command failure with one field error.
+pub fn invalid(field: &'static str, msg: &str) -> CommandError {
+    let mut e = crate::web::forms::FieldErrors::new();
+    e.add(field, msg);
+    CommandError::Invalid(e)
+}
+
 /// Percent-encodes a query-string value.
 pub fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -13,6 +13,7 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod health;
+pub mod inventory;
 pub mod settings;
 pub mod setup;
 pub mod startup;
@@ -75,7 +76,80 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/account", aw::get().to(account::show))
         .route("/account/password", aw::post().to(account::change_password))
         .route("/audit", aw::get().to(audit::pages::list))
-        .route("/settings", aw::get().to(settings::show));
+        .route("/settings", aw::get().to(settings::show))
+        .route("/inventory", aw::get().to(inventory::service_pages::list))
+        .route(
+            "/inventory/services/new",
+            aw::get().to(inventory::service_pages::new_form),
+        )
+        .route(
+            "/inventory/services",
+            aw::post().to(inventory::service_pages::create),
+        )
+        .route(
+            "/inventory/services/{id}",
+            aw::get().to(inventory::service_pages::show),
+        )
+        .route(
+            "/inventory/services/{id}",
+            aw::post().to(inventory::service_pages::update),
+        )
+        .route(
+            "/inventory/services/{id}/edit",
+            aw::get().to(inventory::service_pages::edit_form),
+        )
+        .route(
+            "/inventory/services/{id}/admins",
+            aw::post().to(inventory::service_pages::add_admin),
+        )
+        .route(
+            "/inventory/services/{id}/admins/{uid}/remove",
+            aw::post().to(inventory::service_pages::remove_admin),
+        )
+        .route(
+            "/inventory/services/{id}/products/new",
+            aw::get().to(inventory::product_pages::new_form),
+        )
+        .route(
+            "/inventory/services/{id}/products",
+            aw::post().to(inventory::product_pages::create),
+        )
+        .route(
+            "/inventory/services/{id}/{op:archive|restore|delete}",
+            aw::post().to(inventory::service_pages::lifecycle),
+        )
+        .route(
+            "/inventory/products/{id}",
+            aw::get().to(inventory::product_pages::show),
+        )
+        .route(
+            "/inventory/products/{id}",
+            aw::post().to(inventory::product_pages::update),
+        )
+        .route(
+            "/inventory/products/{id}/edit",
+            aw::get().to(inventory::product_pages::edit_form),
+        )
+        .route(
+            "/inventory/products/{id}/admins",
+            aw::post().to(inventory::product_pages::add_admin),
+        )
+        .route(
+            "/inventory/products/{id}/admins/{uid}/remove",
+            aw::post().to(inventory::product_pages::remove_admin),
+        )
+        .route(
+            "/inventory/products/{id}/grants",
+            aw::post().to(inventory::product_pages::grant),
+        )
+        .route(
+            "/inventory/products/{id}/{op:archive|restore|delete}",
+            aw::post().to(inventory::product_pages::lifecycle),
+        )
+        .route(
+            "/grants/{id}/revoke",
+            aw::post().to(inventory::product_pages::revoke),
+        );
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

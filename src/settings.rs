@@ -7,9 +7,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::auth::current_user::CurrentUser;
-use crate::auth::pages::html;
 use crate::authz::{authorize, Action};
 use crate::error::AppResult;
+use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
 #[derive(Template)]

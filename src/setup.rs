@@ -10,13 +10,13 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::audit::AuditEntry;
-use crate::auth::pages::{html, redirect};
 use crate::auth::session::{self as sess, FlashKind};
 use crate::auth::{constant_time_eq, password};
 use crate::authz::Role;
 use crate::directory::commands::{admin_exists, insert_login_user, CreateError, NewLoginUser};
 use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
+use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
 
 /// Serialises first-Admin creation across instances (an advisory lock key).

@@ -7,9 +7,9 @@ use askama::Template;
 
 use super::queries::{self, AuditFilter, AuditRow};
 use crate::auth::current_user::CurrentUser;
-use crate::auth::pages::html;
 use crate::authz::{authorize, Action};
 use crate::error::{urlencode, AppResult};
+use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
 #[derive(Template)]

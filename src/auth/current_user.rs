@@ -12,8 +12,8 @@ use futures_util::future::LocalBoxFuture;
 
 use super::session as sess;
 use super::tokens::{self, AccessError, RefreshOutcome};
-use crate::authz::{Actor, Role};
-use crate::db::schema::{auth_sessions, users};
+use crate::authz::{Actor, Role, Scope};
+use crate::db::schema::{auth_sessions, product_admins, products, service_admins, users};
 use crate::error::AppError;
 use crate::web::{client_ip, AppState};
 
@@ -160,12 +160,39 @@ pub fn load_actor(
         && role.can_log_in()
         && employment_status != "offboarded"
         && password_hash.is_some();
-    Ok(may_log_in.then(|| Actor {
+    if !may_log_in {
+        return Ok(None);
+    }
+    let scope = load_scope(conn, id, role)?;
+    Ok(Some(Actor {
         id,
         username: username.unwrap_or_default(),
         full_name,
         role,
         session_id,
         client_ip: None,
+        scope,
     }))
+}
+
+/// The services or products an administrator runs (one query; none for Admins).
+fn load_scope(conn: &mut PgConnection, user_id: i64, role: Role) -> Result<Scope, AppError> {
+    Ok(match role {
+        Role::ServiceAdmin => Scope {
+            services: service_admins::table
+                .filter(service_admins::user_id.eq(user_id))
+                .select(service_admins::service_id)
+                .load(conn)?,
+            products: Vec::new(),
+        },
+        Role::ProductAdmin => Scope {
+            services: Vec::new(),
+            products: product_admins::table
+                .inner_join(products::table)
+                .filter(product_admins::user_id.eq(user_id))
+                .select((products::id, products::service_id))
+                .load(conn)?,
+        },
+        Role::Admin | Role::User => Scope::default(),
+    })
 }

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::commands::{self, LoginAttempt, LoginOutcome};
 use super::current_user::CurrentUser;
 use super::session::{self as sess, FlashKind};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use crate::web::respond::{html, redirect};
 use crate::web::{client_ip, safe_next, AppState, PageCtx};
 
 #[derive(Template)]
@@ -50,19 +51,6 @@ fn render_login(
         error,
     };
     html(status, page.render())
-}
-
-pub fn html(status: StatusCode, body: Result<String, askama::Error>) -> AppResult<HttpResponse> {
-    let body = body.map_err(|e| AppError::internal(format!("template: {e}")))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
-}
-
-pub fn redirect(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_string()))
-        .finish()
 }
 
 #[derive(Deserialize)]

@@ -70,13 +70,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    services (id) {
+        id -> Int8,
+        name -> Text,
+        vendor -> Text,
+        category -> Text,
+        website -> Text,
+        description -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Int8,
+        service_id -> Int8,
+        name -> Text,
+        description -> Text,
+        license_model -> Text,
+        seats_purchased -> Nullable<Int4>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    service_admins (user_id, service_id) {
+        user_id -> Int8,
+        service_id -> Int8,
+    }
+}
+
+diesel::table! {
+    product_admins (user_id, product_id) {
+        user_id -> Int8,
+        product_id -> Int8,
+    }
+}
+
+diesel::table! {
+    access_grants (id) {
+        id -> Int8,
+        user_id -> Int8,
+        product_id -> Int8,
+        granted_at -> Timestamptz,
+        granted_by -> Nullable<Int8>,
+        account_identifier -> Text,
+        note -> Text,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Int8>,
+        revoke_note -> Text,
+    }
+}
+
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
+diesel::joinable!(products -> services (service_id));
+diesel::joinable!(service_admins -> services (service_id));
+diesel::joinable!(service_admins -> users (user_id));
+diesel::joinable!(product_admins -> products (product_id));
+diesel::joinable!(product_admins -> users (user_id));
+diesel::joinable!(access_grants -> products (product_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    access_grants,
     audit_log,
     auth_sessions,
     login_throttle,
+    product_admins,
+    products,
     refresh_tokens,
+    service_admins,
+    services,
     users,
 );

@@ -3,3 +3,4 @@
 //! pages arrive with the inventory and directory issue.
 
 pub mod commands;
+pub mod grants;

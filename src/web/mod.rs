@@ -3,7 +3,9 @@
 //! outer middleware frame.
 
 pub mod forms;
+pub mod pagination;
 pub mod request_log;
+pub mod respond;
 pub mod static_files;
 
 use std::sync::{Arc, Mutex};
@@ -65,8 +67,9 @@ impl PageCtx {
     ) -> Self {
         let mut nav = Vec::new();
         if let Some(a) = actor {
-            let items: [(&'static str, &'static str, Action); 3] = [
+            let items: [(&'static str, &'static str, Action); 4] = [
                 ("Dashboard", "/", Action::ViewDashboard),
+                ("Inventory", "/inventory", Action::ViewInventory),
                 ("Audit log", "/audit", Action::ViewAuditLog),
                 ("Settings", "/settings", Action::ManageSettings),
             ];

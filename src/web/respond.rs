@@ -1,0 +1,46 @@
+//! Small helpers every page handler uses: render a template, redirect, and turn a
+//! command's outcome into a flash message or a re-rendered form.
+
+use actix_session::Session;
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+
+use crate::auth::session::{self as sess, FlashKind};
+use crate::error::{AppError, AppResult, CommandError};
+use crate::web::forms::FieldErrors;
+
+pub fn html(status: StatusCode, body: Result<String, askama::Error>) -> AppResult<HttpResponse> {
+    let body = body.map_err(|e| AppError::internal(format!("template: {e}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+/// Success: flash `ok` and go to `to`. Refused: flash the reason and go `back`.
+/// Invalid: the caller re-renders its form with the field errors.
+pub fn after_command<T>(
+    session: &Session,
+    result: Result<T, CommandError>,
+    ok: impl FnOnce(&T) -> (String, String),
+    back: &str,
+) -> AppResult<Result<HttpResponse, FieldErrors>> {
+    match result {
+        Ok(v) => {
+            let (msg, to) = ok(&v);
+            sess::flash(session, FlashKind::Success, &msg);
+            Ok(Ok(redirect(&to)))
+        }
+        Err(CommandError::Invalid(errors)) => Ok(Err(errors)),
+        Err(CommandError::Refused(msg)) => {
+            sess::flash(session, FlashKind::Error, &msg);
+            Ok(Ok(redirect(back)))
+        }
+        Err(CommandError::Other(e)) => Err(e),
+    }
+}
