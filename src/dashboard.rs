@@ -1,18 +1,19 @@
-//! The dashboard: the first page after login. Later modules add their panels (upcoming
-//! renewals, open tasks); for now it shows the directory's size and recent activity.
+//! The dashboard: the first page after login. Admins see the estate at a glance; Service
+//! and Product Administrators see what they run. Later modules add their panels (renewals,
+//! open tasks).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::Utc;
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::audit::queries::{recent_for_actor, AuditRow};
 use crate::auth::current_user::CurrentUser;
-use crate::authz::{authorize, can, Action, Role};
-use crate::db::schema::{audit_log, auth_sessions, users};
-use crate::error::AppResult;
+use crate::authz::{authorize, can, Action, Actor, Role};
+use crate::db::schema::{access_grants, products, services, users};
+use crate::error::{AppError, AppResult};
 use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
@@ -20,16 +21,111 @@ use crate::web::{AppState, PageCtx};
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     ctx: PageCtx,
-    stats: Option<AdminStats>,
+    stats: Stats,
+    mine: Vec<ScopeRow>,
     recent: Vec<AuditRow>,
     show_audit_link: bool,
+    is_admin: bool,
 }
 
-struct AdminStats {
+/// Counts over the actor's scope (everything for Admins).
+struct Stats {
+    services: i64,
+    products: i64,
     people: i64,
-    login_accounts: i64,
-    active_sessions: i64,
-    audit_last_day: i64,
+    active_grants: i64,
+    over_seats: i64,
+}
+
+/// A product the actor runs, with its seat use.
+struct ScopeRow {
+    product_id: i64,
+    label: String,
+    seats_used: i64,
+    seats_purchased: Option<i32>,
+}
+
+impl ScopeRow {
+    fn is_over(&self) -> bool {
+        self.seats_purchased
+            .is_some_and(|p| self.seats_used > i64::from(p))
+    }
+}
+
+/// Active products in scope with their active grant counts: two queries.
+fn scoped_products(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<ScopeRow>, AppError> {
+    let mut q = products::table
+        .inner_join(services::table)
+        .filter(products::status.eq("active"))
+        .select((
+            products::id,
+            services::name.concat(" → ").concat(products::name),
+            products::seats_purchased,
+        ))
+        .order((services::name.asc(), products::name.asc()))
+        .into_boxed();
+    match actor.role {
+        Role::Admin => {}
+        Role::ServiceAdmin => {
+            q = q.filter(products::service_id.eq_any(actor.scope.services.clone()))
+        }
+        Role::ProductAdmin => q = q.filter(products::id.eq_any(actor.scope.product_ids())),
+        Role::User => return Ok(Vec::new()),
+    }
+    let rows: Vec<(i64, String, Option<i32>)> = q.load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let used: std::collections::HashMap<i64, i64> = access_grants::table
+        .filter(access_grants::product_id.eq_any(&ids))
+        .filter(access_grants::revoked_at.is_null())
+        .group_by(access_grants::product_id)
+        .select((access_grants::product_id, count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(product_id, label, seats_purchased)| ScopeRow {
+            seats_used: used.get(&product_id).copied().unwrap_or(0),
+            product_id,
+            label,
+            seats_purchased,
+        })
+        .collect())
+}
+
+fn admin_stats(conn: &mut PgConnection) -> Result<Stats, AppError> {
+    let over_seats: i64 = diesel::sql_query(
+        "SELECT count(*) AS n FROM products p \
+         WHERE p.seats_purchased IS NOT NULL AND p.status = 'active' \
+           AND (SELECT count(*) FROM access_grants g WHERE g.product_id = p.id AND g.revoked_at IS NULL) > p.seats_purchased",
+    )
+    .get_result::<Count>(conn)?
+    .n;
+    Ok(Stats {
+        services: services::table
+            .filter(services::status.eq("active"))
+            .select(count_star())
+            .get_result(conn)?,
+        products: products::table
+            .filter(products::status.eq("active"))
+            .select(count_star())
+            .get_result(conn)?,
+        people: users::table
+            .filter(users::employment_status.ne("offboarded"))
+            .select(count_star())
+            .get_result(conn)?,
+        active_grants: access_grants::table
+            .filter(access_grants::revoked_at.is_null())
+            .select(count_star())
+            .get_result(conn)?,
+        over_seats,
+    })
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 pub async fn show(
@@ -39,38 +135,41 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ViewDashboard)?;
-    let is_admin = actor.role == Role::Admin;
-    let actor_id = actor.id;
-    let (stats, recent) = crate::db::run(&state.pool, move |conn| {
-        let stats = if is_admin {
-            let now = Utc::now();
-            Some(AdminStats {
-                people: users::table.count().get_result(conn)?,
-                login_accounts: users::table
-                    .filter(users::role.ne("user"))
-                    .count()
-                    .get_result(conn)?,
-                active_sessions: auth_sessions::table
-                    .filter(auth_sessions::revoked_at.is_null())
-                    .filter(auth_sessions::expires_at.gt(now))
-                    .count()
-                    .get_result(conn)?,
-                audit_last_day: audit_log::table
-                    .filter(audit_log::at.gt(now - chrono::TimeDelta::days(1)))
-                    .count()
-                    .get_result(conn)?,
-            })
+    let a = actor.clone();
+    let (stats, mine, recent) = crate::db::run(&state.pool, move |conn| {
+        let (stats, mine) = if a.is_admin() {
+            (admin_stats(conn)?, Vec::new())
         } else {
-            None
+            let mine = scoped_products(conn, &a)?;
+            let mut services: Vec<&str> = mine
+                .iter()
+                .filter_map(|r| r.label.split(" → ").next())
+                .collect();
+            services.dedup();
+            let services = if a.role == Role::ServiceAdmin {
+                a.scope.services.len()
+            } else {
+                services.len()
+            };
+            let stats = Stats {
+                services: services as i64,
+                products: mine.len() as i64,
+                people: 0,
+                active_grants: mine.iter().map(|r| r.seats_used).sum(),
+                over_seats: mine.iter().filter(|r| r.is_over()).count() as i64,
+            };
+            (stats, mine)
         };
-        Ok((stats, recent_for_actor(conn, actor_id, 5)?))
+        Ok((stats, mine, recent_for_actor(conn, a.id, 5)?))
     })
     .await?;
     let page = DashboardPage {
         ctx: PageCtx::new(&session, Some(&actor), "Dashboard", "/"),
-        stats,
-        recent,
+        is_admin: actor.is_admin(),
         show_audit_link: can(&actor, Action::ViewAuditLog),
+        stats,
+        mine,
+        recent,
     };
     html(StatusCode::OK, page.render())
 }

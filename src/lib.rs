@@ -196,6 +196,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             .app_data(aw::QueryConfig::default().error_handler(|e, _| {
                 AppError::BadRequest(format!("The address has an invalid parameter: {e}")).into()
             }))
+            .app_data(aw::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .wrap(from_fn(auth::csrf::guard))
             .wrap(sessions)
             .wrap(from_fn(web::request_log::frame))

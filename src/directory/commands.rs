@@ -150,3 +150,251 @@ pub fn admin_exists(conn: &mut PgConnection) -> Result<bool, AppError> {
     ))
     .get_result(conn)?)
 }
+
+// ---- People, edited by Admins ------------------------------------------------------------
+
+use super::model::PersonValues;
+use super::queries::{find_person, Person};
+use crate::authz::{authorize, Action, Actor};
+use crate::db::schema::{auth_sessions, product_admins, service_admins};
+use crate::error::{invalid, CommandError};
+
+fn person_json(p: &Person) -> serde_json::Value {
+    serde_json::json!({
+        "full_name": p.full_name, "email": p.email, "username": p.username, "role": p.role,
+        "is_active": p.is_active, "department": p.department, "job_title": p.job_title,
+        "manager_id": p.manager_id, "employment_status": p.employment_status,
+        "start_date": p.start_date, "end_date": p.end_date,
+    })
+}
+
+/// Duplicate email/username and an unknown manager become field errors.
+fn check_unique(
+    conn: &mut PgConnection,
+    v: &PersonValues,
+    except: Option<i64>,
+) -> Result<Option<i64>, CommandError> {
+    let mut errors = FieldErrors::new();
+    let except = except.unwrap_or(-1);
+    let email_taken: bool = diesel::select(diesel::dsl::exists(
+        users::table
+            .filter(lower(users::email).eq(&v.email))
+            .filter(users::id.ne(except)),
+    ))
+    .get_result(conn)?;
+    if email_taken {
+        errors.add(
+            "email",
+            "Someone in the directory already has this email address.",
+        );
+    }
+    if let Some(u) = &v.username {
+        let taken: bool = diesel::select(diesel::dsl::exists(
+            users::table
+                .filter(lower_nullable(users::username).eq(u))
+                .filter(users::id.ne(except)),
+        ))
+        .get_result(conn)?;
+        if taken {
+            errors.add("username", "This username is taken.");
+        }
+    }
+    let manager_id = match &v.manager_email {
+        Some(m) => {
+            let id: Option<i64> = users::table
+                .filter(lower(users::email).eq(m))
+                .select(users::id)
+                .first(conn)
+                .optional()?;
+            if id.is_none() {
+                errors.add(
+                    "manager_email",
+                    "Nobody in the directory has this email address.",
+                );
+            }
+            if id == Some(except) {
+                errors.add("manager_email", "A person cannot be their own manager.");
+            }
+            id
+        }
+        None => None,
+    };
+    if errors.is_empty() {
+        Ok(manager_id)
+    } else {
+        Err(CommandError::Invalid(errors))
+    }
+}
+
+/// Creates a person. `password_hash` is required when the role can log in.
+pub fn create_person(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    v: &PersonValues,
+    password_hash: Option<&str>,
+) -> Result<i64, CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    if v.role.can_log_in() && password_hash.is_none() {
+        return Err(invalid(
+            "password",
+            "Set an initial password for someone who can log in.",
+        ));
+    }
+    conn.transaction(|conn| {
+        let manager_id = check_unique(conn, v, None)?;
+        let id: i64 = diesel::insert_into(users::table)
+            .values((
+                users::full_name.eq(&v.full_name),
+                users::email.eq(&v.email),
+                users::username.eq(&v.username),
+                users::password_hash.eq(password_hash),
+                users::role.eq(v.role.as_str()),
+                users::is_active.eq(v.is_active),
+                users::department.eq(&v.department),
+                users::job_title.eq(&v.job_title),
+                users::manager_id.eq(manager_id),
+                users::employment_status.eq(&v.employment_status),
+                users::start_date.eq(v.start_date),
+                users::end_date.eq(v.end_date),
+            ))
+            .returning(users::id)
+            .get_result(conn)?;
+        let created = find_person(conn, id)?;
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "person.created", "user", Some(id.to_string()))
+                .summary(format!(
+                    "Added {} ({}) to the directory as {}",
+                    v.full_name,
+                    v.email,
+                    v.role.label()
+                ))
+                .after(person_json(&created)),
+        )?;
+        Ok(id)
+    })
+}
+
+/// Active Admins other than `except`, locking their rows so that two demotions cannot
+/// race each other past the last-Admin rule.
+fn other_active_admins(conn: &mut PgConnection, except: i64) -> Result<usize, AppError> {
+    let ids: Vec<i64> = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::is_active.eq(true))
+        .filter(users::employment_status.ne("offboarded"))
+        .filter(users::id.ne(except))
+        .select(users::id)
+        .for_update()
+        .load(conn)?;
+    Ok(ids.len())
+}
+
+/// Updates a person; role and scope changes apply at their next request. The last active
+/// Admin cannot be demoted, deactivated or offboarded.
+pub fn update_person(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    v: &PersonValues,
+    password_hash: Option<&str>,
+) -> Result<(), CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    conn.transaction(|conn| {
+        let before = find_person(conn, id)?;
+        let manager_id = check_unique(conn, v, Some(id))?;
+        let was_admin = before.role == Role::Admin.as_str()
+            && before.is_active
+            && before.employment_status != "offboarded";
+        let stays_admin =
+            v.role == Role::Admin && v.is_active && v.employment_status != "offboarded";
+        if was_admin && !stays_admin && other_active_admins(conn, id)? == 0 {
+            return Err(CommandError::Refused(format!(
+                "{} is the last active Admin: make someone else an Admin first.",
+                before.full_name
+            )));
+        }
+        let has_password: bool = users::table
+            .find(id)
+            .select(users::password_hash.is_not_null())
+            .first(conn)?;
+        if v.role.can_log_in() && !has_password && password_hash.is_none() {
+            return Err(invalid(
+                "password",
+                "Set an initial password for someone who can log in.",
+            ));
+        }
+        diesel::update(users::table.find(id))
+            .set((
+                users::full_name.eq(&v.full_name),
+                users::email.eq(&v.email),
+                users::username.eq(&v.username),
+                users::role.eq(v.role.as_str()),
+                users::is_active.eq(v.is_active),
+                users::department.eq(&v.department),
+                users::job_title.eq(&v.job_title),
+                users::manager_id.eq(manager_id),
+                users::employment_status.eq(&v.employment_status),
+                users::start_date.eq(v.start_date),
+                users::end_date.eq(v.end_date),
+                users::updated_at.eq(chrono::Utc::now()),
+            ))
+            .execute(conn)?;
+        if let Some(h) = password_hash {
+            diesel::update(users::table.find(id))
+                .set(users::password_hash.eq(h))
+                .execute(conn)?;
+        }
+        // Scopes belong to a role: a person who no longer holds it no longer runs anything.
+        if v.role != Role::ServiceAdmin {
+            diesel::delete(service_admins::table.filter(service_admins::user_id.eq(id)))
+                .execute(conn)?;
+        }
+        if v.role != Role::ProductAdmin {
+            diesel::delete(product_admins::table.filter(product_admins::user_id.eq(id)))
+                .execute(conn)?;
+        }
+        let lost_login = !v.is_active
+            || !v.role.can_log_in()
+            || v.employment_status == "offboarded"
+            || password_hash.is_some();
+        if lost_login {
+            diesel::update(
+                auth_sessions::table
+                    .filter(auth_sessions::user_id.eq(id))
+                    .filter(auth_sessions::revoked_at.is_null()),
+            )
+            .set((
+                auth_sessions::revoked_at.eq(chrono::Utc::now()),
+                auth_sessions::revoked_reason.eq("changed by an Admin"),
+            ))
+            .execute(conn)?;
+        }
+        let after = find_person(conn, id)?;
+        if before.role != after.role {
+            audit::record(
+                conn,
+                AuditEntry::by(actor, "person.role_changed", "user", Some(id.to_string()))
+                    .summary(format!(
+                        "{}: role {} → {}",
+                        after.full_name,
+                        super::model::role_label(&before.role),
+                        super::model::role_label(&after.role)
+                    ))
+                    .before(serde_json::json!({"role": before.role}))
+                    .after(serde_json::json!({"role": after.role})),
+            )?;
+        }
+        let mut summary = format!("Edited {}", after.full_name);
+        if password_hash.is_some() {
+            summary.push_str(" (password set by an Admin)");
+        }
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "person.updated", "user", Some(id.to_string()))
+                .summary(summary)
+                .before(person_json(&before))
+                .after(person_json(&after)),
+        )?;
+        Ok(())
+    })
+}

@@ -4,3 +4,6 @@
 
 pub mod commands;
 pub mod grants;
+pub mod model;
+pub mod pages;
+pub mod queries;

@@ -67,9 +67,10 @@ impl PageCtx {
     ) -> Self {
         let mut nav = Vec::new();
         if let Some(a) = actor {
-            let items: [(&'static str, &'static str, Action); 4] = [
+            let items: [(&'static str, &'static str, Action); 5] = [
                 ("Dashboard", "/", Action::ViewDashboard),
                 ("Inventory", "/inventory", Action::ViewInventory),
+                ("Directory", "/directory", Action::ViewDirectory),
                 ("Audit log", "/audit", Action::ViewAuditLog),
                 ("Settings", "/settings", Action::ManageSettings),
             ];

@@ -1,0 +1,367 @@
+//! Directory pages: the people list, a person's page (their access), and the person form.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use super::commands;
+use super::grants::{self, GrantForm};
+use super::model::{role_label, PersonForm, EMPLOYMENT_STATUSES, ROLES};
+use super::queries::{self, PeopleFilter, PeopleList, Person, PersonDetail};
+use crate::auth::current_user::CurrentUser;
+use crate::auth::password;
+use crate::authz::{authorize, can, Action, Actor};
+use crate::error::{AppError, AppResult};
+use crate::web::forms::FieldErrors;
+use crate::web::pagination::Pager;
+use crate::web::respond::{after_command, html};
+use crate::web::{AppState, PageCtx};
+
+type Options = &'static [(&'static str, &'static str)];
+
+#[derive(Template)]
+#[template(path = "directory/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    filter: PeopleFilter,
+    list: PeopleList,
+    pager: Pager,
+    is_admin: bool,
+    statuses: Options,
+    roles: Options,
+}
+
+impl ListPage {
+    fn role(&self, key: &str) -> &'static str {
+        role_label(key)
+    }
+}
+
+pub async fn list(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<PeopleFilter>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ViewDirectory)?;
+    let filter = query.into_inner();
+    let (f, a) = (filter.clone(), actor.clone());
+    let list = crate::db::run(&state.pool, move |conn| queries::list_people(conn, &a, &f)).await?;
+    let product_id = filter.product_id.map(|p| p.to_string()).unwrap_or_default();
+    let pager = Pager::new(
+        "/directory",
+        &[
+            ("q", &filter.q),
+            ("department", &filter.department),
+            ("status", &filter.status),
+            ("role", &filter.role),
+            ("product_id", &product_id),
+            ("access", &filter.access),
+            ("sort", &filter.sort),
+            ("dir", &filter.dir),
+        ],
+        filter.page.unwrap_or(1),
+        list.total,
+    );
+    let page = ListPage {
+        ctx: PageCtx::new(&session, Some(&actor), "Directory", "/directory"),
+        is_admin: can(&actor, Action::ManagePeople),
+        statuses: EMPLOYMENT_STATUSES,
+        roles: ROLES,
+        filter,
+        list,
+        pager,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[derive(Template)]
+#[template(path = "directory/person.html")]
+struct PersonPage {
+    ctx: PageCtx,
+    d: PersonDetail,
+    is_admin: bool,
+    grantable: Vec<(i64, String)>,
+    grant: GrantForm,
+    errors: FieldErrors,
+}
+
+impl PersonPage {
+    fn role(&self) -> &'static str {
+        role_label(&self.d.person.role)
+    }
+    fn selected(&self, id: &i64) -> bool {
+        self.grant.product_id == Some(*id)
+    }
+}
+
+async fn render_person(
+    session: &Session,
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    grant: GrantForm,
+    errors: FieldErrors,
+) -> AppResult<HttpResponse> {
+    authorize(actor, Action::ViewDirectory)?;
+    let a = actor.clone();
+    let (d, grantable) = crate::db::run(&state.pool, move |conn| {
+        let person = queries::find_person(conn, id)?;
+        let d = queries::person_detail(conn, &a, person)?;
+        let grantable = queries::grantable_products(conn, &a)?;
+        Ok((d, grantable))
+    })
+    .await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = PersonPage {
+        ctx: PageCtx::new(
+            session,
+            Some(actor),
+            d.person.full_name.clone(),
+            "/directory",
+        ),
+        is_admin: can(actor, Action::ManagePeople),
+        d,
+        grantable,
+        grant,
+        errors,
+    };
+    html(status, page.render())
+}
+
+pub async fn show(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    render_person(
+        &session,
+        &state,
+        &user.0,
+        path.into_inner(),
+        GrantForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+/// Grants a product to this person (from their page).
+pub async fn grant(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<GrantForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    let id = path.into_inner();
+    let mut form = form.into_inner();
+    form.person = id.to_string();
+    let back = format!("/directory/{id}");
+    let Some(product_id) = form.product_id else {
+        let mut errors = FieldErrors::new();
+        errors.add("product_id", "Choose a product.");
+        return render_person(&session, &state, &actor, id, form, errors).await;
+    };
+    let (a, f) = (actor.clone(), form.clone());
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(grants::grant(conn, &a, product_id, &f))
+    })
+    .await?;
+    match after_command(
+        &session,
+        result,
+        |_| ("Access granted.".into(), back.clone()),
+        &back,
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(mut errors) => {
+            // The person is fixed on this page: show a person error against the product.
+            if !errors.get("person").is_empty() {
+                let msg = errors.get("person").to_string();
+                errors = FieldErrors::new();
+                errors.add("product_id", msg);
+            }
+            render_person(&session, &state, &actor, id, form, errors).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "directory/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    id: Option<i64>,
+    form: PersonForm,
+    errors: FieldErrors,
+    statuses: Options,
+    roles: Options,
+}
+
+fn render_form(
+    session: &Session,
+    actor: &Actor,
+    id: Option<i64>,
+    mut form: PersonForm,
+    errors: FieldErrors,
+) -> AppResult<HttpResponse> {
+    form.password.clear();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let title = if id.is_some() {
+        "Edit person"
+    } else {
+        "Add a person"
+    };
+    let page = FormPage {
+        ctx: PageCtx::new(session, Some(actor), title, "/directory"),
+        id,
+        form,
+        errors,
+        statuses: EMPLOYMENT_STATUSES,
+        roles: ROLES,
+    };
+    html(status, page.render())
+}
+
+pub async fn new_form(user: CurrentUser, session: Session) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    let form = PersonForm {
+        role: "user".into(),
+        employment_status: "active".into(),
+        is_active: Some("on".into()),
+        ..Default::default()
+    };
+    render_form(&session, &user.0, None, form, FieldErrors::new())
+}
+
+async fn hash_if_given(state: &AppState, pw: &Option<String>) -> AppResult<Option<String>> {
+    match pw.clone() {
+        Some(p) => Ok(Some(state.hasher.run(move || password::hash(&p)).await??)),
+        None => Ok(None),
+    }
+}
+
+pub async fn create(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<PersonForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let mut form = form.into_inner();
+    let values = match form.validate() {
+        Ok(v) => v,
+        Err(errors) => return render_form(&session, &actor, None, form, errors),
+    };
+    let hash = hash_if_given(&state, &values.password).await?;
+    let a = actor.clone();
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::create_person(conn, &a, &values, hash.as_deref()))
+    })
+    .await?;
+    match after_command(
+        &session,
+        result,
+        |id| {
+            (
+                format!("{} added to the directory.", form.full_name),
+                format!("/directory/{id}"),
+            )
+        },
+        "/directory",
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => render_form(&session, &actor, None, form, errors),
+    }
+}
+
+fn form_of(p: &Person, manager_email: String) -> PersonForm {
+    PersonForm {
+        full_name: p.full_name.clone(),
+        email: p.email.clone(),
+        username: p.username.clone().unwrap_or_default(),
+        role: p.role.clone(),
+        is_active: p.is_active.then(|| "on".into()),
+        department: p.department.clone().unwrap_or_default(),
+        job_title: p.job_title.clone().unwrap_or_default(),
+        manager_email,
+        employment_status: p.employment_status.clone(),
+        start_date: p.start_date.map(|d| d.to_string()).unwrap_or_default(),
+        end_date: p.end_date.map(|d| d.to_string()).unwrap_or_default(),
+        password: String::new(),
+    }
+}
+
+pub async fn edit_form(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let form = crate::db::run(&state.pool, move |conn| {
+        use crate::db::schema::users;
+        use diesel::prelude::*;
+        let p = queries::find_person(conn, id)?;
+        let manager_email: Option<String> = match p.manager_id {
+            Some(m) => users::table
+                .find(m)
+                .select(users::email)
+                .first(conn)
+                .optional()?,
+            None => None,
+        };
+        Ok(form_of(&p, manager_email.unwrap_or_default()))
+    })
+    .await?;
+    render_form(&session, &user.0, Some(id), form, FieldErrors::new())
+}
+
+pub async fn update(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<PersonForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let mut form = form.into_inner();
+    let values = match form.validate() {
+        Ok(v) => v,
+        Err(errors) => return render_form(&session, &actor, Some(id), form, errors),
+    };
+    let hash = hash_if_given(&state, &values.password).await?;
+    let a = actor.clone();
+    let result = crate::db::run(&state.pool, move |conn| {
+        // A missing person is a 404, not a form error.
+        queries::find_person(conn, id)?;
+        Ok::<_, AppError>(commands::update_person(
+            conn,
+            &a,
+            id,
+            &values,
+            hash.as_deref(),
+        ))
+    })
+    .await?;
+    let back = format!("/directory/{id}");
+    match after_command(&session, result, |_| ("Saved.".into(), back.clone()), &back)? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => render_form(&session, &actor, Some(id), form, errors),
+    }
+}

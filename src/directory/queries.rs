@@ -1,0 +1,419 @@
+//! Directory reads. Everyone who can log in may look people up; grants are shown only
+//! inside the actor's scope. A list page is four queries whatever the directory's size.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::{count_star, exists};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::authz::{Actor, Role};
+use crate::db::lower;
+use crate::db::schema::{access_grants, product_admins, products, service_admins, services, users};
+
+use crate::error::AppError;
+use crate::inventory::queries::{contains_pattern, format_time};
+use crate::web::pagination::{Pager, PER_PAGE};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PeopleFilter {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub department: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub role: String,
+    /// Has an active grant on this product.
+    pub product_id: Option<i64>,
+    /// Has an active grant on a product whose "service product" name matches.
+    #[serde(default)]
+    pub access: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub dir: String,
+    pub page: Option<i64>,
+}
+
+pub struct PersonRow {
+    pub id: i64,
+    pub full_name: String,
+    pub email: String,
+    pub username: String,
+    pub department: String,
+    pub status: String,
+    pub role: String,
+    pub grants: i64,
+}
+
+pub struct PeopleList {
+    pub rows: Vec<PersonRow>,
+    pub total: i64,
+    pub departments: Vec<String>,
+}
+
+/// The products whose grants the actor may see: `None` for all (Admins), else the ids
+/// of their products (Product Administrators) or of their services' products.
+pub fn product_scope(conn: &mut PgConnection, actor: &Actor) -> Result<Option<Vec<i64>>, AppError> {
+    Ok(match actor.role {
+        Role::Admin => None,
+        Role::ServiceAdmin => Some(
+            products::table
+                .filter(products::service_id.eq_any(&actor.scope.services))
+                .select(products::id)
+                .load(conn)?,
+        ),
+        Role::ProductAdmin => Some(actor.scope.product_ids()),
+        Role::User => Some(Vec::new()),
+    })
+}
+
+fn filtered<'a>(f: &PeopleFilter, scope: &Option<Vec<i64>>) -> users::BoxedQuery<'a, Pg> {
+    let mut q = users::table.into_boxed();
+    if !f.q.trim().is_empty() {
+        let pat = contains_pattern(&f.q);
+        q = q.filter(
+            users::full_name
+                .ilike(pat.clone())
+                .or(users::email.ilike(pat.clone()))
+                .or(users::username.ilike(pat)),
+        );
+    }
+    if !f.department.trim().is_empty() {
+        q = q.filter(users::department.eq(f.department.trim().to_string()));
+    }
+    if !f.status.trim().is_empty() {
+        q = q.filter(users::employment_status.eq(f.status.trim().to_string()));
+    }
+    if !f.role.trim().is_empty() {
+        q = q.filter(users::role.eq(f.role.trim().to_string()));
+    }
+    // "Has access to": only through grants the actor may see.
+    let mut access_ids: Option<Vec<i64>> = None;
+    if let Some(pid) = f.product_id {
+        access_ids = Some(vec![pid]);
+    }
+    let text = f.access.trim();
+    let active = access_grants::table
+        .filter(access_grants::user_id.eq(users::id))
+        .filter(access_grants::revoked_at.is_null());
+    if let Some(ids) = access_ids {
+        let ids: Vec<i64> = match scope {
+            Some(s) => ids.into_iter().filter(|i| s.contains(i)).collect(),
+            None => ids,
+        };
+        q = q.filter(exists(active.filter(access_grants::product_id.eq_any(ids))));
+    }
+    if !text.is_empty() {
+        let pat = contains_pattern(text);
+        let matching = products::table
+            .inner_join(services::table)
+            .filter(
+                products::name
+                    .ilike(pat.clone())
+                    .or(services::name.ilike(pat)),
+            )
+            .select(products::id);
+        q = match scope {
+            None => q.filter(exists(
+                active.filter(access_grants::product_id.eq_any(matching)),
+            )),
+            Some(s) => q.filter(exists(
+                active
+                    .filter(access_grants::product_id.eq_any(matching))
+                    .filter(access_grants::product_id.eq_any(s.clone())),
+            )),
+        };
+    }
+    q
+}
+
+pub fn list_people(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    f: &PeopleFilter,
+) -> Result<PeopleList, AppError> {
+    let scope = product_scope(conn, actor)?;
+    let total: i64 = filtered(f, &scope).count().get_result(conn)?;
+    let desc = f.dir == "desc";
+    let q = filtered(f, &scope);
+    let q = match (f.sort.as_str(), desc) {
+        ("email", false) => q.order((users::email.asc(), users::id.asc())),
+        ("email", true) => q.order((users::email.desc(), users::id.desc())),
+        ("department", false) => q.order((
+            users::department.asc(),
+            lower(users::full_name).asc(),
+            users::id.asc(),
+        )),
+        ("department", true) => q.order((
+            users::department.desc(),
+            lower(users::full_name).asc(),
+            users::id.asc(),
+        )),
+        ("status", false) => q.order((
+            users::employment_status.asc(),
+            lower(users::full_name).asc(),
+            users::id.asc(),
+        )),
+        ("status", true) => q.order((
+            users::employment_status.desc(),
+            lower(users::full_name).asc(),
+            users::id.asc(),
+        )),
+        ("start", false) => q.order((users::start_date.asc(), users::id.asc())),
+        ("start", true) => q.order((users::start_date.desc(), users::id.desc())),
+        (_, false) => q.order((lower(users::full_name).asc(), users::id.asc())),
+        (_, true) => q.order((lower(users::full_name).desc(), users::id.desc())),
+    };
+    #[allow(clippy::type_complexity)]
+    let page: Vec<(
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    )> = q
+        .select((
+            users::id,
+            users::full_name,
+            users::email,
+            users::username,
+            users::department,
+            users::employment_status,
+            users::role,
+        ))
+        .limit(PER_PAGE)
+        .offset(Pager::offset(f.page.unwrap_or(1)))
+        .load(conn)?;
+    let ids: Vec<i64> = page.iter().map(|r| r.0).collect();
+    let mut counts_q = access_grants::table
+        .filter(access_grants::user_id.eq_any(ids))
+        .filter(access_grants::revoked_at.is_null())
+        .group_by(access_grants::user_id)
+        .select((access_grants::user_id, count_star()))
+        .into_boxed();
+    if let Some(s) = &scope {
+        counts_q = counts_q.filter(access_grants::product_id.eq_any(s.clone()));
+    }
+    let counts: HashMap<i64, i64> = counts_q.load::<(i64, i64)>(conn)?.into_iter().collect();
+    let departments: Vec<String> = users::table
+        .filter(users::department.is_not_null())
+        .select(users::department.assume_not_null())
+        .distinct()
+        .order(users::department.assume_not_null().asc())
+        .load(conn)?;
+    Ok(PeopleList {
+        rows: page
+            .into_iter()
+            .map(
+                |(id, full_name, email, username, department, status, role)| PersonRow {
+                    grants: counts.get(&id).copied().unwrap_or(0),
+                    id,
+                    full_name,
+                    email,
+                    username: username.unwrap_or_default(),
+                    department: department.unwrap_or_default(),
+                    status,
+                    role,
+                },
+            )
+            .collect(),
+        total,
+        departments,
+    })
+}
+
+#[derive(Queryable, Selectable, Clone)]
+#[diesel(table_name = users, check_for_backend(Pg))]
+pub struct Person {
+    pub id: i64,
+    pub full_name: String,
+    pub email: String,
+    pub username: Option<String>,
+    pub role: String,
+    pub is_active: bool,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub manager_id: Option<i64>,
+    pub employment_status: String,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+}
+
+pub fn find_person(conn: &mut PgConnection, id: i64) -> Result<Person, AppError> {
+    users::table
+        .find(id)
+        .select(Person::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+pub struct PersonGrant {
+    pub id: i64,
+    pub product_id: i64,
+    pub service_name: String,
+    pub product_name: String,
+    pub granted_at: String,
+    pub granted_by: String,
+    pub account_identifier: String,
+    pub note: String,
+    pub revoked_at: String,
+    pub revoked_by: String,
+    pub revoke_note: String,
+}
+
+pub struct PersonDetail {
+    pub person: Person,
+    pub manager: Option<(i64, String)>,
+    pub active: Vec<PersonGrant>,
+    pub revoked: Vec<PersonGrant>,
+    /// (id, name) of services this person runs, and of products (with their service).
+    pub runs_services: Vec<(i64, String)>,
+    pub runs_products: Vec<(i64, String)>,
+}
+
+pub fn person_detail(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    person: Person,
+) -> Result<PersonDetail, AppError> {
+    let manager = match person.manager_id {
+        Some(m) => users::table
+            .find(m)
+            .select((users::id, users::full_name))
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let (granter, revoker) = diesel::alias!(users as granter, users as revoker);
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        i64,
+        i64,
+        String,
+        String,
+        DateTime<Utc>,
+        Option<String>,
+        String,
+        String,
+        Option<DateTime<Utc>>,
+        Option<String>,
+        String,
+    )> = {
+        let mut q = access_grants::table
+            .filter(access_grants::user_id.eq(person.id))
+            .inner_join(products::table.inner_join(services::table))
+            .left_join(
+                granter.on(granter
+                    .field(users::id)
+                    .nullable()
+                    .eq(access_grants::granted_by)),
+            )
+            .left_join(
+                revoker.on(revoker
+                    .field(users::id)
+                    .nullable()
+                    .eq(access_grants::revoked_by)),
+            )
+            .order((
+                services::name.asc(),
+                products::name.asc(),
+                access_grants::granted_at.desc(),
+            ))
+            .select((
+                access_grants::id,
+                products::id,
+                services::name,
+                products::name,
+                access_grants::granted_at,
+                granter.field(users::full_name).nullable(),
+                access_grants::account_identifier,
+                access_grants::note,
+                access_grants::revoked_at,
+                revoker.field(users::full_name).nullable(),
+                access_grants::revoke_note,
+            ))
+            .into_boxed();
+        if let Some(s) = product_scope(conn, actor)? {
+            q = q.filter(access_grants::product_id.eq_any(s));
+        }
+        q.load(conn)?
+    };
+    let (mut active, mut revoked) = (Vec::new(), Vec::new());
+    for r in rows {
+        let g = PersonGrant {
+            id: r.0,
+            product_id: r.1,
+            service_name: r.2,
+            product_name: r.3,
+            granted_at: format_time(r.4),
+            granted_by: r.5.unwrap_or_else(|| "—".into()),
+            account_identifier: r.6,
+            note: r.7,
+            revoked_at: r.8.map(format_time).unwrap_or_default(),
+            revoked_by: r.9.unwrap_or_else(|| "—".into()),
+            revoke_note: r.10,
+        };
+        if r.8.is_some() {
+            revoked.push(g);
+        } else {
+            active.push(g);
+        }
+    }
+    let runs_services = service_admins::table
+        .inner_join(services::table)
+        .filter(service_admins::user_id.eq(person.id))
+        .select((services::id, services::name))
+        .order(services::name.asc())
+        .load(conn)?;
+    let runs_products = product_admins::table
+        .inner_join(products::table.inner_join(services::table))
+        .filter(product_admins::user_id.eq(person.id))
+        .select((
+            products::id,
+            services::name.concat(" → ").concat(products::name),
+        ))
+        .order((services::name.asc(), products::name.asc()))
+        .load(conn)?;
+    Ok(PersonDetail {
+        person,
+        manager,
+        active,
+        revoked,
+        runs_services,
+        runs_products,
+    })
+}
+
+/// Active products the actor may grant, as (id, "Service → Product"), for a select.
+pub fn grantable_products(
+    conn: &mut PgConnection,
+    actor: &Actor,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let mut q = products::table
+        .inner_join(services::table)
+        .filter(products::status.eq("active"))
+        .filter(services::status.eq("active"))
+        .select((
+            products::id,
+            services::name.concat(" → ").concat(products::name),
+        ))
+        .order((lower(services::name).asc(), lower(products::name).asc()))
+        .into_boxed();
+    match actor.role {
+        Role::Admin => {}
+        Role::ServiceAdmin => {
+            q = q.filter(products::service_id.eq_any(actor.scope.services.clone()))
+        }
+        Role::ProductAdmin => q = q.filter(products::id.eq_any(actor.scope.product_ids())),
+        Role::User => return Ok(Vec::new()),
+    }
+    Ok(q.load(conn)?)
+}
