@@ -149,6 +149,19 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route(
             "/grants/{id}/revoke",
             aw::post().to(inventory::product_pages::revoke),
+        )
+        .route("/directory", aw::get().to(directory::pages::list))
+        .route("/directory", aw::post().to(directory::pages::create))
+        .route("/directory/new", aw::get().to(directory::pages::new_form))
+        .route("/directory/{id}", aw::get().to(directory::pages::show))
+        .route("/directory/{id}", aw::post().to(directory::pages::update))
+        .route(
+            "/directory/{id}/edit",
+            aw::get().to(directory::pages::edit_form),
+        )
+        .route(
+            "/directory/{id}/grants",
+            aw::post().to(directory::pages::grant),
         );
 }
 

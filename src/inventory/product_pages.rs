@@ -417,6 +417,12 @@ async fn set_admin(
     add: bool,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
+    let a = actor.clone();
+    crate::db::run(&state.pool, move |conn| {
+        let p = queries::find_product(conn, id)?;
+        authorize_on(&a, ObjectAction::View, product_object(&p))
+    })
+    .await?;
     authorize(&actor, Action::ManagePeople)?;
     let back = format!("/inventory/products/{id}");
     let Some(uid) = uid else {

@@ -174,3 +174,102 @@ impl Drop for TestApp {
 }
 
 pub const PASSWORD: &str = "quiet meadow lantern 47";
+
+/// Inventory fixtures written straight to the database (the pages are tested elsewhere).
+impl TestApp {
+    pub fn insert_service(&self, name: &str) -> i64 {
+        use portalops::db::schema::services;
+        diesel::insert_into(services::table)
+            .values((
+                services::name.eq(name),
+                services::vendor.eq(format!("{name} Inc.")),
+                services::category.eq("Productivity"),
+            ))
+            .returning(services::id)
+            .get_result(&mut self.conn())
+            .expect("insert service")
+    }
+
+    pub fn insert_product(&self, service_id: i64, name: &str, seats: Option<i32>) -> i64 {
+        use portalops::db::schema::products;
+        diesel::insert_into(products::table)
+            .values((
+                products::service_id.eq(service_id),
+                products::name.eq(name),
+                products::seats_purchased.eq(seats),
+            ))
+            .returning(products::id)
+            .get_result(&mut self.conn())
+            .expect("insert product")
+    }
+
+    /// A person without login; returns the id.
+    pub fn insert_person(&self, name: &str, email: &str, department: &str) -> i64 {
+        use portalops::db::schema::users;
+        diesel::insert_into(users::table)
+            .values((
+                users::full_name.eq(name),
+                users::email.eq(email),
+                users::department.eq(department),
+            ))
+            .returning(users::id)
+            .get_result(&mut self.conn())
+            .expect("insert person")
+    }
+
+    pub fn insert_grant(&self, user_id: i64, product_id: i64) -> i64 {
+        use portalops::db::schema::access_grants;
+        diesel::insert_into(access_grants::table)
+            .values((
+                access_grants::user_id.eq(user_id),
+                access_grants::product_id.eq(product_id),
+            ))
+            .returning(access_grants::id)
+            .get_result(&mut self.conn())
+            .expect("insert grant")
+    }
+
+    pub fn user_id(&self, username: &str) -> i64 {
+        use portalops::db::schema::users;
+        users::table
+            .filter(users::username.eq(username))
+            .select(users::id)
+            .first(&mut self.conn())
+            .expect("user")
+    }
+
+    pub fn make_service_admin(&self, username: &str, service_id: i64) {
+        use portalops::db::schema::service_admins;
+        diesel::insert_into(service_admins::table)
+            .values((
+                service_admins::user_id.eq(self.user_id(username)),
+                service_admins::service_id.eq(service_id),
+            ))
+            .execute(&mut self.conn())
+            .expect("scope");
+    }
+
+    pub fn make_product_admin(&self, username: &str, product_id: i64) {
+        use portalops::db::schema::product_admins;
+        diesel::insert_into(product_admins::table)
+            .values((
+                product_admins::user_id.eq(self.user_id(username)),
+                product_admins::product_id.eq(product_id),
+            ))
+            .execute(&mut self.conn())
+            .expect("scope");
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        assert!(table.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<N>(&mut self.conn())
+            .expect("count")
+            .n
+    }
+}

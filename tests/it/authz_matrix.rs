@@ -1,0 +1,342 @@
+//! The authorization matrix: every inventory and directory route × every kind of actor
+//! → the expected status. Out-of-scope objects answer 404; in scope but not allowed, 403;
+//! anonymous requests go to the login page (303).
+
+use crate::common::{Client, TestApp, PASSWORD};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Admin,
+    SaIn,
+    SaOut,
+    PaIn,
+    PaOut,
+    Anon,
+}
+
+const ACTORS: [Who; 6] = [
+    Who::Admin,
+    Who::SaIn,
+    Who::SaOut,
+    Who::PaIn,
+    Who::PaOut,
+    Who::Anon,
+];
+
+struct Fixture {
+    s1: i64,
+    p1: i64,
+    p2: i64,
+    person: i64,
+    g1: i64,
+}
+
+fn setup(app: &TestApp) -> Fixture {
+    let s1 = app.insert_service("Google Workspace");
+    let s2 = app.insert_service("Atlassian");
+    let s3 = app.insert_service("Slack");
+    let p1 = app.insert_product(s1, "Gmail", Some(10));
+    let p2 = app.insert_product(s2, "Jira", None);
+    let p3 = app.insert_product(s3, "Slack Enterprise", None);
+    let person = app.insert_person("Pat Person", "pat@example.com", "Engineering");
+    app.insert_grant(person, p1);
+    let leaver = app.insert_person("Lee Leaver", "lee@example.com", "Sales");
+    let g1 = app.insert_grant(leaver, p1);
+    for (user, role) in [
+        ("admin", "admin"),
+        ("sa_in", "service_admin"),
+        ("sa_out", "service_admin"),
+        ("pa_in", "product_admin"),
+        ("pa_out", "product_admin"),
+    ] {
+        app.create_user(user, PASSWORD, role);
+    }
+    app.make_service_admin("sa_in", s1);
+    app.make_service_admin("sa_out", s3);
+    app.make_product_admin("pa_in", p1);
+    app.make_product_admin("pa_out", p3);
+    let _ = p2;
+    Fixture {
+        s1,
+        p1,
+        p2,
+        person,
+        g1,
+    }
+}
+
+async fn client_for(app: &TestApp, who: Who) -> Client {
+    let c = app.client();
+    let name = match who {
+        Who::Admin => "admin",
+        Who::SaIn => "sa_in",
+        Who::SaOut => "sa_out",
+        Who::PaIn => "pa_in",
+        Who::PaOut => "pa_out",
+        Who::Anon => return c,
+    };
+    assert_eq!(c.login(name, PASSWORD).await.status, 303);
+    c
+}
+
+/// One row: method, path, form fields, and the status for each actor in ACTORS order.
+type Row = (&'static str, String, Vec<(String, String)>, [u16; 6]);
+
+fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
+    let s = f.s1;
+    let p = f.p1;
+    let x = f.person;
+    let service_form = |name: String| {
+        vec![
+            ("name".to_string(), name),
+            ("vendor".to_string(), "V".to_string()),
+        ]
+    };
+    let product_form = |name: String| {
+        vec![
+            ("name".to_string(), name),
+            ("license_model".to_string(), "per_seat".to_string()),
+        ]
+    };
+    let person_form = |email: String| {
+        vec![
+            ("full_name".to_string(), "Pat Person".to_string()),
+            ("email".to_string(), email),
+            ("role".to_string(), "user".to_string()),
+            ("employment_status".to_string(), "active".to_string()),
+        ]
+    };
+    let none = Vec::new;
+    //                                         Admin SaIn SaOut PaIn PaOut Anon
+    vec![
+        ("GET", "/".into(), none(), [200, 200, 200, 200, 200, 303]),
+        (
+            "GET",
+            "/inventory".into(),
+            none(),
+            [200, 200, 200, 200, 200, 303],
+        ),
+        (
+            "GET",
+            "/inventory/services/new".into(),
+            none(),
+            [200, 403, 403, 403, 403, 303],
+        ),
+        (
+            "POST",
+            "/inventory/services".into(),
+            service_form(format!("New {tag}")),
+            [303, 403, 403, 403, 403, 303],
+        ),
+        (
+            "GET",
+            format!("/inventory/services/{s}"),
+            none(),
+            [200, 200, 404, 200, 404, 303],
+        ),
+        (
+            "GET",
+            "/inventory/services/999999".into(),
+            none(),
+            [404, 404, 404, 404, 404, 303],
+        ),
+        (
+            "GET",
+            format!("/inventory/services/{s}/edit"),
+            none(),
+            [200, 200, 404, 403, 404, 303],
+        ),
+        (
+            "POST",
+            format!("/inventory/services/{s}"),
+            service_form("Google Workspace".into()),
+            [303, 303, 404, 403, 404, 303],
+        ),
+        (
+            "POST",
+            format!("/inventory/services/{s}/restore"),
+            none(),
+            [303, 403, 404, 403, 404, 303],
+        ),
+        (
+            "POST",
+            format!("/inventory/services/{s}/delete"),
+            none(),
+            [303, 403, 404, 403, 404, 303],
+        ),
+        (
+            "POST",
+            format!("/inventory/services/{s}/admins"),
+            vec![("user_id".into(), "1".into())],
+            [303, 403, 404, 403, 404, 303],
+        ),
+        (
+            "GET",
+            format!("/inventory/services/{s}/products/new"),
+            none(),
+            [200, 200, 404, 403, 404, 303],
+        ),
+        (
+            "POST",
+            format!("/inventory/services/{s}/products"),
+            product_form(format!("Prod {tag}")),
+            [303, 303, 404, 403, 404, 303],
+        ),
+        (
+            "GET",
+            format!("/inventory/products/{p}"),
+            none(),
+            [200, 200, 404, 200, 404, 303],
+        ),
+        (
+            "GET",
+            format!("/inventory/products/{}", f.p2),
+            none(),
+            [200, 404, 404, 404, 404, 303],
+        ),
+        (
+            "GET",
+            format!("/inventory/products/{p}/edit"),
+            none(),
+            [200, 200, 404, 403, 404, 303],
+        ),
+        (
+            "POST",
+            format!("/inventory/products/{p}"),
+            product_form("Gmail".into()),
+            [303, 303, 404, 403, 404, 303],
+        ),
+        (
+            "POST",
+            format!("/inventory/products/{p}/restore"),
+            none(),
+            [303, 303, 404, 403, 404, 303],
+        ),
+        (
+            "POST",
+            format!("/inventory/products/{p}/admins"),
+            vec![("user_id".into(), "1".into())],
+            [303, 403, 404, 403, 404, 303],
+        ),
+        // Pat already has Gmail: allowed actors get the validation message (422).
+        (
+            "POST",
+            format!("/inventory/products/{p}/grants"),
+            vec![("person".into(), "pat@example.com".into())],
+            [422, 422, 404, 422, 404, 303],
+        ),
+        (
+            "GET",
+            "/directory".into(),
+            none(),
+            [200, 200, 200, 200, 200, 303],
+        ),
+        (
+            "GET",
+            "/directory/new".into(),
+            none(),
+            [200, 403, 403, 403, 403, 303],
+        ),
+        (
+            "POST",
+            "/directory".into(),
+            person_form(format!("new-{tag}@example.com")),
+            [303, 403, 403, 403, 403, 303],
+        ),
+        (
+            "GET",
+            format!("/directory/{x}"),
+            none(),
+            [200, 200, 200, 200, 200, 303],
+        ),
+        (
+            "GET",
+            "/directory/999999".into(),
+            none(),
+            [404, 404, 404, 404, 404, 303],
+        ),
+        (
+            "GET",
+            format!("/directory/{x}/edit"),
+            none(),
+            [200, 403, 403, 403, 403, 303],
+        ),
+        (
+            "POST",
+            format!("/directory/{x}"),
+            person_form("pat@example.com".into()),
+            [303, 403, 403, 403, 403, 303],
+        ),
+        // Jira is outside every administrator's scope here.
+        (
+            "POST",
+            format!("/directory/{x}/grants"),
+            vec![("product_id".into(), f.p2.to_string())],
+            [303, 404, 404, 404, 404, 303],
+        ),
+        (
+            "GET",
+            "/audit".into(),
+            none(),
+            [200, 403, 403, 403, 403, 303],
+        ),
+        (
+            "GET",
+            "/settings".into(),
+            none(),
+            [200, 403, 403, 403, 403, 303],
+        ),
+        (
+            "GET",
+            "/account".into(),
+            none(),
+            [200, 200, 200, 200, 200, 303],
+        ),
+        // Last: revoking changes state (later allowed actors see "already revoked", 303 too).
+        (
+            "POST",
+            format!("/grants/{}/revoke", f.g1),
+            vec![("return_to".into(), "/".into())],
+            [303, 303, 404, 303, 404, 303],
+        ),
+    ]
+}
+
+#[actix_web::test]
+async fn every_route_answers_each_actor_as_the_rbac_guide_says() {
+    let app = TestApp::spawn().await;
+    let f = setup(&app);
+    let mut failures = Vec::new();
+    // Run actors in reverse so the Admin's state changes (grants, revokes) come last.
+    for (i, who) in ACTORS.iter().enumerate().rev() {
+        let c = client_for(&app, *who).await;
+        let token_page = if *who == Who::Anon {
+            "/login"
+        } else {
+            "/account"
+        };
+        let tag = format!("{who:?}").to_lowercase();
+        for (method, path, fields, expected) in rows(&f, &tag) {
+            let status = if method == "GET" {
+                c.get(&path).await.status
+            } else {
+                let fields: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                c.submit(token_page, &path, &fields).await.status
+            };
+            if status != expected[i] {
+                failures.push(format!(
+                    "{who:?} {method} {path}: expected {}, got {status}",
+                    expected[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix mismatches:\n{}",
+        failures.join("\n")
+    );
+}
