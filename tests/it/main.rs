@@ -7,6 +7,8 @@ mod audit;
 mod auth;
 mod authz_matrix;
 mod browser;
+mod directory;
+mod inventory;
 mod operations;
 mod security;
 mod sessions;
