@@ -83,6 +83,26 @@ async fn wait_for(b: &fantoccini::Client, css: &str) -> fantoccini::elements::El
     }
 }
 
+/// Waits (up to 10 s) until an element matching `css` shows `text`: after a click the old
+/// page may still be there for a moment.
+async fn wait_for_text(b: &fantoccini::Client, css: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(e) = b.find(Locator::Css(css)).await {
+            if e.text().await.map(|t| t.contains(text)).unwrap_or(false) {
+                return;
+            }
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "{css} never showed {text:?}; page was:\n{}",
+                b.source().await.unwrap_or_default()
+            );
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn save_screenshot(name: &str, png: &[u8]) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
@@ -281,14 +301,19 @@ async fn first_run_setup_then_every_admin_page_in_a_real_browser() {
         .click()
         .await
         .expect("click");
-    wait_for(&b, "table.audit").await;
-    assert!(b
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b
         .current_url()
         .await
         .expect("url")
         .query()
         .unwrap_or_default()
-        .contains("action=auth."));
+        .contains("action=auth.")
+    {
+        assert!(Instant::now() < deadline, "the filter did not apply");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for(&b, "table.audit").await;
 
     b.find(Locator::LinkText("Settings"))
         .await
@@ -342,5 +367,151 @@ async fn first_run_setup_then_every_admin_page_in_a_real_browser() {
         .expect("open");
     wait_for(&b, ".status-code").await;
     save_screenshot("not-found", &b.screenshot().await.expect("screenshot"));
+    b.close().await.expect("close");
+}
+
+async fn fill(b: &fantoccini::Client, css: &str, value: &str) {
+    let e = b
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} missing"));
+    e.clear().await.expect("clear");
+    e.send_keys(value).await.expect("type");
+}
+
+async fn click(b: &fantoccini::Client, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} missing"))
+        .click()
+        .await
+        .expect("click");
+}
+
+async fn choose(b: &fantoccini::Client, select_css: &str, option_text: &str) {
+    let select = b.find(Locator::Css(select_css)).await.expect("select");
+    select
+        .select_by_label(option_text)
+        .await
+        .unwrap_or_else(|e| panic!("option {option_text}: {e}"));
+}
+
+#[actix_web::test]
+async fn an_admin_sets_up_a_product_and_its_product_administrator_grants_it() {
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "root").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+
+    // The Product Administrator and the person to be granted, through the directory.
+    b.find(Locator::LinkText("Directory"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "a.button").await;
+    click(&b, "a.button").await;
+    wait_for(&b, "#full_name").await;
+    fill(&b, "#full_name", "Priya Product").await;
+    fill(&b, "#email", "priya@example.com").await;
+    fill(&b, "#department", "IT").await;
+    choose(&b, "#role", "Product Administrator").await;
+    fill(&b, "#username", "priya").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "form button.primary").await;
+    wait_for_text(&b, ".flash.success", "Priya Product added").await;
+    b.goto(&format!("{base}/directory/new"))
+        .await
+        .expect("open");
+    wait_for(&b, "#full_name").await;
+    fill(&b, "#full_name", "Nina New").await;
+    fill(&b, "#email", "nina@example.com").await;
+    fill(&b, "#department", "Sales").await;
+    click(&b, "form button.primary").await;
+    wait_for_text(&b, ".flash.success", "Nina New added").await;
+
+    // A service and a product, then Priya as its Product Administrator.
+    b.find(Locator::LinkText("Inventory"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "a.button").await;
+    click(&b, "a.button").await;
+    wait_for(&b, "#name").await;
+    fill(&b, "#name", "Google Workspace").await;
+    fill(&b, "#vendor", "Google").await;
+    fill(&b, "#category", "Productivity").await;
+    fill(&b, "#website", "https://workspace.google.com").await;
+    click(&b, "form button.primary").await;
+    wait_for_text(&b, ".flash.success", "created").await;
+    b.find(Locator::LinkText("New product"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "#name").await;
+    fill(&b, "#name", "Gmail").await;
+    fill(&b, "#seats_purchased", "25").await;
+    click(&b, "form button.primary").await;
+    wait_for_text(&b, ".flash.success", "Product 'Gmail' created.").await;
+    choose(&b, "#pa_user", "Priya Product (priya@example.com)").await;
+    click(&b, "form[action$='/admins'] button").await;
+    wait_for_text(&b, ".flash.success", "Product Administrator added.").await;
+    save_screenshot("product-admin", &b.screenshot().await.expect("screenshot"));
+    click(&b, "button.link").await;
+    wait_for_text(&b, ".flash.info", "You are logged out.").await;
+
+    // Priya logs in, finds her product, and grants it to Nina.
+    fill(&b, "#username", "priya").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+    save_screenshot(
+        "product-admin-dashboard",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.find(Locator::LinkText("Google Workspace → Gmail"))
+        .await
+        .expect("my product")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "#person").await;
+    fill(&b, "#person", "nina@example.com").await;
+    fill(&b, "#account_identifier", "nina@corp").await;
+    click(&b, "form[action$='/grants'] button").await;
+    wait_for_text(&b, ".flash.success", "Access granted.").await;
+    let body = b.source().await.expect("source");
+    assert!(body.contains("Nina New") && body.contains("nina@corp"));
+    save_screenshot(
+        "product-granted",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.goto(&format!("{base}/directory?q=nina"))
+        .await
+        .expect("open");
+    b.find(Locator::LinkText("Nina New"))
+        .await
+        .expect("person")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "h1").await;
+    save_screenshot("person", &b.screenshot().await.expect("screenshot"));
+    assert!(b
+        .source()
+        .await
+        .expect("source")
+        .contains("Google Workspace → Gmail"));
     b.close().await.expect("close");
 }
