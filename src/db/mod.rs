@@ -7,7 +7,10 @@ pub mod schema;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::cell::Cell;
 use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 
 use crate::error::AppError;
 
@@ -36,7 +39,7 @@ pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, String> {
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool, keeping the request's
-/// tracing span.
+/// tracing span, and adds the SQL statements it ran to the request's query count.
 pub async fn run<T, F>(pool: &PgPool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
@@ -44,13 +47,38 @@ where
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
-    actix_web::web::block(move || {
+    let (result, queries) = actix_web::web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool.get()?;
-        f(&mut conn)
+        let before = QUERIES.with(Cell::get);
+        let result = pool
+            .get()
+            .map_err(AppError::from)
+            .and_then(|mut conn| f(&mut conn));
+        (result, QUERIES.with(Cell::get).wrapping_sub(before))
     })
     .await
-    .map_err(|_| AppError::internal("blocking task was cancelled"))?
+    .map_err(|_| AppError::internal("blocking task was cancelled"))?;
+    crate::web::request_log::add_queries(queries);
+    result
+}
+
+thread_local! {
+    /// Statements started on this thread's connections (see `install_query_counter`).
+    static QUERIES: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Makes every new connection count the statements it runs, so that each request can
+/// report how many it needed (`X-Query-Count`, the request log line, the benchmark).
+pub fn install_query_counter() {
+    fn counting() -> Option<Box<dyn Instrumentation>> {
+        Some(Box::new(|event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                QUERIES.with(|q| q.set(q.get().wrapping_add(1)));
+            }
+        }))
+    }
+    // Fails only if already installed, which is fine.
+    let _ = diesel::connection::set_default_instrumentation(counting);
 }
 
 diesel::define_sql_function! {

@@ -2,6 +2,7 @@
 //! (method, path without query, status, latency; never bodies, cookies or tokens), errors
 //! turned into pages, and the security headers.
 
+use std::cell::Cell;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -9,15 +10,26 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 
+/// What the frame knows about the request being handled.
+struct RequestInfo {
+    id: String,
+    queries: Cell<u32>,
+}
+
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST: RequestInfo;
 }
 
 /// The id of the request being handled, or "-" outside a request.
 pub fn current_request_id() -> String {
-    REQUEST_ID
-        .try_with(|id| id.clone())
+    REQUEST
+        .try_with(|r| r.id.clone())
         .unwrap_or_else(|_| "-".into())
+}
+
+/// Adds to the number of SQL statements the current request ran.
+pub fn add_queries(n: u32) {
+    let _ = REQUEST.try_with(|r| r.queries.set(r.queries.get() + n));
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -35,10 +47,17 @@ pub async fn frame(
 
     // Handlers and the inner middleware turn their errors into pages themselves (inside this
     // scope, so error pages carry the request id).
-    let mut res = REQUEST_ID
-        .scope(request_id.clone(), next.call(req))
-        .await?
-        .map_into_boxed_body();
+    let info = RequestInfo {
+        id: request_id.clone(),
+        queries: Cell::new(0),
+    };
+    let (res, queries) = REQUEST
+        .scope(info, async move {
+            let res = next.call(req).await;
+            (res, REQUEST.with(|r| r.queries.get()))
+        })
+        .await;
+    let mut res = res?.map_into_boxed_body();
 
     let headers = res.headers_mut();
     let mut set = |name: HeaderName, value: &str| {
@@ -55,6 +74,10 @@ pub async fn frame(
         "same-origin",
     );
     set(HeaderName::from_static("x-request-id"), &request_id);
+    set(
+        HeaderName::from_static("x-query-count"),
+        &queries.to_string(),
+    );
     if !is_static {
         set(header::CACHE_CONTROL, "no-store");
     }
@@ -62,9 +85,9 @@ pub async fn frame(
     let status = res.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {
-        tracing::error!(request_id, method, path, status, latency_ms, "request");
+        tracing::error!(request_id, method, path, status, latency_ms, queries, "request");
     } else if !is_static {
-        tracing::info!(request_id, method, path, status, latency_ms, "request");
+        tracing::info!(request_id, method, path, status, latency_ms, queries, "request");
     }
     Ok(res)
 }

@@ -381,3 +381,41 @@ async fn a_product_administrator_sees_and_grants_only_their_products() {
     let dash = c.get("/").await;
     assert!(dash.body.contains("Google Workspace → Gmail"));
 }
+
+#[actix_web::test]
+async fn list_and_detail_pages_run_the_same_number_of_queries_whatever_their_size() {
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("root", "admin").await;
+    let s = app.insert_service("Slack");
+    let p = app.insert_product(s, "Slack Pro", None);
+    let queries = |r: &crate::common::Resp| {
+        r.header("x-query-count")
+            .expect("query count")
+            .parse::<u32>()
+            .expect("number")
+    };
+    let pages = [
+        "/inventory".to_string(),
+        "/directory".to_string(),
+        format!("/inventory/services/{s}"),
+        format!("/inventory/products/{p}"),
+        "/".to_string(),
+    ];
+    let mut small = Vec::new();
+    for page in &pages {
+        small.push(queries(&c.get(page).await));
+    }
+    for i in 0..60 {
+        let sid = app.insert_service(&format!("Service {i}"));
+        let pid = app.insert_product(sid, "Pro", None);
+        let person = app.insert_person(&format!("P {i}"), &format!("p{i}@example.com"), "Ops");
+        app.insert_grant(person, pid);
+        app.insert_grant(person, p);
+    }
+    for (page, before) in pages.iter().zip(small) {
+        let r = c.get(page).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(queries(&r), before, "{page}: no query per row");
+        assert!((1..=8).contains(&before), "{page} runs {before} queries");
+    }
+}

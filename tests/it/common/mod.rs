@@ -15,7 +15,7 @@ use portalops::config::Config;
 use portalops::db::embedded::{create_database_if_missing, EmbeddedOptions, EmbeddedPostgres};
 use portalops::db::PgPool;
 
-pub use client::Client;
+pub use client::{Client, Resp};
 
 const TEMPLATE_DB: &str = "portalops_template";
 
