@@ -40,7 +40,6 @@ use crate::web::AppState;
 
 /// Builds the shared state. `config` must have its secrets resolved.
 pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
-    db::install_query_counter();
     let secret = config
         .jwt_secret
         .as_ref()

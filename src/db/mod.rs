@@ -21,6 +21,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Builds the pool without connecting eagerly, so start-up reports a clear error instead.
 pub fn build_pool(url: &str, size: u32) -> Result<PgPool, diesel::r2d2::PoolError> {
+    install_query_counter();
     Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
