@@ -19,6 +19,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("the form was stale or forged (CSRF check failed)")]
     Csrf,
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
     #[error("too many requests: {message}")]
     TooManyRequests {
         message: String,
@@ -56,6 +58,7 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -82,6 +85,7 @@ impl ResponseError for AppError {
                 "This form was stale or did not come from PortalOps. Go back, reload the page and try again.",
             ),
             AppError::BadRequest(m) => ("Bad request", m.as_str()),
+            AppError::PayloadTooLarge(m) => ("File too large", m.as_str()),
             AppError::TooManyRequests { message, .. } => ("Too many attempts", message.as_str()),
             AppError::Pool(_) => ("Service unavailable", "The database is not answering. Try again in a moment."),
             _ => ("Something went wrong", "The error has been logged. Quote the request id below if you report it."),

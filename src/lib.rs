@@ -13,6 +13,7 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod health;
+pub mod imports;
 pub mod inventory;
 pub mod settings;
 pub mod setup;
@@ -149,6 +150,25 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route(
             "/grants/{id}/revoke",
             aw::post().to(inventory::product_pages::revoke),
+        )
+        .route(
+            "/directory/export.csv",
+            aw::get().to(directory::export::directory_csv),
+        )
+        .route(
+            "/inventory/export.csv",
+            aw::get().to(inventory::export::inventory_csv),
+        )
+        .route("/imports", aw::get().to(imports::pages::list))
+        .route("/imports", aw::post().to(imports::pages::upload))
+        .route(
+            "/imports/template/{name}",
+            aw::get().to(imports::pages::template),
+        )
+        .route("/imports/{id}", aw::get().to(imports::pages::show))
+        .route(
+            "/imports/{id}/commit",
+            aw::post().to(imports::pages::commit),
         )
         .route("/directory", aw::get().to(directory::pages::list))
         .route("/directory", aw::post().to(directory::pages::create))

@@ -84,6 +84,14 @@ fn serve_with(config: Config, url: &str) -> Result<(), String> {
             "\n  No Admin exists yet. Create the first one at:\n\n    {public_url}/setup?token={token}\n\n  (or run `portalops admin create`)\n"
         );
     }
+    let interrupted =
+        crate::imports::job::mark_interrupted(&mut conn).map_err(|e| e.to_string())?;
+    if interrupted > 0 {
+        tracing::warn!(
+            count = interrupted,
+            "marked imports interrupted by a restart as failed"
+        );
+    }
     drop(conn);
 
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -48,6 +48,13 @@ pub async fn guard<B: MessageBody>(
             req.set_payload(actix_web::dev::Payload::from(body));
             token
         }
+        // A file upload's body is not buffered here: its form carries the token in its
+        // action URL instead (same-origin only: Referrer-Policy keeps it from leaving).
+        None if is_multipart(&req) => {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v))
+        }
         None => None,
     };
     match presented {
@@ -61,6 +68,13 @@ pub async fn guard<B: MessageBody>(
 
 fn refuse<B>(req: ServiceRequest) -> ServiceResponse<EitherBody<B>> {
     req.error_response(AppError::Csrf).map_into_right_body()
+}
+
+fn is_multipart(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"))
 }
 
 fn is_urlencoded_form(req: &ServiceRequest) -> bool {

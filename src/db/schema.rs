@@ -127,6 +127,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imports (id) {
+        id -> Int8,
+        kind -> Text,
+        status -> Text,
+        filename -> Text,
+        csv_data -> Text,
+        uploaded_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        total_rows -> Int4,
+        processed_rows -> Int4,
+        creates -> Int4,
+        updates -> Int4,
+        errors -> Jsonb,
+        error_count -> Int4,
+        message -> Text,
+    }
+}
+
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(products -> services (service_id));
@@ -140,6 +160,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_grants,
     audit_log,
     auth_sessions,
+    imports,
     login_throttle,
     product_admins,
     products,

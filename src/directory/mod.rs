@@ -3,6 +3,7 @@
 //! pages arrive with the inventory and directory issue.
 
 pub mod commands;
+pub mod export;
 pub mod grants;
 pub mod model;
 pub mod pages;

@@ -69,8 +69,9 @@ impl ServiceForm {
             4000,
             "The description",
         );
-        if !self.website.is_empty()
-            && !(self.website.starts_with("https://") || self.website.starts_with("http://"))
+        if !(self.website.is_empty()
+            || self.website.starts_with("https://")
+            || self.website.starts_with("http://"))
         {
             e.add("website", "Enter a web address starting with https://");
         }

@@ -2,6 +2,7 @@
 //! template receives (navigation, flash messages, CSRF token), static assets and the
 //! outer middleware frame.
 
+pub mod csv_out;
 pub mod forms;
 pub mod pagination;
 pub mod request_log;
@@ -67,10 +68,11 @@ impl PageCtx {
     ) -> Self {
         let mut nav = Vec::new();
         if let Some(a) = actor {
-            let items: [(&'static str, &'static str, Action); 5] = [
+            let items: [(&'static str, &'static str, Action); 6] = [
                 ("Dashboard", "/", Action::ViewDashboard),
                 ("Inventory", "/inventory", Action::ViewInventory),
                 ("Directory", "/directory", Action::ViewDirectory),
+                ("Import", "/imports", Action::ManagePeople),
                 ("Audit log", "/audit", Action::ViewAuditLog),
                 ("Settings", "/settings", Action::ManageSettings),
             ];

@@ -82,223 +82,58 @@ async fn client_for(app: &TestApp, who: Who) -> Client {
 /// One row: method, path, form fields, and the status for each actor in ACTORS order.
 type Row = (&'static str, String, Vec<(String, String)>, [u16; 6]);
 
+#[rustfmt::skip]
 fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
-    let s = f.s1;
-    let p = f.p1;
-    let x = f.person;
-    let service_form = |name: String| {
-        vec![
-            ("name".to_string(), name),
-            ("vendor".to_string(), "V".to_string()),
-        ]
-    };
-    let product_form = |name: String| {
-        vec![
-            ("name".to_string(), name),
-            ("license_model".to_string(), "per_seat".to_string()),
-        ]
-    };
-    let person_form = |email: String| {
-        vec![
-            ("full_name".to_string(), "Pat Person".to_string()),
-            ("email".to_string(), email),
-            ("role".to_string(), "user".to_string()),
-            ("employment_status".to_string(), "active".to_string()),
-        ]
-    };
+    let (s, p, x) = (f.s1, f.p1, f.person);
+    let kv = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+    let service_form = |name: &str| kv(&[("name", name), ("vendor", "V")]);
+    let product_form = |name: &str| kv(&[("name", name), ("license_model", "per_seat")]);
+    let person_form = |email: &str| kv(&[("full_name", "Pat Person"), ("email", email), ("role", "user"), ("employment_status", "active")]);
     let none = Vec::new;
-    //                                         Admin SaIn SaOut PaIn PaOut Anon
+    let (new_service, new_product, new_email) = (format!("New {tag}"), format!("Prod {tag}"), format!("new-{tag}@example.com"));
+    //                                                                                              Admin SaIn SaOut PaIn PaOut Anon
     vec![
-        ("GET", "/".into(), none(), [200, 200, 200, 200, 200, 303]),
-        (
-            "GET",
-            "/inventory".into(),
-            none(),
-            [200, 200, 200, 200, 200, 303],
-        ),
-        (
-            "GET",
-            "/inventory/services/new".into(),
-            none(),
-            [200, 403, 403, 403, 403, 303],
-        ),
-        (
-            "POST",
-            "/inventory/services".into(),
-            service_form(format!("New {tag}")),
-            [303, 403, 403, 403, 403, 303],
-        ),
-        (
-            "GET",
-            format!("/inventory/services/{s}"),
-            none(),
-            [200, 200, 404, 200, 404, 303],
-        ),
-        (
-            "GET",
-            "/inventory/services/999999".into(),
-            none(),
-            [404, 404, 404, 404, 404, 303],
-        ),
-        (
-            "GET",
-            format!("/inventory/services/{s}/edit"),
-            none(),
-            [200, 200, 404, 403, 404, 303],
-        ),
-        (
-            "POST",
-            format!("/inventory/services/{s}"),
-            service_form("Google Workspace".into()),
-            [303, 303, 404, 403, 404, 303],
-        ),
-        (
-            "POST",
-            format!("/inventory/services/{s}/restore"),
-            none(),
-            [303, 403, 404, 403, 404, 303],
-        ),
-        (
-            "POST",
-            format!("/inventory/services/{s}/delete"),
-            none(),
-            [303, 403, 404, 403, 404, 303],
-        ),
-        (
-            "POST",
-            format!("/inventory/services/{s}/admins"),
-            vec![("user_id".into(), "1".into())],
-            [303, 403, 404, 403, 404, 303],
-        ),
-        (
-            "GET",
-            format!("/inventory/services/{s}/products/new"),
-            none(),
-            [200, 200, 404, 403, 404, 303],
-        ),
-        (
-            "POST",
-            format!("/inventory/services/{s}/products"),
-            product_form(format!("Prod {tag}")),
-            [303, 303, 404, 403, 404, 303],
-        ),
-        (
-            "GET",
-            format!("/inventory/products/{p}"),
-            none(),
-            [200, 200, 404, 200, 404, 303],
-        ),
-        (
-            "GET",
-            format!("/inventory/products/{}", f.p2),
-            none(),
-            [200, 404, 404, 404, 404, 303],
-        ),
-        (
-            "GET",
-            format!("/inventory/products/{p}/edit"),
-            none(),
-            [200, 200, 404, 403, 404, 303],
-        ),
-        (
-            "POST",
-            format!("/inventory/products/{p}"),
-            product_form("Gmail".into()),
-            [303, 303, 404, 403, 404, 303],
-        ),
-        (
-            "POST",
-            format!("/inventory/products/{p}/restore"),
-            none(),
-            [303, 303, 404, 403, 404, 303],
-        ),
-        (
-            "POST",
-            format!("/inventory/products/{p}/admins"),
-            vec![("user_id".into(), "1".into())],
-            [303, 403, 404, 403, 404, 303],
-        ),
+        ("GET", "/".into(), none(),                                                                  [200, 200, 200, 200, 200, 303]),
+        ("GET", "/inventory".into(), none(),                                                         [200, 200, 200, 200, 200, 303]),
+        ("GET", "/inventory/services/new".into(), none(),                                            [200, 403, 403, 403, 403, 303]),
+        ("POST", "/inventory/services".into(), service_form(&new_service),                           [303, 403, 403, 403, 403, 303]),
+        ("GET", format!("/inventory/services/{s}"), none(),                                          [200, 200, 404, 200, 404, 303]),
+        ("GET", "/inventory/services/999999".into(), none(),                                         [404, 404, 404, 404, 404, 303]),
+        ("GET", format!("/inventory/services/{s}/edit"), none(),                                     [200, 200, 404, 403, 404, 303]),
+        ("POST", format!("/inventory/services/{s}"), service_form("Google Workspace"),               [303, 303, 404, 403, 404, 303]),
+        ("POST", format!("/inventory/services/{s}/restore"), none(),                                 [303, 403, 404, 403, 404, 303]),
+        ("POST", format!("/inventory/services/{s}/delete"), none(),                                  [303, 403, 404, 403, 404, 303]),
+        ("POST", format!("/inventory/services/{s}/admins"), kv(&[("user_id", "1")]),                 [303, 403, 404, 403, 404, 303]),
+        ("GET", format!("/inventory/services/{s}/products/new"), none(),                             [200, 200, 404, 403, 404, 303]),
+        ("POST", format!("/inventory/services/{s}/products"), product_form(&new_product),            [303, 303, 404, 403, 404, 303]),
+        ("GET", format!("/inventory/products/{p}"), none(),                                          [200, 200, 404, 200, 404, 303]),
+        ("GET", format!("/inventory/products/{}", f.p2), none(),                                     [200, 404, 404, 404, 404, 303]),
+        ("GET", format!("/inventory/products/{p}/edit"), none(),                                     [200, 200, 404, 403, 404, 303]),
+        ("POST", format!("/inventory/products/{p}"), product_form("Gmail"),                          [303, 303, 404, 403, 404, 303]),
+        ("POST", format!("/inventory/products/{p}/restore"), none(),                                 [303, 303, 404, 403, 404, 303]),
+        ("POST", format!("/inventory/products/{p}/admins"), kv(&[("user_id", "1")]),                 [303, 403, 404, 403, 404, 303]),
         // Pat already has Gmail: allowed actors get the validation message (422).
-        (
-            "POST",
-            format!("/inventory/products/{p}/grants"),
-            vec![("person".into(), "pat@example.com".into())],
-            [422, 422, 404, 422, 404, 303],
-        ),
-        (
-            "GET",
-            "/directory".into(),
-            none(),
-            [200, 200, 200, 200, 200, 303],
-        ),
-        (
-            "GET",
-            "/directory/new".into(),
-            none(),
-            [200, 403, 403, 403, 403, 303],
-        ),
-        (
-            "POST",
-            "/directory".into(),
-            person_form(format!("new-{tag}@example.com")),
-            [303, 403, 403, 403, 403, 303],
-        ),
-        (
-            "GET",
-            format!("/directory/{x}"),
-            none(),
-            [200, 200, 200, 200, 200, 303],
-        ),
-        (
-            "GET",
-            "/directory/999999".into(),
-            none(),
-            [404, 404, 404, 404, 404, 303],
-        ),
-        (
-            "GET",
-            format!("/directory/{x}/edit"),
-            none(),
-            [200, 403, 403, 403, 403, 303],
-        ),
-        (
-            "POST",
-            format!("/directory/{x}"),
-            person_form("pat@example.com".into()),
-            [303, 403, 403, 403, 403, 303],
-        ),
+        ("POST", format!("/inventory/products/{p}/grants"), kv(&[("person", "pat@example.com")]),    [422, 422, 404, 422, 404, 303]),
+        ("GET", "/inventory/export.csv".into(), none(),                                              [200, 403, 403, 403, 403, 303]),
+        ("GET", "/directory".into(), none(),                                                         [200, 200, 200, 200, 200, 303]),
+        ("GET", "/directory/new".into(), none(),                                                     [200, 403, 403, 403, 403, 303]),
+        ("POST", "/directory".into(), person_form(&new_email),                                       [303, 403, 403, 403, 403, 303]),
+        ("GET", format!("/directory/{x}"), none(),                                                   [200, 200, 200, 200, 200, 303]),
+        ("GET", "/directory/999999".into(), none(),                                                  [404, 404, 404, 404, 404, 303]),
+        ("GET", format!("/directory/{x}/edit"), none(),                                              [200, 403, 403, 403, 403, 303]),
+        ("POST", format!("/directory/{x}"), person_form("pat@example.com"),                          [303, 403, 403, 403, 403, 303]),
         // Jira is outside every administrator's scope here.
-        (
-            "POST",
-            format!("/directory/{x}/grants"),
-            vec![("product_id".into(), f.p2.to_string())],
-            [303, 404, 404, 404, 404, 303],
-        ),
-        (
-            "GET",
-            "/audit".into(),
-            none(),
-            [200, 403, 403, 403, 403, 303],
-        ),
-        (
-            "GET",
-            "/settings".into(),
-            none(),
-            [200, 403, 403, 403, 403, 303],
-        ),
-        (
-            "GET",
-            "/account".into(),
-            none(),
-            [200, 200, 200, 200, 200, 303],
-        ),
+        ("POST", format!("/directory/{x}/grants"), kv(&[("product_id", &f.p2.to_string())]),        [303, 404, 404, 404, 404, 303]),
+        ("GET", "/directory/export.csv".into(), none(),                                              [200, 403, 403, 403, 403, 303]),
+        ("GET", "/imports".into(), none(),                                                           [200, 403, 403, 403, 403, 303]),
+        ("GET", "/imports/template/people.csv".into(), none(),                                       [200, 403, 403, 403, 403, 303]),
+        ("GET", "/imports/999999".into(), none(),                                                    [404, 404, 404, 404, 404, 303]),
+        ("POST", "/imports/999999/commit".into(), none(),                                            [404, 404, 404, 404, 404, 303]),
+        ("GET", "/audit".into(), none(),                                                             [200, 403, 403, 403, 403, 303]),
+        ("GET", "/settings".into(), none(),                                                          [200, 403, 403, 403, 403, 303]),
+        ("GET", "/account".into(), none(),                                                           [200, 200, 200, 200, 200, 303]),
         // Last: revoking changes state (later allowed actors see "already revoked", 303 too).
-        (
-            "POST",
-            format!("/grants/{}/revoke", f.g1),
-            vec![("return_to".into(), "/".into())],
-            [303, 303, 404, 303, 404, 303],
-        ),
+        ("POST", format!("/grants/{}/revoke", f.g1), kv(&[("return_to", "/")]),                     [303, 303, 404, 303, 404, 303]),
     ]
 }
 

@@ -416,8 +416,8 @@ async fn an_admin_sets_up_a_product_and_its_product_administrator_grants_it() {
         .click()
         .await
         .expect("click");
-    wait_for(&b, "a.button").await;
-    click(&b, "a.button").await;
+    wait_for(&b, "a[href='/directory/new']").await;
+    click(&b, "a[href='/directory/new']").await;
     wait_for(&b, "#full_name").await;
     fill(&b, "#full_name", "Priya Product").await;
     fill(&b, "#email", "priya@example.com").await;
@@ -444,8 +444,8 @@ async fn an_admin_sets_up_a_product_and_its_product_administrator_grants_it() {
         .click()
         .await
         .expect("click");
-    wait_for(&b, "a.button").await;
-    click(&b, "a.button").await;
+    wait_for(&b, "a[href='/inventory/services/new']").await;
+    click(&b, "a[href='/inventory/services/new']").await;
     wait_for(&b, "#name").await;
     fill(&b, "#name", "Google Workspace").await;
     fill(&b, "#vendor", "Google").await;

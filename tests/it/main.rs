@@ -8,6 +8,7 @@ mod auth;
 mod authz_matrix;
 mod browser;
 mod directory;
+mod imports;
 mod inventory;
 mod operations;
 mod security;

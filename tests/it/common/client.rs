@@ -163,6 +163,42 @@ impl Client {
         self.post_raw(action, &all, &[]).await
     }
 
+    /// Uploads `content` as the `file` field of a multipart form to `path` (which carries
+    /// its own query, e.g. the CSRF token), as a browser's file upload would.
+    pub async fn upload(&self, path: &str, filename: &str, content: &[u8]) -> Resp {
+        let boundary = "----portalops-test-boundary";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = self.http.post(format!("{}{path}", self.base));
+        let cookies = self.cookie_header();
+        if !cookies.is_empty() {
+            req = req.insert_header((COOKIE, cookies));
+        }
+        let mut res = req
+            .insert_header((
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .send_body(body)
+            .await
+            .expect("upload");
+        let headers = res.headers().clone();
+        self.remember(&headers);
+        let bytes = res.body().limit(10 * 1024 * 1024).await.expect("body");
+        Resp {
+            status: res.status().as_u16(),
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Resp {
         self.submit(
             "/login",

@@ -1,0 +1,231 @@
+//! Running an import in the background: the dry run, then the commit. Progress goes to the
+//! `imports` row through a second connection, so the page can show it while the commit's
+//! own transaction is still open.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use super::{people, services, Kind, Outcome, MAX_ERRORS};
+use crate::audit::{self, AuditEntry};
+use crate::authz::Actor;
+use crate::db::schema::imports;
+use crate::db::{PgConn, PgPool};
+use crate::error::AppError;
+
+/// Stores an upload; the caller then starts its dry run.
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    kind: Kind,
+    filename: &str,
+    data: &str,
+) -> Result<i64, AppError> {
+    Ok(diesel::insert_into(imports::table)
+        .values((
+            imports::kind.eq(kind.as_str()),
+            imports::filename.eq(filename.chars().take(200).collect::<String>()),
+            imports::csv_data.eq(data),
+            imports::uploaded_by.eq(actor.id),
+        ))
+        .returning(imports::id)
+        .get_result(conn)?)
+}
+
+/// Jobs a restart interrupted cannot finish: say so (their file is kept; upload it again).
+pub fn mark_interrupted(conn: &mut PgConnection) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        imports::table
+            .filter(imports::status.eq_any(["validating", "committing"]))
+            .filter(imports::created_at.lt(Utc::now() - chrono::TimeDelta::minutes(10))),
+    )
+    .set((
+        imports::status.eq("failed"),
+        imports::message.eq("Interrupted by a restart before it finished. Nothing was written; upload the file again."),
+        imports::finished_at.eq(Utc::now()),
+    ))
+    .execute(conn)?)
+}
+
+/// Reports progress at most every 200 ms.
+struct Progress {
+    conn: PgConn,
+    id: i64,
+    last: Instant,
+}
+
+impl Progress {
+    fn report(&mut self, done: usize, total: usize) {
+        if self.last.elapsed() < Duration::from_millis(200) && done < total {
+            return;
+        }
+        self.last = Instant::now();
+        let _ = diesel::update(imports::table.find(self.id))
+            .set((
+                imports::processed_rows.eq(done as i32),
+                imports::total_rows.eq(total as i32),
+            ))
+            .execute(&mut self.conn);
+    }
+}
+
+fn record_outcome(
+    conn: &mut PgConnection,
+    id: i64,
+    o: &Outcome,
+    status: &str,
+) -> Result<(), AppError> {
+    let kept: Vec<_> = o.errors.iter().take(MAX_ERRORS).cloned().collect();
+    diesel::update(imports::table.find(id))
+        .set((
+            imports::status.eq(status),
+            imports::total_rows.eq(o.total as i32),
+            imports::processed_rows.eq(o.total as i32),
+            imports::creates.eq(o.creates as i32),
+            imports::updates.eq(o.updates as i32),
+            imports::error_count.eq(o.errors.len() as i32),
+            imports::errors.eq(serde_json::to_value(kept).unwrap_or_default()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn fail(pool: &PgPool, id: i64, e: &AppError) {
+    tracing::error!(import = id, error = %e, "import failed");
+    if let Ok(mut conn) = pool.get() {
+        let _ = diesel::update(imports::table.find(id))
+            .set((
+                imports::status.eq("failed"),
+                imports::message.eq("The import failed unexpectedly and nothing was written. The error has been logged."),
+                imports::finished_at.eq(Utc::now()),
+            ))
+            .execute(&mut conn);
+    }
+}
+
+fn load(conn: &mut PgConnection, id: i64) -> Result<(Kind, String), AppError> {
+    let (kind, data): (String, String) = imports::table
+        .find(id)
+        .select((imports::kind, imports::csv_data))
+        .first(conn)?;
+    Ok((
+        Kind::parse(&kind).ok_or_else(|| AppError::internal("unknown import kind"))?,
+        data,
+    ))
+}
+
+/// Starts the dry run of import `id` on its own thread.
+pub fn spawn_validation(pool: PgPool, id: i64) {
+    std::thread::spawn(move || {
+        if let Err(e) = validate(&pool, id) {
+            fail(&pool, id, &e);
+        }
+    });
+}
+
+fn validate(pool: &PgPool, id: i64) -> Result<(), AppError> {
+    let mut conn = pool.get()?;
+    let (kind, data) = load(&mut conn, id)?;
+    let mut progress = Progress {
+        conn: pool.get()?,
+        id,
+        last: Instant::now(),
+    };
+    let mut report = |d, t| progress.report(d, t);
+    let outcome = match kind {
+        Kind::People => people::plan(&mut conn, &data, &mut report)?.0,
+        Kind::Services => services::plan(&mut conn, &data, &mut report)?.0,
+    };
+    record_outcome(&mut conn, id, &outcome, "preview")
+}
+
+/// Moves a clean preview to "committing"; false when it is not in that state (already
+/// committed, has errors, or is still being checked).
+pub fn claim_for_commit(conn: &mut PgConnection, id: i64) -> Result<bool, AppError> {
+    let n = diesel::update(
+        imports::table
+            .find(id)
+            .filter(imports::status.eq("preview"))
+            .filter(imports::error_count.eq(0)),
+    )
+    .set((
+        imports::status.eq("committing"),
+        imports::processed_rows.eq(0),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Commits import `id` (already claimed) on its own thread, all or nothing.
+pub fn spawn_commit(pool: PgPool, id: i64, actor: Actor) {
+    std::thread::spawn(move || {
+        if let Err(e) = commit(&pool, id, &actor) {
+            fail(&pool, id, &e);
+        }
+    });
+}
+
+enum CommitResult {
+    Done,
+    /// The database changed since the preview and some rows no longer pass.
+    Stale(Outcome),
+}
+
+fn commit(pool: &PgPool, id: i64, actor: &Actor) -> Result<(), AppError> {
+    let mut conn = pool.get()?;
+    let (kind, data) = load(&mut conn, id)?;
+    let mut progress = Progress {
+        conn: pool.get()?,
+        id,
+        last: Instant::now(),
+    };
+    let result = conn.transaction::<_, AppError, _>(|conn| {
+        let mut quiet = |_, _| {};
+        let outcome = match kind {
+            Kind::People => {
+                let (o, plan) = people::plan(conn, &data, &mut quiet)?;
+                if !o.errors.is_empty() {
+                    return Ok(CommitResult::Stale(o));
+                }
+                people::apply(conn, actor, &plan, &mut |d, t| progress.report(d, t))?;
+                o
+            }
+            Kind::Services => {
+                let (o, plan) = services::plan(conn, &data, &mut quiet)?;
+                if !o.errors.is_empty() {
+                    return Ok(CommitResult::Stale(o));
+                }
+                services::apply(conn, actor, &plan, &mut |d, t| progress.report(d, t))?;
+                o
+            }
+        };
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "import.committed", "import", Some(id.to_string())).summary(
+                format!(
+                    "Imported {} {} rows: {} created, {} updated",
+                    outcome.total,
+                    kind.as_str(),
+                    outcome.creates,
+                    outcome.updates
+                ),
+            ),
+        )?;
+        diesel::update(imports::table.find(id))
+            .set((
+                imports::message.eq(format!(
+                    "{} created, {} updated.",
+                    outcome.creates, outcome.updates
+                )),
+                imports::finished_at.eq(Utc::now()),
+            ))
+            .execute(conn)?;
+        record_outcome(conn, id, &outcome, "done")?;
+        Ok(CommitResult::Done)
+    })?;
+    if let CommitResult::Stale(o) = result {
+        record_outcome(&mut conn, id, &o, "preview")?;
+    }
+    Ok(())
+}

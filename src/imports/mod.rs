@@ -1,0 +1,157 @@
+//! CSV imports of people and of services with their products. An upload is stored, then
+//! checked row by row in the background (the dry run: every row's errors, nothing
+//! written); once clean it can be committed, all or nothing, in one transaction with an
+//! audit entry per change. The page shows progress while a job runs.
+
+pub mod job;
+pub mod pages;
+pub mod people;
+pub mod services;
+
+use serde::{Deserialize, Serialize};
+
+/// At most this many row errors are kept for the preview page.
+pub const MAX_ERRORS: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    People,
+    Services,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "people" => Some(Kind::People),
+            "services" => Some(Kind::Services),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::People => "people",
+            Kind::Services => "services",
+        }
+    }
+
+    /// The header line of a template file.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::People => people::COLUMNS,
+            Kind::Services => services::COLUMNS,
+        }
+    }
+}
+
+/// A problem with one row (row 1 is the header line).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RowError {
+    pub row: usize,
+    pub field: String,
+    pub message: String,
+}
+
+/// What a dry run found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub total: usize,
+    pub creates: usize,
+    pub updates: usize,
+    pub errors: Vec<RowError>,
+}
+
+/// Column name → position, and the data rows with their line numbers.
+pub type Parsed = (
+    std::collections::HashMap<String, usize>,
+    Vec<(usize, csv::StringRecord)>,
+);
+
+/// Reads the CSV into (header → index, rows with their line numbers), checking the header.
+pub fn read_csv(data: &str, required: &[&str], known: &[&str]) -> Result<Parsed, Vec<RowError>> {
+    let data = data.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(data.as_bytes());
+    let header_err = |message: String| RowError {
+        row: 1,
+        field: "header".into(),
+        message,
+    };
+    let headers = reader
+        .headers()
+        .map_err(|e| vec![header_err(format!("The file is not readable CSV: {e}"))])?
+        .clone();
+    let mut index = std::collections::HashMap::new();
+    let mut errors = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim().to_lowercase();
+        if !known.contains(&h.as_str()) {
+            errors.push(header_err(format!(
+                "Unknown column '{h}'. Expected: {}.",
+                known.join(", ")
+            )));
+        }
+        index.insert(h, i);
+    }
+    for r in required {
+        if !index.contains_key(*r) {
+            errors.push(header_err(format!("The column '{r}' is missing.")));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        match record {
+            Ok(r) if r.iter().all(|c| c.trim().is_empty()) => {}
+            Ok(r) => rows.push((line, r)),
+            Err(e) => errors.push(RowError {
+                row: line,
+                field: "row".into(),
+                message: format!("This row is not readable CSV: {e}"),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok((index, rows))
+    } else {
+        Err(errors)
+    }
+}
+
+/// The cell under `column` ("" when the column or the cell is missing).
+pub fn cell<'a>(
+    index: &std::collections::HashMap<String, usize>,
+    record: &'a csv::StringRecord,
+    column: &str,
+) -> &'a str {
+    index
+        .get(column)
+        .and_then(|i| record.get(*i))
+        .unwrap_or("")
+        .trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_checked_and_blank_lines_skipped() {
+        let e = read_csv("name,colour\nx,y\n", &["name", "email"], &["name", "email"]).unwrap_err();
+        assert_eq!(e.len(), 2);
+        let (idx, rows) = read_csv(
+            "\u{feff}Email, Name\n a@b.c , Ann \n,\n",
+            &["email"],
+            &["email", "name"],
+        )
+        .expect("ok");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(cell(&idx, &rows[0].1, "name"), "Ann");
+        assert_eq!(rows[0].0, 2);
+    }
+}
