@@ -515,3 +515,95 @@ async fn an_admin_sets_up_a_product_and_its_product_administrator_grants_it() {
         .contains("Google Workspace → Gmail"));
     b.close().await.expect("close");
 }
+
+#[actix_web::test]
+async fn an_admin_imports_people_from_a_csv_file_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let s = app.insert_service("Atlassian");
+    let p = app.insert_product(s, "Jira", Some(2));
+    for i in 0..3 {
+        let id = app.insert_person(
+            &format!("Existing {i}"),
+            &format!("e{i}@example.com"),
+            "Engineering",
+        );
+        app.insert_grant(id, p);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("people-bad.csv");
+    std::fs::write(
+        &bad,
+        "full_name,email,department\nAnn Lee,ann@example.com,Sales\nBob,not-an-email,Sales\n",
+    )
+    .expect("write");
+    let good = dir.path().join("people.csv");
+    std::fs::write(&good, "full_name,email,department\nAnn Lee,ann@example.com,Sales\nBob Stone,bob@example.com,Sales\n").expect("write");
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "root").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+    save_screenshot(
+        "admin-dashboard",
+        &b.screenshot().await.expect("screenshot"),
+    );
+
+    b.goto(&format!("{base}/inventory")).await.expect("open");
+    wait_for(&b, "table.table").await;
+    save_screenshot("inventory", &b.screenshot().await.expect("screenshot"));
+    b.goto(&format!("{base}/inventory/services/{s}"))
+        .await
+        .expect("open");
+    wait_for(&b, "tr.over").await;
+    save_screenshot("service", &b.screenshot().await.expect("screenshot"));
+
+    b.find(Locator::LinkText("Import"))
+        .await
+        .expect("nav")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "#people-file").await;
+    b.find(Locator::Css("#people-file"))
+        .await
+        .expect("file")
+        .send_keys(&bad.display().to_string())
+        .await
+        .expect("choose file");
+    click(&b, "form[action*='kind=people'] button").await;
+    wait_for_text(&b, ".flash.error", "problem(s) found").await;
+    assert!(b
+        .source()
+        .await
+        .expect("source")
+        .contains("Enter an email address"));
+    save_screenshot("import-errors", &b.screenshot().await.expect("screenshot"));
+
+    b.goto(&format!("{base}/imports")).await.expect("open");
+    wait_for(&b, "#people-file").await;
+    b.find(Locator::Css("#people-file"))
+        .await
+        .expect("file")
+        .send_keys(&good.display().to_string())
+        .await
+        .expect("choose file");
+    click(&b, "form[action*='kind=people'] button").await;
+    wait_for_text(&b, "h2", "Dry run").await;
+    click(&b, "form[action$='/commit'] button").await;
+    wait_for_text(&b, ".flash.success", "2 created, 0 updated.").await;
+    save_screenshot("import-done", &b.screenshot().await.expect("screenshot"));
+
+    b.goto(&format!("{base}/directory?department=Sales"))
+        .await
+        .expect("open");
+    wait_for(&b, "table.table").await;
+    let body = b.source().await.expect("source");
+    assert!(body.contains("Ann Lee") && body.contains("Bob Stone"));
+    b.goto(&format!("{base}/directory")).await.expect("open");
+    wait_for(&b, "table.table").await;
+    save_screenshot("directory", &b.screenshot().await.expect("screenshot"));
+    b.close().await.expect("close");
+}
