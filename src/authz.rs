@@ -101,6 +101,8 @@ pub enum Action {
     ViewInventory,
     /// Look people up in the directory (non-Admins see fewer fields and only their grants).
     ViewDirectory,
+    /// See the payment register (filtered to the actor's scope).
+    ViewPayments,
     /// Create, archive, restore or delete services.
     ManageServices,
     /// Create and edit people, their roles, logins and scopes.
@@ -116,6 +118,8 @@ pub enum ObjectAction {
     Edit,
     /// Grant or revoke access to the product.
     Grant,
+    /// See and edit the product's billing records, invoices and payments.
+    Billing,
 }
 
 /// An inventory object, with what scope checks need to know about it.
@@ -150,7 +154,8 @@ pub fn authorize_on(actor: &Actor, action: ObjectAction, object: Object) -> Resu
     let allowed = match action {
         ObjectAction::View => true,
         ObjectAction::Edit => editable,
-        ObjectAction::Grant => grantable,
+        // Billing follows the same scope as access: what an administrator runs.
+        ObjectAction::Grant | ObjectAction::Billing => grantable,
     };
     if allowed {
         Ok(())
@@ -164,7 +169,9 @@ pub fn authorize_on(actor: &Actor, action: ObjectAction, object: Object) -> Resu
 pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
     let allowed = match action {
         Action::ViewDashboard | Action::ChangeOwnPassword => actor.role.can_log_in(),
-        Action::ViewInventory | Action::ViewDirectory => actor.role.can_log_in(),
+        Action::ViewInventory | Action::ViewDirectory | Action::ViewPayments => {
+            actor.role.can_log_in()
+        }
         Action::ViewAuditLog
         | Action::ManageSettings
         | Action::ManageServices
@@ -212,6 +219,7 @@ mod tests {
             (ManageSettings, &[Admin]),
             (ViewInventory, &[Admin, ServiceAdmin, ProductAdmin]),
             (ViewDirectory, &[Admin, ServiceAdmin, ProductAdmin]),
+            (ViewPayments, &[Admin, ServiceAdmin, ProductAdmin]),
             (ManageServices, &[Admin]),
             (ManagePeople, &[Admin]),
         ];

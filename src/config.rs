@@ -77,6 +77,8 @@ pub struct Config {
     pub log_filter: String,
     /// Take the client address from X-Forwarded-For / Forwarded (only behind a trusted proxy).
     pub trust_proxy: bool,
+    /// Largest attachment accepted, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 pub const ENV_VARS: &[(&str, &str, &str)] = &[
@@ -274,6 +276,13 @@ impl Config {
             )?),
         };
         let log_filter = var("PORTALOPS_LOG").unwrap_or_else(|| "info".into());
+        let max_upload_bytes = parse_num(
+            "PORTALOPS_MAX_UPLOAD_MB",
+            var("PORTALOPS_MAX_UPLOAD_MB"),
+            10,
+            1,
+        )? * 1024
+            * 1024;
         let trust_proxy = parse_bool("PORTALOPS_TRUST_PROXY", var("PORTALOPS_TRUST_PROXY"), false)?;
 
         Ok(Self {
@@ -293,6 +302,7 @@ impl Config {
             throttle,
             log_filter,
             trust_proxy,
+            max_upload_bytes,
         })
     }
 

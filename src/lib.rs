@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod imports;
 pub mod inventory;
+pub mod payments;
 pub mod settings;
 pub mod setup;
 pub mod startup;
@@ -150,6 +151,48 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route(
             "/grants/{id}/revoke",
             aw::post().to(inventory::product_pages::revoke),
+        )
+        .route(
+            "/payments",
+            aw::get().to(payments::register_pages::register),
+        )
+        .route("/payments", aw::post().to(payments::record_pages::create))
+        .route(
+            "/payments/new",
+            aw::get().to(payments::record_pages::new_form),
+        )
+        .route(
+            "/payments/print",
+            aw::get().to(payments::register_pages::print),
+        )
+        .route(
+            "/payments/export.csv",
+            aw::get().to(payments::register_pages::export),
+        )
+        .route("/payments/{id}", aw::get().to(payments::record_pages::show))
+        .route(
+            "/payments/{id}",
+            aw::post().to(payments::record_pages::update),
+        )
+        .route(
+            "/payments/{id}/edit",
+            aw::get().to(payments::record_pages::edit_form),
+        )
+        .route(
+            "/payments/{id}/attachments",
+            aw::post().to(payments::record_pages::upload),
+        )
+        .route(
+            "/payments/{id}/history",
+            aw::post().to(payments::record_pages::add_payment),
+        )
+        .route(
+            "/attachments/{id}",
+            aw::get().to(payments::record_pages::download),
+        )
+        .route(
+            "/attachments/{id}/remove",
+            aw::post().to(payments::record_pages::remove_attachment),
         )
         .route(
             "/directory/export.csv",

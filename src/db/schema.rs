@@ -147,9 +147,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    billing_records (id) {
+        id -> Int8,
+        product_id -> Int8,
+        reference -> Text,
+        cycle -> Text,
+        amount -> Numeric,
+        currency -> Bpchar,
+        next_renewal_on -> Nullable<Date>,
+        contract_end_on -> Nullable<Date>,
+        auto_renew -> Bool,
+        payment_method -> Text,
+        card_brand -> Nullable<Text>,
+        card_last4 -> Nullable<Text>,
+        card_exp_month -> Nullable<Int2>,
+        card_exp_year -> Nullable<Int2>,
+        card_expires_on -> Nullable<Date>,
+        billing_owner_id -> Nullable<Int8>,
+        cost_center -> Text,
+        notes -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Int8,
+        billing_record_id -> Int8,
+        original_name -> Text,
+        stored_name -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        sha256 -> Text,
+        uploaded_by -> Nullable<Int8>,
+        uploaded_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
+        removed_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Int8,
+        billing_record_id -> Int8,
+        paid_on -> Date,
+        amount -> Numeric,
+        currency -> Bpchar,
+        invoice_ref -> Text,
+        attachment_id -> Nullable<Int8>,
+        recorded_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(products -> services (service_id));
+diesel::joinable!(billing_records -> products (product_id));
+diesel::joinable!(billing_records -> users (billing_owner_id));
+diesel::joinable!(attachments -> billing_records (billing_record_id));
+diesel::joinable!(payments -> billing_records (billing_record_id));
 diesel::joinable!(service_admins -> services (service_id));
 diesel::joinable!(service_admins -> users (user_id));
 diesel::joinable!(product_admins -> products (product_id));
@@ -158,10 +218,13 @@ diesel::joinable!(access_grants -> products (product_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_grants,
+    attachments,
+    billing_records,
     audit_log,
     auth_sessions,
     imports,
     login_throttle,
+    payments,
     product_admins,
     products,
     refresh_tokens,

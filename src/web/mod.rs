@@ -68,10 +68,11 @@ impl PageCtx {
     ) -> Self {
         let mut nav = Vec::new();
         if let Some(a) = actor {
-            let items: [(&'static str, &'static str, Action); 6] = [
+            let items: [(&'static str, &'static str, Action); 7] = [
                 ("Dashboard", "/", Action::ViewDashboard),
                 ("Inventory", "/inventory", Action::ViewInventory),
                 ("Directory", "/directory", Action::ViewDirectory),
+                ("Payments", "/payments", Action::ViewPayments),
                 ("Import", "/imports", Action::ManagePeople),
                 ("Audit log", "/audit", Action::ViewAuditLog),
                 ("Settings", "/settings", Action::ManageSettings),

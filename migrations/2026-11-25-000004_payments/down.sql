@@ -1,0 +1,3 @@
+DROP TABLE payments;
+DROP TABLE attachments;
+DROP TABLE billing_records;

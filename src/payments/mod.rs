@@ -1,0 +1,13 @@
+//! The payment register: billing records per product with masked card data, their
+//! invoices and contracts, payment history, totals per currency, printable register,
+//! CSV export and a cost chart.
+
+pub mod card;
+pub mod chart;
+pub mod commands;
+pub mod model;
+pub mod money;
+pub mod queries;
+pub mod record_pages;
+pub mod register_pages;
+pub mod uploads;

@@ -1,0 +1,483 @@
+//! Register reads, filtered by scope and filters in SQL. A register page is a count, the
+//! page of rows, and one query over the filtered set for the totals and the chart.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::card::masked;
+use super::model::method_label;
+use super::money::{self, cycle_label};
+use crate::authz::{Actor, Role};
+use crate::db::schema::{billing_records, products, services, users};
+use crate::error::AppError;
+use crate::web::pagination::{Pager, PER_PAGE};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RegisterFilter {
+    pub service_id: Option<i64>,
+    #[serde(default)]
+    pub cycle: String,
+    #[serde(default)]
+    pub currency: String,
+    #[serde(default)]
+    pub method: String,
+    pub renewing_within: Option<i64>,
+    pub card_expiring_within: Option<i64>,
+    /// "active" (default), "cancelled" or "all".
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub dir: String,
+    pub page: Option<i64>,
+}
+
+impl RegisterFilter {
+    pub fn status_or_default(&self) -> &str {
+        match self.status.as_str() {
+            "cancelled" | "all" => &self.status,
+            _ => "active",
+        }
+    }
+
+    /// The filter as query parameters (for links, the print page and the CSV export).
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+        vec![
+            ("service_id", opt(self.service_id)),
+            ("cycle", self.cycle.clone()),
+            ("currency", self.currency.clone()),
+            ("method", self.method.clone()),
+            ("renewing_within", opt(self.renewing_within)),
+            ("card_expiring_within", opt(self.card_expiring_within)),
+            ("status", self.status.clone()),
+            ("sort", self.sort.clone()),
+            ("dir", self.dir.clone()),
+        ]
+    }
+
+    pub fn query_string(&self) -> String {
+        self.params()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", crate::error::urlencode(&v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+type Joined = diesel::dsl::LeftJoin<
+    diesel::dsl::InnerJoin<
+        billing_records::table,
+        diesel::dsl::InnerJoin<products::table, services::table>,
+    >,
+    users::table,
+>;
+type Boxed<'a> = diesel::dsl::IntoBoxed<'a, Joined, Pg>;
+
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// Billing records the actor may see, with the filters applied.
+fn filtered<'a>(actor: &Actor, f: &RegisterFilter) -> Boxed<'a> {
+    let mut q = billing_records::table
+        .inner_join(products::table.inner_join(services::table))
+        .left_join(users::table)
+        .into_boxed();
+    match actor.role {
+        Role::Admin => {}
+        Role::ServiceAdmin => {
+            q = q.filter(products::service_id.eq_any(actor.scope.services.clone()))
+        }
+        Role::ProductAdmin => q = q.filter(products::id.eq_any(actor.scope.product_ids())),
+        Role::User => q = q.filter(billing_records::id.eq(-1)),
+    }
+    if let Some(s) = f.service_id {
+        q = q.filter(products::service_id.eq(s));
+    }
+    if !f.cycle.is_empty() {
+        q = q.filter(billing_records::cycle.eq(f.cycle.clone()));
+    }
+    if !f.currency.is_empty() {
+        q = q.filter(billing_records::currency.eq(f.currency.to_uppercase()));
+    }
+    if !f.method.is_empty() {
+        q = q.filter(billing_records::payment_method.eq(f.method.clone()));
+    }
+    let today = today();
+    if let Some(n) = f.renewing_within {
+        q = q.filter(billing_records::next_renewal_on.ge(today)).filter(
+            billing_records::next_renewal_on.le(today + chrono::TimeDelta::days(n.clamp(0, 3660))),
+        );
+    }
+    if let Some(n) = f.card_expiring_within {
+        // Cards already expired are included: they need attention even more.
+        q = q.filter(
+            billing_records::card_expires_on.le(today + chrono::TimeDelta::days(n.clamp(0, 3660))),
+        );
+    }
+    match f.status_or_default() {
+        "all" => {}
+        s => q = q.filter(billing_records::status.eq(s.to_string())),
+    }
+    q
+}
+
+#[derive(Queryable)]
+pub struct RowData {
+    pub id: i64,
+    pub product_id: i64,
+    pub service_name: String,
+    pub product_name: String,
+    pub reference: String,
+    pub cycle: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub next_renewal_on: Option<NaiveDate>,
+    pub contract_end_on: Option<NaiveDate>,
+    pub auto_renew: bool,
+    pub payment_method: String,
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
+    pub card_exp_month: Option<i16>,
+    pub card_exp_year: Option<i16>,
+    pub card_expires_on: Option<NaiveDate>,
+    pub owner: Option<String>,
+    pub cost_center: String,
+    pub status: String,
+}
+
+/// A register line, ready to display.
+pub struct RegisterRow {
+    pub d: RowData,
+    pub amount: String,
+    pub yearly: String,
+    pub cycle: &'static str,
+    pub method: String,
+    pub card_expired: bool,
+    pub renewal_soon: bool,
+}
+
+impl RegisterRow {
+    fn new(d: RowData) -> Self {
+        let today = today();
+        let method = if d.payment_method == "card" {
+            masked(
+                d.card_brand.as_deref(),
+                d.card_last4.as_deref(),
+                d.card_exp_month,
+                d.card_exp_year,
+            )
+        } else {
+            method_label(&d.payment_method).to_string()
+        };
+        Self {
+            amount: money::format(d.amount, &d.currency),
+            yearly: money::yearly(d.amount, &d.cycle)
+                .map(|y| money::format(y, &d.currency))
+                .unwrap_or_else(|| "—".into()),
+            cycle: cycle_label(&d.cycle),
+            card_expired: d.card_expires_on.is_some_and(|e| e < today),
+            renewal_soon: d
+                .next_renewal_on
+                .is_some_and(|r| r >= today && r <= today + chrono::TimeDelta::days(30)),
+            method,
+            d,
+        }
+    }
+}
+
+fn select_rows<'a>(q: Boxed<'a>) -> diesel::dsl::Select<Boxed<'a>, RowSelect> {
+    q.select(row_select())
+}
+
+type RowSelect = (
+    billing_records::id,
+    products::id,
+    services::name,
+    products::name,
+    billing_records::reference,
+    billing_records::cycle,
+    billing_records::amount,
+    billing_records::currency,
+    billing_records::next_renewal_on,
+    billing_records::contract_end_on,
+    billing_records::auto_renew,
+    billing_records::payment_method,
+    billing_records::card_brand,
+    billing_records::card_last4,
+    billing_records::card_exp_month,
+    billing_records::card_exp_year,
+    billing_records::card_expires_on,
+    diesel::dsl::Nullable<users::full_name>,
+    billing_records::cost_center,
+    billing_records::status,
+);
+
+fn row_select() -> RowSelect {
+    (
+        billing_records::id,
+        products::id,
+        services::name,
+        products::name,
+        billing_records::reference,
+        billing_records::cycle,
+        billing_records::amount,
+        billing_records::currency,
+        billing_records::next_renewal_on,
+        billing_records::contract_end_on,
+        billing_records::auto_renew,
+        billing_records::payment_method,
+        billing_records::card_brand,
+        billing_records::card_last4,
+        billing_records::card_exp_month,
+        billing_records::card_exp_year,
+        billing_records::card_expires_on,
+        users::full_name.nullable(),
+        billing_records::cost_center,
+        billing_records::status,
+    )
+}
+
+/// Totals of one currency: per cycle, and normalised to a month and a year.
+pub struct CurrencyTotal {
+    pub currency: String,
+    pub records: usize,
+    pub per_cycle: Vec<(&'static str, String)>,
+    pub monthly: String,
+    pub yearly: String,
+    pub one_off: String,
+}
+
+/// Yearly cost per label (service or cost center) in one currency, largest first.
+pub struct ChartSeries {
+    pub currency: String,
+    pub by_service: Vec<(String, Decimal)>,
+    pub by_department: Vec<(String, Decimal)>,
+}
+
+pub struct Register {
+    pub rows: Vec<RegisterRow>,
+    pub total: i64,
+    pub totals: Vec<CurrencyTotal>,
+    pub charts: Vec<ChartSeries>,
+    pub services: Vec<(i64, String)>,
+    pub currencies: Vec<String>,
+}
+
+/// Totals and charts from (currency, cycle, amount, service, cost center) of every
+/// filtered record: exact decimals throughout.
+fn summarize(
+    all: Vec<(String, String, Decimal, String, String)>,
+) -> (Vec<CurrencyTotal>, Vec<ChartSeries>) {
+    #[derive(Default)]
+    struct Acc {
+        records: usize,
+        per_cycle: BTreeMap<String, Decimal>,
+        yearly: Decimal,
+        one_off: Decimal,
+        by_service: BTreeMap<String, Decimal>,
+        by_department: BTreeMap<String, Decimal>,
+    }
+    let mut by_currency: BTreeMap<String, Acc> = BTreeMap::new();
+    for (currency, cycle, amount, service, cost_center) in all {
+        let acc = by_currency.entry(currency).or_default();
+        acc.records += 1;
+        *acc.per_cycle.entry(cycle.clone()).or_default() += amount;
+        match money::yearly(amount, &cycle) {
+            Some(y) => {
+                acc.yearly += y;
+                *acc.by_service.entry(service).or_default() += y;
+                let dept = if cost_center.is_empty() {
+                    "(no cost center)".to_string()
+                } else {
+                    cost_center
+                };
+                *acc.by_department.entry(dept).or_default() += y;
+            }
+            None => acc.one_off += amount,
+        }
+    }
+    let mut totals = Vec::new();
+    let mut charts = Vec::new();
+    for (currency, acc) in by_currency {
+        let sorted = |m: BTreeMap<String, Decimal>| {
+            let mut v: Vec<(String, Decimal)> = m.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        };
+        totals.push(CurrencyTotal {
+            records: acc.records,
+            per_cycle: money::CYCLES
+                .iter()
+                .filter_map(|(k, label)| {
+                    acc.per_cycle
+                        .get(*k)
+                        .map(|a| (*label, money::format(*a, &currency)))
+                })
+                .collect(),
+            monthly: money::format(acc.yearly / Decimal::from(12), &currency),
+            yearly: money::format(acc.yearly, &currency),
+            one_off: money::format(acc.one_off, &currency),
+            currency: currency.clone(),
+        });
+        charts.push(ChartSeries {
+            currency,
+            by_service: sorted(acc.by_service),
+            by_department: sorted(acc.by_department),
+        });
+    }
+    (totals, charts)
+}
+
+/// The register: a page of rows, the totals and charts over every filtered row, and the
+/// filter choices. `page = None` returns every row (print and export).
+pub fn register(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    f: &RegisterFilter,
+    paged: bool,
+) -> Result<Register, AppError> {
+    let total: i64 = filtered(actor, f).count().get_result(conn)?;
+    let desc = f.dir == "desc";
+    let q = filtered(actor, f);
+    let q = match (f.sort.as_str(), desc) {
+        ("amount", false) => q.order((
+            billing_records::currency.asc(),
+            billing_records::amount.asc(),
+            billing_records::id.asc(),
+        )),
+        ("amount", true) => q.order((
+            billing_records::currency.asc(),
+            billing_records::amount.desc(),
+            billing_records::id.asc(),
+        )),
+        ("service", false) => q.order((
+            services::name.asc(),
+            products::name.asc(),
+            billing_records::id.asc(),
+        )),
+        ("service", true) => q.order((
+            services::name.desc(),
+            products::name.desc(),
+            billing_records::id.asc(),
+        )),
+        ("card", false) => q.order((
+            billing_records::card_expires_on.asc().nulls_last(),
+            billing_records::id.asc(),
+        )),
+        ("card", true) => q.order((
+            billing_records::card_expires_on.desc().nulls_last(),
+            billing_records::id.asc(),
+        )),
+        (_, true) => q.order((
+            billing_records::next_renewal_on.desc().nulls_last(),
+            billing_records::id.asc(),
+        )),
+        (_, false) => q.order((
+            billing_records::next_renewal_on.asc().nulls_last(),
+            billing_records::id.asc(),
+        )),
+    };
+    let q = if paged {
+        q.limit(PER_PAGE).offset(Pager::offset(f.page.unwrap_or(1)))
+    } else {
+        q
+    };
+    let rows: Vec<RowData> = select_rows(q).load(conn)?;
+    let all: Vec<(String, String, Decimal, String, String)> = filtered(actor, f)
+        .select((
+            billing_records::currency,
+            billing_records::cycle,
+            billing_records::amount,
+            services::name,
+            billing_records::cost_center,
+        ))
+        .load(conn)?;
+    let (totals, charts) = summarize(all);
+    let mut sq = services::table
+        .select((services::id, services::name))
+        .order(services::name.asc())
+        .into_boxed();
+    match actor.role {
+        Role::Admin => {}
+        Role::ServiceAdmin => sq = sq.filter(services::id.eq_any(actor.scope.services.clone())),
+        Role::ProductAdmin => {
+            sq = sq.filter(services::id.eq_any(actor.scope.product_service_ids()))
+        }
+        Role::User => sq = sq.filter(services::id.eq(-1)),
+    }
+    let services = sq.load(conn)?;
+    let currencies = billing_records::table
+        .select(billing_records::currency)
+        .distinct()
+        .order(billing_records::currency.asc())
+        .load(conn)?;
+    Ok(Register {
+        rows: rows.into_iter().map(RegisterRow::new).collect(),
+        total,
+        totals,
+        charts,
+        services,
+        currencies,
+    })
+}
+
+/// Active renewals and card expiries in the next `days` (cards already expired included),
+/// for the register and the dashboard.
+pub fn upcoming(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    days: i64,
+) -> Result<(Vec<RegisterRow>, Vec<RegisterRow>), AppError> {
+    let renewals = RegisterFilter {
+        renewing_within: Some(days),
+        ..Default::default()
+    };
+    let cards = RegisterFilter {
+        card_expiring_within: Some(days),
+        sort: "card".into(),
+        ..Default::default()
+    };
+    let r: Vec<RowData> = select_rows(
+        filtered(actor, &renewals)
+            .order((
+                billing_records::next_renewal_on.asc(),
+                billing_records::id.asc(),
+            ))
+            .limit(20),
+    )
+    .load(conn)?;
+    let c: Vec<RowData> = select_rows(
+        filtered(actor, &cards)
+            .order((
+                billing_records::card_expires_on.asc(),
+                billing_records::id.asc(),
+            ))
+            .limit(20),
+    )
+    .load(conn)?;
+    Ok((
+        r.into_iter().map(RegisterRow::new).collect(),
+        c.into_iter().map(RegisterRow::new).collect(),
+    ))
+}
+
+/// One record (if the actor may see it), displayed.
+pub fn record(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<RegisterRow, AppError> {
+    let f = RegisterFilter {
+        status: "all".into(),
+        ..Default::default()
+    };
+    let row: Option<RowData> = select_rows(filtered(actor, &f).filter(billing_records::id.eq(id)))
+        .first(conn)
+        .optional()?;
+    row.map(RegisterRow::new).ok_or(AppError::NotFound)
+}
