@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages PortalOps needs to build, run and test, when missing:
 # PostgreSQL server binaries (the embedded database and the test harness), libpq headers
-# (Diesel), and Debian's Chromium with its WebDriver (the browser journeys).
+# (Diesel), and Debian's Chromium with its WebDriver and poppler's pdftotext (the browser
+# journeys, printing included).
 set -euo pipefail
 
 need=()
@@ -14,6 +15,8 @@ dpkg -s libpq-dev >/dev/null 2>&1 || need+=(libpq-dev)
 if [ "${1:-}" != "--no-browser" ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+  # pdftotext checks what the browser printed to PDF.
+  command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then

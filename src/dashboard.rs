@@ -14,6 +14,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, can, Action, Actor, Role};
 use crate::db::schema::{access_grants, products, services, users};
 use crate::error::{AppError, AppResult};
+use crate::payments::queries::{upcoming, RegisterRow};
 use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
@@ -26,6 +27,8 @@ struct DashboardPage {
     recent: Vec<AuditRow>,
     show_audit_link: bool,
     is_admin: bool,
+    renewals: Vec<RegisterRow>,
+    cards: Vec<RegisterRow>,
 }
 
 /// Counts over the actor's scope (everything for Admins).
@@ -136,7 +139,7 @@ pub async fn show(
     let actor = user.0;
     authorize(&actor, Action::ViewDashboard)?;
     let a = actor.clone();
-    let (stats, mine, recent) = crate::db::run(&state.pool, move |conn| {
+    let (stats, mine, recent, renewals, cards) = crate::db::run(&state.pool, move |conn| {
         let (stats, mine) = if a.is_admin() {
             (admin_stats(conn)?, Vec::new())
         } else {
@@ -160,7 +163,14 @@ pub async fn show(
             };
             (stats, mine)
         };
-        Ok((stats, mine, recent_for_actor(conn, a.id, 5)?))
+        let (renewals, cards) = upcoming(conn, &a, 30)?;
+        Ok((
+            stats,
+            mine,
+            recent_for_actor(conn, a.id, 5)?,
+            renewals,
+            cards,
+        ))
     })
     .await?;
     let page = DashboardPage {
@@ -170,6 +180,8 @@ pub async fn show(
         stats,
         mine,
         recent,
+        renewals,
+        cards,
     };
     html(StatusCode::OK, page.render())
 }

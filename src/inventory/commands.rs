@@ -10,7 +10,9 @@ use super::queries::{find_product, find_service, Product, Service};
 use crate::audit::{self, AuditEntry};
 use crate::authz::{authorize, authorize_on, Action, Actor, Object, ObjectAction, Role};
 use crate::db::lower;
-use crate::db::schema::{access_grants, product_admins, products, service_admins, services, users};
+use crate::db::schema::{
+    access_grants, billing_records, product_admins, products, service_admins, services, users,
+};
 use crate::error::{invalid, AppError, CommandError};
 
 pub fn product_object(p: &Product) -> Object {
@@ -144,6 +146,13 @@ pub fn set_service_status(
     })
 }
 
+fn billing_count(conn: &mut PgConnection, product_ids: &[i64]) -> Result<i64, AppError> {
+    Ok(billing_records::table
+        .filter(billing_records::product_id.eq_any(product_ids))
+        .select(count_star())
+        .get_result(conn)?)
+}
+
 fn grant_count(conn: &mut PgConnection, product_ids: &[i64]) -> Result<i64, AppError> {
     Ok(access_grants::table
         .filter(access_grants::product_id.eq_any(product_ids))
@@ -165,6 +174,13 @@ pub fn delete_service(
             .filter(products::service_id.eq(id))
             .select(products::id)
             .load(conn)?;
+        let records = billing_count(conn, &product_ids)?;
+        if records > 0 {
+            return Err(CommandError::Refused(format!(
+                "'{}' cannot be deleted: its products have {records} billing record(s). Archive it instead to keep its history.",
+                before.name
+            )));
+        }
         let grants = grant_count(conn, &product_ids)?;
         if grants > 0 {
             return Err(CommandError::Refused(format!(
@@ -320,6 +336,13 @@ pub fn delete_product(
     conn.transaction(|conn| {
         let before = find_product(conn, id)?;
         authorize_on(actor, ObjectAction::Edit, product_object(&before))?;
+        let records = billing_count(conn, &[id])?;
+        if records > 0 {
+            return Err(CommandError::Refused(format!(
+                "'{}' cannot be deleted: it has {records} billing record(s). Archive it instead to keep its history.",
+                before.name
+            )));
+        }
         let grants = grant_count(conn, &[id])?;
         if grants > 0 {
             return Err(CommandError::Refused(format!(

@@ -33,6 +33,8 @@ struct ProductPage {
     candidates: Vec<PersonRef>,
     grant: GrantForm,
     errors: FieldErrors,
+    can_bill: bool,
+    billing: Vec<crate::payments::queries::RegisterRow>,
 }
 
 impl ProductPage {
@@ -68,16 +70,21 @@ async fn render_product(
 ) -> AppResult<HttpResponse> {
     let can_assign = can(actor, Action::ManagePeople);
     let a = actor.clone();
-    let (product, d, candidates) = crate::db::run(&state.pool, move |conn| {
+    let (product, d, candidates, billing) = crate::db::run(&state.pool, move |conn| {
         let product = queries::find_product(conn, id)?;
         authorize_on(&a, ObjectAction::View, product_object(&product))?;
+        let billing = if authorize_on(&a, ObjectAction::Billing, product_object(&product)).is_ok() {
+            crate::payments::queries::records_of_product(conn, &a, id)?
+        } else {
+            Vec::new()
+        };
         let d = queries::product_detail(conn, &product, page)?;
         let candidates = if can_assign {
             queries::people_with_role(conn, Role::ProductAdmin)?
         } else {
             Vec::new()
         };
-        Ok((product, d, candidates))
+        Ok((product, d, candidates, billing))
     })
     .await?;
     let obj = product_object(&product);
@@ -101,6 +108,8 @@ async fn render_product(
         ),
         can_edit: authorize_on(actor, ObjectAction::Edit, obj).is_ok(),
         can_grant: authorize_on(actor, ObjectAction::Grant, obj).is_ok(),
+        can_bill: authorize_on(actor, ObjectAction::Billing, obj).is_ok(),
+        billing,
         can_assign,
         candidates,
         product,

@@ -20,6 +20,7 @@ use crate::web::pagination::{Pager, PER_PAGE};
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RegisterFilter {
     pub service_id: Option<i64>,
+    pub product_id: Option<i64>,
     #[serde(default)]
     pub cycle: String,
     #[serde(default)]
@@ -36,6 +37,8 @@ pub struct RegisterFilter {
     #[serde(default)]
     pub dir: String,
     pub page: Option<i64>,
+    /// Window of the register's "coming up" panels (30, 60 or 90 days); not a filter.
+    pub upcoming: Option<i64>,
 }
 
 impl RegisterFilter {
@@ -51,6 +54,7 @@ impl RegisterFilter {
         let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
         vec![
             ("service_id", opt(self.service_id)),
+            ("product_id", opt(self.product_id)),
             ("cycle", self.cycle.clone()),
             ("currency", self.currency.clone()),
             ("method", self.method.clone()),
@@ -101,6 +105,9 @@ fn filtered<'a>(actor: &Actor, f: &RegisterFilter) -> Boxed<'a> {
     }
     if let Some(s) = f.service_id {
         q = q.filter(products::service_id.eq(s));
+    }
+    if let Some(p) = f.product_id {
+        q = q.filter(products::id.eq(p));
     }
     if !f.cycle.is_empty() {
         q = q.filter(billing_records::cycle.eq(f.cycle.clone()));
@@ -480,4 +487,24 @@ pub fn record(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Registe
         .first(conn)
         .optional()?;
     row.map(RegisterRow::new).ok_or(AppError::NotFound)
+}
+
+/// A product's billing records (all statuses), for its page.
+pub fn records_of_product(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    product_id: i64,
+) -> Result<Vec<RegisterRow>, AppError> {
+    let f = RegisterFilter {
+        product_id: Some(product_id),
+        status: "all".into(),
+        ..Default::default()
+    };
+    let rows: Vec<RowData> = select_rows(
+        filtered(actor, &f)
+            .order(billing_records::id.asc())
+            .limit(100),
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(RegisterRow::new).collect())
 }

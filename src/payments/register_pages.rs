@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
-use serde::Deserialize;
 
 use super::chart::{chart, Chart};
 use super::model::METHODS;
@@ -21,14 +20,6 @@ use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
 type Options = &'static [(&'static str, &'static str)];
-
-#[derive(Deserialize)]
-pub struct RegisterQuery {
-    #[serde(flatten)]
-    filter: RegisterFilter,
-    /// Window of the "coming up" panels: 30, 60 or 90 days.
-    upcoming: Option<i64>,
-}
 
 #[derive(Template)]
 #[template(path = "payments/register.html")]
@@ -69,12 +60,12 @@ pub async fn register(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    query: web::Query<RegisterQuery>,
+    query: web::Query<RegisterFilter>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ViewPayments)?;
-    let RegisterQuery { filter, upcoming } = query.into_inner();
-    let window = match upcoming {
+    let filter = query.into_inner();
+    let window = match filter.upcoming {
         Some(60) => 60,
         Some(90) => 90,
         _ => 30,

@@ -24,6 +24,8 @@ const ACTORS: [Who; 6] = [
 ];
 
 struct Fixture {
+    b1: i64,
+    a1: i64,
     s1: i64,
     p1: i64,
     p2: i64,
@@ -55,8 +57,27 @@ fn setup(app: &TestApp) -> Fixture {
     app.make_service_admin("sa_out", s3);
     app.make_product_admin("pa_in", p1);
     app.make_product_admin("pa_out", p3);
-    let _ = p2;
+    let b1 = app.insert_billing(p1, "monthly", "10", "EUR", None);
+    std::fs::write(app.uploads.path().join("matrix.pdf"), b"%PDF-1.4 matrix").expect("file");
+    let a1 = {
+        use diesel::prelude::*;
+        use portalops::db::schema::attachments;
+        diesel::insert_into(attachments::table)
+            .values((
+                attachments::billing_record_id.eq(b1),
+                attachments::original_name.eq("matrix.pdf"),
+                attachments::stored_name.eq("matrix.pdf"),
+                attachments::content_type.eq("application/pdf"),
+                attachments::size_bytes.eq(15i64),
+                attachments::sha256.eq("x"),
+            ))
+            .returning(attachments::id)
+            .get_result(&mut app.conn())
+            .expect("attachment")
+    };
     Fixture {
+        b1,
+        a1,
         s1,
         p1,
         p2,
@@ -89,6 +110,10 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
     let service_form = |name: &str| kv(&[("name", name), ("vendor", "V")]);
     let product_form = |name: &str| kv(&[("name", name), ("license_model", "per_seat")]);
     let person_form = |email: &str| kv(&[("full_name", "Pat Person"), ("email", email), ("role", "user"), ("employment_status", "active")]);
+    let billing_form = |product: i64| {
+        let product = product.to_string();
+        kv(&[("product_id", &product), ("cycle", "monthly"), ("amount", "10"), ("currency", "EUR"), ("payment_method", "invoice")])
+    };
     let none = Vec::new;
     let (new_service, new_product, new_email) = (format!("New {tag}"), format!("Prod {tag}"), format!("new-{tag}@example.com"));
     //                                                                                              Admin SaIn SaOut PaIn PaOut Anon
@@ -129,6 +154,17 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("GET", "/imports/template/people.csv".into(), none(),                                       [200, 403, 403, 403, 403, 303]),
         ("GET", "/imports/999999".into(), none(),                                                    [404, 404, 404, 404, 404, 303]),
         ("POST", "/imports/999999/commit".into(), none(),                                            [404, 404, 404, 404, 404, 303]),
+        ("GET", "/payments".into(), none(),                                                          [200, 200, 200, 200, 200, 303]),
+        ("GET", "/payments/new".into(), none(),                                                      [200, 200, 200, 200, 200, 303]),
+        ("POST", "/payments".into(), billing_form(p),                                                [303, 303, 422, 303, 422, 303]),
+        ("GET", "/payments/print".into(), none(),                                                    [200, 200, 200, 200, 200, 303]),
+        ("GET", "/payments/export.csv".into(), none(),                                               [200, 200, 200, 200, 200, 303]),
+        ("GET", format!("/payments/{}", f.b1), none(),                                               [200, 200, 404, 200, 404, 303]),
+        ("GET", "/payments/999999".into(), none(),                                                   [404, 404, 404, 404, 404, 303]),
+        ("GET", format!("/payments/{}/edit", f.b1), none(),                                          [200, 200, 404, 200, 404, 303]),
+        ("POST", format!("/payments/{}", f.b1), billing_form(p),                                     [303, 303, 404, 303, 404, 303]),
+        ("POST", format!("/payments/{}/history", f.b1), kv(&[("paid_on", "2026-11-01"), ("amount", "10")]), [303, 303, 404, 303, 404, 303]),
+        ("GET", format!("/attachments/{}", f.a1), none(),                                            [200, 200, 404, 200, 404, 303]),
         ("GET", "/audit".into(), none(),                                                             [200, 403, 403, 403, 403, 303]),
         ("GET", "/settings".into(), none(),                                                          [200, 403, 403, 403, 403, 303]),
         ("GET", "/account".into(), none(),                                                           [200, 200, 200, 200, 200, 303]),

@@ -607,3 +607,84 @@ async fn an_admin_imports_people_from_a_csv_file_in_a_real_browser() {
     save_screenshot("directory", &b.screenshot().await.expect("screenshot"));
     b.close().await.expect("close");
 }
+
+#[actix_web::test]
+async fn the_printed_register_has_every_row_repeated_headers_and_totals() {
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let s = app.insert_service("Printing Co");
+    for i in 0..45 {
+        let p = app.insert_product(s, &format!("Product {i:02}"), None);
+        app.insert_billing(
+            p,
+            "monthly",
+            "10.10",
+            "EUR",
+            Some(("Visa", "4242", 12, 2030)),
+        );
+    }
+    let usd = app.insert_product(app.insert_service("Dollar Inc"), "Dollar product", None);
+    app.insert_billing(usd, "annual", "99", "USD", None);
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "root").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+    b.goto(&format!("{base}/payments")).await.expect("open");
+    wait_for(&b, "table.register").await;
+    save_screenshot("register", &b.screenshot().await.expect("screenshot"));
+    b.goto(&format!("{base}/payments/print?currency=EUR"))
+        .await
+        .expect("open");
+    wait_for(&b, "table.print-table").await;
+    let config = fantoccini::wd::PrintConfiguration::builder()
+        .build()
+        .expect("print configuration");
+    let pdf = b.print(config).await.expect("print to PDF");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("register.pdf");
+    std::fs::write(&path, &pdf).expect("write pdf");
+    let out = Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for i in 0..45 {
+        assert!(
+            text.contains(&format!("Product {i:02}")),
+            "row {i} missing from the PDF:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("Dollar product"),
+        "the currency filter applies to the printed register"
+    );
+    assert!(text.contains("Generated") && text.contains("by root Example"));
+    assert!(text.contains("Currency: EUR"));
+    assert!(
+        text.contains("5,454.00 EUR"),
+        "yearly total: 45 × 10.10 × 12"
+    );
+    assert!(
+        !text.contains("Log out") && !text.contains("Back to the register"),
+        "no navigation on paper"
+    );
+    let table_pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| p.contains("Printing Co"))
+        .collect();
+    assert!(table_pages.len() >= 2, "45 rows take more than one page");
+    for (n, page) in table_pages.iter().enumerate() {
+        assert!(
+            page.contains("Reference"),
+            "page {} repeats the table header",
+            n + 1
+        );
+    }
+    b.close().await.expect("close");
+}

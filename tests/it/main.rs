@@ -11,6 +11,7 @@ mod directory;
 mod imports;
 mod inventory;
 mod operations;
+mod payments;
 mod security;
 mod sessions;
 mod setup;

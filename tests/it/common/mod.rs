@@ -82,6 +82,7 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
 }
 
 pub struct TestApp {
+    pub uploads: tempfile::TempDir,
     pub base_url: String,
     pub pool: PgPool,
     pub state: portalops::web::AppState,
@@ -103,12 +104,15 @@ impl TestApp {
         let base_url = format!("http://{addr}");
         let mut config = test_config(overrides);
         config.public_url = base_url.clone();
+        let uploads = tempfile::tempdir().expect("upload dir");
+        config.upload_dir = uploads.path().to_path_buf();
         let pool = portalops::db::build_pool(&db_url, config.db_pool_size).expect("pool");
         let state = portalops::app_state(config, pool.clone()).expect("state");
         let server = portalops::build_server(state.clone(), listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Self {
+            uploads,
             base_url,
             pool,
             state,
@@ -258,6 +262,45 @@ impl TestApp {
             ))
             .execute(&mut self.conn())
             .expect("scope");
+    }
+
+    /// A billing record; `card` is (brand, last4, month, year).
+    pub fn insert_billing(
+        &self,
+        product_id: i64,
+        cycle: &str,
+        amount: &str,
+        currency: &str,
+        card: Option<(&str, &str, i16, i16)>,
+    ) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        let (method, brand, last4, month, year) = match card {
+            Some((b, l, m, y)) => ("card", Some(b), Some(l), Some(m), Some(y)),
+            None => ("invoice", None, None, None, None),
+        };
+        diesel::sql_query(
+            "INSERT INTO billing_records (product_id, cycle, amount, currency, payment_method, card_brand, card_last4, \
+             card_exp_month, card_exp_year, card_expires_on, next_renewal_on) \
+             VALUES ($1, $2, $3::numeric, $4, $5, $6, $7, $8, $9, \
+             CASE WHEN $9 IS NULL THEN NULL ELSE (make_date($9, $8, 1) + interval '1 month' - interval '1 day')::date END, \
+             current_date + 20) RETURNING id",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(product_id)
+        .bind::<diesel::sql_types::Text, _>(cycle)
+        .bind::<diesel::sql_types::Text, _>(amount)
+        .bind::<diesel::sql_types::Text, _>(currency)
+        .bind::<diesel::sql_types::Text, _>(method)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(brand)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(last4)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::SmallInt>, _>(month)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::SmallInt>, _>(year)
+        .get_result::<Id>(&mut self.conn())
+        .expect("insert billing record")
+        .id
     }
 
     pub fn count(&self, table: &str) -> i64 {
