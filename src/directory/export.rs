@@ -32,7 +32,6 @@ pub async fn directory_csv(
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
     let rows = crate::db::run(&state.pool, move |conn| {
-        #[allow(clippy::type_complexity)]
         let people: Vec<(
             i64,
             String,

@@ -169,7 +169,6 @@ pub fn list_people(
         (_, false) => q.order((lower(users::full_name).asc(), users::id.asc())),
         (_, true) => q.order((lower(users::full_name).desc(), users::id.desc())),
     };
-    #[allow(clippy::type_complexity)]
     let page: Vec<(
         i64,
         String,
@@ -293,7 +292,6 @@ pub fn person_detail(
         None => None,
     };
     let (granter, revoker) = diesel::alias!(users as granter, users as revoker);
-    #[allow(clippy::type_complexity)]
     let rows: Vec<(
         i64,
         i64,

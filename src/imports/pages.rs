@@ -62,8 +62,6 @@ impl ImportRow {
         }
     }
 }
-
-#[allow(clippy::type_complexity)]
 fn load_rows(conn: &mut PgConnection, id: Option<i64>) -> Result<Vec<ImportRow>, AppError> {
     let mut q = imports::table
         .left_join(users::table.on(users::id.nullable().eq(imports::uploaded_by)))

@@ -353,7 +353,6 @@ pub fn product_detail(
         .copied()
         .unwrap_or(0);
     let granter = diesel::alias!(users as granter);
-    #[allow(clippy::type_complexity)]
     let rows: Vec<(
         i64,
         i64,

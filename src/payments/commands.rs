@@ -66,7 +66,6 @@ fn owner_id(conn: &mut PgConnection, email: &Option<String>) -> Result<Option<i6
 
 /// What the audit log keeps of a record: the card only masked.
 fn record_json(conn: &mut PgConnection, id: i64) -> Result<serde_json::Value, AppError> {
-    #[allow(clippy::type_complexity)]
     let r: (
         i64,
         String,

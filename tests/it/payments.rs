@@ -8,7 +8,7 @@ use portalops::db::schema::{attachments, billing_records};
 
 const FULL_CARD: &str = "4111 1111 1111 1111";
 
-fn record_fields<'a>(product: &'a str) -> Vec<(&'a str, &'a str)> {
+fn record_fields(product: &str) -> Vec<(&str, &str)> {
     vec![
         ("product_id", product),
         ("reference", "ACME-123"),
