@@ -133,6 +133,16 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "refresh token (session) lifetime in seconds, absolute",
     ),
     (
+        "PORTALOPS_REFRESH_GRACE",
+        "10",
+        "seconds in which a just-rotated refresh token still yields its successor (parallel requests)",
+    ),
+    (
+        "PORTALOPS_MAX_UPLOAD_MB",
+        "10",
+        "largest invoice or contract attachment accepted, in MB",
+    ),
+    (
         "PORTALOPS_DB_POOL_SIZE",
         "16",
         "database connections per instance",
