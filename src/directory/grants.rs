@@ -28,6 +28,21 @@ pub struct GrantForm {
     pub note: String,
 }
 
+impl GrantForm {
+    /// Empties the fields refused for holding a card number, before the form is shown again.
+    pub fn clear_refused(&mut self, errors: &crate::web::forms::FieldErrors) {
+        for (field, value) in [
+            ("account_identifier", &mut self.account_identifier),
+            ("note", &mut self.note),
+            ("person", &mut self.person),
+        ] {
+            if errors.get(field) == crate::payments::card::REFUSAL {
+                value.clear();
+            }
+        }
+    }
+}
+
 /// Grants `product_id` to the person named in the form; returns the grant id.
 pub fn grant(
     conn: &mut PgConnection,
@@ -35,6 +50,15 @@ pub fn grant(
     product_id: i64,
     form: &GrantForm,
 ) -> Result<i64, CommandError> {
+    for (field, value) in [
+        ("account_identifier", &form.account_identifier),
+        ("note", &form.note),
+        ("person", &form.person),
+    ] {
+        if crate::payments::card::contains_card_number(value) {
+            return Err(invalid(field, crate::payments::card::REFUSAL));
+        }
+    }
     conn.transaction(|conn| {
         let product = find_product(conn, product_id)?;
         authorize_on(actor, ObjectAction::Grant, product_object(&product))?;
@@ -128,6 +152,9 @@ pub fn revoke(
     grant_id: i64,
     reason: &str,
 ) -> Result<(i64, i64), CommandError> {
+    if crate::payments::card::contains_card_number(reason) {
+        return Err(invalid("reason", crate::payments::card::REFUSAL));
+    }
     conn.transaction(|conn| {
         let row: Option<(i64, i64, Option<chrono::DateTime<Utc>>, String)> = access_grants::table
             .inner_join(users::table.on(users::id.eq(access_grants::user_id)))

@@ -98,6 +98,17 @@ impl PersonForm {
         self.email = self.email.trim().to_lowercase();
         self.username = self.username.trim().to_lowercase();
         let mut e = FieldErrors::new();
+        crate::web::forms::refuse_card_numbers(
+            &mut e,
+            vec![
+                ("full_name", &mut self.full_name),
+                ("department", &mut self.department),
+                ("job_title", &mut self.job_title),
+            ],
+        );
+        if !e.is_empty() {
+            return Err(e);
+        }
         if self.full_name.is_empty() || self.full_name.chars().count() > 200 {
             e.add("full_name", "Enter a name of up to 200 characters.");
         }

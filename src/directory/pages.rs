@@ -189,6 +189,7 @@ pub async fn grant(
                 errors = FieldErrors::new();
                 errors.add("product_id", msg);
             }
+            form.clear_refused(&errors);
             render_person(&session, &state, &actor, id, form, errors).await
         }
     }

@@ -56,6 +56,19 @@ impl ServiceForm {
             *v = v.trim().to_string();
         }
         let mut e = FieldErrors::new();
+        crate::web::forms::refuse_card_numbers(
+            &mut e,
+            vec![
+                ("name", &mut self.name),
+                ("vendor", &mut self.vendor),
+                ("category", &mut self.category),
+                ("website", &mut self.website),
+                ("description", &mut self.description),
+            ],
+        );
+        if !e.is_empty() {
+            return Err(e);
+        }
         if self.name.is_empty() {
             e.add("name", "Enter the service's name.");
         }
@@ -107,6 +120,17 @@ impl ProductForm {
         self.description = self.description.trim().to_string();
         self.seats_purchased = self.seats_purchased.trim().to_string();
         let mut e = FieldErrors::new();
+        crate::web::forms::refuse_card_numbers(
+            &mut e,
+            vec![
+                ("name", &mut self.name),
+                ("description", &mut self.description),
+                ("seats_purchased", &mut self.seats_purchased),
+            ],
+        );
+        if !e.is_empty() {
+            return Err(e);
+        }
         if self.name.is_empty() {
             e.add("name", "Enter the product's name.");
         }

@@ -476,7 +476,11 @@ pub async fn grant(
         &back,
     )? {
         Ok(resp) => Ok(resp),
-        Err(errors) => render_product(&session, &state, &actor, id, 1, form, errors).await,
+        Err(errors) => {
+            let mut form = form;
+            form.clear_refused(&errors);
+            render_product(&session, &state, &actor, id, 1, form, errors).await
+        }
     }
 }
 

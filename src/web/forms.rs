@@ -43,3 +43,14 @@ pub fn optional(value: &str) -> Option<String> {
     let t = value.trim();
     (!t.is_empty()).then(|| t.to_string())
 }
+
+/// Refuses full card numbers in free-text fields (PCI DSS: PortalOps never stores one):
+/// the field gets the message and is emptied, so the number is not even shown back.
+pub fn refuse_card_numbers(errors: &mut FieldErrors, fields: Vec<(&'static str, &mut String)>) {
+    for (name, value) in fields {
+        if crate::payments::card::contains_card_number(value) {
+            errors.add(name, crate::payments::card::REFUSAL);
+            value.clear();
+        }
+    }
+}

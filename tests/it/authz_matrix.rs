@@ -26,6 +26,8 @@ const ACTORS: [Who; 6] = [
 struct Fixture {
     b1: i64,
     a1: i64,
+    /// One attachment per actor, for the remove route (each actor removes its own).
+    removable: std::collections::HashMap<String, i64>,
     s1: i64,
     p1: i64,
     p2: i64,
@@ -75,9 +77,29 @@ fn setup(app: &TestApp) -> Fixture {
             .get_result(&mut app.conn())
             .expect("attachment")
     };
+    let mut removable = std::collections::HashMap::new();
+    for who in ACTORS {
+        use diesel::prelude::*;
+        use portalops::db::schema::attachments;
+        let tag = format!("{who:?}").to_lowercase();
+        let id: i64 = diesel::insert_into(attachments::table)
+            .values((
+                attachments::billing_record_id.eq(b1),
+                attachments::original_name.eq(format!("{tag}.pdf")),
+                attachments::stored_name.eq(format!("{tag}.pdf")),
+                attachments::content_type.eq("application/pdf"),
+                attachments::size_bytes.eq(15i64),
+                attachments::sha256.eq("x"),
+            ))
+            .returning(attachments::id)
+            .get_result(&mut app.conn())
+            .expect("attachment");
+        removable.insert(tag, id);
+    }
     Fixture {
         b1,
         a1,
+        removable,
         s1,
         p1,
         p2,
@@ -164,6 +186,8 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("GET", format!("/payments/{}/edit", f.b1), none(),                                          [200, 200, 404, 200, 404, 303]),
         ("POST", format!("/payments/{}", f.b1), billing_form(p),                                     [303, 303, 404, 303, 404, 303]),
         ("POST", format!("/payments/{}/history", f.b1), kv(&[("paid_on", "2026-11-01"), ("amount", "10")]), [303, 303, 404, 303, 404, 303]),
+        ("UPLOAD", format!("/payments/{}/attachments", f.b1), none(),                                [303, 303, 404, 303, 404, 303]),
+        ("POST", format!("/attachments/{}/remove", f.removable[tag]), none(),                        [303, 303, 404, 303, 404, 303]),
         ("GET", format!("/attachments/{}", f.a1), none(),                                            [200, 200, 404, 200, 404, 303]),
         ("GET", "/audit".into(), none(),                                                             [200, 403, 403, 403, 403, 303]),
         ("GET", "/settings".into(), none(),                                                          [200, 403, 403, 403, 403, 303]),
@@ -190,6 +214,15 @@ async fn every_route_answers_each_actor_as_the_rbac_guide_says() {
         for (method, path, fields, expected) in rows(&f, &tag) {
             let status = if method == "GET" {
                 c.get(&path).await.status
+            } else if method == "UPLOAD" {
+                let token = c.get(token_page).await.csrf_token().expect("token");
+                c.upload(
+                    &format!("{path}?csrf_token={token}"),
+                    "m.pdf",
+                    b"%PDF-1.4 m",
+                )
+                .await
+                .status
             } else {
                 let fields: Vec<(&str, &str)> = fields
                     .iter()

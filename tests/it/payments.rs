@@ -363,3 +363,52 @@ async fn administrators_see_only_their_products_records() {
         .await;
     assert_eq!(r.status, 303);
 }
+
+#[actix_web::test]
+async fn card_numbers_are_refused_in_the_other_forms_too() {
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("root", "admin").await;
+    let r = c
+        .submit(
+            "/inventory/services/new",
+            "/inventory/services",
+            &[
+                ("name", "Stripe"),
+                ("description", "card 4111-1111-1111-1111"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("full card number") && !r.body.contains("4111"));
+    let s = app.insert_service("Slack");
+    let p = app.insert_product(s, "Slack Pro", None);
+    app.insert_person("Ann Lee", "ann@example.com", "Sales");
+    let page = format!("/inventory/products/{p}");
+    let r = c
+        .submit(
+            &page,
+            &format!("{page}/grants"),
+            &[("person", "ann@example.com"), ("note", FULL_CARD)],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(!r.body.contains("4111"));
+    let r = c
+        .submit(
+            "/directory/new",
+            "/directory",
+            &[
+                ("full_name", "Bob"),
+                ("email", "bob@example.com"),
+                ("role", "user"),
+                ("employment_status", "active"),
+                ("job_title", FULL_CARD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(!r.body.contains("4111"));
+    for table in ["services", "access_grants", "users", "audit_log"] {
+        assert!(!table_text(&app, table).contains("4111"), "{table}");
+    }
+}
