@@ -412,3 +412,35 @@ async fn card_numbers_are_refused_in_the_other_forms_too() {
         assert!(!table_text(&app, table).contains("4111"), "{table}");
     }
 }
+
+#[actix_web::test]
+async fn a_service_prints_its_own_register() {
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("root", "admin").await;
+    let a = app.insert_service("Alpha");
+    let b = app.insert_service("Beta");
+    app.insert_billing(
+        app.insert_product(a, "A1", None),
+        "monthly",
+        "1.25",
+        "EUR",
+        None,
+    );
+    app.insert_billing(
+        app.insert_product(b, "B1", None),
+        "monthly",
+        "9.75",
+        "EUR",
+        None,
+    );
+    let service = c.get(&format!("/inventory/services/{a}")).await;
+    assert!(service
+        .body
+        .contains(&format!("/payments/print?service_id={a}")));
+    let print = c.get(&format!("/payments/print?service_id={a}")).await;
+    assert!(print.body.contains("Payment register: Alpha"));
+    assert!(print.body.contains("Service: <strong>Alpha</strong>"));
+    assert!(print.body.contains("Alpha → A1") && !print.body.contains("Beta → B1"));
+    assert!(print.body.contains("15.00 EUR"), "1.25 × 12 a year");
+    assert!(print.body.contains("Generated") && print.body.contains("by root Example"));
+}
