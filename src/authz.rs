@@ -82,6 +82,8 @@ pub struct Actor {
     pub session_id: i64,
     pub client_ip: Option<String>,
     pub scope: Scope,
+    /// Unread notifications, for the badge in the navigation.
+    pub unread: i64,
 }
 
 impl Actor {
@@ -205,6 +207,7 @@ mod tests {
                 services: vec![10],
                 products: vec![(20, 11)],
             },
+            unread: 0,
         }
     }
 

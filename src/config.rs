@@ -79,6 +79,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Largest attachment accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// Onboarding tasks are due this many days before the start date.
+    pub task_lead_days: i64,
 }
 
 pub const ENV_VARS: &[(&str, &str, &str)] = &[
@@ -141,6 +143,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "PORTALOPS_MAX_UPLOAD_MB",
         "10",
         "largest invoice or contract attachment accepted, in MB",
+    ),
+    (
+        "PORTALOPS_TASK_LEAD_DAYS",
+        "0",
+        "onboarding tasks are due this many days before the start date",
     ),
     (
         "PORTALOPS_DB_POOL_SIZE",
@@ -293,6 +300,13 @@ impl Config {
             1,
         )? * 1024
             * 1024;
+        let task_lead_days = parse_num(
+            "PORTALOPS_TASK_LEAD_DAYS",
+            var("PORTALOPS_TASK_LEAD_DAYS"),
+            0,
+            0,
+        )?
+        .min(365) as i64;
         let trust_proxy = parse_bool("PORTALOPS_TRUST_PROXY", var("PORTALOPS_TRUST_PROXY"), false)?;
 
         Ok(Self {
@@ -313,6 +327,7 @@ impl Config {
             log_filter,
             trust_proxy,
             max_upload_bytes,
+            task_lead_days,
         })
     }
 

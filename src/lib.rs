@@ -15,12 +15,14 @@ pub mod error;
 pub mod health;
 pub mod imports;
 pub mod inventory;
+pub mod notify;
 pub mod payments;
 pub mod settings;
 pub mod setup;
 pub mod startup;
 mod sys;
 pub mod web;
+pub mod workflows;
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -194,6 +196,63 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/attachments/{id}/remove",
             aw::post().to(payments::record_pages::remove_attachment),
         )
+        .route("/workflows", aw::get().to(workflows::pages::list))
+        .route(
+            "/workflows/onboard",
+            aw::get().to(workflows::pages::onboard_form),
+        )
+        .route(
+            "/workflows/onboard",
+            aw::post().to(workflows::pages::onboard),
+        )
+        .route(
+            "/workflows/offboard",
+            aw::get().to(workflows::pages::offboard_form),
+        )
+        .route(
+            "/workflows/offboard",
+            aw::post().to(workflows::pages::offboard),
+        )
+        .route(
+            "/workflows/templates",
+            aw::get().to(workflows::template_pages::list),
+        )
+        .route(
+            "/workflows/templates",
+            aw::post().to(workflows::template_pages::create),
+        )
+        .route(
+            "/workflows/templates/{id}",
+            aw::get().to(workflows::template_pages::edit),
+        )
+        .route(
+            "/workflows/templates/{id}",
+            aw::post().to(workflows::template_pages::update),
+        )
+        .route(
+            "/workflows/templates/{id}/delete",
+            aw::post().to(workflows::template_pages::delete),
+        )
+        .route("/workflows/{id}", aw::get().to(workflows::pages::detail))
+        .route(
+            "/workflows/{id}/cancel",
+            aw::post().to(workflows::pages::cancel),
+        )
+        .route(
+            "/workflows/{id}/report",
+            aw::get().to(workflows::pages::report),
+        )
+        .route("/tasks", aw::get().to(workflows::pages::my_tasks))
+        .route("/tasks/{id}", aw::get().to(workflows::pages::task))
+        .route(
+            "/tasks/{id}/complete",
+            aw::post().to(workflows::pages::complete),
+        )
+        .route(
+            "/tasks/{id}/not-needed",
+            aw::post().to(workflows::pages::not_needed),
+        )
+        .route("/notifications", aw::get().to(notify::pages::list))
         .route(
             "/directory/export.csv",
             aw::get().to(directory::export::directory_csv),

@@ -45,7 +45,14 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
     let lookup_name = username.clone();
     let (verdict, user) = crate::db::run(&state.pool, move |conn| {
         let verdict = throttle::check(conn, &check_cfg, &keys)?;
-        let user: Option<(i64, Option<String>, String, bool, String)> = users::table
+        let user: Option<(
+            i64,
+            Option<String>,
+            String,
+            bool,
+            String,
+            Option<chrono::NaiveDate>,
+        )> = users::table
             .filter(lower_nullable(users::username).eq(&lookup_name))
             .select((
                 users::id,
@@ -53,6 +60,7 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
                 users::role,
                 users::is_active,
                 users::employment_status,
+                users::end_date,
             ))
             .first(conn)
             .optional()?;
@@ -91,10 +99,17 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
         .run(move || password::verify(&pw, &stored))
         .await?;
 
-    let may_log_in = |u: &(i64, Option<String>, String, bool, String)| {
+    let may_log_in = |u: &(
+        i64,
+        Option<String>,
+        String,
+        bool,
+        String,
+        Option<chrono::NaiveDate>,
+    )| {
         u.1.is_some()
             && u.3
-            && u.4 != "offboarded"
+            && super::current_user::login_allowed_by_status(&u.4, u.5)
             && Role::parse(&u.2).is_some_and(Role::can_log_in)
     };
     let success = match (&user, &verified) {

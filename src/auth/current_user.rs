@@ -126,6 +126,7 @@ struct LoginRow {
     is_active: bool,
     employment_status: String,
     password_hash: Option<String>,
+    end_date: Option<chrono::NaiveDate>,
 }
 
 /// The user behind an active session, if they may still log in.
@@ -151,6 +152,7 @@ pub fn load_actor(
         is_active,
         employment_status,
         password_hash,
+        end_date,
     }) = row
     else {
         return Ok(None);
@@ -158,8 +160,8 @@ pub fn load_actor(
     let role = Role::parse(&role).unwrap_or(Role::User);
     let may_log_in = is_active
         && role.can_log_in()
-        && employment_status != "offboarded"
-        && password_hash.is_some();
+        && password_hash.is_some()
+        && login_allowed_by_status(&employment_status, end_date);
     if !may_log_in {
         return Ok(None);
     }
@@ -172,6 +174,7 @@ pub fn load_actor(
         session_id,
         client_ip: None,
         scope,
+        unread: crate::notify::unread_count(conn, id)?,
     }))
 }
 
@@ -195,4 +198,17 @@ fn load_scope(conn: &mut PgConnection, user_id: i64, role: Role) -> Result<Scope
         },
         Role::Admin | Role::User => Scope::default(),
     })
+}
+
+/// Offboarded people cannot log in, nor can people being offboarded once their last day has
+/// passed (their login is disabled "on the last day").
+pub fn login_allowed_by_status(
+    employment_status: &str,
+    end_date: Option<chrono::NaiveDate>,
+) -> bool {
+    match employment_status {
+        "offboarded" => false,
+        "offboarding" => end_date.is_none_or(|d| d >= chrono::Utc::now().date_naive()),
+        _ => true,
+    }
 }

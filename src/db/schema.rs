@@ -203,6 +203,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    onboarding_templates (id) {
+        id -> Int8,
+        name -> Text,
+        department -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    template_products (template_id, product_id) {
+        template_id -> Int8,
+        product_id -> Int8,
+    }
+}
+
+diesel::table! {
+    workflows (id) {
+        id -> Int8,
+        kind -> Text,
+        person_id -> Int8,
+        status -> Text,
+        effective_on -> Date,
+        template_id -> Nullable<Int8>,
+        started_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+        cancel_reason -> Text,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Int8,
+        workflow_id -> Int8,
+        kind -> Text,
+        product_id -> Int8,
+        grant_id -> Nullable<Int8>,
+        status -> Text,
+        due_on -> Date,
+        completed_by -> Nullable<Int8>,
+        completed_at -> Nullable<Timestamptz>,
+        account_identifier -> Text,
+        note -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        user_id -> Int8,
+        kind -> Text,
+        title -> Text,
+        link -> Text,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(products -> services (service_id));
@@ -210,6 +273,11 @@ diesel::joinable!(billing_records -> products (product_id));
 diesel::joinable!(billing_records -> users (billing_owner_id));
 diesel::joinable!(attachments -> billing_records (billing_record_id));
 diesel::joinable!(payments -> billing_records (billing_record_id));
+diesel::joinable!(template_products -> onboarding_templates (template_id));
+diesel::joinable!(template_products -> products (product_id));
+diesel::joinable!(tasks -> workflows (workflow_id));
+diesel::joinable!(tasks -> products (product_id));
+diesel::joinable!(workflows -> users (person_id));
 diesel::joinable!(service_admins -> services (service_id));
 diesel::joinable!(service_admins -> users (user_id));
 diesel::joinable!(product_admins -> products (product_id));
@@ -224,11 +292,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
     imports,
     login_throttle,
+    notifications,
+    onboarding_templates,
     payments,
     product_admins,
     products,
     refresh_tokens,
     service_admins,
     services,
+    tasks,
+    template_products,
     users,
+    workflows,
 );

@@ -131,6 +131,7 @@ pub fn grant(
             ))
             .returning(access_grants::id)
             .get_result(conn)?;
+        crate::workflows::commands::on_new_grant(conn, user_id, product_id, id)?;
         audit::record(
             conn,
             AuditEntry::by(actor, "grant.created", "access_grant", Some(id.to_string()))

@@ -57,6 +57,7 @@ pub struct PageCtx {
     pub nav: Vec<NavItem>,
     pub flashes: Vec<Flash>,
     pub csrf: String,
+    pub unread: i64,
 }
 
 impl PageCtx {
@@ -68,11 +69,12 @@ impl PageCtx {
     ) -> Self {
         let mut nav = Vec::new();
         if let Some(a) = actor {
-            let items: [(&'static str, &'static str, Action); 7] = [
+            let items: [(&'static str, &'static str, Action); 8] = [
                 ("Dashboard", "/", Action::ViewDashboard),
                 ("Inventory", "/inventory", Action::ViewInventory),
                 ("Directory", "/directory", Action::ViewDirectory),
                 ("Payments", "/payments", Action::ViewPayments),
+                ("Workflows", "/workflows", Action::ManagePeople),
                 ("Import", "/imports", Action::ManagePeople),
                 ("Audit log", "/audit", Action::ViewAuditLog),
                 ("Settings", "/settings", Action::ManageSettings),
@@ -95,6 +97,7 @@ impl PageCtx {
             nav,
             flashes: sess::take_flashes(session),
             csrf: sess::csrf_token(session),
+            unread: actor.map(|a| a.unread).unwrap_or(0),
         }
     }
 }

@@ -1,0 +1,695 @@
+//! Workflow writes. Each step — starting, completing or closing a task, cancelling — makes
+//! its change, its audit entry and its notifications in one transaction.
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::assign;
+use crate::audit::{self, AuditEntry};
+use crate::authz::{authorize, Action, Actor};
+use crate::db::schema::{
+    access_grants, auth_sessions, products, services, tasks, users, workflows,
+};
+use crate::error::{invalid, AppError, CommandError};
+use crate::notify::notify;
+
+/// A new person to onboard, or an existing one (by email).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct OnboardForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub full_name: String,
+    #[serde(default)]
+    pub department: String,
+    #[serde(default)]
+    pub job_title: String,
+    #[serde(default)]
+    pub start_date: String,
+    pub template_id: Option<i64>,
+    /// Products chosen (the template's are pre-selected on the form).
+    #[serde(default)]
+    pub product_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct OffboardForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub last_day: String,
+    /// Checkbox: disable the login now rather than after the last day.
+    pub disable_now: Option<String>,
+}
+
+fn parse_date(field: &'static str, s: &str, what: &str) -> Result<NaiveDate, CommandError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| invalid(field, &format!("Enter {what} as YYYY-MM-DD.")))
+}
+
+fn product_label(conn: &mut PgConnection, product_id: i64) -> Result<String, AppError> {
+    Ok(products::table
+        .inner_join(services::table)
+        .filter(products::id.eq(product_id))
+        .select(services::name.concat(" → ").concat(products::name))
+        .first(conn)?)
+}
+
+/// Creates a task and notifies its assignees.
+fn create_task(
+    conn: &mut PgConnection,
+    workflow_id: i64,
+    kind: &str,
+    product_id: i64,
+    grant_id: Option<i64>,
+    due_on: NaiveDate,
+    person_name: &str,
+) -> Result<i64, AppError> {
+    let id: i64 = diesel::insert_into(tasks::table)
+        .values((
+            tasks::workflow_id.eq(workflow_id),
+            tasks::kind.eq(kind),
+            tasks::product_id.eq(product_id),
+            tasks::grant_id.eq(grant_id),
+            tasks::due_on.eq(due_on),
+        ))
+        .returning(tasks::id)
+        .get_result(conn)?;
+    let (who, _) = assign::assignees(conn, product_id)?;
+    let label = product_label(conn, product_id)?;
+    let verb = if kind == "grant" { "Grant" } else { "Revoke" };
+    notify(
+        conn,
+        &who,
+        "task.assigned",
+        &format!("{verb} {label} for {person_name} by {due_on}"),
+        &format!("/tasks/{id}"),
+    )?;
+    Ok(id)
+}
+
+/// Starts an onboarding (Admins). Products the person already has get no task.
+pub fn start_onboarding(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    form: &OnboardForm,
+    lead_days: i64,
+) -> Result<i64, CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    let email = form.email.trim().to_lowercase();
+    if !crate::directory::commands::valid_email(&email) {
+        return Err(invalid("email", "Enter the person's email address."));
+    }
+    let start = parse_date("start_date", &form.start_date, "the start date")?;
+    let mut product_ids = form.product_ids.clone();
+    product_ids.sort_unstable();
+    product_ids.dedup();
+    if product_ids.is_empty() {
+        return Err(invalid(
+            "product_ids",
+            "Choose at least one product (or a template).",
+        ));
+    }
+    conn.transaction(|conn| {
+        let existing: Option<(i64, String)> = users::table
+            .filter(crate::db::lower(users::email).eq(&email))
+            .select((users::id, users::full_name))
+            .first(conn)
+            .optional()?;
+        let (person_id, name) = match existing {
+            Some(p) => p,
+            None => {
+                let name = form.full_name.trim();
+                if name.is_empty() {
+                    return Err(invalid("full_name", "A new person needs a full name."));
+                }
+                let id: i64 = diesel::insert_into(users::table)
+                    .values((
+                        users::full_name.eq(name),
+                        users::email.eq(&email),
+                        users::department.eq(crate::web::forms::optional(&form.department)),
+                        users::job_title.eq(crate::web::forms::optional(&form.job_title)),
+                        users::employment_status.eq("onboarding"),
+                        users::start_date.eq(start),
+                    ))
+                    .returning(users::id)
+                    .get_result(conn)?;
+                audit::record(
+                    conn,
+                    AuditEntry::by(actor, "person.created", "user", Some(id.to_string()))
+                        .summary(format!("Added {name} ({email}) to onboard them"))
+                        .after(json!({"full_name": name, "email": email, "start_date": start})),
+                )?;
+                (id, name.to_string())
+            }
+        };
+        diesel::update(
+            users::table
+                .find(person_id)
+                .filter(users::employment_status.ne("offboarded")),
+        )
+        .set((
+            users::employment_status.eq("onboarding"),
+            users::start_date.eq(start),
+        ))
+        .execute(conn)?;
+        let active_products: Vec<i64> = products::table
+            .filter(products::id.eq_any(&product_ids))
+            .filter(products::status.eq("active"))
+            .select(products::id)
+            .load(conn)?;
+        if active_products.len() != product_ids.len() {
+            return Err(invalid(
+                "product_ids",
+                "One of the chosen products does not exist or is archived.",
+            ));
+        }
+        let already: Vec<i64> = access_grants::table
+            .filter(access_grants::user_id.eq(person_id))
+            .filter(access_grants::product_id.eq_any(&product_ids))
+            .filter(access_grants::revoked_at.is_null())
+            .select(access_grants::product_id)
+            .load(conn)?;
+        let workflow_id: i64 = diesel::insert_into(workflows::table)
+            .values((
+                workflows::kind.eq("onboarding"),
+                workflows::person_id.eq(person_id),
+                workflows::effective_on.eq(start),
+                workflows::template_id.eq(form.template_id),
+                workflows::started_by.eq(actor.id),
+            ))
+            .returning(workflows::id)
+            .get_result(conn)?;
+        let due = start - chrono::TimeDelta::days(lead_days);
+        let mut created = 0;
+        for p in product_ids.iter().filter(|p| !already.contains(p)) {
+            create_task(conn, workflow_id, "grant", *p, None, due, &name)?;
+            created += 1;
+        }
+        audit::record(
+            conn,
+            AuditEntry::by(
+                actor,
+                "workflow.started",
+                "workflow",
+                Some(workflow_id.to_string()),
+            )
+            .summary(format!(
+                "Onboarding {name} from {start}: {created} grant task(s){}",
+                if already.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} product(s) already granted", already.len())
+                }
+            ))
+            .after(
+                json!({"kind": "onboarding", "person_id": person_id, "start_date": start,
+                              "products": product_ids, "already_granted": already}),
+            ),
+        )?;
+        finish_if_done(conn, actor, workflow_id)?;
+        Ok(workflow_id)
+    })
+}
+
+/// Ends a person's sessions (their login is disabled).
+fn end_sessions(conn: &mut PgConnection, person_id: i64, reason: &str) -> Result<(), AppError> {
+    diesel::update(
+        auth_sessions::table
+            .filter(auth_sessions::user_id.eq(person_id))
+            .filter(auth_sessions::revoked_at.is_null()),
+    )
+    .set((
+        auth_sessions::revoked_at.eq(Utc::now()),
+        auth_sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Starts an offboarding (Admins): one revoke task per active grant.
+pub fn start_offboarding(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    form: &OffboardForm,
+) -> Result<i64, CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    let email = form.email.trim().to_lowercase();
+    let last_day = parse_date("last_day", &form.last_day, "the last working day")?;
+    conn.transaction(|conn| {
+        let person: Option<(i64, String, String, String)> = users::table
+            .filter(crate::db::lower(users::email).eq(&email))
+            .select((users::id, users::full_name, users::role, users::employment_status))
+            .first(conn)
+            .optional()?;
+        let Some((person_id, name, role, status)) = person else {
+            return Err(invalid("email", "Nobody in the directory has this email address."));
+        };
+        if status == "offboarded" {
+            return Err(invalid("email", "This person is already offboarded."));
+        }
+        let open: bool = diesel::select(diesel::dsl::exists(
+            workflows::table
+                .filter(workflows::person_id.eq(person_id))
+                .filter(workflows::kind.eq("offboarding"))
+                .filter(workflows::status.eq("open")),
+        ))
+        .get_result(conn)?;
+        if open {
+            return Err(invalid("email", "An offboarding for this person is already open."));
+        }
+        if person_id == actor.id {
+            return Err(invalid("email", "You cannot offboard yourself."));
+        }
+        if role == "admin" {
+            let others: i64 = users::table
+                .filter(users::role.eq("admin"))
+                .filter(users::is_active.eq(true))
+                .filter(users::id.ne(person_id))
+                .count()
+                .get_result(conn)?;
+            if others == 0 {
+                return Err(CommandError::Refused(format!("{name} is the last active Admin: make someone else an Admin first.")));
+            }
+        }
+        let disable_now = form.disable_now.is_some();
+        diesel::update(users::table.find(person_id))
+            .set((users::employment_status.eq("offboarding"), users::end_date.eq(last_day)))
+            .execute(conn)?;
+        if disable_now {
+            diesel::update(users::table.find(person_id)).set(users::is_active.eq(false)).execute(conn)?;
+            end_sessions(conn, person_id, "offboarding")?;
+        }
+        let workflow_id: i64 = diesel::insert_into(workflows::table)
+            .values((
+                workflows::kind.eq("offboarding"),
+                workflows::person_id.eq(person_id),
+                workflows::effective_on.eq(last_day),
+                workflows::started_by.eq(actor.id),
+            ))
+            .returning(workflows::id)
+            .get_result(conn)?;
+        let grants: Vec<(i64, i64)> = access_grants::table
+            .filter(access_grants::user_id.eq(person_id))
+            .filter(access_grants::revoked_at.is_null())
+            .select((access_grants::id, access_grants::product_id))
+            .load(conn)?;
+        for (grant_id, product_id) in &grants {
+            create_task(conn, workflow_id, "revoke", *product_id, Some(*grant_id), last_day, &name)?;
+        }
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "workflow.started", "workflow", Some(workflow_id.to_string()))
+                .summary(format!(
+                    "Offboarding {name}, last day {last_day}: {} revoke task(s){}",
+                    grants.len(),
+                    if disable_now { ", login disabled now" } else { "" }
+                ))
+                .after(json!({"kind": "offboarding", "person_id": person_id, "last_day": last_day,
+                              "grants": grants.iter().map(|g| g.0).collect::<Vec<_>>(), "login_disabled_now": disable_now})),
+        )?;
+        finish_if_done(conn, actor, workflow_id)?;
+        Ok(workflow_id)
+    })
+}
+
+/// A grant made while the person's offboarding is open gets its own revoke task.
+pub fn on_new_grant(
+    conn: &mut PgConnection,
+    person_id: i64,
+    product_id: i64,
+    grant_id: i64,
+) -> Result<(), AppError> {
+    let open: Option<(i64, NaiveDate)> = workflows::table
+        .filter(workflows::person_id.eq(person_id))
+        .filter(workflows::kind.eq("offboarding"))
+        .filter(workflows::status.eq("open"))
+        .select((workflows::id, workflows::effective_on))
+        .first(conn)
+        .optional()?;
+    if let Some((workflow_id, last_day)) = open {
+        let name: String = users::table
+            .find(person_id)
+            .select(users::full_name)
+            .first(conn)?;
+        create_task(
+            conn,
+            workflow_id,
+            "revoke",
+            product_id,
+            Some(grant_id),
+            last_day,
+            &name,
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CompleteForm {
+    #[serde(default)]
+    pub account_identifier: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+struct TaskRow {
+    workflow_id: i64,
+    kind: String,
+    product_id: i64,
+    grant_id: Option<i64>,
+    status: String,
+    person_id: i64,
+    person_name: String,
+}
+
+fn load_task(conn: &mut PgConnection, id: i64) -> Result<TaskRow, AppError> {
+    let r: (i64, String, i64, Option<i64>, String, i64, String) = tasks::table
+        .inner_join(workflows::table.inner_join(users::table))
+        .filter(tasks::id.eq(id))
+        .select((
+            tasks::workflow_id,
+            tasks::kind,
+            tasks::product_id,
+            tasks::grant_id,
+            tasks::status,
+            workflows::person_id,
+            users::full_name,
+        ))
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    Ok(TaskRow {
+        workflow_id: r.0,
+        kind: r.1,
+        product_id: r.2,
+        grant_id: r.3,
+        status: r.4,
+        person_id: r.5,
+        person_name: r.6,
+    })
+}
+
+/// Completes a task: grants or revokes the access in the same transaction.
+pub fn complete_task(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    form: &CompleteForm,
+) -> Result<i64, CommandError> {
+    for (field, value) in [
+        ("account_identifier", &form.account_identifier),
+        ("note", &form.note),
+    ] {
+        if crate::payments::card::contains_card_number(value) {
+            return Err(invalid(field, crate::payments::card::REFUSAL));
+        }
+    }
+    conn.transaction(|conn| {
+        let t = load_task(conn, id)?;
+        if !assign::may_complete(conn, actor, t.product_id)? {
+            return Err(CommandError::Other(AppError::NotFound));
+        }
+        if t.status != "open" {
+            return Err(CommandError::Refused("This task is already closed.".into()));
+        }
+        let label = product_label(conn, t.product_id)?;
+        let account = form.account_identifier.trim();
+        let note = form.note.trim();
+        let grant_id = if t.kind == "grant" {
+            let product_status: String = products::table.find(t.product_id).select(products::status).first(conn)?;
+            if product_status != "active" {
+                return Err(CommandError::Refused(format!(
+                    "{label} has been archived: close this task as not needed instead."
+                )));
+            }
+            let existing: Option<i64> = access_grants::table
+                .filter(access_grants::user_id.eq(t.person_id))
+                .filter(access_grants::product_id.eq(t.product_id))
+                .filter(access_grants::revoked_at.is_null())
+                .select(access_grants::id)
+                .first(conn)
+                .optional()?;
+            match existing {
+                Some(g) => g,
+                None => {
+                    let g: i64 = diesel::insert_into(access_grants::table)
+                        .values((
+                            access_grants::user_id.eq(t.person_id),
+                            access_grants::product_id.eq(t.product_id),
+                            access_grants::granted_by.eq(actor.id),
+                            access_grants::account_identifier.eq(account),
+                            access_grants::note.eq(note),
+                        ))
+                        .returning(access_grants::id)
+                        .get_result(conn)?;
+                    audit::record(
+                        conn,
+                        AuditEntry::by(actor, "grant.created", "access_grant", Some(g.to_string()))
+                            .summary(format!("Granted {label} to {} (onboarding task #{id})", t.person_name))
+                            .after(json!({"user_id": t.person_id, "product_id": t.product_id, "account_identifier": account, "note": note})),
+                    )?;
+                    g
+                }
+            }
+        } else {
+            let g = t.grant_id.ok_or_else(|| AppError::internal("revoke task without a grant"))?;
+            let n = diesel::update(access_grants::table.find(g).filter(access_grants::revoked_at.is_null()))
+                .set((
+                    access_grants::revoked_at.eq(Utc::now()),
+                    access_grants::revoked_by.eq(actor.id),
+                    access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
+                ))
+                .execute(conn)?;
+            if n == 1 {
+                audit::record(
+                    conn,
+                    AuditEntry::by(actor, "grant.revoked", "access_grant", Some(g.to_string()))
+                        .summary(format!("Revoked {label} from {} (offboarding task #{id})", t.person_name))
+                        .before(json!({"active": true}))
+                        .after(json!({"active": false, "reason": note})),
+                )?;
+            }
+            g
+        };
+        diesel::update(tasks::table.find(id))
+            .set((
+                tasks::status.eq("done"),
+                tasks::grant_id.eq(grant_id),
+                tasks::completed_by.eq(actor.id),
+                tasks::completed_at.eq(Utc::now()),
+                tasks::account_identifier.eq(account),
+                tasks::note.eq(note),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "task.completed", "task", Some(id.to_string()))
+                .summary(format!("{} {label} for {}: done", if t.kind == "grant" { "Grant" } else { "Revoke" }, t.person_name)),
+        )?;
+        finish_if_done(conn, actor, t.workflow_id)?;
+        Ok(t.workflow_id)
+    })
+}
+
+/// Closes a task without acting (e.g. the person does not need the product), with a reason.
+pub fn close_not_needed(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+) -> Result<i64, CommandError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(invalid("reason", "Say why this task is not needed."));
+    }
+    if crate::payments::card::contains_card_number(reason) {
+        return Err(invalid("reason", crate::payments::card::REFUSAL));
+    }
+    conn.transaction(|conn| {
+        let t = load_task(conn, id)?;
+        if !assign::may_complete(conn, actor, t.product_id)? {
+            return Err(CommandError::Other(AppError::NotFound));
+        }
+        if t.status != "open" {
+            return Err(CommandError::Refused("This task is already closed.".into()));
+        }
+        diesel::update(tasks::table.find(id))
+            .set((
+                tasks::status.eq("not_needed"),
+                tasks::completed_by.eq(actor.id),
+                tasks::completed_at.eq(Utc::now()),
+                tasks::note.eq(reason),
+            ))
+            .execute(conn)?;
+        let label = product_label(conn, t.product_id)?;
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "task.not_needed", "task", Some(id.to_string())).summary(
+                format!(
+                    "{label} for {}: closed as not needed ({reason})",
+                    t.person_name
+                ),
+            ),
+        )?;
+        finish_if_done(conn, actor, t.workflow_id)?;
+        Ok(t.workflow_id)
+    })
+}
+
+/// When no task is open, the workflow completes and the person becomes active (onboarding)
+/// or offboarded (offboarding: login disabled, sessions ended); its starter is notified.
+fn finish_if_done(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    workflow_id: i64,
+) -> Result<(), AppError> {
+    let open: i64 = tasks::table
+        .filter(tasks::workflow_id.eq(workflow_id))
+        .filter(tasks::status.eq("open"))
+        .count()
+        .get_result(conn)?;
+    if open > 0 {
+        return Ok(());
+    }
+    let (kind, person_id, started_by, status): (String, i64, Option<i64>, String) =
+        workflows::table
+            .find(workflow_id)
+            .select((
+                workflows::kind,
+                workflows::person_id,
+                workflows::started_by,
+                workflows::status,
+            ))
+            .first(conn)?;
+    if status != "open" {
+        return Ok(());
+    }
+    diesel::update(workflows::table.find(workflow_id))
+        .set((
+            workflows::status.eq("completed"),
+            workflows::completed_at.eq(Utc::now()),
+        ))
+        .execute(conn)?;
+    let name: String = users::table
+        .find(person_id)
+        .select(users::full_name)
+        .first(conn)?;
+    if kind == "onboarding" {
+        diesel::update(
+            users::table
+                .find(person_id)
+                .filter(users::employment_status.eq("onboarding")),
+        )
+        .set(users::employment_status.eq("active"))
+        .execute(conn)?;
+    } else {
+        diesel::update(users::table.find(person_id))
+            .set((
+                users::employment_status.eq("offboarded"),
+                users::is_active.eq(false),
+            ))
+            .execute(conn)?;
+        end_sessions(conn, person_id, "offboarded")?;
+    }
+    audit::record(
+        conn,
+        AuditEntry::by(
+            actor,
+            "workflow.completed",
+            "workflow",
+            Some(workflow_id.to_string()),
+        )
+        .summary(format!(
+            "{} of {name} completed",
+            if kind == "onboarding" {
+                "Onboarding"
+            } else {
+                "Offboarding"
+            }
+        )),
+    )?;
+    if let Some(starter) = started_by {
+        notify(
+            conn,
+            &[starter],
+            "workflow.completed",
+            &format!("The {kind} of {name} is complete"),
+            &format!("/workflows/{workflow_id}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Cancels an open workflow and its open tasks (Admins), with a reason.
+pub fn cancel(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    workflow_id: i64,
+    reason: &str,
+) -> Result<(), CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(invalid("reason", "Say why the workflow is cancelled."));
+    }
+    conn.transaction(|conn| {
+        let (status, kind, person_id): (String, String, i64) = workflows::table
+            .find(workflow_id)
+            .select((workflows::status, workflows::kind, workflows::person_id))
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        if status != "open" {
+            return Err(CommandError::Refused(
+                "Only an open workflow can be cancelled.".into(),
+            ));
+        }
+        let cancelled = diesel::update(
+            tasks::table
+                .filter(tasks::workflow_id.eq(workflow_id))
+                .filter(tasks::status.eq("open")),
+        )
+        .set((
+            tasks::status.eq("cancelled"),
+            tasks::note.eq(reason),
+            tasks::completed_at.eq(Utc::now()),
+        ))
+        .execute(conn)?;
+        diesel::update(workflows::table.find(workflow_id))
+            .set((
+                workflows::status.eq("cancelled"),
+                workflows::cancelled_at.eq(Utc::now()),
+                workflows::cancel_reason.eq(reason),
+            ))
+            .execute(conn)?;
+        let back = if kind == "onboarding" {
+            "onboarding"
+        } else {
+            "offboarding"
+        };
+        diesel::update(
+            users::table
+                .find(person_id)
+                .filter(users::employment_status.eq(back)),
+        )
+        .set(users::employment_status.eq("active"))
+        .execute(conn)?;
+        audit::record(
+            conn,
+            AuditEntry::by(
+                actor,
+                "workflow.cancelled",
+                "workflow",
+                Some(workflow_id.to_string()),
+            )
+            .summary(format!(
+                "Cancelled the {kind} ({cancelled} open task(s)): {reason}"
+            )),
+        )?;
+        Ok(())
+    })
+}

@@ -1,0 +1,540 @@
+//! Workflow pages: the list (Admins), starting an onboarding or offboarding, a workflow's
+//! page with progress and cancel, the offboarding report, "my tasks" and a task's page.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::commands::{self, CompleteForm, OffboardForm, OnboardForm};
+use super::queries::{
+    self, ReportRow, TaskFilter, TaskRow, WorkflowDetail, WorkflowFilter, WorkflowRow,
+};
+use crate::auth::current_user::CurrentUser;
+use crate::authz::{authorize, Action, Actor};
+use crate::db::schema::{onboarding_templates, template_products, users};
+use crate::error::{AppError, AppResult};
+use crate::web::forms::FieldErrors;
+use crate::web::pagination::Pager;
+use crate::web::respond::{after_command, html};
+use crate::web::{AppState, PageCtx};
+
+#[derive(Template)]
+#[template(path = "workflows/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    f: WorkflowFilter,
+    rows: Vec<WorkflowRow>,
+    pager: Pager,
+}
+
+pub async fn list(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<WorkflowFilter>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    let f = query.into_inner();
+    let f2 = f.clone();
+    let (rows, total) = crate::db::run(&state.pool, move |conn| queries::list(conn, &f2)).await?;
+    let pager = Pager::new(
+        "/workflows",
+        &[("kind", &f.kind), ("status", &f.status)],
+        f.page.unwrap_or(1),
+        total,
+    );
+    let page = ListPage {
+        ctx: PageCtx::new(&session, Some(&user.0), "Workflows", "/workflows"),
+        f,
+        rows,
+        pager,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[derive(Template)]
+#[template(path = "workflows/onboard.html")]
+struct OnboardPage {
+    ctx: PageCtx,
+    form: OnboardForm,
+    errors: FieldErrors,
+    templates: Vec<(i64, String)>,
+    products: Vec<(i64, String)>,
+}
+
+impl OnboardPage {
+    fn chosen(&self, id: &i64) -> bool {
+        self.form.product_ids.contains(id)
+    }
+    fn template_chosen(&self, id: &i64) -> bool {
+        self.form.template_id == Some(*id)
+    }
+}
+
+async fn render_onboard(
+    session: &Session,
+    state: &AppState,
+    actor: &Actor,
+    form: OnboardForm,
+    errors: FieldErrors,
+) -> AppResult<HttpResponse> {
+    let a = actor.clone();
+    let (templates, products) = crate::db::run(&state.pool, move |conn| {
+        let templates = onboarding_templates::table
+            .select((onboarding_templates::id, onboarding_templates::name))
+            .order(onboarding_templates::name.asc())
+            .load(conn)?;
+        Ok((
+            templates,
+            crate::directory::queries::grantable_products(conn, &a)?,
+        ))
+    })
+    .await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = OnboardPage {
+        ctx: PageCtx::new(session, Some(actor), "Start an onboarding", "/workflows"),
+        form,
+        errors,
+        templates,
+        products,
+    };
+    html(status, page.render())
+}
+
+#[derive(Deserialize)]
+pub struct OnboardQuery {
+    template_id: Option<i64>,
+    #[serde(default)]
+    email: String,
+}
+
+/// The form; `?template_id=` pre-selects the template's products.
+pub async fn onboard_form(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<OnboardQuery>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    let q = query.into_inner();
+    let email = q.email.clone();
+    let (product_ids, person) = crate::db::run(&state.pool, move |conn| {
+        let ids: Vec<i64> = match q.template_id {
+            Some(t) => template_products::table
+                .filter(template_products::template_id.eq(t))
+                .select(template_products::product_id)
+                .load(conn)?,
+            None => Vec::new(),
+        };
+        let person: Option<(String, Option<String>, Option<String>)> = if email.is_empty() {
+            None
+        } else {
+            users::table
+                .filter(crate::db::lower(users::email).eq(email.to_lowercase()))
+                .select((users::full_name, users::department, users::job_title))
+                .first(conn)
+                .optional()?
+        };
+        Ok((ids, person))
+    })
+    .await?;
+    let (full_name, department, job_title) = person.unwrap_or_default();
+    let form = OnboardForm {
+        email: q.email,
+        full_name,
+        department: department.unwrap_or_default(),
+        job_title: job_title.unwrap_or_default(),
+        template_id: q.template_id,
+        product_ids,
+        ..Default::default()
+    };
+    render_onboard(&session, &state, &user.0, form, FieldErrors::new()).await
+}
+
+/// Parses the form by hand: `product_ids` repeats, which `web::Form` cannot read.
+fn parse_onboard(body: &[u8]) -> OnboardForm {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let mut f = OnboardForm::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "email" => f.email = v,
+            "full_name" => f.full_name = v,
+            "department" => f.department = v,
+            "job_title" => f.job_title = v,
+            "start_date" => f.start_date = v,
+            "template_id" => f.template_id = v.parse().ok(),
+            "product_ids" => {
+                if let Ok(id) = v.parse() {
+                    f.product_ids.push(id);
+                }
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+pub async fn onboard(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let form = parse_onboard(&body);
+    let (a, f) = (actor.clone(), form.clone());
+    let lead = state.config.task_lead_days;
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::start_onboarding(conn, &a, &f, lead))
+    })
+    .await?;
+    match after_command(
+        &session,
+        result,
+        |id| ("Onboarding started.".into(), format!("/workflows/{id}")),
+        "/workflows",
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => render_onboard(&session, &state, &actor, form, errors).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "workflows/offboard.html")]
+struct OffboardPage {
+    ctx: PageCtx,
+    form: OffboardForm,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+pub struct EmailQuery {
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn offboard_form(
+    user: CurrentUser,
+    session: Session,
+    query: web::Query<EmailQuery>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    let page = OffboardPage {
+        ctx: PageCtx::new(
+            &session,
+            Some(&user.0),
+            "Start an offboarding",
+            "/workflows",
+        ),
+        form: OffboardForm {
+            email: query.into_inner().email,
+            ..Default::default()
+        },
+        errors: FieldErrors::new(),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+pub async fn offboard(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<OffboardForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let form = form.into_inner();
+    let (a, f) = (actor.clone(), form.clone());
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::start_offboarding(conn, &a, &f))
+    })
+    .await?;
+    match after_command(
+        &session,
+        result,
+        |id| ("Offboarding started.".into(), format!("/workflows/{id}")),
+        "/workflows",
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => {
+            let page = OffboardPage {
+                ctx: PageCtx::new(&session, Some(&actor), "Start an offboarding", "/workflows"),
+                form,
+                errors,
+            };
+            html(StatusCode::UNPROCESSABLE_ENTITY, page.render())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "workflows/detail.html")]
+struct DetailPage {
+    ctx: PageCtx,
+    d: WorkflowDetail,
+}
+
+pub async fn detail(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let d = crate::db::run(&state.pool, move |conn| queries::detail(conn, id)).await?;
+    let title = format!(
+        "{} of {}",
+        if d.row.kind == "onboarding" {
+            "Onboarding"
+        } else {
+            "Offboarding"
+        },
+        d.row.person_name
+    );
+    let page = DetailPage {
+        ctx: PageCtx::new(&session, Some(&user.0), title, "/workflows"),
+        d,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn cancel(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<ReasonForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let reason = form.into_inner().reason;
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::cancel(conn, &actor, id, &reason))
+    })
+    .await?;
+    let back = format!("/workflows/{id}");
+    match after_command(
+        &session,
+        result,
+        |_| ("Workflow cancelled.".into(), back.clone()),
+        &back,
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => {
+            crate::auth::session::flash(
+                &session,
+                crate::auth::session::FlashKind::Error,
+                errors.get("reason"),
+            );
+            Ok(crate::web::respond::redirect(&back))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "workflows/report.html")]
+struct ReportPage {
+    d: WorkflowDetail,
+    rows: Vec<ReportRow>,
+    generated: String,
+    by: String,
+}
+
+/// Evidence for an auditor: every access the person had, when and by whom it was revoked.
+pub async fn report(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let (d, rows) = crate::db::run(&state.pool, move |conn| {
+        let d = queries::detail(conn, id)?;
+        let rows = queries::report(conn, d.row.person_id)?;
+        Ok((d, rows))
+    })
+    .await?;
+    if d.row.kind != "offboarding" {
+        return Err(AppError::NotFound);
+    }
+    let page = ReportPage {
+        d,
+        rows,
+        generated: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        by: user.0.full_name.clone(),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[derive(Template)]
+#[template(path = "workflows/tasks.html")]
+struct TasksPage {
+    ctx: PageCtx,
+    f: TaskFilter,
+    rows: Vec<TaskRow>,
+}
+
+pub async fn my_tasks(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<TaskFilter>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ViewDashboard)?;
+    let f = query.into_inner();
+    let (a, f2) = (actor.clone(), f.clone());
+    let rows = crate::db::run(&state.pool, move |conn| queries::my_tasks(conn, &a, &f2)).await?;
+    let page = TasksPage {
+        ctx: PageCtx::new(&session, Some(&actor), "My tasks", "/tasks"),
+        f,
+        rows,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[derive(Template)]
+#[template(path = "workflows/task.html")]
+struct TaskPage {
+    ctx: PageCtx,
+    t: TaskRow,
+    form: CompleteForm,
+    errors: FieldErrors,
+}
+
+async fn render_task(
+    session: &Session,
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    form: CompleteForm,
+    errors: FieldErrors,
+) -> AppResult<HttpResponse> {
+    let a = actor.clone();
+    let t = crate::db::run(&state.pool, move |conn| queries::task(conn, &a, id)).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let title = format!(
+        "{} {} for {}",
+        if t.kind == "grant" { "Grant" } else { "Revoke" },
+        t.product,
+        t.person
+    );
+    let page = TaskPage {
+        ctx: PageCtx::new(session, Some(actor), title, "/tasks"),
+        t,
+        form,
+        errors,
+    };
+    html(status, page.render())
+}
+
+pub async fn task(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    render_task(
+        &session,
+        &state,
+        &user.0,
+        path.into_inner(),
+        CompleteForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+pub async fn complete(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<CompleteForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    let id = path.into_inner();
+    let mut form = form.into_inner();
+    let (a, f) = (actor.clone(), form.clone());
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::complete_task(conn, &a, id, &f))
+    })
+    .await?;
+    let back = format!("/tasks/{id}");
+    match after_command(
+        &session,
+        result,
+        |_| ("Task done.".into(), "/tasks".into()),
+        &back,
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => {
+            for (field, value) in [
+                ("account_identifier", &mut form.account_identifier),
+                ("note", &mut form.note),
+            ] {
+                if errors.get(field) == crate::payments::card::REFUSAL {
+                    value.clear();
+                }
+            }
+            render_task(&session, &state, &actor, id, form, errors).await
+        }
+    }
+}
+
+pub async fn not_needed(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<ReasonForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    let id = path.into_inner();
+    let reason = form.into_inner().reason;
+    let a = actor.clone();
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::close_not_needed(conn, &a, id, &reason))
+    })
+    .await?;
+    let back = format!("/tasks/{id}");
+    match after_command(
+        &session,
+        result,
+        |_| ("Task closed as not needed.".into(), "/tasks".into()),
+        &back,
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => {
+            render_task(
+                &session,
+                &state,
+                &actor,
+                id,
+                CompleteForm::default(),
+                errors,
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! Onboarding templates (Admins): named bundles of products, optionally for a department.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, AuditEntry};
+use crate::auth::current_user::CurrentUser;
+use crate::auth::session::{self as sess, FlashKind};
+use crate::authz::{authorize, Action, Actor};
+use crate::db::schema::{onboarding_templates, template_products};
+use crate::error::{invalid, AppError, AppResult, CommandError};
+use crate::web::forms::FieldErrors;
+use crate::web::respond::{after_command, html, redirect};
+use crate::web::{AppState, PageCtx};
+
+#[derive(Debug, Clone, Default)]
+pub struct TemplateForm {
+    pub name: String,
+    pub department: String,
+    pub description: String,
+    pub product_ids: Vec<i64>,
+}
+
+fn parse(body: &[u8]) -> TemplateForm {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let mut f = TemplateForm::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "name" => f.name = v.trim().to_string(),
+            "department" => f.department = v.trim().to_string(),
+            "description" => f.description = v.trim().to_string(),
+            "product_ids" => f.product_ids.extend(v.parse::<i64>().ok()),
+            _ => {}
+        }
+    }
+    f.product_ids.sort_unstable();
+    f.product_ids.dedup();
+    f
+}
+
+pub struct TemplateRow {
+    pub id: i64,
+    pub name: String,
+    pub department: String,
+    pub products: i64,
+}
+
+#[derive(Template)]
+#[template(path = "workflows/templates.html")]
+struct TemplatesPage {
+    ctx: PageCtx,
+    rows: Vec<TemplateRow>,
+    /// The template being edited (None: a new one).
+    id: Option<i64>,
+    form: TemplateForm,
+    errors: FieldErrors,
+    products: Vec<(i64, String)>,
+}
+
+impl TemplatesPage {
+    fn chosen(&self, id: &i64) -> bool {
+        self.form.product_ids.contains(id)
+    }
+}
+
+async fn render(
+    session: &Session,
+    state: &AppState,
+    actor: &Actor,
+    id: Option<i64>,
+    form: TemplateForm,
+    errors: FieldErrors,
+) -> AppResult<HttpResponse> {
+    let a = actor.clone();
+    let (rows, products) = crate::db::run(&state.pool, move |conn| {
+        let rows: Vec<(i64, String, String)> = onboarding_templates::table
+            .select((
+                onboarding_templates::id,
+                onboarding_templates::name,
+                onboarding_templates::department,
+            ))
+            .order(onboarding_templates::name.asc())
+            .load(conn)?;
+        let counts: std::collections::HashMap<i64, i64> = template_products::table
+            .group_by(template_products::template_id)
+            .select((template_products::template_id, count_star()))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .collect();
+        let rows = rows
+            .into_iter()
+            .map(|(id, name, department)| TemplateRow {
+                products: counts.get(&id).copied().unwrap_or(0),
+                id,
+                name,
+                department,
+            })
+            .collect();
+        Ok((
+            rows,
+            crate::directory::queries::grantable_products(conn, &a)?,
+        ))
+    })
+    .await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = TemplatesPage {
+        ctx: PageCtx::new(session, Some(actor), "Onboarding templates", "/workflows"),
+        rows,
+        id,
+        form,
+        errors,
+        products,
+    };
+    html(status, page.render())
+}
+
+pub async fn list(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    render(
+        &session,
+        &state,
+        &user.0,
+        None,
+        TemplateForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+pub async fn edit(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let form = crate::db::run(&state.pool, move |conn| {
+        let (name, department, description): (String, String, String) = onboarding_templates::table
+            .find(id)
+            .select((
+                onboarding_templates::name,
+                onboarding_templates::department,
+                onboarding_templates::description,
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        let product_ids = template_products::table
+            .filter(template_products::template_id.eq(id))
+            .select(template_products::product_id)
+            .load(conn)?;
+        Ok(TemplateForm {
+            name,
+            department,
+            description,
+            product_ids,
+        })
+    })
+    .await?;
+    render(
+        &session,
+        &state,
+        &user.0,
+        Some(id),
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+fn save(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Option<i64>,
+    f: &TemplateForm,
+) -> Result<i64, CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    if f.name.is_empty() || f.name.chars().count() > 120 {
+        return Err(invalid("name", "Enter a name of up to 120 characters."));
+    }
+    if f.product_ids.is_empty() {
+        return Err(invalid(
+            "product_ids",
+            "Choose the products this template grants.",
+        ));
+    }
+    conn.transaction(|conn| {
+        let taken: bool = diesel::select(diesel::dsl::exists(
+            onboarding_templates::table
+                .filter(crate::db::lower(onboarding_templates::name).eq(f.name.to_lowercase()))
+                .filter(onboarding_templates::id.ne(id.unwrap_or(-1))),
+        ))
+        .get_result(conn)?;
+        if taken {
+            return Err(invalid("name", "A template with this name already exists."));
+        }
+        let id = match id {
+            Some(id) => {
+                diesel::update(onboarding_templates::table.find(id))
+                    .set((
+                        onboarding_templates::name.eq(&f.name),
+                        onboarding_templates::department.eq(&f.department),
+                        onboarding_templates::description.eq(&f.description),
+                        onboarding_templates::updated_at.eq(chrono::Utc::now()),
+                    ))
+                    .execute(conn)?;
+                diesel::delete(
+                    template_products::table.filter(template_products::template_id.eq(id)),
+                )
+                .execute(conn)?;
+                id
+            }
+            None => diesel::insert_into(onboarding_templates::table)
+                .values((
+                    onboarding_templates::name.eq(&f.name),
+                    onboarding_templates::department.eq(&f.department),
+                    onboarding_templates::description.eq(&f.description),
+                ))
+                .returning(onboarding_templates::id)
+                .get_result(conn)?,
+        };
+        let rows: Vec<_> = f
+            .product_ids
+            .iter()
+            .map(|p| {
+                (
+                    template_products::template_id.eq(id),
+                    template_products::product_id.eq(*p),
+                )
+            })
+            .collect();
+        diesel::insert_into(template_products::table)
+            .values(rows)
+            .execute(conn)?;
+        audit::record(
+            conn,
+            AuditEntry::by(
+                actor,
+                "template.saved",
+                "onboarding_template",
+                Some(id.to_string()),
+            )
+            .summary(format!(
+                "Saved onboarding template '{}' ({} products)",
+                f.name,
+                f.product_ids.len()
+            ))
+            .after(json!({"name": f.name, "department": f.department, "products": f.product_ids})),
+        )?;
+        Ok(id)
+    })
+}
+
+pub async fn create(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    submit(user, session, state, None, body).await
+}
+
+pub async fn update(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    submit(user, session, state, Some(path.into_inner()), body).await
+}
+
+async fn submit(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    id: Option<i64>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let form = parse(&body);
+    let (a, f) = (actor.clone(), form.clone());
+    let result = crate::db::run(&state.pool, move |conn| Ok(save(conn, &a, id, &f))).await?;
+    match after_command(
+        &session,
+        result,
+        |_| ("Template saved.".into(), "/workflows/templates".into()),
+        "/workflows/templates",
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => render(&session, &state, &actor, id, form, errors).await,
+    }
+}
+
+pub async fn delete(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let id = path.into_inner();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let name: String = onboarding_templates::table
+                .find(id)
+                .select(onboarding_templates::name)
+                .first(conn)
+                .optional()?
+                .ok_or(AppError::NotFound)?;
+            diesel::delete(onboarding_templates::table.find(id)).execute(conn)?;
+            audit::record(
+                conn,
+                AuditEntry::by(
+                    &actor,
+                    "template.deleted",
+                    "onboarding_template",
+                    Some(id.to_string()),
+                )
+                .summary(format!("Deleted onboarding template '{name}'")),
+            )?;
+            Ok::<_, AppError>(())
+        })
+    })
+    .await?;
+    sess::flash(&session, FlashKind::Success, "Template deleted.");
+    Ok(redirect("/workflows/templates"))
+}
