@@ -15,3 +15,4 @@ mod payments;
 mod security;
 mod sessions;
 mod setup;
+mod workflows;

@@ -1,0 +1,463 @@
+//! Onboarding and offboarding: tasks for the right administrators, completion in one
+//! transaction with the grant or revocation, fallbacks, edge cases, and the report.
+
+use crate::common::{Client, TestApp, PASSWORD};
+use diesel::prelude::*;
+use portalops::db::schema::{access_grants, notifications, products, tasks, users, workflows};
+
+struct Estate {
+    gmail: i64,
+    jira: i64,
+    zoom: i64,
+}
+
+/// Gmail has a Product Administrator (pam); Jira only a Service Administrator (sam) on
+/// Atlassian; Zoom nobody, so its tasks go to the Admins.
+fn estate(app: &TestApp) -> Estate {
+    let google = app.insert_service("Google Workspace");
+    let atlassian = app.insert_service("Atlassian");
+    let zoom_service = app.insert_service("Zoom");
+    let e = Estate {
+        gmail: app.insert_product(google, "Gmail", None),
+        jira: app.insert_product(atlassian, "Jira", None),
+        zoom: app.insert_product(zoom_service, "Zoom Pro", None),
+    };
+    app.create_user("pam", PASSWORD, "product_admin");
+    app.make_product_admin("pam", e.gmail);
+    app.create_user("sam", PASSWORD, "service_admin");
+    app.make_service_admin("sam", atlassian);
+    e
+}
+
+async fn login(app: &TestApp, username: &str) -> Client {
+    let c = app.client();
+    assert_eq!(c.login(username, PASSWORD).await.status, 303);
+    c
+}
+
+fn task_ids(body: &str) -> Vec<i64> {
+    let re = regex_lite::Regex::new(r#"href="/tasks/(\d+)""#).expect("re");
+    re.captures_iter(body)
+        .map(|c| c[1].parse().expect("id"))
+        .collect()
+}
+
+async fn onboard(c: &Client, email: &str, name: &str, products: &[i64]) -> crate::common::Resp {
+    let ids: Vec<String> = products.iter().map(|p| p.to_string()).collect();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("email", email),
+        ("full_name", name),
+        ("start_date", "2030-01-15"),
+        ("department", "Sales"),
+    ];
+    for id in &ids {
+        fields.push(("product_ids", id));
+    }
+    c.submit("/workflows/onboard", "/workflows/onboard", &fields)
+        .await
+}
+
+#[actix_web::test]
+async fn an_onboarding_gives_each_product_task_to_the_right_administrator() {
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    let r = onboard(
+        &root,
+        "nina@example.com",
+        "Nina New",
+        &[e.gmail, e.jira, e.zoom],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let workflow = r.location();
+    let page = root.get(&workflow).await;
+    assert!(
+        page.body.contains("Grant Google Workspace → Gmail")
+            && page.body.contains("pam Example (Product Administrator)")
+    );
+    assert!(page.body.contains("sam Example (Service Administrator)"));
+    assert!(page.body.contains("root Example (Admin)"));
+
+    let pam = login(&app, "pam").await;
+    let sam = login(&app, "sam").await;
+    let pam_tasks = task_ids(&pam.get("/tasks").await.body);
+    let sam_tasks = task_ids(&sam.get("/tasks").await.body);
+    let root_tasks = task_ids(&root.get("/tasks").await.body);
+    assert_eq!(
+        (pam_tasks.len(), sam_tasks.len(), root_tasks.len()),
+        (1, 1, 1)
+    );
+    assert!(
+        pam.get("/").await.body.contains(r#"aria-label="1 unread""#),
+        "pam was notified"
+    );
+    let status: String = users::table
+        .filter(users::email.eq("nina@example.com"))
+        .select(users::employment_status)
+        .first(&mut app.conn())
+        .expect("nina");
+    assert_eq!(status, "onboarding");
+    // Someone else's task is not there for the asking.
+    assert_eq!(
+        pam.get(&format!("/tasks/{}", sam_tasks[0])).await.status,
+        404
+    );
+    let refused = pam
+        .submit(
+            &format!("/tasks/{}", pam_tasks[0]),
+            &format!("/tasks/{}/complete", sam_tasks[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 404);
+
+    // Done, not needed, done: the workflow completes and Nina is active.
+    let r = pam
+        .submit(
+            &format!("/tasks/{}", pam_tasks[0]),
+            &format!("/tasks/{}/complete", pam_tasks[0]),
+            &[("account_identifier", "nina@corp")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let empty_reason = sam
+        .submit(
+            &format!("/tasks/{}", sam_tasks[0]),
+            &format!("/tasks/{}/not-needed", sam_tasks[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(empty_reason.status, 422);
+    let r = sam
+        .submit(
+            &format!("/tasks/{}", sam_tasks[0]),
+            &format!("/tasks/{}/not-needed", sam_tasks[0]),
+            &[("reason", "works in sales")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(root
+        .get(&workflow)
+        .await
+        .body
+        .contains("<span class=\"badge\">open</span>"));
+    let r = root
+        .submit(
+            &format!("/tasks/{}", root_tasks[0]),
+            &format!("/tasks/{}/complete", root_tasks[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(root
+        .get(&workflow)
+        .await
+        .body
+        .contains("<span class=\"badge\">completed</span>"));
+    let (status, grants): (String, i64) = (
+        users::table
+            .filter(users::email.eq("nina@example.com"))
+            .select(users::employment_status)
+            .first(&mut app.conn())
+            .expect("nina"),
+        access_grants::table
+            .filter(access_grants::revoked_at.is_null())
+            .count()
+            .get_result(&mut app.conn())
+            .expect("count"),
+    );
+    assert_eq!((status.as_str(), grants), ("active", 2));
+    let done: i64 = notifications::table
+        .filter(notifications::kind.eq("workflow.completed"))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(done, 1, "the starter hears of it");
+    let actions = app.audit_actions();
+    for a in [
+        "workflow.started",
+        "task.completed",
+        "task.not_needed",
+        "workflow.completed",
+        "grant.created",
+    ] {
+        assert!(actions.contains(&a.to_string()), "{a}");
+    }
+}
+
+#[actix_web::test]
+async fn onboarding_someone_who_has_a_product_already_creates_no_duplicate() {
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    let ann = app.insert_person("Ann Lee", "ann@example.com", "Sales");
+    app.insert_grant(ann, e.gmail);
+    let r = onboard(&root, "ann@example.com", "", &[e.gmail, e.zoom]).await;
+    assert_eq!(r.status, 303);
+    let n: i64 = tasks::table
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(n, 1, "only Zoom needs a task");
+    let bad = onboard(&root, "new@example.com", "", &[e.zoom]).await;
+    assert_eq!(bad.status, 422, "a new person needs a name");
+    let none = onboard(&root, "x@example.com", "X", &[]).await;
+    assert!(none.body.contains("Choose at least one product"));
+}
+
+#[actix_web::test]
+async fn an_offboarding_revokes_every_access_and_ends_with_the_person_offboarded() {
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    app.create_user("leo", PASSWORD, "product_admin");
+    let leo_client = login(&app, "leo").await;
+    let leo = app.user_id("leo");
+    for p in [e.gmail, e.jira, e.zoom] {
+        app.insert_grant(leo, p);
+    }
+    let r = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[("email", "leo@example.com"), ("last_day", "2030-06-30")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let workflow = r.location();
+    assert_eq!(
+        leo_client.get("/").await.status,
+        200,
+        "login stays until the last day"
+    );
+    let twice = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[("email", "leo@example.com"), ("last_day", "2030-06-30")],
+        )
+        .await;
+    assert_eq!(twice.status, 422);
+    assert!(twice.body.contains("already open"));
+
+    // A grant made meanwhile gets its own revoke task.
+    let late = app.insert_product(app.insert_service("Figma"), "Figma Pro", None);
+    let r = root
+        .submit(
+            &format!("/inventory/products/{late}"),
+            &format!("/inventory/products/{late}/grants"),
+            &[("person", "leo@example.com")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let open: i64 = tasks::table
+        .filter(tasks::status.eq("open"))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(open, 4);
+
+    for who in ["pam", "sam", "root"] {
+        let c = if who == "root" {
+            root.clone()
+        } else {
+            login(&app, who).await
+        };
+        for t in task_ids(&c.get("/tasks").await.body) {
+            let r = c
+                .submit(
+                    &format!("/tasks/{t}"),
+                    &format!("/tasks/{t}/complete"),
+                    &[("note", "left the company")],
+                )
+                .await;
+            assert_eq!(r.status, 303);
+        }
+    }
+    let (status, active): (String, bool) = users::table
+        .find(leo)
+        .select((users::employment_status, users::is_active))
+        .first(&mut app.conn())
+        .expect("leo");
+    assert_eq!((status.as_str(), active), ("offboarded", false));
+    let left: i64 = access_grants::table
+        .filter(access_grants::user_id.eq(leo))
+        .filter(access_grants::revoked_at.is_null())
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(left, 0);
+    assert_eq!(
+        leo_client.get("/").await.status,
+        303,
+        "offboarded: logged out"
+    );
+    let report = root.get(&format!("{workflow}/report")).await;
+    for p in ["Gmail", "Jira", "Zoom Pro", "Figma Pro"] {
+        assert!(report.body.contains(p), "{p}");
+    }
+    assert!(!report.body.contains("STILL ACTIVE"));
+    assert!(report.body.contains("pam Example") && report.body.contains("sam Example"));
+}
+
+#[actix_web::test]
+async fn login_ends_at_once_when_asked_or_after_the_last_day() {
+    let app = TestApp::spawn().await;
+    let root = app.logged_in("root", "admin").await;
+    app.create_user("now", PASSWORD, "product_admin");
+    app.create_user("later", PASSWORD, "product_admin");
+    let now_client = login(&app, "now").await;
+    let later_client = login(&app, "later").await;
+    root.submit(
+        "/workflows/offboard",
+        "/workflows/offboard",
+        &[
+            ("email", "now@example.com"),
+            ("last_day", "2030-01-01"),
+            ("disable_now", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(now_client.get("/").await.status, 303);
+    root.submit(
+        "/workflows/offboard",
+        "/workflows/offboard",
+        &[("email", "later@example.com"), ("last_day", "2000-01-01")],
+    )
+    .await;
+    assert_eq!(
+        later_client.get("/").await.status,
+        303,
+        "the last day has passed"
+    );
+    assert_eq!(app.client().login("later", PASSWORD).await.status, 401);
+}
+
+#[actix_web::test]
+async fn tasks_fall_back_when_an_assignee_loses_their_role_and_archived_products_can_be_closed() {
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    onboard(&root, "nina@example.com", "Nina New", &[e.gmail, e.jira]).await;
+    let pam = login(&app, "pam").await;
+    assert_eq!(task_ids(&pam.get("/tasks").await.body).len(), 1);
+    diesel::update(users::table.filter(users::username.eq("pam")))
+        .set(users::is_active.eq(false))
+        .execute(&mut app.conn())
+        .expect("deactivate pam");
+    // Gmail's service has no Service Administrator: the Admins take it.
+    let root_tasks = task_ids(&root.get("/tasks").await.body);
+    assert_eq!(root_tasks.len(), 1);
+
+    diesel::update(products::table.find(e.jira))
+        .set(products::status.eq("archived"))
+        .execute(&mut app.conn())
+        .expect("archive");
+    let sam = login(&app, "sam").await;
+    let jira_task = task_ids(&sam.get("/tasks").await.body)[0];
+    let r = sam
+        .submit(
+            &format!("/tasks/{jira_task}"),
+            &format!("/tasks/{jira_task}/complete"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(sam
+        .get(&format!("/tasks/{jira_task}"))
+        .await
+        .body
+        .contains("has been archived"));
+    let r = sam
+        .submit(
+            &format!("/tasks/{jira_task}"),
+            &format!("/tasks/{jira_task}/not-needed"),
+            &[("reason", "Jira retired")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+}
+
+#[actix_web::test]
+async fn cancelling_a_workflow_cancels_its_open_tasks() {
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    let workflow = onboard(&root, "nina@example.com", "Nina New", &[e.gmail, e.zoom])
+        .await
+        .location();
+    let r = root
+        .submit(
+            &workflow,
+            &format!("{workflow}/cancel"),
+            &[("reason", "offer declined")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let (status, reason): (String, String) = workflows::table
+        .select((workflows::status, workflows::cancel_reason))
+        .first(&mut app.conn())
+        .expect("wf");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("cancelled", "offer declined")
+    );
+    let open: i64 = tasks::table
+        .filter(tasks::status.eq("open"))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(open, 0);
+    let pam = login(&app, "pam").await;
+    assert!(task_ids(&pam.get("/tasks").await.body).is_empty());
+}
+
+#[actix_web::test]
+async fn templates_preselect_their_products() {
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    let g = e.gmail.to_string();
+    let z = e.zoom.to_string();
+    let r = root
+        .submit(
+            "/workflows/templates",
+            "/workflows/templates",
+            &[
+                ("name", "Sales starter"),
+                ("department", "Sales"),
+                ("product_ids", &g),
+                ("product_ids", &z),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let dup = root
+        .submit(
+            "/workflows/templates",
+            "/workflows/templates",
+            &[("name", "SALES STARTER"), ("product_ids", &g)],
+        )
+        .await;
+    assert_eq!(dup.status, 422);
+    let id: i64 = {
+        use portalops::db::schema::onboarding_templates;
+        onboarding_templates::table
+            .select(onboarding_templates::id)
+            .first(&mut app.conn())
+            .expect("template")
+    };
+    let form = root
+        .get(&format!("/workflows/onboard?template_id={id}"))
+        .await;
+    assert!(form
+        .body
+        .contains(&format!(r#"<option value="{}" selected>"#, e.gmail)));
+    assert!(form
+        .body
+        .contains(&format!(r#"<option value="{}" selected>"#, e.zoom)));
+    assert!(!form
+        .body
+        .contains(&format!(r#"<option value="{}" selected>"#, e.jira)));
+}
