@@ -79,17 +79,12 @@ fn opt(s: &str) -> Option<String> {
 }
 
 fn date(e: &mut FieldErrors, field: &'static str, s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if s.is_empty() {
+    if s.trim().is_empty() {
         return None;
     }
-    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        Ok(d) => Some(d),
-        Err(_) => {
-            e.add(field, "Enter a date as YYYY-MM-DD.");
-            None
-        }
-    }
+    crate::web::forms::parse_date(s)
+        .map_err(|m| e.add(field, m))
+        .ok()
 }
 
 impl PersonForm {

@@ -336,8 +336,7 @@ pub fn add_payment(
             .find(record_id)
             .select(billing_records::currency)
             .first(conn)?;
-        let paid_on = NaiveDate::parse_from_str(form.paid_on.trim(), "%Y-%m-%d")
-            .map_err(|_| invalid("paid_on", "Enter the payment date as YYYY-MM-DD."))?;
+        let paid_on = crate::web::forms::parse_date(&form.paid_on).map_err(|m| invalid("paid_on", &m))?;
         let amount = super::money::parse_amount(&form.amount, &currency).map_err(|m| invalid("amount", &m))?;
         let invoice_ref = form.invoice_ref.trim();
         if invoice_ref.chars().count() > 200 {

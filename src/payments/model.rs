@@ -95,12 +95,11 @@ pub struct Card {
 }
 
 fn date(e: &mut FieldErrors, field: &'static str, s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if s.is_empty() {
+    if s.trim().is_empty() {
         return None;
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| e.add(field, "Enter a date as YYYY-MM-DD."))
+    crate::web::forms::parse_date(s)
+        .map_err(|m| e.add(field, m))
         .ok()
 }
 

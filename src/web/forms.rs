@@ -54,3 +54,16 @@ pub fn refuse_card_numbers(errors: &mut FieldErrors, fields: Vec<(&'static str, 
         }
     }
 }
+
+/// A calendar date typed as YYYY-MM-DD, within a plausible range (a mistyped year such as
+/// 0630 is refused rather than stored).
+pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    use chrono::Datelike as _;
+    let d = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| "Enter a date as YYYY-MM-DD.".to_string())?;
+    if (1900..=2200).contains(&d.year()) {
+        Ok(d)
+    } else {
+        Err("Enter a date between the years 1900 and 2200.".into())
+    }
+}

@@ -44,8 +44,13 @@ pub struct OffboardForm {
 }
 
 fn parse_date(field: &'static str, s: &str, what: &str) -> Result<NaiveDate, CommandError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| invalid(field, &format!("Enter {what} as YYYY-MM-DD.")))
+    crate::web::forms::parse_date(s).map_err(|m| {
+        if s.trim().is_empty() {
+            invalid(field, &format!("Enter {what}."))
+        } else {
+            invalid(field, &m)
+        }
+    })
 }
 
 fn product_label(conn: &mut PgConnection, product_id: i64) -> Result<String, AppError> {

@@ -24,6 +24,9 @@ const ACTORS: [Who; 6] = [
 ];
 
 struct Fixture {
+    /// An onboarding of Pat with one grant task on Gmail (pa_in's product).
+    w1: i64,
+    t1: i64,
     b1: i64,
     a1: i64,
     /// One attachment per actor, for the remove route (each actor removes its own).
@@ -96,7 +99,34 @@ fn setup(app: &TestApp) -> Fixture {
             .expect("attachment");
         removable.insert(tag, id);
     }
+    let (w1, t1) = {
+        use diesel::prelude::*;
+        use portalops::db::schema::{tasks, workflows};
+        let w1: i64 = diesel::insert_into(workflows::table)
+            .values((
+                workflows::kind.eq("onboarding"),
+                workflows::person_id.eq(person),
+                workflows::effective_on
+                    .eq(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date")),
+            ))
+            .returning(workflows::id)
+            .get_result(&mut app.conn())
+            .expect("workflow");
+        let t1: i64 = diesel::insert_into(tasks::table)
+            .values((
+                tasks::workflow_id.eq(w1),
+                tasks::kind.eq("grant"),
+                tasks::product_id.eq(p1),
+                tasks::due_on.eq(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date")),
+            ))
+            .returning(tasks::id)
+            .get_result(&mut app.conn())
+            .expect("task");
+        (w1, t1)
+    };
     Fixture {
+        w1,
+        t1,
         b1,
         a1,
         removable,
@@ -136,6 +166,8 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         let product = product.to_string();
         kv(&[("product_id", &product), ("cycle", "monthly"), ("amount", "10"), ("currency", "EUR"), ("payment_method", "invoice")])
     };
+    let onboard_email = format!("onboard-{tag}@example.com");
+    let template_name = format!("Template {tag}");
     let none = Vec::new;
     let (new_service, new_product, new_email) = (format!("New {tag}"), format!("Prod {tag}"), format!("new-{tag}@example.com"));
     //                                                                                              Admin SaIn SaOut PaIn PaOut Anon
@@ -189,9 +221,25 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("UPLOAD", format!("/payments/{}/attachments", f.b1), none(),                                [303, 303, 404, 303, 404, 303]),
         ("POST", format!("/attachments/{}/remove", f.removable[tag]), none(),                        [303, 303, 404, 303, 404, 303]),
         ("GET", format!("/attachments/{}", f.a1), none(),                                            [200, 200, 404, 200, 404, 303]),
+        ("GET", "/workflows".into(), none(),                                                         [200, 403, 403, 403, 403, 303]),
+        ("GET", "/workflows/onboard".into(), none(),                                                 [200, 403, 403, 403, 403, 303]),
+        ("POST", "/workflows/onboard".into(), kv(&[("email", &onboard_email), ("full_name", "N"), ("start_date", "2030-01-01"), ("product_ids", &p.to_string())]), [303, 403, 403, 403, 403, 303]),
+        ("GET", "/workflows/offboard".into(), none(),                                                [200, 403, 403, 403, 403, 303]),
+        ("POST", "/workflows/offboard".into(), kv(&[("email", "nobody@example.com"), ("last_day", "2030-01-01")]), [422, 403, 403, 403, 403, 303]),
+        ("GET", "/workflows/templates".into(), none(),                                               [200, 403, 403, 403, 403, 303]),
+        ("POST", "/workflows/templates".into(), kv(&[("name", &template_name), ("product_ids", &p.to_string())]), [303, 403, 403, 403, 403, 303]),
+        ("GET", format!("/workflows/{}", f.w1), none(),                                              [200, 403, 403, 403, 403, 303]),
+        ("GET", "/workflows/999999".into(), none(),                                                  [404, 403, 403, 403, 403, 303]),
+        ("GET", format!("/workflows/{}/report", f.w1), none(),                                       [404, 403, 403, 403, 403, 303]),
+        ("GET", "/tasks".into(), none(),                                                             [200, 200, 200, 200, 200, 303]),
+        // Gmail has an active Product Administrator (pa_in): the task is theirs (and any Admin's).
+        ("GET", format!("/tasks/{}", f.t1), none(),                                                  [200, 404, 404, 200, 404, 303]),
+        ("POST", format!("/tasks/{}/not-needed", f.t1), none(),                                      [422, 404, 404, 422, 404, 303]),
+        ("GET", "/notifications".into(), none(),                                                     [200, 200, 200, 200, 200, 303]),
         ("GET", "/audit".into(), none(),                                                             [200, 403, 403, 403, 403, 303]),
         ("GET", "/settings".into(), none(),                                                          [200, 403, 403, 403, 403, 303]),
         ("GET", "/account".into(), none(),                                                           [200, 200, 200, 200, 200, 303]),
+        ("POST", format!("/workflows/{}/cancel", f.w1), kv(&[("reason", "matrix")]),                [303, 403, 403, 403, 403, 303]),
         // Last: revoking changes state (later allowed actors see "already revoked", 303 too).
         ("POST", format!("/grants/{}/revoke", f.g1), kv(&[("return_to", "/")]),                     [303, 303, 404, 303, 404, 303]),
     ]

@@ -48,7 +48,7 @@ async fn browser() -> (fantoccini::Client, Driver) {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1280,900"
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900", "--lang=en-US"
             ]
         }),
     );
@@ -686,5 +686,110 @@ async fn the_printed_register_has_every_row_repeated_headers_and_totals() {
             n + 1
         );
     }
+    b.close().await.expect("close");
+}
+
+#[actix_web::test]
+async fn an_offboarding_is_completed_by_each_products_administrator_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let leaver = app.insert_person("Lena Leaver", "lena@example.com", "Sales");
+    let mut admins = Vec::new();
+    for (i, (service, product)) in [
+        ("Google Workspace", "Gmail"),
+        ("Atlassian", "Jira"),
+        ("Slack", "Slack Pro"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = app.insert_product(app.insert_service(service), product, None);
+        app.insert_grant(leaver, p);
+        let admin = format!("admin{i}");
+        app.create_user(&admin, PASSWORD, "product_admin");
+        app.make_product_admin(&admin, p);
+        admins.push(admin);
+    }
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+    let login_as = |user: String| {
+        let b = b.clone();
+        async move {
+            b.goto(&format!("{base}/login")).await.expect("open");
+            fill(&b, "#username", &user).await;
+            fill(&b, "#password", PASSWORD).await;
+            click(&b, "button.primary").await;
+            wait_for(&b, "h1.welcome").await;
+        }
+    };
+    login_as("root".into()).await;
+    b.goto(&format!("{base}/workflows/offboard"))
+        .await
+        .expect("open");
+    fill(&b, "#email", "lena@example.com").await;
+    // A date input takes what a person types in the browser's locale (en-US: mm dd yyyy).
+    fill(&b, "#last_day", "06302030").await;
+    click(&b, "form button.primary").await;
+    wait_for_text(&b, ".flash.success", "Offboarding started.").await;
+    let workflow_url = b.current_url().await.expect("url").to_string();
+    assert!(
+        b.source().await.expect("source").contains("2030-06-30"),
+        "the date typed is the date stored"
+    );
+    save_screenshot("offboarding", &b.screenshot().await.expect("screenshot"));
+    click(&b, "button.link").await;
+    wait_for_text(&b, ".flash.info", "You are logged out.").await;
+
+    for admin in &admins {
+        login_as(admin.clone()).await;
+        b.find(Locator::LinkText("My tasks"))
+            .await
+            .expect("nav")
+            .click()
+            .await
+            .expect("click");
+        wait_for_text(&b, "h1", "My tasks").await;
+        b.find(Locator::Css("a[href^='/tasks/']"))
+            .await
+            .expect("my task")
+            .click()
+            .await
+            .expect("click");
+        wait_for(&b, "form[action$='/complete'] button").await;
+        fill(&b, "#note", "account closed").await;
+        click(&b, "form[action$='/complete'] button").await;
+        wait_for_text(&b, ".flash.success", "Task done.").await;
+        assert!(b.source().await.expect("source").contains("Nothing to do."));
+        click(&b, "button.link").await;
+        wait_for_text(&b, ".flash.info", "You are logged out.").await;
+    }
+
+    login_as("root".into()).await;
+    b.goto(&workflow_url).await.expect("open");
+    wait_for_text(&b, "h1", "completed").await;
+    b.goto(&format!("{workflow_url}/report"))
+        .await
+        .expect("open");
+    wait_for(&b, "table.print-table").await;
+    let report = b.source().await.expect("source");
+    for p in ["Gmail", "Jira", "Slack Pro"] {
+        assert!(report.contains(p), "{p}");
+    }
+    assert_eq!(
+        report.matches("account closed").count(),
+        3,
+        "three revocations with their note"
+    );
+    assert!(!report.contains("STILL ACTIVE"));
+    save_screenshot(
+        "offboarding-report",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.goto(&format!("{base}/directory/{leaver}"))
+        .await
+        .expect("open");
+    wait_for(&b, "h1").await;
+    let person = b.source().await.expect("source");
+    assert!(person.contains("offboarded") && person.contains("No active access."));
     b.close().await.expect("close");
 }

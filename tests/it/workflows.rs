@@ -461,3 +461,20 @@ async fn templates_preselect_their_products() {
         .body
         .contains(&format!(r#"<option value="{}" selected>"#, e.jira)));
 }
+
+#[actix_web::test]
+async fn implausible_dates_are_refused() {
+    let app = TestApp::spawn().await;
+    let root = app.logged_in("root", "admin").await;
+    app.insert_person("Leo", "leo@example.com", "Sales");
+    let r = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[("email", "leo@example.com"), ("last_day", "0630-02-03")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("between the years 1900 and 2200"));
+    assert_eq!(app.count("workflows"), 0);
+}
