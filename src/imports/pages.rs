@@ -8,7 +8,6 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 use super::{job, Kind, RowError};
@@ -155,40 +154,6 @@ pub struct UploadQuery {
     kind: String,
 }
 
-/// Reads the `file` field of a multipart upload, refusing more than `MAX_UPLOAD` bytes.
-async fn read_file(mut payload: Multipart) -> AppResult<(String, Vec<u8>)> {
-    let unreadable = |e: actix_multipart::MultipartError| {
-        AppError::BadRequest(format!("The upload could not be read: {e}"))
-    };
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(unreadable)?;
-        if field.name() != Some("file") {
-            while let Some(chunk) = field.next().await {
-                chunk.map_err(unreadable)?;
-            }
-            continue;
-        }
-        let filename = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .unwrap_or("upload.csv")
-            .to_string();
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(unreadable)?;
-            if data.len() + chunk.len() > MAX_UPLOAD {
-                return Err(AppError::PayloadTooLarge(format!(
-                    "CSV files are limited to {} MB. Split the file and import it in parts.",
-                    MAX_UPLOAD / 1024 / 1024
-                )));
-            }
-            data.extend_from_slice(&chunk);
-        }
-        return Ok((filename, data));
-    }
-    Ok((String::new(), Vec::new()))
-}
-
 pub async fn upload(
     user: CurrentUser,
     session: Session,
@@ -199,7 +164,20 @@ pub async fn upload(
     let actor = user.0;
     let kind = Kind::parse(&query.kind).ok_or(AppError::NotFound)?;
     authorize_kind(&actor, kind)?;
-    let (filename, data) = read_file(payload).await?;
+    let too_large = || {
+        format!(
+            "CSV files are limited to {} MB. Split the file and import it in parts.",
+            MAX_UPLOAD / 1024 / 1024
+        )
+    };
+    let (filename, data) = crate::web::upload::read_file(payload, MAX_UPLOAD as u64, too_large)
+        .await?
+        .unwrap_or_default();
+    let filename = if filename.is_empty() {
+        "upload.csv".to_string()
+    } else {
+        crate::payments::uploads::display_name(&filename)
+    };
     if data.is_empty() {
         sess::flash(&session, FlashKind::Error, "Choose a CSV file to upload.");
         return Ok(redirect("/imports"));

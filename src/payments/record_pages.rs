@@ -8,7 +8,6 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use futures_util::StreamExt as _;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -369,40 +368,6 @@ pub async fn update(
     }
 }
 
-/// Reads the `file` field, refusing more than `max` bytes as soon as they arrive.
-async fn read_upload(mut payload: Multipart, max: u64) -> AppResult<Option<(String, Vec<u8>)>> {
-    let unreadable = |e: actix_multipart::MultipartError| {
-        AppError::BadRequest(format!("The upload could not be read: {e}"))
-    };
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(unreadable)?;
-        if field.name() != Some("file") {
-            while let Some(chunk) = field.next().await {
-                chunk.map_err(unreadable)?;
-            }
-            continue;
-        }
-        let name = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .map(uploads::display_name)
-            .unwrap_or_else(|| "file".into());
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(unreadable)?;
-            if (data.len() + chunk.len()) as u64 > max {
-                return Err(AppError::PayloadTooLarge(format!(
-                    "Attachments are limited to {} MB.",
-                    max / 1024 / 1024
-                )));
-            }
-            data.extend_from_slice(&chunk);
-        }
-        return Ok(Some((name, data)));
-    }
-    Ok(None)
-}
-
 pub async fn upload(
     user: CurrentUser,
     session: Session,
@@ -418,13 +383,16 @@ pub async fn upload(
     })
     .await?;
     let back = format!("/payments/{id}");
-    let Some((name, data)) = read_upload(payload, state.config.max_upload_bytes)
-        .await?
-        .filter(|(_, d)| !d.is_empty())
-    else {
+    let max = state.config.max_upload_bytes;
+    let upload = crate::web::upload::read_file(payload, max, || {
+        format!("Attachments are limited to {} MB.", max / 1024 / 1024)
+    })
+    .await?;
+    let Some((name, data)) = upload.filter(|(_, d)| !d.is_empty()) else {
         sess::flash(&session, FlashKind::Error, "Choose a file to attach.");
         return Ok(redirect(&back));
     };
+    let name = uploads::display_name(&name);
     if uploads::sniff(&data).is_none() {
         sess::flash(
             &session,

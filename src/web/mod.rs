@@ -8,6 +8,7 @@ pub mod pagination;
 pub mod request_log;
 pub mod respond;
 pub mod static_files;
+pub mod upload;
 
 use std::sync::{Arc, Mutex};
 
