@@ -81,6 +81,39 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Onboarding tasks are due this many days before the start date.
     pub task_lead_days: i64,
+    /// SMTP settings; `None` when no SMTP host is configured (in-app notifications only).
+    pub mail: Option<MailConfig>,
+    /// The time zone that decides "today" for reminders and due dates.
+    pub timezone: chrono_tz::Tz,
+    /// Local time of the daily reminder scans.
+    pub reminder_time: chrono::NaiveTime,
+    /// Days before a card expiry, renewal or contract end when reminders go out.
+    pub reminder_days: Vec<i64>,
+    /// Tasks due within this many days (or overdue) go in the daily digest.
+    pub digest_days: i64,
+    pub outbox_interval: Duration,
+    /// After this many failed attempts an email is marked failed (Admins can retry it).
+    pub outbox_max_attempts: i32,
+    /// Run the scheduler thread (several instances may all run it: jobs take a lock).
+    pub scheduler: bool,
+}
+
+/// How to send email.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: MailTls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTls {
+    None,
+    StartTls,
+    Tls,
 }
 
 pub const ENV_VARS: &[(&str, &str, &str)] = &[
@@ -149,6 +182,19 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "0",
         "onboarding tasks are due this many days before the start date",
     ),
+    ("PORTALOPS_SMTP_HOST", "(unset: no email, in-app notifications only)", "SMTP server for reminder emails"),
+    ("PORTALOPS_SMTP_PORT", "587", "SMTP port"),
+    ("PORTALOPS_SMTP_TLS", "starttls", "none, starttls or tls"),
+    ("PORTALOPS_SMTP_USERNAME", "(unset)", "SMTP login, if the server needs one"),
+    ("PORTALOPS_SMTP_PASSWORD", "(unset)", "SMTP password"),
+    ("PORTALOPS_MAIL_FROM", "portalops@localhost", "From address of reminder emails"),
+    ("PORTALOPS_TIMEZONE", "UTC", "IANA time zone deciding \"today\" (e.g. Europe/Berlin)"),
+    ("PORTALOPS_REMINDER_TIME", "08:00", "local time of the daily reminder scans"),
+    ("PORTALOPS_REMINDER_DAYS", "30,7,1", "days before a card expiry, renewal or contract end to remind"),
+    ("PORTALOPS_DIGEST_DAYS", "3", "tasks due within this many days (or overdue) go in the daily digest"),
+    ("PORTALOPS_OUTBOX_INTERVAL", "60", "seconds between outbox drains"),
+    ("PORTALOPS_OUTBOX_MAX_ATTEMPTS", "8", "failed sends before an email is marked failed"),
+    ("PORTALOPS_SCHEDULER", "true", "run the scheduled jobs in this process"),
     (
         "PORTALOPS_DB_POOL_SIZE",
         "16",
@@ -307,6 +353,77 @@ impl Config {
             0,
         )?
         .min(365) as i64;
+        let mail = match var("PORTALOPS_SMTP_HOST") {
+            None => None,
+            Some(host) => Some(MailConfig {
+                host: host.trim().to_string(),
+                port: parse_num("PORTALOPS_SMTP_PORT", var("PORTALOPS_SMTP_PORT"), 587, 1)?
+                    .min(65535) as u16,
+                tls: match var("PORTALOPS_SMTP_TLS").as_deref().map(str::trim) {
+                    None | Some("starttls") => MailTls::StartTls,
+                    Some("tls") => MailTls::Tls,
+                    Some("none") => MailTls::None,
+                    Some(other) => {
+                        return Err(ConfigError::new(
+                            "PORTALOPS_SMTP_TLS",
+                            format!("'{other}' is not none, starttls or tls"),
+                        ))
+                    }
+                },
+                username: var("PORTALOPS_SMTP_USERNAME"),
+                password: var("PORTALOPS_SMTP_PASSWORD").map(|p| Secret::new(p.into_bytes())),
+                from: var("PORTALOPS_MAIL_FROM").unwrap_or_else(|| "portalops@localhost".into()),
+            }),
+        };
+        let timezone: chrono_tz::Tz = match var("PORTALOPS_TIMEZONE") {
+            None => chrono_tz::UTC,
+            Some(tz) => tz.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "PORTALOPS_TIMEZONE",
+                    format!("'{tz}' is not an IANA time zone like Europe/Berlin"),
+                )
+            })?,
+        };
+        let reminder_time = match var("PORTALOPS_REMINDER_TIME") {
+            None => chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            Some(t) => chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| {
+                ConfigError::new(
+                    "PORTALOPS_REMINDER_TIME",
+                    format!("'{t}' is not a time like 08:00"),
+                )
+            })?,
+        };
+        let reminder_days = match var("PORTALOPS_REMINDER_DAYS") {
+            None => vec![30, 7, 1],
+            Some(list) => {
+                let mut days = Vec::new();
+                for part in list.split(',') {
+                    match part.trim().parse::<i64>() {
+                        Ok(d) if (0..=365).contains(&d) => days.push(d),
+                        _ => {
+                            return Err(ConfigError::new(
+                                "PORTALOPS_REMINDER_DAYS",
+                                format!("'{list}' is not a list of days like 30,7,1"),
+                            ))
+                        }
+                    }
+                }
+                days.sort_unstable_by(|a, b| b.cmp(a));
+                days.dedup();
+                days
+            }
+        };
+        let digest_days =
+            parse_num("PORTALOPS_DIGEST_DAYS", var("PORTALOPS_DIGEST_DAYS"), 3, 0)?.min(365) as i64;
+        let outbox_interval = secs("PORTALOPS_OUTBOX_INTERVAL", 60, 1)?;
+        let outbox_max_attempts = parse_num(
+            "PORTALOPS_OUTBOX_MAX_ATTEMPTS",
+            var("PORTALOPS_OUTBOX_MAX_ATTEMPTS"),
+            8,
+            1,
+        )?
+        .min(100) as i32;
+        let scheduler = parse_bool("PORTALOPS_SCHEDULER", var("PORTALOPS_SCHEDULER"), true)?;
         let trust_proxy = parse_bool("PORTALOPS_TRUST_PROXY", var("PORTALOPS_TRUST_PROXY"), false)?;
 
         Ok(Self {
@@ -328,6 +445,14 @@ impl Config {
             trust_proxy,
             max_upload_bytes,
             task_lead_days,
+            mail,
+            timezone,
+            reminder_time,
+            reminder_days,
+            digest_days,
+            outbox_interval,
+            outbox_max_attempts,
+            scheduler,
         })
     }
 

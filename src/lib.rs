@@ -7,6 +7,7 @@ pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod clock;
 pub mod config;
 pub mod dashboard;
 pub mod db;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod imports;
 pub mod inventory;
+pub mod jobs;
 pub mod notify;
 pub mod payments;
 pub mod settings;
@@ -62,6 +64,7 @@ pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
         keys: Arc::new(keys),
         hasher: Hasher::new(cores),
         setup_token: Arc::new(Mutex::new(None)),
+        clock: Arc::new(clock::Clock::default()),
         config: Arc::new(config),
     })
 }
@@ -253,6 +256,15 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             aw::post().to(workflows::pages::not_needed),
         )
         .route("/notifications", aw::get().to(notify::pages::list))
+        .route("/settings/scheduler", aw::get().to(settings::scheduler))
+        .route(
+            "/settings/scheduler/{job}/run",
+            aw::post().to(settings::run_now),
+        )
+        .route(
+            "/settings/outbox/{id}/retry",
+            aw::post().to(settings::retry_email),
+        )
         .route(
             "/directory/export.csv",
             aw::get().to(directory::export::directory_csv),

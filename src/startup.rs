@@ -96,12 +96,19 @@ fn serve_with(config: Config, url: &str) -> Result<(), String> {
 
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, "PortalOps listening");
-    actix_web::rt::System::new()
-        .block_on(async move {
-            let server = crate::build_server(state, listener)?;
-            server.await
-        })
-        .map_err(|e| format!("server error: {e}"))?;
+    let scheduler = state
+        .config
+        .scheduler
+        .then(|| crate::jobs::start(state.clone()));
+    let served = actix_web::rt::System::new().block_on(async move {
+        let server = crate::build_server(state, listener)?;
+        server.await
+    });
     tracing::info!("HTTP server drained and stopped");
+    if let Some(handle) = scheduler {
+        handle.stop();
+        tracing::info!("scheduler stopped");
+    }
+    served.map_err(|e| format!("server error: {e}"))?;
     Ok(())
 }

@@ -266,6 +266,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reminders_sent (key) {
+        key -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> Int8,
+        to_address -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        reminder_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        last_error -> Text,
+    }
+}
+
+diesel::table! {
+    job_runs (job) {
+        job -> Text,
+        last_started_at -> Nullable<Timestamptz>,
+        last_finished_at -> Nullable<Timestamptz>,
+        last_result -> Text,
+        last_ok -> Bool,
+    }
+}
+
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(products -> services (service_id));
@@ -289,8 +323,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     billing_records,
     audit_log,
+    email_outbox,
     auth_sessions,
     imports,
+    job_runs,
     login_throttle,
     notifications,
     onboarding_templates,
@@ -298,6 +334,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_admins,
     products,
     refresh_tokens,
+    reminders_sent,
     service_admins,
     services,
     tasks,

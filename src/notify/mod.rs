@@ -1,7 +1,10 @@
 //! In-app notifications (a new task for you, a workflow you started completed). Written in
 //! the same transaction as what they announce; read on their page; counted in the nav.
 
+pub mod mail;
+pub mod outbox;
 pub mod pages;
+pub mod reminders;
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;

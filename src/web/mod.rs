@@ -31,6 +31,8 @@ pub struct AppState {
     pub hasher: Hasher,
     /// The first-run setup token, while no Admin exists.
     pub setup_token: Arc<Mutex<Option<String>>>,
+    /// The time ("today" for reminders); fixed in tests.
+    pub clock: Arc<crate::clock::Clock>,
 }
 
 /// The client's address: the TCP peer, or the forwarded address behind a trusted proxy.

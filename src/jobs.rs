@@ -1,0 +1,157 @@
+//! The scheduled jobs and the clokwerk thread that runs them: the daily reminder scans and
+//! the outbox drain. Each run holds a PostgreSQL advisory lock for its job, so when several
+//! instances share a database a job runs in one of them at a time. Runs are recorded for
+//! Settings → Scheduler, which can also start one at once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clokwerk::{Interval, Job as _, Scheduler, TimeUnits as _};
+use diesel::prelude::*;
+
+use crate::db::schema::job_runs;
+use crate::error::AppError;
+use crate::notify::{mail::Mailer, outbox, reminders};
+use crate::web::AppState;
+
+pub const REMINDERS: &str = "reminders";
+pub const OUTBOX: &str = "outbox";
+
+/// (job, what it does) for the settings page.
+pub const JOBS: &[(&str, &str)] = &[
+    (REMINDERS, "Payment reminders and task digests"),
+    (OUTBOX, "Send queued emails"),
+];
+
+fn lock_key(job: &str) -> i64 {
+    match job {
+        REMINDERS => 0x706f_7274_0001,
+        _ => 0x706f_7274_0002,
+    }
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Runs `job` now (blocking) and records the run. "skipped" when another instance runs it.
+pub fn run_job(state: &AppState, job: &str) -> Result<String, AppError> {
+    if !JOBS.iter().any(|(j, _)| *j == job) {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = state.pool.get()?;
+    let key = lock_key(job);
+    let got = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .get_result::<Locked>(&mut conn)?
+        .locked;
+    if !got {
+        return Ok("skipped: running in another instance".into());
+    }
+    let started = Utc::now();
+    let result = run_locked(state, &mut conn, job);
+    let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .execute(&mut conn);
+    let (ok, text) = match &result {
+        Ok(t) => (true, t.clone()),
+        Err(e) => (false, format!("error: {e}")),
+    };
+    diesel::insert_into(job_runs::table)
+        .values((
+            job_runs::job.eq(job),
+            job_runs::last_started_at.eq(started),
+            job_runs::last_finished_at.eq(Utc::now()),
+            job_runs::last_result.eq(&text),
+            job_runs::last_ok.eq(ok),
+        ))
+        .on_conflict(job_runs::job)
+        .do_update()
+        .set((
+            job_runs::last_started_at.eq(started),
+            job_runs::last_finished_at.eq(Utc::now()),
+            job_runs::last_result.eq(&text),
+            job_runs::last_ok.eq(ok),
+        ))
+        .execute(&mut conn)?;
+    if !ok {
+        tracing::error!(job, result = %text, "scheduled job failed");
+    }
+    result
+}
+
+fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<String, AppError> {
+    let cfg = &state.config;
+    match job {
+        REMINDERS => {
+            let today = state.clock.today(cfg.timezone);
+            let billing = reminders::scan_billing(conn, cfg, today)?;
+            let digests = reminders::task_digests(conn, cfg, today)?;
+            Ok(format!(
+                "{billing} billing reminder(s), {digests} task digest(s) for {today}"
+            ))
+        }
+        _ => match &cfg.mail {
+            None => Ok("email not configured (PORTALOPS_SMTP_HOST)".into()),
+            Some(mail) => {
+                let mailer = Mailer::new(mail).map_err(AppError::Internal)?;
+                let d = outbox::drain(conn, &mailer, state.clock.now(), cfg.outbox_max_attempts)?;
+                Ok(format!(
+                    "{} sent, {} to retry, {} failed",
+                    d.sent, d.retrying, d.failed
+                ))
+            }
+        },
+    }
+}
+
+/// When each job runs next (for the settings page).
+pub fn next_run(state: &AppState, job: &str, last_finished: Option<DateTime<Utc>>) -> String {
+    let cfg = &state.config;
+    match job {
+        REMINDERS => {
+            let now = state.clock.now().with_timezone(&cfg.timezone);
+            let mut date = now.date_naive();
+            if now.time() >= cfg.reminder_time {
+                date = date.succ_opt().unwrap_or(date);
+            }
+            format!(
+                "{} {} ({})",
+                date,
+                cfg.reminder_time.format("%H:%M"),
+                cfg.timezone
+            )
+        }
+        _ => match last_finished {
+            Some(t) => (t + chrono::Duration::from_std(cfg.outbox_interval).unwrap_or_default())
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+            None => "within a minute of start-up".into(),
+        },
+    }
+}
+
+/// Starts the scheduler thread; stop it by calling `stop` on the handle at shutdown.
+pub fn start(state: AppState) -> clokwerk::ScheduleHandle {
+    let mut scheduler = Scheduler::with_tz(state.config.timezone);
+    let s1 = state.clone();
+    scheduler
+        .every(1.day())
+        .at_time(state.config.reminder_time)
+        .run(move || {
+            if let Err(e) = run_job(&s1, REMINDERS) {
+                tracing::error!(error = %e, "reminder scan failed");
+            }
+        });
+    let s2 = state.clone();
+    let secs = state.config.outbox_interval.as_secs().max(1) as u32;
+    scheduler.every(Interval::Seconds(secs)).run(move || {
+        if let Err(e) = run_job(&s2, OUTBOX) {
+            tracing::error!(error = %e, "outbox drain failed");
+        }
+    });
+    tracing::info!(timezone = %state.config.timezone, at = %state.config.reminder_time, "scheduler started");
+    scheduler.watch_thread(Duration::from_millis(500))
+}

@@ -1,0 +1,114 @@
+//! The durable email outbox. Deciding to send an email writes it here, in the transaction
+//! that decides it; `drain` sends what is due, one row at a time under
+//! `FOR UPDATE SKIP LOCKED` (so instances never send the same row), retrying with backoff
+//! and marking an email failed after the configured number of attempts.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::mail::Mailer;
+use crate::db::schema::email_outbox;
+use crate::error::AppError;
+
+pub fn enqueue(
+    conn: &mut PgConnection,
+    to: &str,
+    subject: &str,
+    text: &str,
+    html: &str,
+    key: Option<&str>,
+) -> Result<(), AppError> {
+    diesel::insert_into(email_outbox::table)
+        .values((
+            email_outbox::to_address.eq(to),
+            email_outbox::subject.eq(subject),
+            email_outbox::body_text.eq(text),
+            email_outbox::body_html.eq(html),
+            email_outbox::reminder_key.eq(key),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Wait after `attempts` failures: 30 s, doubling, at most an hour.
+pub fn backoff(attempts: i32) -> chrono::TimeDelta {
+    let secs = 30i64
+        .saturating_mul(1i64 << attempts.clamp(0, 20))
+        .min(3600);
+    chrono::TimeDelta::seconds(secs)
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Drained {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// Sends every email due at `now` (at most 500 a run).
+pub fn drain(
+    conn: &mut PgConnection,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    max_attempts: i32,
+) -> Result<Drained, AppError> {
+    let mut out = Drained::default();
+    for _ in 0..500 {
+        let done = conn.transaction::<_, AppError, _>(|conn| {
+            let row: Option<(i64, String, String, String, String, i32)> = email_outbox::table
+                .filter(email_outbox::sent_at.is_null())
+                .filter(email_outbox::failed_at.is_null())
+                .filter(email_outbox::next_attempt_at.le(now))
+                .order(email_outbox::id.asc())
+                .select((
+                    email_outbox::id,
+                    email_outbox::to_address,
+                    email_outbox::subject,
+                    email_outbox::body_text,
+                    email_outbox::body_html,
+                    email_outbox::attempts,
+                ))
+                .for_update()
+                .skip_locked()
+                .first(conn)
+                .optional()?;
+            let Some((id, to, subject, text, html, attempts)) = row else {
+                return Ok(true);
+            };
+            match mailer.send(&to, &subject, &text, &html) {
+                Ok(()) => {
+                    diesel::update(email_outbox::table.find(id))
+                        .set((
+                            email_outbox::sent_at.eq(Utc::now()),
+                            email_outbox::attempts.eq(attempts + 1),
+                        ))
+                        .execute(conn)?;
+                    out.sent += 1;
+                }
+                Err(e) => {
+                    let attempts = attempts + 1;
+                    let failed = attempts >= max_attempts;
+                    tracing::warn!(email = id, attempts, error = %e, "sending an email failed");
+                    diesel::update(email_outbox::table.find(id))
+                        .set((
+                            email_outbox::attempts.eq(attempts),
+                            email_outbox::last_error.eq(e.chars().take(500).collect::<String>()),
+                            email_outbox::next_attempt_at.eq(now + backoff(attempts)),
+                            email_outbox::failed_at.eq(failed.then_some(Utc::now())),
+                        ))
+                        .execute(conn)?;
+                    if failed {
+                        out.failed += 1;
+                    } else {
+                        out.retrying += 1;
+                    }
+                }
+            }
+            Ok(false)
+        })?;
+        if done {
+            break;
+        }
+    }
+    Ok(out)
+}
