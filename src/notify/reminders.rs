@@ -300,9 +300,8 @@ pub fn task_digests(
     let mut assignees: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut per_user: BTreeMap<i64, Vec<DigestTask>> = BTreeMap::new();
     for (id, kind, product_id, label, due, person) in open {
-        if !assignees.contains_key(&product_id) {
-            let who = assign::assignees(conn, product_id)?.0;
-            assignees.insert(product_id, who);
+        if let std::collections::hash_map::Entry::Vacant(slot) = assignees.entry(product_id) {
+            slot.insert(assign::assignees(conn, product_id)?.0);
         }
         for user in &assignees[&product_id] {
             per_user.entry(*user).or_default().push(DigestTask {

@@ -12,6 +12,7 @@ mod imports;
 mod inventory;
 mod operations;
 mod payments;
+mod reminders;
 mod security;
 mod sessions;
 mod setup;

@@ -5,6 +5,7 @@
 //! redirects.
 
 pub mod client;
+pub mod smtp;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -84,6 +85,7 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
 pub struct TestApp {
     pub uploads: tempfile::TempDir,
     pub base_url: String,
+    pub db_url: String,
     pub pool: PgPool,
     pub state: portalops::web::AppState,
     pub handle: actix_web::dev::ServerHandle,
@@ -107,6 +109,7 @@ impl TestApp {
         let uploads = tempfile::tempdir().expect("upload dir");
         config.upload_dir = uploads.path().to_path_buf();
         let pool = portalops::db::build_pool(&db_url, config.db_pool_size).expect("pool");
+        let db_url = db_url.clone();
         let state = portalops::app_state(config, pool.clone()).expect("state");
         let server = portalops::build_server(state.clone(), listener).expect("server");
         let handle = server.handle();
@@ -114,6 +117,7 @@ impl TestApp {
         Self {
             uploads,
             base_url,
+            db_url,
             pool,
             state,
             handle,
