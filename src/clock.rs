@@ -31,3 +31,17 @@ impl Clock {
         self.now().with_timezone(&tz).date_naive()
     }
 }
+
+static TIMEZONE: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
+
+/// Sets the zone of `local_today` once, at start-up (`PORTALOPS_TIMEZONE`).
+pub fn set_timezone(tz: chrono_tz::Tz) {
+    let _ = TIMEZONE.set(tz);
+}
+
+/// Today in the configured time zone (UTC until set): due dates, renewal windows, a last
+/// working day. The reminder jobs use the application's `Clock` instead, so tests can fix it.
+pub fn local_today() -> NaiveDate {
+    let tz = TIMEZONE.get().copied().unwrap_or(chrono_tz::UTC);
+    Utc::now().with_timezone(&tz).date_naive()
+}

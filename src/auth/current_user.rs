@@ -208,7 +208,7 @@ pub fn login_allowed_by_status(
 ) -> bool {
     match employment_status {
         "offboarded" => false,
-        "offboarding" => end_date.is_none_or(|d| d >= chrono::Utc::now().date_naive()),
+        "offboarding" => end_date.is_none_or(|d| d >= crate::clock::local_today()),
         _ => true,
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -85,8 +85,9 @@ type Joined = diesel::dsl::LeftJoin<
 >;
 type Boxed<'a> = diesel::dsl::IntoBoxed<'a, Joined, Pg>;
 
+/// Today in the configured time zone.
 pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    crate::clock::local_today()
 }
 
 /// Billing records the actor may see, with the filters applied.

@@ -323,6 +323,23 @@ async fn first_run_setup_then_every_admin_page_in_a_real_browser() {
         .expect("click");
     wait_for(&b, "table.props-table").await;
     save_screenshot("settings", &b.screenshot().await.expect("screenshot"));
+    b.find(Locator::LinkText("Scheduler and email"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    wait_for_text(&b, "h1", "Scheduler").await;
+    b.find(Locator::Css(
+        "form[action='/settings/scheduler/reminders/run'] button",
+    ))
+    .await
+    .expect("run now")
+    .click()
+    .await
+    .expect("click");
+    wait_for_text(&b, ".flash.success", "reminders:").await;
+    save_screenshot("scheduler", &b.screenshot().await.expect("screenshot"));
 
     b.find(Locator::LinkText("Grace Admin"))
         .await
