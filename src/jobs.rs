@@ -87,10 +87,16 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
     match job {
         REMINDERS => {
             let today = state.clock.today(cfg.timezone);
+            let rolled = crate::payments::renewal::roll_forward_due(conn, today)?;
             let billing = reminders::scan_billing(conn, cfg, today)?;
             let digests = reminders::task_digests(conn, cfg, today)?;
+            let rolled = if rolled > 0 {
+                format!(", {rolled} renewal(s) rolled forward")
+            } else {
+                String::new()
+            };
             Ok(format!(
-                "{billing} billing reminder(s), {digests} task digest(s) for {today}"
+                "{billing} billing reminder(s), {digests} task digest(s) for {today}{rolled}"
             ))
         }
         _ => match &cfg.mail {

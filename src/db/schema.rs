@@ -67,6 +67,7 @@ diesel::table! {
         end_date -> Nullable<Date>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        calendar_token_hash -> Nullable<Bytea>,
     }
 }
 
@@ -170,6 +171,11 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        notice_value -> Nullable<Int4>,
+        notice_unit -> Nullable<Text>,
+        minimum_term_months -> Nullable<Int4>,
+        cancellation_deadline -> Nullable<Date>,
+        renewal_anchor_day -> Nullable<Int2>,
     }
 }
 

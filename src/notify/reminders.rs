@@ -124,6 +124,7 @@ pub fn scan_billing(
         Option<String>,
         Option<i16>,
         Option<i16>,
+        Option<NaiveDate>,
     )> = billing_records::table
         .inner_join(products::table.inner_join(services::table))
         .filter(billing_records::status.eq("active"))
@@ -131,7 +132,8 @@ pub fn scan_billing(
             billing_records::card_expires_on
                 .between(today, until)
                 .or(billing_records::next_renewal_on.between(today, until))
-                .or(billing_records::contract_end_on.between(today, until)),
+                .or(billing_records::contract_end_on.between(today, until))
+                .or(billing_records::cancellation_deadline.between(today, until)),
         )
         .select((
             billing_records::id,
@@ -148,6 +150,7 @@ pub fn scan_billing(
             billing_records::card_last4,
             billing_records::card_exp_month,
             billing_records::card_exp_year,
+            billing_records::cancellation_deadline,
         ))
         .order(billing_records::id.asc())
         .load(conn)?;
@@ -163,6 +166,7 @@ pub fn scan_billing(
             ("card", r.4, "Card expires"),
             ("renewal", r.5, "Renews"),
             ("contract_end", r.6, "Contract ends"),
+            ("cancellation", r.14, "Last day to cancel"),
         ] {
             let Some(date) = date else { continue };
             let days = (date - today).num_days();
@@ -190,11 +194,16 @@ pub fn scan_billing(
                 let headline = match event {
                     "card" => format!("The card paying for {} expires {when}.", r.3),
                     "renewal" => format!("{} renews {when}.", r.3),
+                    "cancellation" => format!(
+                        "Last day to cancel: {date} ({when}). After it, {} renews for another term.",
+                        r.3
+                    ),
                     _ => format!("The contract for {} ends {when}.", r.3),
                 };
                 let subject = match event {
                     "card" => format!("Card expiring {when}: {}", r.3),
                     "renewal" => format!("Renewal {when}: {}", r.3),
+                    "cancellation" => format!("Last day to cancel {when}: {}", r.3),
                     _ => format!("Contract ending {when}: {}", r.3),
                 };
                 let path = format!("/payments/{}", r.0);

@@ -1,7 +1,9 @@
 //! Register writes: validate → authorize on the product → change + audit (card fields
 //! only ever masked) in one transaction.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike as _, NaiveDate, Utc};
+
+use super::renewal::{cancellation_deadline, Notice};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -114,6 +116,23 @@ fn record_json(conn: &mut PgConnection, id: i64) -> Result<serde_json::Value, Ap
     }))
 }
 
+fn notice_value(v: &BillingValues) -> Option<i32> {
+    v.notice.map(|n| match n {
+        Notice::Days(d) | Notice::Months(d) => d as i32,
+    })
+}
+
+fn notice_unit(v: &BillingValues) -> Option<&'static str> {
+    v.notice.map(|n| match n {
+        Notice::Days(_) => "days",
+        Notice::Months(_) => "months",
+    })
+}
+
+fn deadline(v: &BillingValues) -> Option<NaiveDate> {
+    cancellation_deadline(v.next_renewal_on, v.contract_end_on, v.auto_renew, v.notice)
+}
+
 pub fn create_record(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -143,6 +162,11 @@ pub fn create_record(
                 billing_records::cost_center.eq(&v.cost_center),
                 billing_records::notes.eq(&v.notes),
                 billing_records::status.eq(&v.status),
+                billing_records::notice_value.eq(notice_value(v)),
+                billing_records::notice_unit.eq(notice_unit(v)),
+                billing_records::minimum_term_months.eq(v.minimum_term_months),
+                billing_records::cancellation_deadline.eq(deadline(v)),
+                billing_records::renewal_anchor_day.eq(v.next_renewal_on.map(|d| d.day() as i16)),
             ))
             .returning(billing_records::id)
             .get_result(conn)?;
@@ -198,6 +222,11 @@ pub fn update_record(
                 billing_records::notes.eq(&v.notes),
                 billing_records::status.eq(&v.status),
                 billing_records::updated_at.eq(Utc::now()),
+                billing_records::notice_value.eq(notice_value(v)),
+                billing_records::notice_unit.eq(notice_unit(v)),
+                billing_records::minimum_term_months.eq(v.minimum_term_months),
+                billing_records::cancellation_deadline.eq(deadline(v)),
+                billing_records::renewal_anchor_day.eq(v.next_renewal_on.map(|d| d.day() as i16)),
             ))
             .execute(conn)?;
         let after = record_json(conn, id)?;

@@ -10,4 +10,5 @@ pub mod money;
 pub mod queries;
 pub mod record_pages;
 pub mod register_pages;
+pub mod renewal;
 pub mod uploads;

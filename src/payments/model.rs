@@ -63,6 +63,13 @@ pub struct BillingForm {
     pub notes: String,
     #[serde(default)]
     pub status: String,
+    #[serde(default)]
+    pub notice_value: String,
+    /// "days" or "months".
+    #[serde(default)]
+    pub notice_unit: String,
+    #[serde(default)]
+    pub minimum_term_months: String,
 }
 
 /// A validated billing record (the owner still to be resolved by email).
@@ -82,6 +89,8 @@ pub struct BillingValues {
     pub cost_center: String,
     pub notes: String,
     pub status: String,
+    pub notice: Option<super::renewal::Notice>,
+    pub minimum_term_months: Option<i32>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +137,8 @@ impl BillingForm {
             ("notes", &mut self.notes),
             ("next_renewal_on", &mut self.next_renewal_on),
             ("contract_end_on", &mut self.contract_end_on),
+            ("notice_value", &mut self.notice_value),
+            ("minimum_term_months", &mut self.minimum_term_months),
         ]
     }
 
@@ -234,8 +245,47 @@ impl BillingForm {
         {
             e.add("status", "Choose a status.");
         }
+        let notice = if self.notice_value.is_empty() {
+            None
+        } else {
+            match (self.notice_value.parse::<u32>(), self.notice_unit.as_str()) {
+                (Ok(v), "days") if v <= 3650 => Some(super::renewal::Notice::Days(v)),
+                (Ok(v), "months") if v <= 120 => Some(super::renewal::Notice::Months(v)),
+                (Ok(_), "days" | "months") => {
+                    e.add("notice_value", "That notice period is too long.");
+                    None
+                }
+                (Ok(_), _) => {
+                    e.add("notice_unit", "Choose days or months.");
+                    None
+                }
+                (Err(_), _) => {
+                    e.add(
+                        "notice_value",
+                        "Enter the notice period as a whole number, or leave it empty.",
+                    );
+                    None
+                }
+            }
+        };
+        let minimum_term_months = if self.minimum_term_months.is_empty() {
+            None
+        } else {
+            match self.minimum_term_months.parse::<i32>() {
+                Ok(m) if (0..=600).contains(&m) => Some(m),
+                _ => {
+                    e.add(
+                        "minimum_term_months",
+                        "Enter the minimum term in whole months, or leave it empty.",
+                    );
+                    None
+                }
+            }
+        };
         e.into_result()?;
         Ok(BillingValues {
+            notice,
+            minimum_term_months,
             product_id: product_id.unwrap_or_default(),
             reference: self.reference.clone(),
             cycle: self.cycle.clone(),

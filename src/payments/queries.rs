@@ -157,6 +157,7 @@ pub struct RowData {
     pub card_exp_month: Option<i16>,
     pub card_exp_year: Option<i16>,
     pub card_expires_on: Option<NaiveDate>,
+    pub cancellation_deadline: Option<NaiveDate>,
     pub owner: Option<String>,
     pub cost_center: String,
     pub status: String,
@@ -171,6 +172,8 @@ pub struct RegisterRow {
     pub method: String,
     pub card_expired: bool,
     pub renewal_soon: bool,
+    /// The cancellation deadline is within 30 days (or today).
+    pub deadline_soon: bool,
 }
 
 impl RegisterRow {
@@ -195,6 +198,9 @@ impl RegisterRow {
             card_expired: d.card_expires_on.is_some_and(|e| e < today),
             renewal_soon: d
                 .next_renewal_on
+                .is_some_and(|r| r >= today && r <= today + chrono::TimeDelta::days(30)),
+            deadline_soon: d
+                .cancellation_deadline
                 .is_some_and(|r| r >= today && r <= today + chrono::TimeDelta::days(30)),
             method,
             d,
@@ -224,6 +230,7 @@ type RowSelect = (
     billing_records::card_exp_month,
     billing_records::card_exp_year,
     billing_records::card_expires_on,
+    billing_records::cancellation_deadline,
     diesel::dsl::Nullable<users::full_name>,
     billing_records::cost_center,
     billing_records::status,
@@ -248,6 +255,7 @@ fn row_select() -> RowSelect {
         billing_records::card_exp_month,
         billing_records::card_exp_year,
         billing_records::card_expires_on,
+        billing_records::cancellation_deadline,
         users::full_name.nullable(),
         billing_records::cost_center,
         billing_records::status,
@@ -436,6 +444,29 @@ pub fn register(
         services,
         currencies,
     })
+}
+
+/// Active cancellation deadlines in the next `days`.
+pub fn deadlines(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    days: i64,
+) -> Result<Vec<RegisterRow>, AppError> {
+    let today = today();
+    let rows: Vec<RowData> = select_rows(
+        filtered(actor, &RegisterFilter::default())
+            .filter(billing_records::cancellation_deadline.ge(today))
+            .filter(
+                billing_records::cancellation_deadline.le(today + chrono::TimeDelta::days(days)),
+            )
+            .order((
+                billing_records::cancellation_deadline.asc(),
+                billing_records::id.asc(),
+            ))
+            .limit(20),
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(RegisterRow::new).collect())
 }
 
 /// Active renewals and card expiries in the next `days` (cards already expired included),

@@ -164,6 +164,7 @@ struct RecordPage {
     ctx: PageCtx,
     r: RegisterRow,
     notes: String,
+    notice: String,
     files: Vec<AttachmentRow>,
     history: Vec<PaymentRow>,
     max_mb: u64,
@@ -188,12 +189,24 @@ async fn render_record(
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
-    let (r, notes, files, history) = crate::db::run(&state.pool, move |conn| {
+    let (r, notes, notice, files, history) = crate::db::run(&state.pool, move |conn| {
         let r = queries::record(conn, &a, id)?;
-        let notes: String = billing_records::table
-            .find(id)
-            .select(billing_records::notes)
-            .first(conn)?;
+        let (notes, nv, nu, min_term): (String, Option<i32>, Option<String>, Option<i32>) =
+            billing_records::table
+                .find(id)
+                .select((
+                    billing_records::notes,
+                    billing_records::notice_value,
+                    billing_records::notice_unit,
+                    billing_records::minimum_term_months,
+                ))
+                .first(conn)?;
+        let mut notice = super::renewal::Notice::from_parts(nv, nu.as_deref())
+            .map(|n| format!("{} before renewal", n.describe()))
+            .unwrap_or_else(|| "—".into());
+        if let Some(m) = min_term {
+            notice.push_str(&format!(" · minimum term {m} months"));
+        }
         let files: Vec<(i64, String, i64, String, DateTime<Utc>, Option<String>)> =
             attachments::table
                 .left_join(users::table.on(users::id.nullable().eq(attachments::uploaded_by)))
@@ -221,7 +234,7 @@ async fn render_record(
             ))
             .order((payments::paid_on.desc(), payments::id.desc()))
             .load(conn)?;
-        Ok((r, notes, files, history))
+        Ok((r, notes, notice, files, history))
     })
     .await?;
     let status = if errors.is_empty() {
@@ -237,6 +250,7 @@ async fn render_record(
             "/payments",
         ),
         notes,
+        notice,
         files: files
             .into_iter()
             .map(|f| AttachmentRow {
@@ -294,10 +308,22 @@ pub async fn edit_form(
     let form = crate::db::run(&state.pool, move |conn| {
         commands::authorize_record(conn, &a, id)?;
         let r = queries::record(conn, &a, id)?;
-        let (notes, owner_email): (String, Option<String>) = billing_records::table
+        let (notes, owner_email, notice_value, notice_unit, minimum_term): (
+            String,
+            Option<String>,
+            Option<i32>,
+            Option<String>,
+            Option<i32>,
+        ) = billing_records::table
             .left_join(users::table)
             .filter(billing_records::id.eq(id))
-            .select((billing_records::notes, users::email.nullable()))
+            .select((
+                billing_records::notes,
+                users::email.nullable(),
+                billing_records::notice_value,
+                billing_records::notice_unit,
+                billing_records::minimum_term_months,
+            ))
             .first(conn)?;
         let d = r.d;
         Ok(BillingForm {
@@ -318,6 +344,9 @@ pub async fn edit_form(
             cost_center: d.cost_center,
             notes,
             status: d.status,
+            notice_value: notice_value.map(|n| n.to_string()).unwrap_or_default(),
+            notice_unit: notice_unit.unwrap_or_else(|| "days".into()),
+            minimum_term_months: minimum_term.map(|n| n.to_string()).unwrap_or_default(),
         })
     })
     .await?;
