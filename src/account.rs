@@ -25,6 +25,9 @@ struct ProfilePage {
     username: String,
     role: &'static str,
     errors: FieldErrors,
+    has_feed: bool,
+    /// The new feed URL, shown once right after it is made.
+    feed_url: String,
 }
 
 async fn render(
@@ -34,14 +37,30 @@ async fn render(
     errors: FieldErrors,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
+    render_with(session, state, actor, errors, status, String::new()).await
+}
+
+async fn render_with(
+    session: &Session,
+    state: &AppState,
+    actor: &Actor,
+    errors: FieldErrors,
+    status: StatusCode,
+    feed_url: String,
+) -> AppResult<HttpResponse> {
     let id = actor.id;
-    let (full_name, email): (String, String) = crate::db::run(&state.pool, move |conn| {
-        Ok(users::table
-            .find(id)
-            .select((users::full_name, users::email))
-            .first(conn)?)
-    })
-    .await?;
+    let (full_name, email, has_feed): (String, String, bool) =
+        crate::db::run(&state.pool, move |conn| {
+            Ok(users::table
+                .find(id)
+                .select((
+                    users::full_name,
+                    users::email,
+                    users::calendar_token_hash.is_not_null(),
+                ))
+                .first(conn)?)
+        })
+        .await?;
     let page = ProfilePage {
         ctx: PageCtx::new(session, Some(actor), "My account", "/account"),
         full_name,
@@ -49,6 +68,8 @@ async fn render(
         username: actor.username.clone(),
         role: actor.role.label(),
         errors,
+        has_feed,
+        feed_url,
     };
     html(status, page.render())
 }
@@ -98,4 +119,28 @@ pub async fn change_password(
             .await
         }
     }
+}
+
+/// Makes a new personal calendar feed link (the old one stops working at once).
+pub async fn rotate_calendar(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ViewPayments)?;
+    let a = user.0.clone();
+    let token = crate::db::run(&state.pool, move |conn| {
+        crate::payments::calendar::rotate_token(conn, &a)
+    })
+    .await?;
+    let url = format!("{}/calendar/feed/{token}.ics", state.config.public_url);
+    render_with(
+        &session,
+        &state,
+        &user.0,
+        FieldErrors::new(),
+        StatusCode::OK,
+        url,
+    )
+    .await
 }

@@ -266,6 +266,15 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/settings/outbox/{id}/retry",
             aw::post().to(settings::retry_email),
         )
+        .route("/calendar", aw::get().to(payments::calendar::page))
+        .route(
+            "/calendar/feed/{token}",
+            aw::get().to(payments::calendar::feed),
+        )
+        .route(
+            "/account/calendar-token",
+            aw::post().to(account::rotate_calendar),
+        )
         .route(
             "/directory/export.csv",
             aw::get().to(directory::export::directory_csv),

@@ -212,3 +212,53 @@ pub fn login_allowed_by_status(
         _ => true,
     }
 }
+
+/// The actor a user would be, without a login session (the calendar feed): `None` when the
+/// user may not log in.
+pub fn actor_without_session(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> Result<Option<Actor>, AppError> {
+    let row: Option<(
+        Option<String>,
+        String,
+        String,
+        bool,
+        String,
+        Option<String>,
+        Option<chrono::NaiveDate>,
+    )> = users::table
+        .find(user_id)
+        .select((
+            users::username,
+            users::full_name,
+            users::role,
+            users::is_active,
+            users::employment_status,
+            users::password_hash,
+            users::end_date,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((username, full_name, role, is_active, status, hash, end_date)) = row else {
+        return Ok(None);
+    };
+    let role = Role::parse(&role).unwrap_or(Role::User);
+    if !(is_active
+        && role.can_log_in()
+        && hash.is_some()
+        && login_allowed_by_status(&status, end_date))
+    {
+        return Ok(None);
+    }
+    Ok(Some(Actor {
+        id: user_id,
+        username: username.unwrap_or_default(),
+        full_name,
+        role,
+        session_id: 0,
+        client_ip: None,
+        scope: load_scope(conn, user_id, role)?,
+        unread: 0,
+    }))
+}

@@ -2,6 +2,7 @@
 //! invoices and contracts, payment history, totals per currency, printable register,
 //! CSV export and a cost chart.
 
+pub mod calendar;
 pub mod card;
 pub mod chart;
 pub mod commands;

@@ -91,7 +91,7 @@ pub fn today() -> NaiveDate {
 }
 
 /// Billing records the actor may see, with the filters applied.
-fn filtered<'a>(actor: &Actor, f: &RegisterFilter) -> Boxed<'a> {
+pub(crate) fn filtered<'a>(actor: &Actor, f: &RegisterFilter) -> Boxed<'a> {
     let mut q = billing_records::table
         .inner_join(products::table.inner_join(services::table))
         .left_join(users::table)

@@ -810,3 +810,64 @@ async fn an_offboarding_is_completed_by_each_products_administrator_in_a_real_br
     assert!(person.contains("offboarded") && person.contains("No active access."));
     b.close().await.expect("close");
 }
+
+#[actix_web::test]
+async fn an_admin_follows_a_cancellation_deadline_from_the_calendar_and_prints_the_month() {
+    use diesel::prelude::*;
+    use portalops::db::schema::billing_records;
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let p = app.insert_product(app.insert_service("Salesforce"), "Sales Cloud", None);
+    let id = app.insert_billing(p, "annual", "12000", "EUR", None);
+    let today = portalops::clock::local_today();
+    diesel::update(billing_records::table.find(id))
+        .set((
+            billing_records::next_renewal_on.eq(today.checked_add_months(chrono::Months::new(1))),
+            billing_records::auto_renew.eq(true),
+            billing_records::notice_value.eq(Some(1)),
+            billing_records::notice_unit.eq(Some("months")),
+            billing_records::cancellation_deadline.eq(Some(today)),
+        ))
+        .execute(&mut app.conn())
+        .expect("deadline today");
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "root").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+    b.goto(&format!("{base}/payments")).await.expect("open");
+    b.find(Locator::LinkText("Calendar"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "table.calendar").await;
+    save_screenshot("calendar", &b.screenshot().await.expect("screenshot"));
+    let config = fantoccini::wd::PrintConfiguration::builder()
+        .build()
+        .expect("print configuration");
+    let pdf = b.print(config).await.expect("print to PDF");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/calendar.pdf");
+    std::fs::write(&path, &pdf).expect("write pdf");
+    let out = Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Renewal calendar") && text.contains("Last day to cancel"),
+        "{text}"
+    );
+    assert!(!text.contains("Log out"), "no navigation on paper");
+
+    click(&b, "a.ev.deadline").await;
+    wait_for_text(&b, "h1", "Salesforce → Sales Cloud").await;
+    let body = b.source().await.expect("source");
+    assert!(body.contains("Last day to cancel") && body.contains(&today.to_string()));
+    b.close().await.expect("close");
+}

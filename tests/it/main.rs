@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod authz_matrix;
 mod browser;
+mod calendar;
 mod directory;
 mod imports;
 mod inventory;

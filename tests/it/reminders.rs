@@ -350,33 +350,65 @@ async fn cancellation_deadlines_are_derived_reminded_once_and_renewals_roll_forw
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let page = root.get(&r.location()).await;
-    assert!(page.body.contains("Last day to cancel") && page.body.contains("2027-02-28"), "31 March − 1 month");
+    assert!(
+        page.body.contains("Last day to cancel") && page.body.contains("2027-02-28"),
+        "31 March − 1 month"
+    );
     assert!(page.body.contains("1 month before renewal"));
     let bad = root
-        .submit("/payments/new", "/payments", &[("product_id", &p), ("cycle", "annual"), ("amount", "1"), ("currency", "EUR"), ("payment_method", "invoice"), ("notice_value", "soon")])
+        .submit(
+            "/payments/new",
+            "/payments",
+            &[
+                ("product_id", &p),
+                ("cycle", "annual"),
+                ("amount", "1"),
+                ("currency", "EUR"),
+                ("payment_method", "invoice"),
+                ("notice_value", "soon"),
+            ],
+        )
         .await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("Enter the notice period as a whole number"));
+    assert!(bad
+        .body
+        .contains("Enter the notice period as a whole number"));
 
     app.state.clock.set(Some(at("2027-02-21")));
     let out = run(&app, "reminders").await;
     assert!(out.starts_with("1 billing"), "{out}");
-    assert!(run(&app, "reminders").await.starts_with("0 billing"), "exactly once");
+    assert!(
+        run(&app, "reminders").await.starts_with("0 billing"),
+        "exactly once"
+    );
     run(&app, "outbox").await;
     let mails = inbox.to("root@example.com");
     assert_eq!(mails.len(), 1);
-    assert!(mails[0].data.contains("Last day to cancel: 2027-02-28"), "{}", mails[0].data);
+    assert!(
+        mails[0].data.contains("Last day to cancel: 2027-02-28"),
+        "{}",
+        mails[0].data
+    );
 
     // The renewal date passes: it rolls forward by a year, keeping the 31st, with a new deadline.
     app.state.clock.set(Some(at("2027-04-02")));
     let out = run(&app, "reminders").await;
     assert!(out.contains("1 renewal(s) rolled forward"), "{out}");
     let (next, deadline): (Option<NaiveDate>, Option<NaiveDate>) = billing_records::table
-        .select((billing_records::next_renewal_on, billing_records::cancellation_deadline))
+        .select((
+            billing_records::next_renewal_on,
+            billing_records::cancellation_deadline,
+        ))
         .first(&mut app.conn())
         .expect("record");
     assert_eq!(next, NaiveDate::from_ymd_opt(2028, 3, 31));
-    assert_eq!(deadline, NaiveDate::from_ymd_opt(2028, 2, 29), "a leap year");
-    assert!(app.audit_actions().contains(&"billing.renewal_rolled".to_string()));
+    assert_eq!(
+        deadline,
+        NaiveDate::from_ymd_opt(2028, 2, 29),
+        "a leap year"
+    );
+    assert!(app
+        .audit_actions()
+        .contains(&"billing.renewal_rolled".to_string()));
     assert!(!run(&app, "reminders").await.contains("rolled"), "once");
 }

@@ -1,0 +1,106 @@
+//! The renewal calendar and the personal iCalendar feed: scope, content, token rotation.
+
+use crate::common::{TestApp, PASSWORD};
+use diesel::prelude::*;
+use icalendar::{Component as _, EventLike as _};
+use portalops::db::schema::billing_records;
+
+/// Gmail (pam's) renews in 40 days with a 1-month notice; Drive (not pam's) in 50 days.
+fn estate(app: &TestApp) -> (i64, i64) {
+    let s = app.insert_service("Google Workspace");
+    let gmail = app.insert_product(s, "Gmail", None);
+    let drive = app.insert_product(s, "Drive", None);
+    app.create_user("pam", PASSWORD, "product_admin");
+    app.make_product_admin("pam", gmail);
+    let today = chrono::Utc::now().date_naive();
+    let mine = app.insert_billing(gmail, "annual", "100", "EUR", None);
+    let theirs = app.insert_billing(drive, "annual", "200", "EUR", None);
+    for (id, days) in [(mine, 40), (theirs, 50)] {
+        let renewal = today + chrono::TimeDelta::days(days);
+        diesel::update(billing_records::table.find(id))
+            .set((
+                billing_records::next_renewal_on.eq(renewal),
+                billing_records::auto_renew.eq(true),
+                billing_records::notice_value.eq(Some(1)),
+                billing_records::notice_unit.eq(Some("months")),
+                billing_records::cancellation_deadline
+                    .eq(renewal.checked_sub_months(chrono::Months::new(1))),
+            ))
+            .execute(&mut app.conn())
+            .expect("dates");
+    }
+    (mine, theirs)
+}
+
+#[actix_web::test]
+async fn the_calendar_shows_deadlines_in_scope_and_prints() {
+    let app = TestApp::spawn().await;
+    let (mine, theirs) = estate(&app);
+    let pam = app.client();
+    pam.login("pam", PASSWORD).await;
+    let page = pam.get("/calendar").await;
+    assert_eq!(page.status, 200);
+    assert!(page
+        .body
+        .contains("Last day to cancel: Google Workspace → Gmail"));
+    assert!(page.body.contains(&format!("/payments/{mine}")));
+    assert!(
+        !page.body.contains(&format!("/payments/{theirs}")),
+        "outside pam's scope"
+    );
+    let next = pam.get("/calendar?month=2031-02").await;
+    assert!(next.body.contains("February 2031"));
+    assert_eq!(
+        pam.get("/calendar?month=junk").await.status,
+        200,
+        "a bad month shows this month"
+    );
+}
+
+#[actix_web::test]
+async fn the_feed_is_personal_scoped_and_stops_working_when_rotated() {
+    let app = TestApp::spawn().await;
+    let (mine, _) = estate(&app);
+    let pam = app.client();
+    pam.login("pam", PASSWORD).await;
+    let r = pam.submit("/account", "/account/calendar-token", &[]).await;
+    assert_eq!(r.status, 200);
+    let re = regex_lite::Regex::new(r#"(/calendar/feed/[A-Za-z0-9_-]+\.ics)"#).expect("re");
+    let path = re.captures(&r.body).expect("feed url")[1].to_string();
+    let anonymous = app.client();
+    let feed = anonymous.get(&path).await;
+    assert_eq!(feed.status, 200);
+    assert_eq!(
+        feed.header("content-type").as_deref(),
+        Some("text/calendar; charset=utf-8")
+    );
+    let cal: icalendar::Calendar = feed.body.parse().expect("a valid iCalendar");
+    let summaries: Vec<String> = cal
+        .events()
+        .filter_map(|e| e.get_summary().map(str::to_string))
+        .collect();
+    assert_eq!(summaries.len(), 2, "{summaries:?}");
+    assert!(summaries
+        .iter()
+        .any(|s| s == "Renewal: Google Workspace → Gmail"));
+    assert!(summaries
+        .iter()
+        .any(|s| s == "Last day to cancel: Google Workspace → Gmail"));
+    assert!(cal.events().all(|e| e.get_start().is_some()));
+    assert!(feed.body.contains(&format!("/payments/{mine}")));
+    assert!(!feed.body.contains("Drive"), "only what pam may see");
+
+    let again = pam.submit("/account", "/account/calendar-token", &[]).await;
+    let new_path = re.captures(&again.body).expect("feed url")[1].to_string();
+    assert_ne!(new_path, path);
+    assert_eq!(
+        anonymous.get(&path).await.status,
+        404,
+        "the old link stops at once"
+    );
+    assert_eq!(anonymous.get(&new_path).await.status, 200);
+    assert_eq!(anonymous.get("/calendar/feed/guess.ics").await.status, 404);
+    assert!(app
+        .audit_actions()
+        .contains(&"calendar.token_rotated".to_string()));
+}
