@@ -2,7 +2,7 @@
 
 use crate::common::{TestApp, PASSWORD};
 use diesel::prelude::*;
-use icalendar::{Component as _, EventLike as _};
+use icalendar::Component as _;
 use portalops::db::schema::billing_records;
 
 /// Gmail (pam's) renews in 40 days with a 1-month notice; Drive (not pam's) in 50 days.
