@@ -275,6 +275,15 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/account/calendar-token",
             aw::post().to(account::rotate_calendar),
         )
+        .route("/settings/currency", aw::get().to(payments::fx_pages::page))
+        .route(
+            "/settings/currency",
+            aw::post().to(payments::fx_pages::set_reporting),
+        )
+        .route(
+            "/settings/currency/rates",
+            aw::post().to(payments::fx_pages::add_rates),
+        )
         .route(
             "/directory/export.csv",
             aw::get().to(directory::export::directory_csv),

@@ -306,6 +306,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    app_settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    exchange_rates (id) {
+        id -> Int8,
+        currency -> Bpchar,
+        rate -> Numeric,
+        valid_from -> Date,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(products -> services (service_id));
@@ -326,6 +344,8 @@ diesel::joinable!(access_grants -> products (product_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_grants,
+    app_settings,
+    exchange_rates,
     attachments,
     billing_records,
     audit_log,

@@ -6,6 +6,8 @@ pub mod calendar;
 pub mod card;
 pub mod chart;
 pub mod commands;
+pub mod fx;
+pub mod fx_pages;
 pub mod model;
 pub mod money;
 pub mod queries;

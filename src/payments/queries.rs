@@ -265,6 +265,7 @@ fn row_select() -> RowSelect {
 /// Totals of one currency: per cycle, and normalised to a month and a year.
 pub struct CurrencyTotal {
     pub currency: String,
+    pub yearly_raw: Decimal,
     pub records: usize,
     pub per_cycle: Vec<(&'static str, String)>,
     pub monthly: String,
@@ -279,7 +280,20 @@ pub struct ChartSeries {
     pub by_department: Vec<(String, Decimal)>,
 }
 
+/// The totals converted to the reporting currency.
+pub struct Reporting {
+    pub currency: String,
+    /// (currency, its yearly total converted or "no rate", the rate used and its date)
+    pub lines: Vec<(String, String, String)>,
+    pub yearly: String,
+    pub monthly: String,
+    pub missing: Vec<String>,
+    /// Yearly cost by service, converted (services whose currency has no rate are left out).
+    pub by_service: Vec<(String, Decimal)>,
+}
+
 pub struct Register {
+    pub reporting: Option<Reporting>,
     pub rows: Vec<RegisterRow>,
     pub total: i64,
     pub totals: Vec<CurrencyTotal>,
@@ -341,6 +355,7 @@ fn summarize(
                 .collect(),
             monthly: money::format(acc.yearly / Decimal::from(12), &currency),
             yearly: money::format(acc.yearly, &currency),
+            yearly_raw: acc.yearly,
             one_off: money::format(acc.one_off, &currency),
             currency: currency.clone(),
         });
@@ -436,7 +451,68 @@ pub fn register(
         .distinct()
         .order(billing_records::currency.asc())
         .load(conn)?;
+    let reporting = match super::fx::reporting_currency(conn)? {
+        None => None,
+        Some(to) => {
+            let rates = super::fx::rates_on(conn, today())?;
+            let mut lines = Vec::new();
+            let mut total = Decimal::ZERO;
+            let mut missing = Vec::new();
+            for t in &totals {
+                match super::fx::convert(t.yearly_raw, &t.currency, &to, &rates) {
+                    super::fx::Converted::Same => {
+                        total += t.yearly_raw;
+                        lines.push((
+                            t.currency.clone(),
+                            money::format(t.yearly_raw, &to),
+                            "—".into(),
+                        ));
+                    }
+                    super::fx::Converted::At {
+                        amount,
+                        rate,
+                        since,
+                    } => {
+                        total += amount;
+                        lines.push((
+                            t.currency.clone(),
+                            money::format(amount, &to),
+                            format!("{} (since {since})", rate.normalize()),
+                        ));
+                    }
+                    super::fx::Converted::NoRate => {
+                        missing.push(t.currency.clone());
+                        lines.push((t.currency.clone(), "no rate".into(), "missing".into()));
+                    }
+                }
+            }
+            let mut by_service: BTreeMap<String, Decimal> = BTreeMap::new();
+            for c in &charts {
+                let factor = if c.currency == to {
+                    Some(Decimal::ONE)
+                } else {
+                    rates.get(&c.currency).map(|r| r.0)
+                };
+                if let Some(f) = factor {
+                    for (name, v) in &c.by_service {
+                        *by_service.entry(name.clone()).or_default() += *v * f;
+                    }
+                }
+            }
+            let mut by_service: Vec<(String, Decimal)> = by_service.into_iter().collect();
+            by_service.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            Some(Reporting {
+                yearly: money::format(total, &to),
+                monthly: money::format(total / Decimal::from(12), &to),
+                currency: to,
+                lines,
+                missing,
+                by_service,
+            })
+        }
+    };
     Ok(Register {
+        reporting,
         rows: rows.into_iter().map(RegisterRow::new).collect(),
         total,
         totals,

@@ -45,14 +45,24 @@ impl RegisterPage {
 }
 
 fn charts_of(reg: &Register) -> Vec<Chart> {
-    reg.charts
+    let converted = reg
+        .reporting
         .iter()
-        .flat_map(|s| {
+        .filter(|_| reg.charts.len() > 1)
+        .map(|r| {
+            chart(
+                &format!("Yearly cost by service, converted to {}", r.currency),
+                &r.currency,
+                &r.by_service,
+            )
+        });
+    converted
+        .chain(reg.charts.iter().flat_map(|s| {
             [
                 chart("Yearly cost by service", &s.currency, &s.by_service),
                 chart("Yearly cost by cost center", &s.currency, &s.by_department),
             ]
-        })
+        }))
         .collect()
 }
 
@@ -108,6 +118,7 @@ struct PrintPage {
     rows: Vec<RegisterRow>,
     totals: Vec<CurrencyTotal>,
     charts: Vec<Chart>,
+    reporting: Option<super::queries::Reporting>,
 }
 
 /// The filters in words, for the printed page's header.
@@ -177,6 +188,7 @@ pub async fn print(
         charts: charts_of(&reg),
         rows: reg.rows,
         totals: reg.totals,
+        reporting: reg.reporting,
     };
     html(StatusCode::OK, page.render())
 }

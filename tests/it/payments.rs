@@ -444,3 +444,56 @@ async fn a_service_prints_its_own_register() {
     assert!(print.body.contains("15.00 EUR"), "1.25 × 12 a year");
     assert!(print.body.contains("Generated") && print.body.contains("by root Example"));
 }
+
+#[actix_web::test]
+async fn totals_convert_to_the_reporting_currency_and_mark_missing_rates() {
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("root", "admin").await;
+    let s = app.insert_service("Mixed");
+    let p = app.insert_product(s, "Everything", None);
+    app.insert_billing(p, "annual", "1000", "EUR", None);
+    app.insert_billing(p, "quarterly", "100.01", "USD", None);
+    app.insert_billing(p, "monthly", "1500", "JPY", None);
+    assert_eq!(
+        c.submit(
+            "/settings/currency",
+            "/settings/currency",
+            &[("currency", "EUR")]
+        )
+        .await
+        .status,
+        303
+    );
+    let bad = c
+        .submit(
+            "/settings/currency",
+            "/settings/currency/rates",
+            &[("csv", "USD,-2,2026-01-01")],
+        )
+        .await;
+    assert!(c
+        .get(&bad.location())
+        .await
+        .body
+        .contains("positive number"));
+    let r = c
+        .submit("/settings/currency", "/settings/currency/rates", &[("csv", "currency,rate,valid_from\nUSD,0.9000,2020-01-01\nUSD,0.9250,2026-01-01\nUSD,5,2199-01-01")])
+        .await;
+    assert_eq!(r.status, 303);
+    let page = c.get("/payments").await;
+    // 400.04 USD a year × 0.925 = 370.037 → 370.04 EUR; total 1,370.04 EUR; JPY has no rate.
+    assert!(
+        page.body.contains("In EUR (reporting currency)"),
+        "{}",
+        page.body
+    );
+    let rep = page.body.split("In EUR (reporting currency)").nth(1).expect("section").split("</section>").next().expect("end");
+    assert!(rep.contains("370.04 EUR") && rep.contains("0.925 (since 2026-01-01)"), "{rep}");
+    assert!(page.body.contains("1,370.04 EUR"));
+    assert!(page.body.contains("without JPY: no rate"));
+    let print = c.get("/payments/print").await;
+    assert!(print.body.contains("1,370.04 EUR"));
+    assert!(app
+        .audit_actions()
+        .contains(&"settings.exchange_rates".to_string()));
+}

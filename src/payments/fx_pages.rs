@@ -1,0 +1,228 @@
+//! Settings → Currency (Admins): the reporting currency and the exchange rates, entered one
+//! by one or pasted as CSV (`currency,rate,valid_from`). Every change audited.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::money;
+use crate::audit::{self, AuditEntry};
+use crate::auth::current_user::CurrentUser;
+use crate::auth::session::{self as sess, FlashKind};
+use crate::authz::{authorize, Action, Actor};
+use crate::db::schema::{app_settings, exchange_rates};
+use crate::error::{AppError, AppResult};
+use crate::web::respond::{html, redirect};
+use crate::web::{AppState, PageCtx};
+
+#[derive(Template)]
+#[template(path = "settings_currency.html")]
+struct CurrencyPage {
+    ctx: PageCtx,
+    reporting: String,
+    currencies: Vec<&'static str>,
+    rates: Vec<(String, String, NaiveDate)>,
+}
+
+pub async fn page(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    authorize(&user.0, Action::ManageSettings)?;
+    let (reporting, rates) = crate::db::run(&state.pool, |conn| {
+        let rates: Vec<(String, Decimal, NaiveDate)> = exchange_rates::table
+            .order((
+                exchange_rates::currency.asc(),
+                exchange_rates::valid_from.desc(),
+            ))
+            .select((
+                exchange_rates::currency,
+                exchange_rates::rate,
+                exchange_rates::valid_from,
+            ))
+            .limit(500)
+            .load(conn)?;
+        Ok((super::fx::reporting_currency(conn)?, rates))
+    })
+    .await?;
+    let page = CurrencyPage {
+        ctx: PageCtx::new(&session, Some(&user.0), "Currency", "/settings"),
+        reporting: reporting.unwrap_or_default(),
+        currencies: money::CURRENCIES.iter().map(|(c, _)| *c).collect(),
+        rates: rates
+            .into_iter()
+            .map(|(c, r, d)| (c, r.normalize().to_string(), d))
+            .collect(),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[derive(Deserialize)]
+pub struct ReportingForm {
+    #[serde(default)]
+    currency: String,
+}
+
+pub async fn set_reporting(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<ReportingForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManageSettings)?;
+    let currency = form.into_inner().currency.trim().to_uppercase();
+    if money::minor_units(&currency).is_none() {
+        sess::flash(&session, FlashKind::Error, "Choose a currency.");
+        return Ok(redirect("/settings/currency"));
+    }
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            diesel::insert_into(app_settings::table)
+                .values((
+                    app_settings::key.eq(super::fx::SETTING),
+                    app_settings::value.eq(&currency),
+                ))
+                .on_conflict(app_settings::key)
+                .do_update()
+                .set(app_settings::value.eq(&currency))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                AuditEntry::by(&actor, "settings.reporting_currency", "settings", None)
+                    .summary(format!("Reporting currency set to {currency}"))
+                    .after(serde_json::json!({"reporting_currency": currency})),
+            )?;
+            Ok::<_, AppError>(())
+        })
+    })
+    .await?;
+    sess::flash(&session, FlashKind::Success, "Reporting currency saved.");
+    Ok(redirect("/settings/currency"))
+}
+
+/// Parses `currency,rate,valid_from` lines (a header line is allowed); all or nothing.
+fn parse_rates(text: &str) -> Result<Vec<(String, Decimal, NaiveDate)>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 1;
+        let r = record.map_err(|e| format!("Line {line}: {e}"))?;
+        if r.iter().all(|c| c.is_empty()) {
+            continue;
+        }
+        let currency = r.get(0).unwrap_or_default().to_uppercase();
+        if line == 1 && currency == "CURRENCY" {
+            continue;
+        }
+        if money::minor_units(&currency).is_none() {
+            return Err(format!(
+                "Line {line}: '{currency}' is not a supported currency."
+            ));
+        }
+        let rate: Decimal = r
+            .get(1)
+            .unwrap_or_default()
+            .parse()
+            .ok()
+            .filter(|d: &Decimal| *d > Decimal::ZERO)
+            .ok_or_else(|| {
+                format!("Line {line}: the rate must be a positive number like 0.9215.")
+            })?;
+        let date = crate::web::forms::parse_date(r.get(2).unwrap_or_default())
+            .map_err(|m| format!("Line {line}: {m}"))?;
+        out.push((currency, rate, date));
+    }
+    if out.is_empty() {
+        return Err("Enter at least one rate.".into());
+    }
+    Ok(out)
+}
+
+fn save_rates(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    rates: &[(String, Decimal, NaiveDate)],
+) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        for (currency, rate, date) in rates {
+            diesel::insert_into(exchange_rates::table)
+                .values((
+                    exchange_rates::currency.eq(currency),
+                    exchange_rates::rate.eq(rate),
+                    exchange_rates::valid_from.eq(date),
+                    exchange_rates::created_by.eq(actor.id),
+                ))
+                .on_conflict((exchange_rates::currency, exchange_rates::valid_from))
+                .do_update()
+                .set(exchange_rates::rate.eq(rate))
+                .execute(conn)?;
+        }
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "settings.exchange_rates", "settings", None)
+                .summary(format!("Saved {} exchange rate(s)", rates.len()))
+                .after(serde_json::json!(rates
+                    .iter()
+                    .map(|(c, r, d)| serde_json::json!({"currency": c, "rate": r.to_string(), "valid_from": d}))
+                    .collect::<Vec<_>>())),
+        )?;
+        Ok(())
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RatesForm {
+    #[serde(default)]
+    csv: String,
+}
+
+/// One rate or many, pasted as CSV.
+pub async fn add_rates(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<RatesForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManageSettings)?;
+    match parse_rates(&form.csv) {
+        Err(m) => sess::flash(&session, FlashKind::Error, &m),
+        Ok(rates) => {
+            let n = rates.len();
+            crate::db::run(&state.pool, move |conn| save_rates(conn, &actor, &rates)).await?;
+            sess::flash(&session, FlashKind::Success, &format!("{n} rate(s) saved."));
+        }
+    }
+    Ok(redirect("/settings/currency"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rates;
+
+    #[test]
+    fn rates_parse_all_or_nothing() {
+        let ok =
+            parse_rates("currency,rate,valid_from\nUSD,0.92,2026-01-01\nGBP, 1.17 ,2026-01-01\n")
+                .expect("valid");
+        assert_eq!(ok.len(), 2);
+        assert!(parse_rates("USD,-1,2026-01-01")
+            .unwrap_err()
+            .contains("positive"));
+        assert!(parse_rates("XXX,1,2026-01-01")
+            .unwrap_err()
+            .contains("not a supported currency"));
+        assert!(parse_rates("USD,1,soon").unwrap_err().contains("Line 1"));
+    }
+}
