@@ -167,6 +167,7 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/payments/new",
             aw::get().to(payments::record_pages::new_form),
         )
+        .route("/payments/savings", aw::get().to(payments::savings::page))
         .route(
             "/payments/print",
             aw::get().to(payments::register_pages::print),

@@ -14,4 +14,5 @@ pub mod queries;
 pub mod record_pages;
 pub mod register_pages;
 pub mod renewal;
+pub mod savings;
 pub mod uploads;

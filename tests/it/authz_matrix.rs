@@ -212,6 +212,7 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("GET", "/payments/new".into(), none(),                                                      [200, 200, 200, 200, 200, 303]),
         ("POST", "/payments".into(), billing_form(p),                                                [303, 303, 422, 303, 422, 303]),
         ("GET", "/payments/print".into(), none(),                                                    [200, 200, 200, 200, 200, 303]),
+        ("GET", "/payments/savings".into(), none(),                                                  [200, 200, 200, 200, 200, 303]),
         ("GET", "/payments/export.csv".into(), none(),                                               [200, 200, 200, 200, 200, 303]),
         ("GET", format!("/payments/{}", f.b1), none(),                                               [200, 200, 404, 200, 404, 303]),
         ("GET", "/payments/999999".into(), none(),                                                   [404, 404, 404, 404, 404, 303]),

@@ -487,8 +487,18 @@ async fn totals_convert_to_the_reporting_currency_and_mark_missing_rates() {
         "{}",
         page.body
     );
-    let rep = page.body.split("In EUR (reporting currency)").nth(1).expect("section").split("</section>").next().expect("end");
-    assert!(rep.contains("370.04 EUR") && rep.contains("0.925 (since 2026-01-01)"), "{rep}");
+    let rep = page
+        .body
+        .split("In EUR (reporting currency)")
+        .nth(1)
+        .expect("section")
+        .split("</section>")
+        .next()
+        .expect("end");
+    assert!(
+        rep.contains("370.04 EUR") && rep.contains("0.925 (since 2026-01-01)"),
+        "{rep}"
+    );
     assert!(page.body.contains("1,370.04 EUR"));
     assert!(page.body.contains("without JPY: no rate"));
     let print = c.get("/payments/print").await;
@@ -496,4 +506,65 @@ async fn totals_convert_to_the_reporting_currency_and_mark_missing_rates() {
     assert!(app
         .audit_actions()
         .contains(&"settings.exchange_rates".to_string()));
+}
+
+#[actix_web::test]
+async fn savings_prices_unused_seats_and_lists_leavers_first_within_scope() {
+    let app = TestApp::spawn().await;
+    let admin = app.logged_in("root", "admin").await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Pro", Some(10));
+    // 100 EUR a month = 1,200 EUR a year for 10 seats; 3 assigned → 7 unused = 840.00 EUR.
+    app.insert_billing(pro, "monthly", "100.00", "EUR", None);
+    let figma = app.insert_service("Figma");
+    let editor = app.insert_product(figma, "Editor", Some(5));
+    let ann = app.insert_person("Ann Early", "ann@example.com", "Sales");
+    let bob = app.insert_person("Bob Late", "bob@example.com", "Sales");
+    let zed = app.insert_person("Zed Gone", "zed@example.com", "Ops");
+    for p in [ann, bob, zed] {
+        app.insert_grant(p, pro);
+    }
+    app.insert_grant(ann, editor);
+    diesel::sql_query(format!(
+        "UPDATE users SET employment_status = 'offboarded' WHERE id = {zed}"
+    ))
+    .execute(&mut app.conn())
+    .expect("offboard");
+
+    let page = admin.get("/payments/savings").await;
+    assert_eq!(page.status, 200);
+    let seats = page
+        .body
+        .split("Grants most likely unused")
+        .next()
+        .expect("seats");
+    let pro_row = seats
+        .split("Slack → Pro")
+        .nth(1)
+        .expect("pro row")
+        .split("</tr>")
+        .next()
+        .expect("row");
+    assert!(
+        pro_row.contains(">30%<") && pro_row.contains(">7<") && pro_row.contains("840.00 EUR"),
+        "{pro_row}"
+    );
+    assert!(seats.contains("Figma → Editor") && seats.contains("no billing record"));
+    let grants = page
+        .body
+        .split("Grants most likely unused")
+        .nth(1)
+        .expect("grants");
+    let zed_at = grants.find("Zed Gone").expect("zed listed");
+    let ann_at = grants.find("Ann Early").expect("ann listed");
+    assert!(zed_at < ann_at, "the offboarded person comes first");
+
+    app.create_user("sam", PASSWORD, "service_admin");
+    app.make_service_admin("sam", figma);
+    let sam = app.client();
+    assert_eq!(sam.login("sam", PASSWORD).await.status, 303);
+    let scoped = sam.get("/payments/savings").await;
+    assert_eq!(scoped.status, 200);
+    assert!(scoped.body.contains("Figma → Editor"));
+    assert!(!scoped.body.contains("Slack → Pro") && !scoped.body.contains("Zed Gone"));
 }
