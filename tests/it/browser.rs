@@ -817,7 +817,7 @@ async fn an_admin_follows_a_cancellation_deadline_from_the_calendar_and_prints_t
     use portalops::db::schema::billing_records;
     let app = TestApp::spawn().await;
     app.create_user("root", PASSWORD, "admin");
-    let p = app.insert_product(app.insert_service("Salesforce"), "Sales Cloud", None);
+    let p = app.insert_product(app.insert_service("Salesforce"), "Sales Cloud", Some(20));
     let id = app.insert_billing(p, "annual", "12000", "EUR", None);
     let today = portalops::clock::local_today();
     diesel::update(billing_records::table.find(id))
@@ -869,5 +869,21 @@ async fn an_admin_follows_a_cancellation_deadline_from_the_calendar_and_prints_t
     wait_for_text(&b, "h1", "Salesforce → Sales Cloud").await;
     let body = b.source().await.expect("source");
     assert!(body.contains("Last day to cancel") && body.contains(&today.to_string()));
+
+    // From the register to the savings page: 20 seats bought, none assigned.
+    b.goto(&format!("{base}/payments")).await.expect("open");
+    b.find(Locator::LinkText("Savings"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    wait_for_text(&b, "h1", "Unused seats and savings").await;
+    let savings = b.source().await.expect("source");
+    assert!(
+        savings.contains("12,000.00 EUR"),
+        "all 20 seats unused: {savings}"
+    );
+    save_screenshot("savings", &b.screenshot().await.expect("screenshot"));
     b.close().await.expect("close");
 }
