@@ -236,7 +236,7 @@ pub async fn feed(state: web::Data<AppState>, path: web::Path<String>) -> AppRes
                 .uid(&format!("portalops-{}-{}-{}", e.kind, e.record_id, e.date))
                 .summary(&e.title)
                 .description(&format!(
-                    "{}: {}\\n{base}/payments/{}",
+                    "{}: {}\n{base}/payments/{}",
                     e.label(),
                     e.date,
                     e.record_id

@@ -87,6 +87,11 @@ async fn the_feed_is_personal_scoped_and_stops_working_when_rotated() {
         .iter()
         .any(|s| s == "Last day to cancel: Google Workspace → Gmail"));
     assert!(cal.events().all(|e| e.get_start().is_some()));
+    // The description's second line is the record's link (a real line break, not "\n" text).
+    assert!(cal.events().all(|e| e
+        .get_description()
+        .and_then(|d| d.lines().nth(1))
+        .is_some_and(|l| l.ends_with(&format!("/payments/{mine}")))));
     assert!(feed.body.contains(&format!("/payments/{mine}")));
     assert!(!feed.body.contains("Drive"), "only what pam may see");
 
