@@ -14,7 +14,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, can, Action, Actor, Role};
 use crate::db::schema::{access_grants, products, services, users};
 use crate::error::{AppError, AppResult};
-use crate::payments::queries::{upcoming, RegisterRow};
+use crate::payments::queries::{deadlines, upcoming, RegisterRow};
 use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
@@ -29,6 +29,8 @@ struct DashboardPage {
     is_admin: bool,
     renewals: Vec<RegisterRow>,
     cards: Vec<RegisterRow>,
+    /// Cancellation deadlines in the next 30 days: the decisions that cannot wait.
+    deadlines: Vec<RegisterRow>,
 }
 
 /// Counts over the actor's scope (everything for Admins).
@@ -139,40 +141,42 @@ pub async fn show(
     let actor = user.0;
     authorize(&actor, Action::ViewDashboard)?;
     let a = actor.clone();
-    let (stats, mine, recent, renewals, cards) = crate::db::run(&state.pool, move |conn| {
-        let (stats, mine) = if a.is_admin() {
-            (admin_stats(conn)?, Vec::new())
-        } else {
-            let mine = scoped_products(conn, &a)?;
-            let mut services: Vec<&str> = mine
-                .iter()
-                .filter_map(|r| r.label.split(" → ").next())
-                .collect();
-            services.dedup();
-            let services = if a.role == Role::ServiceAdmin {
-                a.scope.services.len()
+    let (stats, mine, recent, renewals, cards, deadlines) =
+        crate::db::run(&state.pool, move |conn| {
+            let (stats, mine) = if a.is_admin() {
+                (admin_stats(conn)?, Vec::new())
             } else {
-                services.len()
+                let mine = scoped_products(conn, &a)?;
+                let mut services: Vec<&str> = mine
+                    .iter()
+                    .filter_map(|r| r.label.split(" → ").next())
+                    .collect();
+                services.dedup();
+                let services = if a.role == Role::ServiceAdmin {
+                    a.scope.services.len()
+                } else {
+                    services.len()
+                };
+                let stats = Stats {
+                    services: services as i64,
+                    products: mine.len() as i64,
+                    people: 0,
+                    active_grants: mine.iter().map(|r| r.seats_used).sum(),
+                    over_seats: mine.iter().filter(|r| r.is_over()).count() as i64,
+                };
+                (stats, mine)
             };
-            let stats = Stats {
-                services: services as i64,
-                products: mine.len() as i64,
-                people: 0,
-                active_grants: mine.iter().map(|r| r.seats_used).sum(),
-                over_seats: mine.iter().filter(|r| r.is_over()).count() as i64,
-            };
-            (stats, mine)
-        };
-        let (renewals, cards) = upcoming(conn, &a, 30)?;
-        Ok((
-            stats,
-            mine,
-            recent_for_actor(conn, a.id, 5)?,
-            renewals,
-            cards,
-        ))
-    })
-    .await?;
+            let (renewals, cards) = upcoming(conn, &a, 30)?;
+            Ok((
+                stats,
+                mine,
+                recent_for_actor(conn, a.id, 5)?,
+                renewals,
+                cards,
+                deadlines(conn, &a, 30)?,
+            ))
+        })
+        .await?;
     let page = DashboardPage {
         ctx: PageCtx::new(&session, Some(&actor), "Dashboard", "/"),
         is_admin: actor.is_admin(),
@@ -182,6 +186,7 @@ pub async fn show(
         recent,
         renewals,
         cards,
+        deadlines,
     };
     html(StatusCode::OK, page.render())
 }

@@ -837,6 +837,15 @@ async fn an_admin_follows_a_cancellation_deadline_from_the_calendar_and_prints_t
     fill(&b, "#password", PASSWORD).await;
     click(&b, "button.primary").await;
     wait_for(&b, "h1.welcome").await;
+    let dash = b.source().await.expect("source");
+    assert!(
+        dash.contains("cancel by <strong>"),
+        "the deadline is on the dashboard"
+    );
+    save_screenshot(
+        "dashboard-deadline",
+        &b.screenshot().await.expect("screenshot"),
+    );
     b.goto(&format!("{base}/payments")).await.expect("open");
     b.find(Locator::LinkText("Calendar"))
         .await

@@ -58,6 +58,50 @@ async fn the_calendar_shows_deadlines_in_scope_and_prints() {
 }
 
 #[actix_web::test]
+async fn the_dashboard_lists_the_last_days_to_cancel_in_scope() {
+    let app = TestApp::spawn().await;
+    let (mine, theirs) = estate(&app);
+    let pam = app.client();
+    pam.login("pam", PASSWORD).await;
+    let dash = pam.get("/").await;
+    let panel = dash
+        .body
+        .split("Last days to cancel in the next 30 days")
+        .nth(1)
+        .expect("panel")
+        .split("</section>")
+        .next()
+        .expect("end")
+        .to_string();
+    assert!(
+        panel.contains(&format!("/payments/{mine}")) && panel.contains("cancel by"),
+        "{panel}"
+    );
+    assert!(
+        !panel.contains(&format!("/payments/{theirs}")),
+        "outside pam's scope"
+    );
+    let admin = app.logged_in("root", "admin").await;
+    let dash = admin.get("/").await;
+    assert!(dash
+        .body
+        .contains(&format!("/payments/{theirs}\">Google Workspace → Drive")));
+    // Past the deadlines, nothing is left to decide.
+    diesel::update(billing_records::table)
+        .set(
+            billing_records::cancellation_deadline
+                .eq(chrono::Utc::now().date_naive() - chrono::TimeDelta::days(1)),
+        )
+        .execute(&mut app.conn())
+        .expect("past");
+    assert!(admin
+        .get("/")
+        .await
+        .body
+        .contains("None: no renewal needs a decision this month."));
+}
+
+#[actix_web::test]
 async fn the_feed_is_personal_scoped_and_stops_working_when_rotated() {
     let app = TestApp::spawn().await;
     let (mine, _) = estate(&app);
