@@ -247,6 +247,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/workflows/{id}/report",
             aw::get().to(workflows::pages::report),
         )
+        .route(
+            "/handovers/{id}",
+            aw::post().to(workflows::handover::submit),
+        )
         .route("/tasks", aw::get().to(workflows::pages::my_tasks))
         .route("/tasks/{id}", aw::get().to(workflows::pages::task))
         .route(

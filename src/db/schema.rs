@@ -129,6 +129,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    handovers (id) {
+        id -> Int8,
+        workflow_id -> Int8,
+        kind -> Text,
+        object_id -> Int8,
+        label -> Text,
+        status -> Text,
+        new_owner_id -> Nullable<Int8>,
+        completed_by -> Nullable<Int8>,
+        completed_at -> Nullable<Timestamptz>,
+        note -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     imports (id) {
         id -> Int8,
         kind -> Text,
@@ -346,6 +362,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_grants,
     app_settings,
     exchange_rates,
+    handovers,
     attachments,
     billing_records,
     audit_log,

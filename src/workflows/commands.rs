@@ -303,11 +303,12 @@ pub fn start_offboarding(
         for (grant_id, product_id) in &grants {
             create_task(conn, workflow_id, "revoke", *product_id, Some(*grant_id), last_day, &name)?;
         }
+        let handovers = super::handover::create_for(conn, workflow_id, person_id, &name)?;
         audit::record(
             conn,
             AuditEntry::by(actor, "workflow.started", "workflow", Some(workflow_id.to_string()))
                 .summary(format!(
-                    "Offboarding {name}, last day {last_day}: {} revoke task(s){}",
+                    "Offboarding {name}, last day {last_day}: {} revoke task(s), {handovers} handover(s){}",
                     grants.len(),
                     if disable_now { ", login disabled now" } else { "" }
                 ))
@@ -546,7 +547,7 @@ pub fn close_not_needed(
 
 /// When no task is open, the workflow completes and the person becomes active (onboarding)
 /// or offboarded (offboarding: login disabled, sessions ended); its starter is notified.
-fn finish_if_done(
+pub(crate) fn finish_if_done(
     conn: &mut PgConnection,
     actor: &Actor,
     workflow_id: i64,
@@ -556,7 +557,7 @@ fn finish_if_done(
         .filter(tasks::status.eq("open"))
         .count()
         .get_result(conn)?;
-    if open > 0 {
+    if open > 0 || super::handover::open_count(conn, workflow_id)? > 0 {
         return Ok(());
     }
     let (kind, person_id, started_by, status): (String, i64, Option<i64>, String) =
@@ -664,6 +665,7 @@ pub fn cancel(
             tasks::completed_at.eq(Utc::now()),
         ))
         .execute(conn)?;
+        super::handover::cancel_open(conn, workflow_id, reason)?;
         diesel::update(workflows::table.find(workflow_id))
             .set((
                 workflows::status.eq("cancelled"),

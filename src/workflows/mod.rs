@@ -4,6 +4,7 @@
 
 pub mod assign;
 pub mod commands;
+pub mod handover;
 pub mod pages;
 pub mod queries;
 pub mod template_pages;

@@ -250,8 +250,15 @@ macro_rules! task_select {
 pub struct WorkflowDetail {
     pub row: WorkflowRow,
     pub tasks: Vec<TaskRow>,
+    pub handovers: Vec<super::handover::HandoverRow>,
     pub cancel_reason: String,
     pub started_by: String,
+}
+
+impl WorkflowDetail {
+    pub fn open_handovers(&self) -> usize {
+        self.handovers.iter().filter(|h| h.status == "open").count()
+    }
 }
 
 pub fn detail(conn: &mut PgConnection, id: i64) -> Result<WorkflowDetail, AppError> {
@@ -311,6 +318,7 @@ pub fn detail(conn: &mut PgConnection, id: i64) -> Result<WorkflowDetail, AppErr
             progress,
         },
         tasks,
+        handovers: super::handover::list(conn, id)?,
         cancel_reason,
         started_by,
     })

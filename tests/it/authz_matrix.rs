@@ -27,6 +27,8 @@ struct Fixture {
     /// An onboarding of Pat with one grant task on Gmail (pa_in's product).
     w1: i64,
     t1: i64,
+    /// A handover on w1 (refused for the unknown email the row sends: nothing changes).
+    h1: i64,
     b1: i64,
     a1: i64,
     /// One attachment per actor, for the remove route (each actor removes its own).
@@ -124,9 +126,24 @@ fn setup(app: &TestApp) -> Fixture {
             .expect("task");
         (w1, t1)
     };
+    let h1: i64 = {
+        use diesel::prelude::*;
+        use portalops::db::schema::handovers;
+        diesel::insert_into(handovers::table)
+            .values((
+                handovers::workflow_id.eq(w1),
+                handovers::kind.eq("billing_owner"),
+                handovers::object_id.eq(b1),
+                handovers::label.eq("Gmail"),
+            ))
+            .returning(handovers::id)
+            .get_result(&mut app.conn())
+            .expect("handover")
+    };
     Fixture {
         w1,
         t1,
+        h1,
         b1,
         a1,
         removable,
@@ -232,6 +249,8 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("GET", format!("/workflows/{}", f.w1), none(),                                              [200, 403, 403, 403, 403, 303]),
         ("GET", "/workflows/999999".into(), none(),                                                  [404, 403, 403, 403, 403, 303]),
         ("GET", format!("/workflows/{}/report", f.w1), none(),                                       [404, 403, 403, 403, 403, 303]),
+        ("POST", format!("/handovers/{}", f.h1), kv(&[("email", "nobody@example.com")]),          [303, 403, 403, 403, 403, 303]),
+        ("POST", "/handovers/999999".into(), none(),                                                 [404, 403, 403, 403, 403, 303]),
         ("GET", "/tasks".into(), none(),                                                             [200, 200, 200, 200, 200, 303]),
         // Gmail has an active Product Administrator (pa_in): the task is theirs (and any Admin's).
         ("GET", format!("/tasks/{}", f.t1), none(),                                                  [200, 404, 404, 200, 404, 303]),

@@ -726,7 +726,18 @@ async fn an_offboarding_is_completed_by_each_products_administrator_in_a_real_br
         app.create_user(&admin, PASSWORD, "product_admin");
         app.make_product_admin(&admin, p);
         admins.push(admin);
+        if i == 0 {
+            // Lena owns Gmail's billing record: a handover for the Admins.
+            use diesel::prelude::*;
+            use portalops::db::schema::billing_records;
+            let r = app.insert_billing(p, "monthly", "60", "EUR", None);
+            diesel::update(billing_records::table.find(r))
+                .set(billing_records::billing_owner_id.eq(leaver))
+                .execute(&mut app.conn())
+                .expect("owner");
+        }
     }
+    app.insert_person("Omar Owner", "omar@example.com", "Finance");
     let (b, _driver) = browser().await;
     let base = &app.base_url;
     let login_as = |user: String| {
@@ -754,6 +765,33 @@ async fn an_offboarding_is_completed_by_each_products_administrator_in_a_real_br
         "the date typed is the date stored"
     );
     save_screenshot("offboarding", &b.screenshot().await.expect("screenshot"));
+    b.execute(
+        "document.getElementById('handovers').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .expect("scroll");
+    save_screenshot("handover-open", &b.screenshot().await.expect("screenshot"));
+    fill(
+        &b,
+        "form[action^='/handovers/'] input[name=email]",
+        "omar@example.com",
+    )
+    .await;
+    click(&b, "form[action^='/handovers/'] button").await;
+    wait_for_text(&b, ".flash.success", "Handed over.").await;
+    assert!(b
+        .source()
+        .await
+        .expect("source")
+        .contains("handed over to Omar Owner"));
+    b.execute(
+        "document.getElementById('handovers').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .expect("scroll");
+    save_screenshot("handover", &b.screenshot().await.expect("screenshot"));
     click(&b, "button.link").await;
     wait_for_text(&b, ".flash.info", "You are logged out.").await;
 
@@ -797,7 +835,8 @@ async fn an_offboarding_is_completed_by_each_products_administrator_in_a_real_br
         3,
         "three revocations with their note"
     );
-    assert!(!report.contains("STILL ACTIVE"));
+    assert!(!report.contains("STILL ACTIVE") && !report.contains("STILL OPEN"));
+    assert!(report.contains("Billing owner of Google Workspace → Gmail"));
     save_screenshot(
         "offboarding-report",
         &b.screenshot().await.expect("screenshot"),

@@ -478,3 +478,128 @@ async fn implausible_dates_are_refused() {
     assert!(r.body.contains("between the years 1900 and 2200"));
     assert_eq!(app.count("workflows"), 0);
 }
+
+#[actix_web::test]
+async fn a_handover_blocks_the_offboarding_until_a_new_owner_is_chosen() {
+    use portalops::db::schema::{billing_records, handovers, service_admins};
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    // sam runs Atlassian and owns Jira's billing record; nina can take the service over.
+    let sam = app.user_id("sam");
+    let record = app.insert_billing(e.jira, "annual", "1200", "EUR", None);
+    diesel::update(billing_records::table.find(record))
+        .set(billing_records::billing_owner_id.eq(sam))
+        .execute(&mut app.conn())
+        .expect("owner");
+    app.insert_grant(sam, e.zoom);
+    app.create_user("nina", PASSWORD, "service_admin");
+    let nina = app.user_id("nina");
+    let r = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[("email", "sam@example.com"), ("last_day", "2030-06-30")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let workflow = r.location();
+    let page = root.get(&workflow).await;
+    assert!(
+        page.body
+            .contains("Service Administrator of <strong>Atlassian</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("Billing owner of <strong>Atlassian → Jira"));
+    let ids: Vec<i64> = handovers::table
+        .order(handovers::kind.desc())
+        .select(handovers::id)
+        .load(&mut app.conn())
+        .expect("handovers");
+    assert_eq!(ids.len(), 2, "the service role and the billing record");
+    let (service_handover, billing_handover) = (ids[0], ids[1]);
+
+    // The revoke task done, the offboarding still waits for the handovers.
+    for t in task_ids(&root.get("/tasks").await.body) {
+        root.submit(
+            &format!("/tasks/{t}"),
+            &format!("/tasks/{t}/complete"),
+            &[("note", "closed")],
+        )
+        .await;
+    }
+    let status = || -> String {
+        workflows::table
+            .select(workflows::status)
+            .first(&mut app.conn())
+            .expect("status")
+    };
+    assert_eq!(status(), "open", "an open handover blocks completion");
+
+    // pam is a Product Administrator: refused, nothing changes.
+    let bad = root
+        .submit(
+            &workflow,
+            &format!("/handovers/{service_handover}"),
+            &[("email", "pam@example.com")],
+        )
+        .await;
+    assert_eq!(bad.status, 303);
+    assert!(root
+        .get(&workflow)
+        .await
+        .body
+        .contains("is not a Service Administrator"));
+    let admins_of = |service_admin: i64| -> i64 {
+        service_admins::table
+            .filter(service_admins::user_id.eq(service_admin))
+            .count()
+            .get_result(&mut app.conn())
+            .expect("count")
+    };
+    assert_eq!((admins_of(sam), admins_of(nina)), (1, 0));
+
+    let ok = root
+        .submit(
+            &workflow,
+            &format!("/handovers/{service_handover}"),
+            &[("email", "nina@example.com")],
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+    assert_eq!((admins_of(sam), admins_of(nina)), (0, 1));
+    assert_eq!(status(), "open", "the billing record is still to hand over");
+    root.submit(
+        &workflow,
+        &format!("/handovers/{billing_handover}"),
+        &[("email", "")],
+    )
+    .await;
+    let owner: Option<i64> = billing_records::table
+        .find(record)
+        .select(billing_records::billing_owner_id)
+        .first(&mut app.conn())
+        .expect("owner");
+    assert_eq!(owner, None);
+    assert_eq!(status(), "completed");
+    let report = root.get(&format!("{workflow}/report")).await;
+    assert!(
+        report.body.contains("handed over to nina Example"),
+        "{}",
+        report.body
+    );
+    assert!(report.body.contains("nobody takes it over") && !report.body.contains("STILL OPEN"));
+    let actions = app.audit_actions();
+    for a in [
+        "handover.completed",
+        "scope.service_admin_added",
+        "scope.service_admin_removed",
+        "billing.owner_changed",
+        "workflow.completed",
+    ] {
+        assert!(actions.contains(&a.to_string()), "{a}");
+    }
+}

@@ -1,0 +1,433 @@
+//! Handover when someone leaves. Starting an offboarding lists what the person owns besides
+//! their access — the services and products they administer, the billing records they own —
+//! and makes one handover task per item for the Admins. An Admin completes it by naming the
+//! new owner (or nobody), in one transaction with the change of owner and its audit entries.
+//! The offboarding cannot complete while a handover is open (`open_count`).
+//!
+//! Open grant and revoke tasks follow the administrator roles (assignees are derived), so
+//! handing over a role hands over its open tasks too; the page says how many move.
+
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::audit::{self, AuditEntry};
+use crate::auth::current_user::CurrentUser;
+use crate::authz::{authorize, Action, Actor};
+use crate::db::lower;
+use crate::db::schema::{
+    billing_records, handovers, product_admins, products, service_admins, services, tasks, users,
+    workflows,
+};
+use crate::error::{invalid, AppError, AppResult, CommandError};
+use crate::inventory::commands::{set_product_admin, set_service_admin};
+use crate::notify::notify;
+use crate::web::respond::{after_command, redirect};
+use crate::web::AppState;
+
+/// One item to hand over, for the workflow page and the report.
+pub struct HandoverRow {
+    pub id: i64,
+    pub kind: String,
+    pub label: String,
+    pub status: String,
+    pub new_owner: String,
+    pub completed_by: String,
+    pub completed_at: String,
+    pub note: String,
+    /// Open grant/revoke tasks of other workflows that move with an administrator role.
+    pub open_tasks: i64,
+}
+
+impl HandoverRow {
+    pub fn what(&self) -> &'static str {
+        match self.kind.as_str() {
+            "service_admin" => "Service Administrator of",
+            "product_admin" => "Product Administrator of",
+            _ => "Billing owner of",
+        }
+    }
+
+    /// Who may take it over: the role the new owner must hold.
+    pub fn needs(&self) -> &'static str {
+        match self.kind.as_str() {
+            "service_admin" => "a Service Administrator",
+            "product_admin" => "a Product Administrator",
+            _ => "anyone in the directory",
+        }
+    }
+}
+
+/// Called in the transaction that starts an offboarding: one handover per thing owned.
+/// Returns how many were made; the Admins are notified when there are any.
+pub fn create_for(
+    conn: &mut PgConnection,
+    workflow_id: i64,
+    person_id: i64,
+    person_name: &str,
+) -> Result<usize, AppError> {
+    let mut items: Vec<(&str, i64, String)> = Vec::new();
+    for (id, name) in service_admins::table
+        .inner_join(services::table)
+        .filter(service_admins::user_id.eq(person_id))
+        .select((services::id, services::name))
+        .order(services::name.asc())
+        .load::<(i64, String)>(conn)?
+    {
+        items.push(("service_admin", id, name));
+    }
+    for (id, label) in product_admins::table
+        .inner_join(products::table.inner_join(services::table))
+        .filter(product_admins::user_id.eq(person_id))
+        .select((
+            products::id,
+            services::name.concat(" → ").concat(products::name),
+        ))
+        .order((services::name.asc(), products::name.asc()))
+        .load::<(i64, String)>(conn)?
+    {
+        items.push(("product_admin", id, label));
+    }
+    for (id, label, reference) in billing_records::table
+        .inner_join(products::table.inner_join(services::table))
+        .filter(billing_records::billing_owner_id.eq(person_id))
+        .filter(billing_records::status.eq("active"))
+        .select((
+            billing_records::id,
+            services::name.concat(" → ").concat(products::name),
+            billing_records::reference,
+        ))
+        .order(billing_records::id.asc())
+        .load::<(i64, String, String)>(conn)?
+    {
+        let label = if reference.is_empty() {
+            format!("{label} (record #{id})")
+        } else {
+            format!("{label} ({reference})")
+        };
+        items.push(("billing_owner", id, label));
+    }
+    for (kind, object_id, label) in &items {
+        diesel::insert_into(handovers::table)
+            .values((
+                handovers::workflow_id.eq(workflow_id),
+                handovers::kind.eq(kind),
+                handovers::object_id.eq(object_id),
+                handovers::label.eq(label),
+            ))
+            .execute(conn)?;
+    }
+    if !items.is_empty() {
+        let admins: Vec<i64> = users::table
+            .filter(users::role.eq("admin"))
+            .filter(users::is_active.eq(true))
+            .select(users::id)
+            .load(conn)?;
+        notify(
+            conn,
+            &admins,
+            "handover.needed",
+            &format!(
+                "{} thing(s) {person_name} owns need a new owner",
+                items.len()
+            ),
+            &format!("/workflows/{workflow_id}"),
+        )?;
+    }
+    Ok(items.len())
+}
+
+pub fn open_count(conn: &mut PgConnection, workflow_id: i64) -> Result<i64, AppError> {
+    Ok(handovers::table
+        .filter(handovers::workflow_id.eq(workflow_id))
+        .filter(handovers::status.eq("open"))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Cancelling the offboarding cancels its open handovers (nothing changes owner).
+pub fn cancel_open(
+    conn: &mut PgConnection,
+    workflow_id: i64,
+    reason: &str,
+) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        handovers::table
+            .filter(handovers::workflow_id.eq(workflow_id))
+            .filter(handovers::status.eq("open")),
+    )
+    .set((
+        handovers::status.eq("cancelled"),
+        handovers::note.eq(reason),
+        handovers::completed_at.eq(Utc::now()),
+    ))
+    .execute(conn)?)
+}
+
+type Tuple = (
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+    String,
+);
+
+pub fn list(conn: &mut PgConnection, workflow_id: i64) -> Result<Vec<HandoverRow>, AppError> {
+    let rows: Vec<Tuple> = handovers::table
+        .filter(handovers::workflow_id.eq(workflow_id))
+        .order((handovers::status.desc(), handovers::id.asc()))
+        .select((
+            handovers::id,
+            handovers::kind,
+            handovers::object_id,
+            handovers::label,
+            handovers::status,
+            handovers::new_owner_id,
+            handovers::completed_by,
+            handovers::completed_at,
+            handovers::note,
+        ))
+        .load(conn)?;
+    let mut ids: Vec<i64> = rows.iter().flat_map(|r| [r.5, r.6]).flatten().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: std::collections::HashMap<i64, String> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::full_name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let name = |id: Option<i64>| id.and_then(|i| names.get(&i).cloned()).unwrap_or_default();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let open_tasks = if r.4 == "open" {
+            open_tasks_moving(conn, &r.1, r.2, workflow_id)?
+        } else {
+            0
+        };
+        out.push(HandoverRow {
+            id: r.0,
+            kind: r.1,
+            label: r.3,
+            status: r.4,
+            new_owner: name(r.5),
+            completed_by: name(r.6),
+            completed_at: r
+                .7
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default(),
+            note: r.8,
+            open_tasks,
+        });
+    }
+    Ok(out)
+}
+
+/// Open grant/revoke tasks (of other workflows) on the service's or product's products.
+fn open_tasks_moving(
+    conn: &mut PgConnection,
+    kind: &str,
+    object_id: i64,
+    workflow_id: i64,
+) -> Result<i64, AppError> {
+    let q = tasks::table
+        .inner_join(products::table)
+        .filter(tasks::status.eq("open"))
+        .filter(tasks::workflow_id.ne(workflow_id))
+        .into_boxed();
+    let q = match kind {
+        "service_admin" => q.filter(products::service_id.eq(object_id)),
+        "product_admin" => q.filter(products::id.eq(object_id)),
+        _ => return Ok(0),
+    };
+    Ok(q.count().get_result(conn)?)
+}
+
+/// Completes a handover: the new owner (by email; blank for nobody) takes the role or the
+/// record from the leaver. The change, the handover and the audit entries commit together;
+/// the offboarding completes if nothing else is open.
+pub fn complete(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    new_owner_email: &str,
+) -> Result<i64, CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    let email = new_owner_email.trim().to_lowercase();
+    conn.transaction(|conn| {
+        let (workflow_id, kind, object_id, label, status): (i64, String, i64, String, String) =
+            handovers::table
+                .find(id)
+                .select((
+                    handovers::workflow_id,
+                    handovers::kind,
+                    handovers::object_id,
+                    handovers::label,
+                    handovers::status,
+                ))
+                .for_update()
+                .first(conn)
+                .optional()?
+                .ok_or(AppError::NotFound)?;
+        if status != "open" {
+            return Err(CommandError::Refused(
+                "This handover is already closed.".into(),
+            ));
+        }
+        let leaver: i64 = workflows::table
+            .find(workflow_id)
+            .select(workflows::person_id)
+            .first(conn)?;
+        let new_owner: Option<(i64, String)> = if email.is_empty() {
+            None
+        } else {
+            let found: Option<(i64, String, String)> = users::table
+                .filter(lower(users::email).eq(&email))
+                .select((users::id, users::full_name, users::employment_status))
+                .first(conn)
+                .optional()?;
+            match found {
+                None => {
+                    return Err(invalid(
+                        "email",
+                        "Nobody in the directory has this email address.",
+                    ))
+                }
+                Some((uid, _, _)) if uid == leaver => {
+                    return Err(invalid(
+                        "email",
+                        "Choose someone other than the person leaving.",
+                    ))
+                }
+                Some((_, name, st)) if st == "offboarded" || st == "offboarding" => {
+                    return Err(invalid(
+                        "email",
+                        &format!("{name} is leaving too: choose someone staying."),
+                    ))
+                }
+                Some((uid, name, _)) => Some((uid, name)),
+            }
+        };
+        match kind.as_str() {
+            "service_admin" => {
+                if let Some((uid, _)) = &new_owner {
+                    set_service_admin(conn, actor, object_id, *uid, true)?;
+                }
+                set_service_admin(conn, actor, object_id, leaver, false)?;
+            }
+            "product_admin" => {
+                if let Some((uid, _)) = &new_owner {
+                    set_product_admin(conn, actor, object_id, *uid, true)?;
+                }
+                set_product_admin(conn, actor, object_id, leaver, false)?;
+            }
+            _ => {
+                diesel::update(
+                    billing_records::table
+                        .find(object_id)
+                        .filter(billing_records::billing_owner_id.eq(leaver)),
+                )
+                .set(billing_records::billing_owner_id.eq(new_owner.as_ref().map(|o| o.0)))
+                .execute(conn)?;
+                audit::record(
+                    conn,
+                    AuditEntry::by(
+                        actor,
+                        "billing.owner_changed",
+                        "billing_record",
+                        Some(object_id.to_string()),
+                    )
+                    .summary(format!(
+                        "Billing owner of {label}: {}",
+                        new_owner.as_ref().map_or("nobody", |o| o.1.as_str())
+                    ))
+                    .before(json!({"billing_owner_id": leaver}))
+                    .after(json!({"billing_owner_id": new_owner.as_ref().map(|o| o.0)})),
+                )?;
+            }
+        }
+        let note = match &new_owner {
+            Some((_, name)) => format!("handed over to {name}"),
+            None => "nobody takes it over".to_string(),
+        };
+        diesel::update(handovers::table.find(id))
+            .set((
+                handovers::status.eq("done"),
+                handovers::new_owner_id.eq(new_owner.as_ref().map(|o| o.0)),
+                handovers::completed_by.eq(actor.id),
+                handovers::completed_at.eq(Utc::now()),
+                handovers::note.eq(&note),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            AuditEntry::by(
+                actor,
+                "handover.completed",
+                "workflow",
+                Some(workflow_id.to_string()),
+            )
+            .summary(format!("{label}: {note}"))
+            .after(
+                json!({"handover_id": id, "kind": kind, "object_id": object_id,
+                              "from": leaver, "to": new_owner.as_ref().map(|o| o.0)}),
+            ),
+        )?;
+        super::commands::finish_if_done(conn, actor, workflow_id)?;
+        Ok(workflow_id)
+    })
+}
+
+#[derive(Deserialize)]
+pub struct HandoverForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// POST /handovers/{id}: complete one handover from the workflow page.
+pub async fn submit(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<HandoverForm>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let email = form.into_inner().email;
+    let (workflow_id, result) = crate::db::run(&state.pool, move |conn| {
+        let workflow_id: i64 = handovers::table
+            .find(id)
+            .select(handovers::workflow_id)
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        Ok((workflow_id, complete(conn, &actor, id, &email)))
+    })
+    .await?;
+    let back = format!("/workflows/{workflow_id}");
+    match after_command(
+        &session,
+        result,
+        |_| ("Handed over.".into(), back.clone()),
+        &back,
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => {
+            crate::auth::session::flash(
+                &session,
+                crate::auth::session::FlashKind::Error,
+                errors.get("email"),
+            );
+            Ok(redirect(&back))
+        }
+    }
+}
