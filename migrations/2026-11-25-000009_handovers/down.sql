@@ -1,1 +1,2 @@
 DROP TABLE handovers;
+ALTER TABLE onboarding_templates DROP COLUMN maintainer_id;

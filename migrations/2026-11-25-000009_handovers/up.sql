@@ -1,10 +1,14 @@
 -- Handover when someone leaves: what the person owns besides their access (the services and
--- products they administer, the billing records they own) becomes one task per item for the
--- Admins, completed by choosing the new owner. An offboarding cannot complete while one is open.
+-- products they administer, the billing records they own, the onboarding templates they
+-- maintain) becomes one task per item for the Admins, completed by choosing the new owner.
+-- An offboarding cannot complete while one is open.
+ALTER TABLE onboarding_templates
+    ADD COLUMN maintainer_id BIGINT REFERENCES users (id) ON DELETE SET NULL;
+CREATE INDEX onboarding_templates_maintainer_idx ON onboarding_templates (maintainer_id);
 CREATE TABLE handovers (
     id            BIGSERIAL PRIMARY KEY,
     workflow_id   BIGINT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
-    kind          TEXT NOT NULL CHECK (kind IN ('service_admin', 'product_admin', 'billing_owner')),
+    kind          TEXT NOT NULL CHECK (kind IN ('service_admin', 'product_admin', 'billing_owner', 'template')),
     -- The service, product or billing record handed over.
     object_id     BIGINT NOT NULL,
     label         TEXT NOT NULL,

@@ -233,6 +233,7 @@ diesel::table! {
         description -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        maintainer_id -> Nullable<Int8>,
     }
 }
 

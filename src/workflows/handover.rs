@@ -1,5 +1,6 @@
 //! Handover when someone leaves. Starting an offboarding lists what the person owns besides
-//! their access — the services and products they administer, the billing records they own —
+//! their access — the services and products they administer, the billing records they own,
+//! the onboarding templates they maintain —
 //! and makes one handover task per item for the Admins. An Admin completes it by naming the
 //! new owner (or nobody), in one transaction with the change of owner and its audit entries.
 //! The offboarding cannot complete while a handover is open (`open_count`).
@@ -19,8 +20,8 @@ use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor};
 use crate::db::lower;
 use crate::db::schema::{
-    billing_records, handovers, product_admins, products, service_admins, services, tasks, users,
-    workflows,
+    billing_records, handovers, onboarding_templates, product_admins, products, service_admins,
+    services, tasks, users, workflows,
 };
 use crate::error::{invalid, AppError, AppResult, CommandError};
 use crate::inventory::commands::{set_product_admin, set_service_admin};
@@ -47,6 +48,7 @@ impl HandoverRow {
         match self.kind.as_str() {
             "service_admin" => "Service Administrator of",
             "product_admin" => "Product Administrator of",
+            "template" => "Maintainer of the onboarding template",
             _ => "Billing owner of",
         }
     }
@@ -109,6 +111,14 @@ pub fn create_for(
             format!("{label} ({reference})")
         };
         items.push(("billing_owner", id, label));
+    }
+    for (id, name) in onboarding_templates::table
+        .filter(onboarding_templates::maintainer_id.eq(person_id))
+        .select((onboarding_templates::id, onboarding_templates::name))
+        .order(onboarding_templates::name.asc())
+        .load::<(i64, String)>(conn)?
+    {
+        items.push(("template", id, name));
     }
     for (kind, object_id, label) in &items {
         diesel::insert_into(handovers::table)
@@ -327,6 +337,30 @@ pub fn complete(
                     set_product_admin(conn, actor, object_id, *uid, true)?;
                 }
                 set_product_admin(conn, actor, object_id, leaver, false)?;
+            }
+            "template" => {
+                diesel::update(
+                    onboarding_templates::table
+                        .find(object_id)
+                        .filter(onboarding_templates::maintainer_id.eq(leaver)),
+                )
+                .set(onboarding_templates::maintainer_id.eq(new_owner.as_ref().map(|o| o.0)))
+                .execute(conn)?;
+                audit::record(
+                    conn,
+                    AuditEntry::by(
+                        actor,
+                        "template.maintainer_changed",
+                        "onboarding_template",
+                        Some(object_id.to_string()),
+                    )
+                    .summary(format!(
+                        "Maintainer of template '{label}': {}",
+                        new_owner.as_ref().map_or("nobody", |o| o.1.as_str())
+                    ))
+                    .before(json!({"maintainer_id": leaver}))
+                    .after(json!({"maintainer_id": new_owner.as_ref().map(|o| o.0)})),
+                )?;
             }
             _ => {
                 diesel::update(

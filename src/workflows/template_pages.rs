@@ -12,7 +12,7 @@ use crate::audit::{self, AuditEntry};
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action, Actor};
-use crate::db::schema::{onboarding_templates, template_products};
+use crate::db::schema::{onboarding_templates, template_products, users};
 use crate::error::{invalid, AppError, AppResult, CommandError};
 use crate::web::forms::FieldErrors;
 use crate::web::respond::{after_command, html, redirect};
@@ -23,6 +23,8 @@ pub struct TemplateForm {
     pub name: String,
     pub department: String,
     pub description: String,
+    /// Who keeps the template up to date (optional): handed over when they leave.
+    pub maintainer_email: String,
     pub product_ids: Vec<i64>,
 }
 
@@ -34,6 +36,7 @@ fn parse(body: &[u8]) -> TemplateForm {
             "name" => f.name = v.trim().to_string(),
             "department" => f.department = v.trim().to_string(),
             "description" => f.description = v.trim().to_string(),
+            "maintainer_email" => f.maintainer_email = v.trim().to_lowercase(),
             "product_ids" => f.product_ids.extend(v.parse::<i64>().ok()),
             _ => {}
         }
@@ -47,6 +50,7 @@ pub struct TemplateRow {
     pub id: i64,
     pub name: String,
     pub department: String,
+    pub maintainer: String,
     pub products: i64,
 }
 
@@ -78,11 +82,15 @@ async fn render(
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
     let (rows, products) = crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<(i64, String, String)> = onboarding_templates::table
+        let rows: Vec<(i64, String, String, Option<String>)> = onboarding_templates::table
+            .left_join(
+                users::table.on(users::id.nullable().eq(onboarding_templates::maintainer_id)),
+            )
             .select((
                 onboarding_templates::id,
                 onboarding_templates::name,
                 onboarding_templates::department,
+                users::full_name.nullable(),
             ))
             .order(onboarding_templates::name.asc())
             .load(conn)?;
@@ -94,11 +102,12 @@ async fn render(
             .collect();
         let rows = rows
             .into_iter()
-            .map(|(id, name, department)| TemplateRow {
+            .map(|(id, name, department, maintainer)| TemplateRow {
                 products: counts.get(&id).copied().unwrap_or(0),
                 id,
                 name,
                 department,
+                maintainer: maintainer.unwrap_or_default(),
             })
             .collect();
         Ok((
@@ -149,12 +158,21 @@ pub async fn edit(
     authorize(&user.0, Action::ManagePeople)?;
     let id = path.into_inner();
     let form = crate::db::run(&state.pool, move |conn| {
-        let (name, department, description): (String, String, String) = onboarding_templates::table
-            .find(id)
+        let (name, department, description, maintainer_email): (
+            String,
+            String,
+            String,
+            Option<String>,
+        ) = onboarding_templates::table
+            .left_join(
+                users::table.on(users::id.nullable().eq(onboarding_templates::maintainer_id)),
+            )
+            .filter(onboarding_templates::id.eq(id))
             .select((
                 onboarding_templates::name,
                 onboarding_templates::department,
                 onboarding_templates::description,
+                users::email.nullable(),
             ))
             .first(conn)
             .optional()?
@@ -167,6 +185,7 @@ pub async fn edit(
             name,
             department,
             description,
+            maintainer_email: maintainer_email.unwrap_or_default(),
             product_ids,
         })
     })
@@ -208,6 +227,22 @@ fn save(
         if taken {
             return Err(invalid("name", "A template with this name already exists."));
         }
+        let maintainer: Option<i64> = if f.maintainer_email.is_empty() {
+            None
+        } else {
+            let found: Option<(i64, String)> = users::table
+                .filter(crate::db::lower(users::email).eq(&f.maintainer_email))
+                .select((users::id, users::employment_status))
+                .first(conn)
+                .optional()?;
+            match found {
+                None => return Err(invalid("maintainer_email", "Nobody in the directory has this email address.")),
+                Some((_, st)) if st == "offboarded" => {
+                    return Err(invalid("maintainer_email", "This person has left: choose someone staying."))
+                }
+                Some((uid, _)) => Some(uid),
+            }
+        };
         let id = match id {
             Some(id) => {
                 diesel::update(onboarding_templates::table.find(id))
@@ -215,6 +250,7 @@ fn save(
                         onboarding_templates::name.eq(&f.name),
                         onboarding_templates::department.eq(&f.department),
                         onboarding_templates::description.eq(&f.description),
+                        onboarding_templates::maintainer_id.eq(maintainer),
                         onboarding_templates::updated_at.eq(chrono::Utc::now()),
                     ))
                     .execute(conn)?;
@@ -229,6 +265,7 @@ fn save(
                     onboarding_templates::name.eq(&f.name),
                     onboarding_templates::department.eq(&f.department),
                     onboarding_templates::description.eq(&f.description),
+                    onboarding_templates::maintainer_id.eq(maintainer),
                 ))
                 .returning(onboarding_templates::id)
                 .get_result(conn)?,
@@ -259,7 +296,7 @@ fn save(
                 f.name,
                 f.product_ids.len()
             ))
-            .after(json!({"name": f.name, "department": f.department, "products": f.product_ids})),
+            .after(json!({"name": f.name, "department": f.department, "maintainer_id": maintainer, "products": f.product_ids})),
         )?;
         Ok(id)
     })

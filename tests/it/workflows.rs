@@ -495,6 +495,37 @@ async fn a_handover_blocks_the_offboarding_until_a_new_owner_is_chosen() {
     app.insert_grant(sam, e.zoom);
     app.create_user("nina", PASSWORD, "service_admin");
     let nina = app.user_id("nina");
+    let jira = e.jira.to_string();
+    let unknown = root
+        .submit(
+            "/workflows/templates",
+            "/workflows/templates",
+            &[
+                ("name", "Engineers"),
+                ("product_ids", &jira),
+                ("maintainer_email", "who@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+    assert!(
+        unknown
+            .body
+            .contains("Nobody in the directory has this email address.")
+            && unknown.body.contains("Engineers")
+    );
+    let saved = root
+        .submit(
+            "/workflows/templates",
+            "/workflows/templates",
+            &[
+                ("name", "Engineers"),
+                ("product_ids", &jira),
+                ("maintainer_email", "SAM@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
     let r = root
         .submit(
             "/workflows/offboard",
@@ -514,13 +545,20 @@ async fn a_handover_blocks_the_offboarding_until_a_new_owner_is_chosen() {
     assert!(page
         .body
         .contains("Billing owner of <strong>Atlassian → Jira"));
+    assert!(page
+        .body
+        .contains("Maintainer of the onboarding template <strong>Engineers</strong>"));
     let ids: Vec<i64> = handovers::table
         .order(handovers::kind.desc())
         .select(handovers::id)
         .load(&mut app.conn())
         .expect("handovers");
-    assert_eq!(ids.len(), 2, "the service role and the billing record");
-    let (service_handover, billing_handover) = (ids[0], ids[1]);
+    assert_eq!(
+        ids.len(),
+        3,
+        "the template, the service role and the billing record"
+    );
+    let (template_handover, service_handover, billing_handover) = (ids[0], ids[1], ids[2]);
 
     // The revoke task done, the offboarding still waits for the handovers.
     for t in task_ids(&root.get("/tasks").await.body) {
@@ -578,6 +616,18 @@ async fn a_handover_blocks_the_offboarding_until_a_new_owner_is_chosen() {
         &[("email", "")],
     )
     .await;
+    assert_eq!(status(), "open", "the template is still to hand over");
+    root.submit(
+        &workflow,
+        &format!("/handovers/{template_handover}"),
+        &[("email", "pam@example.com")],
+    )
+    .await;
+    assert!(root
+        .get("/workflows/templates")
+        .await
+        .body
+        .contains("<td>pam Example</td>"));
     let owner: Option<i64> = billing_records::table
         .find(record)
         .select(billing_records::billing_owner_id)
@@ -598,6 +648,7 @@ async fn a_handover_blocks_the_offboarding_until_a_new_owner_is_chosen() {
         "scope.service_admin_added",
         "scope.service_admin_removed",
         "billing.owner_changed",
+        "template.maintainer_changed",
         "workflow.completed",
     ] {
         assert!(actions.contains(&a.to_string()), "{a}");
