@@ -654,3 +654,52 @@ async fn a_handover_blocks_the_offboarding_until_a_new_owner_is_chosen() {
         assert!(actions.contains(&a.to_string()), "{a}");
     }
 }
+
+#[actix_web::test]
+async fn cancelling_an_offboarding_cancels_its_handovers_and_changes_no_owner() {
+    use portalops::db::schema::{handovers, service_admins};
+    let app = TestApp::spawn().await;
+    estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    let r = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[("email", "sam@example.com"), ("last_day", "2030-06-30")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let workflow = r.location();
+    let c = root
+        .submit(
+            &workflow,
+            &format!("{workflow}/cancel"),
+            &[("reason", "stays after all")],
+        )
+        .await;
+    assert_eq!(c.status, 303);
+    let states: Vec<String> = handovers::table
+        .select(handovers::status)
+        .load(&mut app.conn())
+        .expect("handovers");
+    assert_eq!(states, ["cancelled"]);
+    let still: i64 = service_admins::table
+        .filter(service_admins::user_id.eq(app.user_id("sam")))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(still, 1, "sam still runs Atlassian");
+    let id: i64 = handovers::table
+        .select(handovers::id)
+        .first(&mut app.conn())
+        .expect("id");
+    let closed = root
+        .submit(&workflow, &format!("/handovers/{id}"), &[("email", "")])
+        .await;
+    assert_eq!(closed.status, 303);
+    assert!(root
+        .get(&workflow)
+        .await
+        .body
+        .contains("This handover is already closed."));
+}
