@@ -14,7 +14,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, can, Action, Actor, Role};
 use crate::db::schema::{access_grants, products, services, users};
 use crate::error::{AppError, AppResult};
-use crate::payments::queries::{deadlines, upcoming, RegisterRow};
+use crate::payments::queries::{deadlines, spend, upcoming, CurrencyTotal, RegisterRow, Reporting};
 use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
@@ -31,6 +31,9 @@ struct DashboardPage {
     cards: Vec<RegisterRow>,
     /// Cancellation deadlines in the next 30 days: the decisions that cannot wait.
     deadlines: Vec<RegisterRow>,
+    /// Yearly cost of the active records in scope, per currency, and converted.
+    totals: Vec<CurrencyTotal>,
+    reporting: Option<Reporting>,
 }
 
 /// Counts over the actor's scope (everything for Admins).
@@ -141,7 +144,7 @@ pub async fn show(
     let actor = user.0;
     authorize(&actor, Action::ViewDashboard)?;
     let a = actor.clone();
-    let (stats, mine, recent, renewals, cards, deadlines) =
+    let (stats, mine, recent, renewals, cards, deadlines, (totals, reporting)) =
         crate::db::run(&state.pool, move |conn| {
             let (stats, mine) = if a.is_admin() {
                 (admin_stats(conn)?, Vec::new())
@@ -174,6 +177,7 @@ pub async fn show(
                 renewals,
                 cards,
                 deadlines(conn, &a, 30)?,
+                spend(conn, &a)?,
             ))
         })
         .await?;
@@ -187,6 +191,8 @@ pub async fn show(
         renewals,
         cards,
         deadlines,
+        totals,
+        reporting,
     };
     html(StatusCode::OK, page.render())
 }

@@ -451,14 +451,32 @@ pub fn register(
         .distinct()
         .order(billing_records::currency.asc())
         .load(conn)?;
-    let reporting = match super::fx::reporting_currency(conn)? {
+    let reporting = reporting(conn, &totals, &charts)?;
+    Ok(Register {
+        reporting,
+        rows: rows.into_iter().map(RegisterRow::new).collect(),
+        total,
+        totals,
+        charts,
+        services,
+        currencies,
+    })
+}
+
+/// The totals converted to the reporting currency (None while no reporting currency is set).
+pub fn reporting(
+    conn: &mut PgConnection,
+    totals: &[CurrencyTotal],
+    charts: &[ChartSeries],
+) -> Result<Option<Reporting>, AppError> {
+    Ok(match super::fx::reporting_currency(conn)? {
         None => None,
         Some(to) => {
             let rates = super::fx::rates_on(conn, today())?;
             let mut lines = Vec::new();
             let mut total = Decimal::ZERO;
             let mut missing = Vec::new();
-            for t in &totals {
+            for t in totals {
                 match super::fx::convert(t.yearly_raw, &t.currency, &to, &rates) {
                     super::fx::Converted::Same => {
                         total += t.yearly_raw;
@@ -487,7 +505,7 @@ pub fn register(
                 }
             }
             let mut by_service: BTreeMap<String, Decimal> = BTreeMap::new();
-            for c in &charts {
+            for c in charts {
                 let factor = if c.currency == to {
                     Some(Decimal::ONE)
                 } else {
@@ -510,16 +528,28 @@ pub fn register(
                 by_service,
             })
         }
-    };
-    Ok(Register {
-        reporting,
-        rows: rows.into_iter().map(RegisterRow::new).collect(),
-        total,
-        totals,
-        charts,
-        services,
-        currencies,
     })
+}
+
+/// The yearly totals of every active record in scope, per currency and converted: the
+/// dashboard's spend panel.
+pub fn spend(
+    conn: &mut PgConnection,
+    actor: &Actor,
+) -> Result<(Vec<CurrencyTotal>, Option<Reporting>), AppError> {
+    let all: Vec<(String, String, Decimal, String, String)> =
+        filtered(actor, &RegisterFilter::default())
+            .select((
+                billing_records::currency,
+                billing_records::cycle,
+                billing_records::amount,
+                services::name,
+                billing_records::cost_center,
+            ))
+            .load(conn)?;
+    let (totals, charts) = summarize(all);
+    let reporting = reporting(conn, &totals, &charts)?;
+    Ok((totals, reporting))
 }
 
 /// Active cancellation deadlines in the next `days`.

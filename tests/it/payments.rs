@@ -339,6 +339,13 @@ async fn administrators_see_only_their_products_records() {
     c.login("pam", PASSWORD).await;
     let reg = c.get("/payments").await;
     assert!(reg.body.contains("11.00 EUR") && !reg.body.contains("22.00 EUR"));
+    let dash = c.get("/").await;
+    // 11 EUR a month is 132 EUR a year; Drive's 264 EUR is not pam's.
+    assert!(
+        dash.body.contains("132.00 EUR")
+            && !dash.body.contains("264.00 EUR")
+            && !dash.body.contains("396.00 EUR")
+    );
     assert_eq!(c.get(&format!("/payments/{mine}")).await.status, 200);
     assert_eq!(c.get(&format!("/payments/{theirs}")).await.status, 404);
     assert_eq!(c.get(&format!("/payments/{theirs}/edit")).await.status, 404);
@@ -503,6 +510,17 @@ async fn totals_convert_to_the_reporting_currency_and_mark_missing_rates() {
     assert!(page.body.contains("without JPY: no rate"));
     let print = c.get("/payments/print").await;
     assert!(print.body.contains("1,370.04 EUR"));
+    let dash = c.get("/").await;
+    let spend = dash
+        .body
+        .split("What it costs a year")
+        .nth(1)
+        .expect("spend panel")
+        .split("</section>")
+        .next()
+        .expect("end");
+    assert!(spend.contains("<strong>1,370.04 EUR</strong>"), "{spend}");
+    assert!(spend.contains("without JPY: no rate") && spend.contains("370.04 EUR"));
     assert!(app
         .audit_actions()
         .contains(&"settings.exchange_rates".to_string()));
