@@ -404,6 +404,8 @@ async fn list_and_detail_pages_run_the_same_number_of_queries_whatever_their_siz
         "/payments".to_string(),
         format!("/payments/{b}"),
         "/payments/print".to_string(),
+        "/payments/savings".to_string(),
+        "/calendar".to_string(),
     ];
     let mut small = Vec::new();
     for page in &pages {
@@ -421,6 +423,12 @@ async fn list_and_detail_pages_run_the_same_number_of_queries_whatever_their_siz
         let r = c.get(page).await;
         assert_eq!(r.status, 200);
         assert_eq!(queries(&r), before, "{page}: no query per row");
-        assert!((1..=12).contains(&before), "{page} runs {before} queries");
+        // The dashboard gathers a panel per concern (stats, deadlines, renewals, cards,
+        // spend, activity): one or two queries each, whatever the estate's size.
+        let budget = if page == "/" { 15 } else { 12 };
+        assert!(
+            (1..=budget).contains(&before),
+            "{page} runs {before} queries"
+        );
     }
 }
