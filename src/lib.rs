@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod dashboard;
 pub mod db;
+pub mod demo;
 pub mod directory;
 pub mod error;
 pub mod health;

@@ -1,4 +1,4 @@
-//! The `portalops` command: `serve` (the default), `migrate`, `admin create`.
+//! The `portalops` command: `serve` (the default), `migrate`, `admin create`, `demo-data`.
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::process::ExitCode;
@@ -29,6 +29,13 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Fill an empty database with a demo company (10,000 people at scale 1) and print the
+    /// demo accounts' password.
+    DemoData {
+        /// Multiplies every count: 0.1 for a small company, 2 for a large one.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
     /// Manage Admin accounts from the shell.
     Admin {
         #[command(subcommand)]
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => startup::serve(config),
         Command::Migrate => migrate(&config),
+        Command::DemoData { scale } => demo_data(&config, scale),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -96,6 +104,26 @@ fn migrate(config: &Config) -> Result<(), String> {
     let (_db, url) = startup::open_database(config)?;
     let applied = startup::migrate(&url)?;
     println!("{} migration(s) applied", applied.len());
+    Ok(())
+}
+
+fn demo_data(config: &Config, scale: f64) -> Result<(), String> {
+    let (_db, url) = startup::open_database(config)?;
+    startup::migrate(&url)?;
+    let mut conn = diesel::PgConnection::establish(&url).map_err(|e| e.to_string())?;
+    let summary = portalops::demo::load(&mut conn, &portalops::demo::DemoOptions { scale })?;
+    println!("Demo company loaded in {:.1} s:", summary.seconds);
+    for (table, n) in &summary.counts {
+        println!("  {table:<16} {n:>9}");
+    }
+    println!(
+        "Log in as any of these accounts with the password {}",
+        summary.password
+    );
+    for (user, role) in &summary.accounts {
+        println!("  {user:<10} {role}");
+    }
+    println!("(The password is shown only now; `portalops admin create` adds another Admin.)");
     Ok(())
 }
 

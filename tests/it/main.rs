@@ -8,6 +8,7 @@ mod auth;
 mod authz_matrix;
 mod browser;
 mod calendar;
+mod demo;
 mod directory;
 mod imports;
 mod inventory;

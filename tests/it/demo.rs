@@ -1,0 +1,64 @@
+//! `portalops demo-data`: a consistent company, usable at once, never mixed with real data.
+
+use crate::common::TestApp;
+use portalops::demo::{load, DemoOptions};
+
+#[actix_web::test]
+async fn demo_data_loads_a_consistent_company_and_refuses_a_second_time() {
+    let app = TestApp::spawn().await;
+    let summary = load(&mut app.conn(), &DemoOptions { scale: 0.05 }).expect("demo data");
+    let count = |t: &str| {
+        summary
+            .counts
+            .iter()
+            .find(|c| c.0 == t)
+            .map(|c| c.1)
+            .expect("counted")
+    };
+    assert_eq!(count("users"), 500);
+    assert_eq!(count("services"), 15);
+    assert_eq!(count("products"), 75);
+    assert_eq!(count("billing_records"), 75);
+    assert_eq!(count("workflows"), 250);
+    assert_eq!(count("tasks"), 250);
+    assert!(count("access_grants") > 4_000, "about ten per person");
+    assert!(count("audit_log") >= 10_000);
+    assert_eq!(summary.accounts.len(), 8);
+
+    let admin = app.client();
+    assert_eq!(admin.login("admin1", &summary.password).await.status, 303);
+    for page in [
+        "/",
+        "/inventory",
+        "/directory",
+        "/payments",
+        "/payments/print",
+        "/payments/savings",
+        "/calendar",
+        "/workflows",
+        "/tasks",
+        "/audit",
+    ] {
+        let r = admin.get(page).await;
+        assert_eq!(r.status, 200, "{page}");
+    }
+    let dash = admin.get("/").await;
+    assert!(
+        dash.body.contains("Total in EUR"),
+        "rates for every demo currency"
+    );
+    assert!(!dash.body.contains("no rate"));
+
+    // service2 runs the 1st and 11th services: Google Workspace and Adobe.
+    let sa = app.client();
+    assert_eq!(sa.login("service2", &summary.password).await.status, 303);
+    let inv = sa.get("/inventory").await.body;
+    assert!(
+        inv.contains("Google Workspace") && inv.contains("Adobe"),
+        "{inv}"
+    );
+    assert!(!inv.contains("Atlassian"));
+
+    let again = load(&mut app.conn(), &DemoOptions { scale: 0.05 });
+    assert!(again.is_err_and(|e| e.contains("already has 500 people")));
+}
