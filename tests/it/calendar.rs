@@ -86,6 +86,26 @@ async fn the_dashboard_lists_the_last_days_to_cancel_in_scope() {
     assert!(dash
         .body
         .contains(&format!("/payments/{theirs}\">Google Workspace → Drive")));
+    assert!(!dash.body.contains("The first 8 of"));
+    // Many decisions at once: the dashboard shows eight and says how many are due.
+    let chat = app.insert_product(app.insert_service("Slack"), "Slack Pro", None);
+    for _ in 0..9 {
+        let id = app.insert_billing(chat, "monthly", "5", "EUR", None);
+        diesel::update(billing_records::table.find(id))
+            .set(
+                billing_records::cancellation_deadline
+                    .eq(chrono::Utc::now().date_naive() + chrono::TimeDelta::days(3)),
+            )
+            .execute(&mut app.conn())
+            .expect("deadline");
+    }
+    let dash = admin.get("/").await;
+    assert!(
+        dash.body.contains("The first 8 of 11 decisions due"),
+        "{}",
+        dash.body
+    );
+    assert_eq!(dash.body.matches("cancel by <strong>").count(), 8);
     // Past the deadlines, nothing is left to decide.
     diesel::update(billing_records::table)
         .set(
