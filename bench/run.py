@@ -8,7 +8,7 @@ statements the page runs (X-Query-Count). Also the server's peak resident memory
 the PortalOps process; the embedded PostgreSQL is separate) and the time from start to the
 first healthy answer on an existing database. Prints one table and writes JSON.
 
-    python3 bench/run.py [--scale 1] [--seconds 5] [--json target/bench.json]
+    python3 bench/run.py [--scale 1] [--seconds 5] [--only savings] [--json target/bench.json]
 
 Needs wrk (`apt-get install wrk`) and PostgreSQL's server binaries. Not part of `cargo test`:
 timings vary with the machine; the budgets are in docs/performance.md.
@@ -120,6 +120,7 @@ def main():
     ap.add_argument("--scale", default="1")
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench.json"))
+    ap.add_argument("--only", default="", help="measure only pages whose name contains this")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -146,6 +147,8 @@ def main():
         for role, user in [("Admin", "admin1"), ("Product Administrator", "product1")]:
             cookie = login(user, password)
             for name, path in PAGES:
+                if args.only not in name:
+                    continue
                 status, q = queries(path, cookie)
                 row = {"role": role, "page": name, "path": path, "status": status, "queries": q}
                 if status == 200:

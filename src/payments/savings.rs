@@ -142,52 +142,64 @@ pub fn seats(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<SeatRow>, App
     Ok(out)
 }
 
+const STALE_LIMIT: i64 = 50;
+
+/// People leaving or gone who still hold access come first (a small set, found through the
+/// status index); then the oldest active grants, read in order from the grant-age index.
 pub fn stale_grants(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Vec<GrantRow>, AppError> {
-    let mut q = access_grants::table
-        .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
-        .inner_join(products::table.inner_join(services::table))
-        .filter(access_grants::revoked_at.is_null())
-        .select((
-            users::id,
-            users::full_name,
-            users::employment_status,
-            products::id,
-            services::name.concat(" → ").concat(products::name),
-            access_grants::granted_at,
-        ))
-        .order((
-            users::employment_status
-                .eq_any(["offboarded", "offboarding"])
-                .desc(),
-            access_grants::granted_at.asc(),
-            access_grants::id.asc(),
-        ))
-        .limit(50)
-        .into_boxed();
-    if actor.role == Role::ServiceAdmin {
-        q = q.filter(products::service_id.eq_any(actor.scope.services.clone()));
+    let leaving = ["offboarded", "offboarding"];
+    let base = |actor: &Actor| {
+        let mut q = access_grants::table
+            .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
+            .inner_join(products::table.inner_join(services::table))
+            .filter(access_grants::revoked_at.is_null())
+            .select((
+                users::id,
+                users::full_name,
+                users::employment_status,
+                products::id,
+                services::name.concat(" → ").concat(products::name),
+                access_grants::granted_at,
+            ))
+            .limit(STALE_LIMIT)
+            .into_boxed();
+        if actor.role == Role::ServiceAdmin {
+            q = q.filter(products::service_id.eq_any(actor.scope.services.clone()));
+        }
+        if let Some(ids) = product_ids_in_scope(actor) {
+            q = q.filter(products::id.eq_any(ids));
+        }
+        q
+    };
+    type Row = (i64, String, String, i64, String, DateTime<Utc>);
+    let mut rows: Vec<Row> = base(actor)
+        .filter(users::employment_status.eq_any(leaving))
+        .order((access_grants::granted_at.asc(), access_grants::id.asc()))
+        .load(conn)?;
+    if (rows.len() as i64) < STALE_LIMIT {
+        let rest: Vec<Row> = base(actor)
+            .filter(users::employment_status.ne_all(leaving))
+            .order((access_grants::granted_at.asc(), access_grants::id.asc()))
+            .limit(STALE_LIMIT - rows.len() as i64)
+            .load(conn)?;
+        rows.extend(rest);
     }
-    if let Some(ids) = product_ids_in_scope(actor) {
-        q = q.filter(products::id.eq_any(ids));
-    }
-    Ok(
-        q.load::<(i64, String, String, i64, String, DateTime<Utc>)>(conn)?
-            .into_iter()
-            .map(|r| GrantRow {
-                person_id: r.0,
-                person: r.1,
-                status: r.2,
-                product_id: r.3,
-                product: r.4,
-                granted: r.5.format("%Y-%m-%d").to_string(),
-                age_days: (now - r.5).num_days(),
-            })
-            .collect(),
-    )
+    Ok(rows
+        .into_iter()
+        .map(|r| GrantRow {
+            person_id: r.0,
+            person: r.1,
+            status: r.2,
+            product_id: r.3,
+            product: r.4,
+            granted: r.5.format("%Y-%m-%d").to_string(),
+            age_days: (now - r.5).num_days(),
+        })
+        .collect())
 }
 
 #[derive(Template)]
