@@ -82,14 +82,7 @@ fn scoped_products(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<ScopeRo
     }
     let rows: Vec<(i64, String, Option<i32>)> = q.load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let used: std::collections::HashMap<i64, i64> = access_grants::table
-        .filter(access_grants::product_id.eq_any(&ids))
-        .filter(access_grants::revoked_at.is_null())
-        .group_by(access_grants::product_id)
-        .select((access_grants::product_id, count_star()))
-        .load::<(i64, i64)>(conn)?
-        .into_iter()
-        .collect();
+    let used = crate::inventory::queries::seats_used(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(|(product_id, label, seats_purchased)| ScopeRow {

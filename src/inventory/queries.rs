@@ -243,7 +243,10 @@ pub struct ServiceDetail {
 }
 
 /// Active grants per product, for the given products.
-fn seats_used(conn: &mut PgConnection, product_ids: &[i64]) -> Result<HashMap<i64, i64>, AppError> {
+pub fn seats_used(
+    conn: &mut PgConnection,
+    product_ids: &[i64],
+) -> Result<HashMap<i64, i64>, AppError> {
     Ok(access_grants::table
         .filter(access_grants::product_id.eq_any(product_ids))
         .filter(access_grants::revoked_at.is_null())

@@ -423,16 +423,7 @@ pub fn register(
         q
     };
     let rows: Vec<RowData> = select_rows(q).load(conn)?;
-    let all: Vec<(String, String, Decimal, String, String)> = filtered(actor, f)
-        .select((
-            billing_records::currency,
-            billing_records::cycle,
-            billing_records::amount,
-            services::name,
-            billing_records::cost_center,
-        ))
-        .load(conn)?;
-    let (totals, charts) = summarize(all);
+    let (totals, charts) = summarize_filtered(conn, actor, f)?;
     let mut sq = services::table
         .select((services::id, services::name))
         .order(services::name.asc())
@@ -461,6 +452,24 @@ pub fn register(
         services,
         currencies,
     })
+}
+
+/// Totals and chart series over every record the filter matches (not just one page).
+fn summarize_filtered(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    f: &RegisterFilter,
+) -> Result<(Vec<CurrencyTotal>, Vec<ChartSeries>), AppError> {
+    let all: Vec<(String, String, Decimal, String, String)> = filtered(actor, f)
+        .select((
+            billing_records::currency,
+            billing_records::cycle,
+            billing_records::amount,
+            services::name,
+            billing_records::cost_center,
+        ))
+        .load(conn)?;
+    Ok(summarize(all))
 }
 
 /// The totals converted to the reporting currency (None while no reporting currency is set).
@@ -537,17 +546,7 @@ pub fn spend(
     conn: &mut PgConnection,
     actor: &Actor,
 ) -> Result<(Vec<CurrencyTotal>, Option<Reporting>), AppError> {
-    let all: Vec<(String, String, Decimal, String, String)> =
-        filtered(actor, &RegisterFilter::default())
-            .select((
-                billing_records::currency,
-                billing_records::cycle,
-                billing_records::amount,
-                services::name,
-                billing_records::cost_center,
-            ))
-            .load(conn)?;
-    let (totals, charts) = summarize(all);
+    let (totals, charts) = summarize_filtered(conn, actor, &RegisterFilter::default())?;
     let reporting = reporting(conn, &totals, &charts)?;
     Ok((totals, reporting))
 }

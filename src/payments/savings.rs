@@ -9,7 +9,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
-use diesel::dsl::count_star;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 
@@ -71,14 +70,7 @@ pub fn seats(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<SeatRow>, App
     }
     let rows: Vec<(i64, String, i32)> = q.load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let assigned: HashMap<i64, i64> = access_grants::table
-        .filter(access_grants::product_id.eq_any(&ids))
-        .filter(access_grants::revoked_at.is_null())
-        .group_by(access_grants::product_id)
-        .select((access_grants::product_id, count_star()))
-        .load::<(i64, i64)>(conn)?
-        .into_iter()
-        .collect();
+    let assigned = crate::inventory::queries::seats_used(conn, &ids)?;
     let mut yearly: HashMap<i64, BTreeMap<String, Decimal>> = HashMap::new();
     for (pid, amount, cycle, currency) in billing_records::table
         .filter(billing_records::product_id.eq_any(&ids))

@@ -44,3 +44,21 @@ pub fn after_command<T>(
         Err(CommandError::Other(e)) => Err(e),
     }
 }
+
+/// `after_command` for a one-field form inside another page (nothing to re-render): a field
+/// error is flashed like a refusal and the browser goes `back`.
+pub fn after_inline_command<T>(
+    session: &Session,
+    result: Result<T, CommandError>,
+    ok: impl FnOnce(&T) -> (String, String),
+    back: &str,
+    field: &str,
+) -> AppResult<HttpResponse> {
+    match after_command(session, result, ok, back)? {
+        Ok(resp) => Ok(resp),
+        Err(errors) => {
+            sess::flash(session, FlashKind::Error, errors.get(field));
+            Ok(redirect(back))
+        }
+    }
+}

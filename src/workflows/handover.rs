@@ -26,7 +26,7 @@ use crate::db::schema::{
 use crate::error::{invalid, AppError, AppResult, CommandError};
 use crate::inventory::commands::{set_product_admin, set_service_admin};
 use crate::notify::notify;
-use crate::web::respond::{after_command, redirect};
+use crate::web::respond::after_inline_command;
 use crate::web::AppState;
 
 /// One item to hand over, for the workflow page and the report.
@@ -448,20 +448,11 @@ pub async fn submit(
     })
     .await?;
     let back = format!("/workflows/{workflow_id}");
-    match after_command(
+    after_inline_command(
         &session,
         result,
         |_| ("Handed over.".into(), back.clone()),
         &back,
-    )? {
-        Ok(resp) => Ok(resp),
-        Err(errors) => {
-            crate::auth::session::flash(
-                &session,
-                crate::auth::session::FlashKind::Error,
-                errors.get("email"),
-            );
-            Ok(redirect(&back))
-        }
-    }
+        "email",
+    )
 }

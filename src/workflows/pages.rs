@@ -18,7 +18,7 @@ use crate::db::schema::{onboarding_templates, template_products, users};
 use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
 use crate::web::pagination::Pager;
-use crate::web::respond::{after_command, html};
+use crate::web::respond::{after_command, after_inline_command, html};
 use crate::web::{AppState, PageCtx};
 
 #[derive(Template)]
@@ -329,22 +329,13 @@ pub async fn cancel(
     })
     .await?;
     let back = format!("/workflows/{id}");
-    match after_command(
+    after_inline_command(
         &session,
         result,
         |_| ("Workflow cancelled.".into(), back.clone()),
         &back,
-    )? {
-        Ok(resp) => Ok(resp),
-        Err(errors) => {
-            crate::auth::session::flash(
-                &session,
-                crate::auth::session::FlashKind::Error,
-                errors.get("reason"),
-            );
-            Ok(crate::web::respond::redirect(&back))
-        }
-    }
+        "reason",
+    )
 }
 
 #[derive(Template)]
