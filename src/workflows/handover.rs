@@ -215,49 +215,58 @@ pub fn list(conn: &mut PgConnection, workflow_id: i64) -> Result<Vec<HandoverRow
         .into_iter()
         .collect();
     let name = |id: Option<i64>| id.and_then(|i| names.get(&i).cloned()).unwrap_or_default();
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let open_tasks = if r.4 == "open" {
-            open_tasks_moving(conn, &r.1, r.2, workflow_id)?
-        } else {
-            0
-        };
-        out.push(HandoverRow {
-            id: r.0,
-            kind: r.1,
-            label: r.3,
-            status: r.4,
-            new_owner: name(r.5),
-            completed_by: name(r.6),
-            completed_at: r
-                .7
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default(),
-            note: r.8,
-            open_tasks,
-        });
-    }
-    Ok(out)
+    let moving = if rows.iter().any(|r| r.4 == "open") {
+        open_tasks_by_product(conn, workflow_id)?
+    } else {
+        Vec::new()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let open_tasks = match (r.4.as_str(), r.1.as_str()) {
+                ("open", "service_admin") => {
+                    moving.iter().filter(|m| m.1 == r.2).map(|m| m.2).sum()
+                }
+                ("open", "product_admin") => {
+                    moving.iter().filter(|m| m.0 == r.2).map(|m| m.2).sum()
+                }
+                _ => 0,
+            };
+            HandoverRow {
+                id: r.0,
+                kind: r.1,
+                label: r.3,
+                status: r.4,
+                new_owner: name(r.5),
+                completed_by: name(r.6),
+                completed_at: r
+                    .7
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+                note: r.8,
+                open_tasks,
+            }
+        })
+        .collect())
 }
 
-/// Open grant/revoke tasks (of other workflows) on the service's or product's products.
-fn open_tasks_moving(
+/// Open grant/revoke tasks of other workflows, counted per (product, service): what moves
+/// with an administrator role. One query for the whole page.
+fn open_tasks_by_product(
     conn: &mut PgConnection,
-    kind: &str,
-    object_id: i64,
     workflow_id: i64,
-) -> Result<i64, AppError> {
-    let q = tasks::table
+) -> Result<Vec<(i64, i64, i64)>, AppError> {
+    Ok(tasks::table
         .inner_join(products::table)
         .filter(tasks::status.eq("open"))
         .filter(tasks::workflow_id.ne(workflow_id))
-        .into_boxed();
-    let q = match kind {
-        "service_admin" => q.filter(products::service_id.eq(object_id)),
-        "product_admin" => q.filter(products::id.eq(object_id)),
-        _ => return Ok(0),
-    };
-    Ok(q.count().get_result(conn)?)
+        .group_by((products::id, products::service_id))
+        .select((
+            products::id,
+            products::service_id,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?)
 }
 
 /// Completes a handover: the new owner (by email; blank for nobody) takes the role or the
