@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""PortalOps page benchmark (issue #7), first cut.
+"""PortalOps page benchmark (issue #7).
 
 Builds the release binary, loads the default demo company into a throwaway data directory,
 starts the server, logs in as an Admin and as a Product Administrator, and measures each key
-page with wrk at 1 and 32 connections: requests/s, p50 and p99 latency, and the SQL
-statements the page runs (X-Query-Count). Also the server's peak resident memory (VmHWM of
-the PortalOps process; the embedded PostgreSQL is separate) and the time from start to the
-first healthy answer on an existing database. Prints one table and writes JSON.
+page with wrk at 1 and 32 connections: requests/s, p50 and p99 latency (the median of
+--repeat runs), and the SQL statements the page runs (X-Query-Count). Then a login storm:
+successful sign-ins at full speed (argon2id each) from 16 connections while the storm pages
+are measured again at 32 connections, against their quiet p99. Also the server's peak
+resident memory (VmHWM of the PortalOps process; the embedded PostgreSQL is separate) and
+the time from start to the first healthy answer on an existing database. Prints one table
+and writes JSON.
 
-    python3 bench/run.py [--scale 1] [--seconds 5] [--only savings] [--json target/bench.json]
+    python3 bench/run.py [--scale 1] [--seconds 5] [--repeat 1] [--only savings]
+                         [--no-storm] [--json target/bench.json]
 
 Needs wrk (`apt-get install wrk`) and PostgreSQL's server binaries. Not part of `cargo test`:
 timings vary with the machine; the budgets are in docs/performance.md.
@@ -84,6 +88,20 @@ def login(username, password):
     return cookie
 
 
+# Pages measured again during the login storm (Admin), one of each kind.
+STORM_PAGES = ["dashboard", "inventory list", "directory search", "person detail",
+               "payment register", "audit log"]
+
+
+def login_form():
+    """A CSRF token and the pre-login session cookie it belongs to, for the storm."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(BASE + "/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return token, "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
 def queries(path, cookie):
     req = urllib.request.Request(BASE + path, headers={"Cookie": cookie})
     try:
@@ -98,12 +116,13 @@ def to_ms(v):
     return float(n) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(path, cookie, connections, seconds):
+def wrk_cmd(path, cookie, connections, seconds, extra=()):
     threads = min(2, connections)
-    out = run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-H", f"Cookie: {cookie}", BASE + path]
-    ).stdout
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+            "-H", f"Cookie: {cookie}", *extra, BASE + path]
+
+
+def parse_wrk(out):
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -115,12 +134,49 @@ def wrk(path, cookie, connections, seconds):
     }
 
 
+def wrk(path, cookie, connections, seconds, repeat=1):
+    """The median run (by p99) of `repeat` runs."""
+    runs = [parse_wrk(run(wrk_cmd(path, cookie, connections, seconds)).stdout)
+            for _ in range(repeat)]
+    runs.sort(key=lambda r: r["p99_ms"])
+    return runs[len(runs) // 2]
+
+
+def storm(admin_cookie, results, seconds, password):
+    """Each storm page at 32 connections while 16 connections sign in as service1."""
+    token, cookie = login_form()
+    body = urllib.parse.urlencode(
+        {"csrf_token": token, "username": "service1", "password": password})
+    env = dict(os.environ, PORTALOPS_LOGIN_BODY=body, PORTALOPS_LOGIN_COOKIE=cookie)
+    quiet = {r["page"]: r for r in results["pages"] if r["role"] == "Admin" and "c32" in r}
+    rows = []
+    for name, path in PAGES:
+        if name not in STORM_PAGES or name not in quiet:
+            continue
+        logins = subprocess.Popen(
+            wrk_cmd("/login", cookie, 16, seconds, ["-s", os.path.join(ROOT, "bench", "login.lua")]),
+            env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(0.5)  # the storm is running before the page is measured
+        page = parse_wrk(run(wrk_cmd(path, admin_cookie, 32, max(1, seconds - 1))).stdout)
+        login = parse_wrk(logins.communicate()[0])
+        q99 = quiet[name]["c32"]["p99_ms"]
+        row = {"page": name, "quiet_p99_ms": q99, "storm": page, "logins": login,
+               "ratio": page["p99_ms"] / q99 if q99 else None}
+        rows.append(row)
+        print(f"storm {name:<22} p99 {page['p99_ms']:>6.1f} ms (quiet {q99:.1f}, "
+              f"x{row['ratio']:.2f}) · {page['rps']:.0f} req/s · logins {login['rps']:.1f}/s "
+              f"p99 {login['p99_ms']:.0f} ms, 429s {login['errors']}", flush=True)
+    results["login_storm"] = rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", default="1")
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench.json"))
     ap.add_argument("--only", default="", help="measure only pages whose name contains this")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per figure (median by p99)")
+    ap.add_argument("--no-storm", action="store_true", help="skip the login storm")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -152,8 +208,8 @@ def main():
                 status, q = queries(path, cookie)
                 row = {"role": role, "page": name, "path": path, "status": status, "queries": q}
                 if status == 200:
-                    row["c1"] = wrk(path, cookie, 1, args.seconds)
-                    row["c32"] = wrk(path, cookie, 32, args.seconds)
+                    row["c1"] = wrk(path, cookie, 1, args.seconds, args.repeat)
+                    row["c32"] = wrk(path, cookie, 32, args.seconds, args.repeat)
                 results["pages"].append(row)
                 c1, c32 = row.get("c1"), row.get("c32")
                 if c1:
@@ -164,6 +220,8 @@ def main():
                 else:
                     print(f"{role[:5]:<5} {name:<22} status {status} (not allowed for this role)",
                           flush=True)
+        if not args.no_storm:
+            storm(login("admin1", password), results, max(3, args.seconds), password)
         with open(f"/proc/{server.pid}/status") as f:
             hwm = re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)
         results["server_peak_rss_mb"] = int(hwm) / 1024

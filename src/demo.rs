@@ -316,6 +316,9 @@ const EDITIONS: &[&str] = &[
 pub struct DemoOptions {
     /// Multiplies every count (0.01 for tests, 1 for the default company).
     pub scale: f64,
+    /// Empty every table first (audit log included), in the same transaction as the load.
+    /// Without it a database that has anyone in it is refused.
+    pub replace: bool,
 }
 
 pub struct DemoSummary {
@@ -324,6 +327,8 @@ pub struct DemoSummary {
     pub accounts: Vec<(String, &'static str)>,
     pub counts: Vec<(&'static str, i64)>,
     pub seconds: f64,
+    /// Stored names of the uploads whose rows `replace` deleted: the caller removes the files.
+    pub replaced_files: Vec<String>,
 }
 
 fn n(base: f64, scale: f64) -> i64 {
@@ -345,23 +350,37 @@ fn count(conn: &mut PgConnection, table: &str) -> Result<i64, AppError> {
 }
 
 /// Loads the demo company into an empty database. Refuses (with the reason) when there is
-/// already anyone in the directory: demo data never mixes with real data.
+/// already anyone in the directory, unless `replace` says to empty the database first:
+/// demo data never mixes with real data. Replacing and loading commit together, so a failed
+/// load leaves the previous data as it was.
 pub fn load(conn: &mut PgConnection, opts: &DemoOptions) -> Result<DemoSummary, String> {
     if !(0.001..=10.0).contains(&opts.scale) {
         return Err("--scale must be between 0.001 and 10".into());
     }
     let started = Instant::now();
     let people_before = count(conn, "users").map_err(|e| e.to_string())?;
-    if people_before > 0 {
+    if people_before > 0 && !opts.replace {
         return Err(format!(
-            "the database already has {people_before} people: demo data goes only into an empty database (start with a fresh PORTALOPS_DATA_DIR or DATABASE_URL)"
+            "the database already has {people_before} people: demo data goes only into an empty database (start with a fresh PORTALOPS_DATA_DIR or DATABASE_URL, or pass --replace to delete everything in it first)"
         ));
     }
     let password: String = crate::auth::random_token().chars().take(20).collect();
     let hash = crate::auth::password::hash(&password).map_err(|e| e.to_string())?;
-    let accounts = conn
-        .transaction(|conn| fill(conn, opts.scale, &hash))
+    let (replaced_files, accounts) = conn
+        .transaction(|conn| {
+            let files = if opts.replace {
+                empty_every_table(conn)?
+            } else {
+                Vec::new()
+            };
+            Ok((files, fill(conn, opts.scale, &hash)?))
+        })
         .map_err(|e: AppError| e.to_string())?;
+    // Outside the transaction: fresh statistics for the planner, and a visibility map so
+    // that counts and lists are answered from indexes alone from the first request.
+    diesel::sql_query("VACUUM ANALYZE")
+        .execute(conn)
+        .map_err(|e| e.to_string())?;
     let mut counts = Vec::new();
     for t in [
         "users",
@@ -380,7 +399,44 @@ pub fn load(conn: &mut PgConnection, opts: &DemoOptions) -> Result<DemoSummary, 
         accounts,
         counts,
         seconds: started.elapsed().as_secs_f64(),
+        replaced_files,
     })
+}
+
+#[derive(QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = Text)]
+    tablename: String,
+}
+
+/// Empties every application table (not the migrations' bookkeeping) and restarts the ids,
+/// so the demo company gets the same ids as on an empty database. The audit log's guard
+/// against TRUNCATE is lifted for this statement only, inside the caller's transaction.
+/// Returns the stored names of the uploaded files whose rows went with it.
+fn empty_every_table(conn: &mut PgConnection) -> Result<Vec<String>, AppError> {
+    use crate::db::schema::attachments;
+    let files = attachments::table
+        .select(attachments::stored_name)
+        .load(conn)?;
+    let tables: Vec<String> = diesel::sql_query(
+        "SELECT tablename FROM pg_tables
+          WHERE schemaname = current_schema() AND tablename NOT LIKE '\\_\\_%'
+          ORDER BY tablename",
+    )
+    .load::<TableName>(conn)?
+    .into_iter()
+    .map(|t| format!("\"{}\"", t.tablename))
+    .collect();
+    diesel::sql_query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate")
+        .execute(conn)?;
+    diesel::sql_query(format!(
+        "TRUNCATE {} RESTART IDENTITY CASCADE",
+        tables.join(", ")
+    ))
+    .execute(conn)?;
+    diesel::sql_query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate")
+        .execute(conn)?;
+    Ok(files)
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -601,6 +657,5 @@ fn fill(
     )
     .bind::<BigInt, _>(n(AUDIT_ENTRIES, scale))
     .execute(conn)?;
-    diesel::sql_query("ANALYZE").execute(conn)?;
     Ok(accounts)
 }

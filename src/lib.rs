@@ -23,7 +23,7 @@ pub mod payments;
 pub mod settings;
 pub mod setup;
 pub mod startup;
-mod sys;
+pub mod sys;
 pub mod web;
 pub mod workflows;
 
@@ -64,9 +64,13 @@ pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
     Ok(AppState {
         pool,
         keys: Arc::new(keys),
-        hasher: Hasher::new(cores),
+        // Half the cores hash (at a lower priority); 32 more logins may wait, then 429.
+        hasher: Hasher::new(cores / 2, 32),
         setup_token: Arc::new(Mutex::new(None)),
         clock: Arc::new(clock::Clock::default()),
+        // 64 results of the newest snapshot: the largest (a printed register of 1,500 rows)
+        // is about 0.5 MB.
+        cache: Arc::new(crate::db::snapshot_cache::SnapshotCache::new(64)),
         config: Arc::new(config),
     })
 }
@@ -337,6 +341,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
         .and_then(|k| Key::try_from(k.expose()).ok())
         .ok_or_else(|| std::io::Error::other("session key missing or shorter than 64 bytes"))?;
     let workers = state.config.workers;
+    let blocking_threads = (state.config.db_pool_size as usize / workers).max(1);
     let data = aw::Data::new(state);
     let server = HttpServer::new(move || {
         let config = &data.config;
@@ -376,6 +381,10 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             .default_service(aw::to(not_found))
     })
     .workers(workers)
+    // Each worker's blocking threads (where Diesel runs) are capped at its share of the pool,
+    // so requests wait in the runtime's FIFO queue rather than racing for a connection in
+    // r2d2, which is not fair: at 32 connections a few requests starved for 0.5 s there.
+    .worker_max_blocking_threads(blocking_threads)
     .shutdown_timeout(30)
     .listen(listener)?
     .run();

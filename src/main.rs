@@ -35,6 +35,10 @@ enum Command {
         /// Multiplies every count: 0.1 for a small company, 2 for a large one.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// Delete everything in the database first (people, inventory, payments, audit log,
+        /// uploaded files). Without it, a database with anyone in it is refused.
+        #[arg(long)]
+        replace: bool,
     },
     /// Manage Admin accounts from the shell.
     Admin {
@@ -59,6 +63,7 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
+    portalops::sys::limit_malloc_arenas();
     let cli = Cli::parse();
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -71,7 +76,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => startup::serve(config),
         Command::Migrate => migrate(&config),
-        Command::DemoData { scale } => demo_data(&config, scale),
+        Command::DemoData { scale, replace } => demo_data(&config, scale, replace),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -107,11 +112,20 @@ fn migrate(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-fn demo_data(config: &Config, scale: f64) -> Result<(), String> {
+fn demo_data(config: &Config, scale: f64, replace: bool) -> Result<(), String> {
     let (_db, url) = startup::open_database(config)?;
     startup::migrate(&url)?;
     let mut conn = diesel::PgConnection::establish(&url).map_err(|e| e.to_string())?;
-    let summary = portalops::demo::load(&mut conn, &portalops::demo::DemoOptions { scale })?;
+    let summary =
+        portalops::demo::load(&mut conn, &portalops::demo::DemoOptions { scale, replace })?;
+    // The replaced attachments' rows are gone; so go their files.
+    for name in &summary.replaced_files {
+        if let Some(path) = portalops::payments::uploads::path_of(&config.upload_dir, name) {
+            if let Err(e) = std::fs::remove_file(&path) {
+                eprintln!("warning: could not remove {}: {e}", path.display());
+            }
+        }
+    }
     println!("Demo company loaded in {:.1} s:", summary.seconds);
     for (table, n) in &summary.counts {
         println!("  {table:<16} {n:>9}");

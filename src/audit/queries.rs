@@ -30,6 +30,7 @@ pub struct AuditFilter {
     pub after: Option<i64>,
 }
 
+#[derive(Clone)]
 pub struct AuditRow {
     pub id: i64,
     pub at: String,

@@ -1,12 +1,15 @@
 //! Password hashing (argon2id for new hashes, legacy bcrypt verified and upgraded) and the
-//! password policy. Hashing is CPU- and memory-heavy (19 MiB each), so it runs on the blocking
-//! pool behind a semaphore sized to the cores: a login storm cannot starve the other pages.
+//! password policy. Hashing is CPU- and memory-heavy (19 MiB each), so it runs on a few
+//! dedicated low-priority threads with a bounded queue: a login storm cannot starve the
+//! other pages or the memory budget.
 
-use std::sync::{Arc, OnceLock};
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::AppError;
 
@@ -64,17 +67,41 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash(&super::random_token()).unwrap_or_default())
 }
 
-/// Runs hashing work on the blocking pool, at most one job per core at a time.
+/// Runs password hashing on its own threads, at a lower CPU priority than the request
+/// workers, at most `threads` hashes at once and at most `queue` waiting. A login storm
+/// then takes the CPU the pages leave over and holds at most `threads` × 19 MiB; logins
+/// beyond the queue are answered 429 at once instead of piling up.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: SyncSender<Job>,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 impl Hasher {
-    pub fn new(concurrency: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+    pub fn new(threads: usize, queue: usize) -> Self {
+        let (jobs, inbox) = mpsc::sync_channel::<Job>(queue);
+        let inbox = Arc::new(Mutex::new(inbox));
+        for i in 0..threads.max(1) {
+            let inbox = inbox.clone();
+            std::thread::Builder::new()
+                .name(format!("hasher-{i}"))
+                .spawn(move || {
+                    crate::sys::lower_thread_priority();
+                    // Ends when every `Hasher` clone (every sender) is gone.
+                    while let Ok(job) = inbox
+                        .lock()
+                        .map_err(drop)
+                        .and_then(|r| r.recv().map_err(drop))
+                    {
+                        // A panicking job drops its reply channel (the caller sees an error);
+                        // the thread lives on.
+                        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                    }
+                })
+                .expect("cannot start a password hashing thread");
         }
+        Self { jobs }
     }
 
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
@@ -82,14 +109,27 @@ impl Hasher {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = reply.send(f());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(AppError::TooManyRequests {
+                    message:
+                        "Too many sign-ins are being checked right now. Try again in a few seconds."
+                            .into(),
+                    retry_after_secs: 2,
+                })
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(AppError::internal("password hashing threads stopped"))
+            }
+        }
+        answer
             .await
-            .map_err(|_| AppError::internal("hasher closed"))?;
-        actix_web::web::block(f)
-            .await
-            .map_err(|_| AppError::internal("hashing task cancelled"))
+            .map_err(|_| AppError::internal("password hashing failed"))
     }
 }
 
@@ -163,6 +203,45 @@ fn digits_only_sequence(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hasher_runs_jobs_and_answers_busy_beyond_its_queue() {
+        actix_web::rt::System::new().block_on(async {
+            let hasher = Hasher::new(1, 1);
+            assert_eq!(hasher.run(|| 2 + 2).await.expect("runs"), 4);
+            // One job running (held at a gate), one waiting: a third is refused at once.
+            let (open, gate) = mpsc::channel::<()>();
+            let gate = Arc::new(Mutex::new(gate));
+            let pause = std::time::Duration::from_millis(100);
+            let held = |gate: Arc<Mutex<mpsc::Receiver<()>>>| {
+                move || gate.lock().map(|g| g.recv().is_ok()).unwrap_or(false)
+            };
+            let running = actix_web::rt::spawn({
+                let h = hasher.clone();
+                let job = held(gate.clone());
+                async move { h.run(job).await }
+            });
+            actix_web::rt::time::sleep(pause).await;
+            let waiting = actix_web::rt::spawn({
+                let h = hasher.clone();
+                let job = held(gate.clone());
+                async move { h.run(job).await }
+            });
+            actix_web::rt::time::sleep(pause).await;
+            let refused = hasher.run(|| true).await;
+            assert!(
+                matches!(refused, Err(AppError::TooManyRequests { .. })),
+                "{refused:?}"
+            );
+            open.send(()).expect("open");
+            open.send(()).expect("open");
+            assert!(running.await.expect("joined").expect("ran"));
+            assert!(waiting.await.expect("joined").expect("ran"));
+            // A panicking job is an error for its caller; the thread lives on.
+            assert!(hasher.run(|| -> i32 { panic!("boom") }).await.is_err());
+            assert_eq!(hasher.run(|| 7).await.expect("still runs"), 7);
+        });
+    }
 
     #[test]
     fn policy_table() {

@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub mod schema;
+pub mod snapshot_cache;
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};

@@ -100,6 +100,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Kept by triggers on access_grants (migration 0011); read-only for the application.
+    product_seat_counts (product_id) {
+        product_id -> Int8,
+        active_grants -> Int4,
+    }
+}
+
+diesel::table! {
     service_admins (user_id, service_id) {
         user_id -> Int8,
         service_id -> Int8,
@@ -358,6 +366,7 @@ diesel::joinable!(service_admins -> users (user_id));
 diesel::joinable!(product_admins -> products (product_id));
 diesel::joinable!(product_admins -> users (user_id));
 diesel::joinable!(access_grants -> products (product_id));
+diesel::joinable!(product_seat_counts -> products (product_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_grants,
@@ -376,6 +385,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     onboarding_templates,
     payments,
     product_admins,
+    product_seat_counts,
     products,
     refresh_tokens,
     reminders_sent,
@@ -385,4 +395,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     template_products,
     users,
     workflows,
+);
+
+// The register's totals group records by currency, cycle, service and cost center.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    billing_records::currency,
+    billing_records::cycle,
+    billing_records::cost_center,
+    services::name,
 );

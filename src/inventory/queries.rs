@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::{count, count_star, exists};
+use diesel::dsl::{count, count_star, exists, sum};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::authz::{Actor, Role};
-use crate::db::schema::{access_grants, product_admins, products, service_admins, services, users};
+use crate::db::schema::{
+    access_grants, product_admins, product_seat_counts, products, service_admins, services, users,
+};
 use crate::error::AppError;
 use crate::web::pagination::{Pager, PER_PAGE};
 
@@ -46,7 +48,8 @@ pub struct ServiceRow {
     pub category: String,
     pub status: String,
     pub products: i64,
-    pub people: i64,
+    /// Active grants over the service's products (a person with two products counts twice).
+    pub seats_in_use: i64,
 }
 
 pub struct ServiceList {
@@ -129,24 +132,21 @@ pub fn list_services(
         .offset(Pager::offset(f.page.unwrap_or(1)))
         .load(conn)?;
     let ids: Vec<i64> = page.iter().map(|r| r.0).collect();
-    let product_counts: HashMap<i64, i64> = products::table
+    // Products and seats in use per service in one pass over the page's products. Seats are
+    // summed from the per-product counters: counting distinct people over every grant of 50
+    // services cost 3–5 ms per request at 100,000 grants (the service page still shows them).
+    let counts: HashMap<i64, (i64, i64)> = products::table
+        .left_join(product_seat_counts::table)
         .filter(products::service_id.eq_any(&ids))
-        .group_by(products::service_id)
-        .select((products::service_id, count_star()))
-        .load::<(i64, i64)>(conn)?
-        .into_iter()
-        .collect();
-    let people_counts: HashMap<i64, i64> = access_grants::table
-        .inner_join(products::table)
-        .filter(products::service_id.eq_any(&ids))
-        .filter(access_grants::revoked_at.is_null())
         .group_by(products::service_id)
         .select((
             products::service_id,
-            count(access_grants::user_id).aggregate_distinct(),
+            count_star(),
+            sum(product_seat_counts::active_grants.nullable()),
         ))
-        .load::<(i64, i64)>(conn)?
+        .load::<(i64, i64, Option<i64>)>(conn)?
         .into_iter()
+        .map(|(id, products, seats)| (id, (products, seats.unwrap_or(0))))
         .collect();
     let categories: Vec<String> = services::table
         .filter(services::category.ne(""))
@@ -158,8 +158,8 @@ pub fn list_services(
         rows: page
             .into_iter()
             .map(|(id, name, vendor, category, status)| ServiceRow {
-                products: product_counts.get(&id).copied().unwrap_or(0),
-                people: people_counts.get(&id).copied().unwrap_or(0),
+                products: counts.get(&id).map_or(0, |c| c.0),
+                seats_in_use: counts.get(&id).map_or(0, |c| c.1),
                 id,
                 name,
                 vendor,
@@ -242,18 +242,21 @@ pub struct ServiceDetail {
     pub people_with_access: i64,
 }
 
-/// Active grants per product, for the given products.
+/// Active grants per product, for the given products, from the trigger-kept counters
+/// (migration 0011); a product missing from the map has none.
 pub fn seats_used(
     conn: &mut PgConnection,
     product_ids: &[i64],
 ) -> Result<HashMap<i64, i64>, AppError> {
-    Ok(access_grants::table
-        .filter(access_grants::product_id.eq_any(product_ids))
-        .filter(access_grants::revoked_at.is_null())
-        .group_by(access_grants::product_id)
-        .select((access_grants::product_id, count_star()))
-        .load::<(i64, i64)>(conn)?
+    Ok(product_seat_counts::table
+        .filter(product_seat_counts::product_id.eq_any(product_ids))
+        .select((
+            product_seat_counts::product_id,
+            product_seat_counts::active_grants,
+        ))
+        .load::<(i64, i32)>(conn)?
         .into_iter()
+        .map(|(id, n)| (id, i64::from(n)))
         .collect())
 }
 

@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use diesel::dsl::{count_star, sum};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -138,7 +140,7 @@ pub(crate) fn filtered<'a>(actor: &Actor, f: &RegisterFilter) -> Boxed<'a> {
     q
 }
 
-#[derive(Queryable)]
+#[derive(Queryable, Clone)]
 pub struct RowData {
     pub id: i64,
     pub product_id: i64,
@@ -164,6 +166,7 @@ pub struct RowData {
 }
 
 /// A register line, ready to display.
+#[derive(Clone)]
 pub struct RegisterRow {
     pub d: RowData,
     pub amount: String,
@@ -263,6 +266,7 @@ fn row_select() -> RowSelect {
 }
 
 /// Totals of one currency: per cycle, and normalised to a month and a year.
+#[derive(Clone)]
 pub struct CurrencyTotal {
     pub currency: String,
     pub yearly_raw: Decimal,
@@ -274,6 +278,7 @@ pub struct CurrencyTotal {
 }
 
 /// Yearly cost per label (service or cost center) in one currency, largest first.
+#[derive(Clone)]
 pub struct ChartSeries {
     pub currency: String,
     pub by_service: Vec<(String, Decimal)>,
@@ -281,6 +286,7 @@ pub struct ChartSeries {
 }
 
 /// The totals converted to the reporting currency.
+#[derive(Clone)]
 pub struct Reporting {
     pub currency: String,
     /// (currency, its yearly total converted or "no rate", the rate used and its date)
@@ -292,6 +298,7 @@ pub struct Reporting {
     pub by_service: Vec<(String, Decimal)>,
 }
 
+#[derive(Clone)]
 pub struct Register {
     pub reporting: Option<Reporting>,
     pub rows: Vec<RegisterRow>,
@@ -302,11 +309,13 @@ pub struct Register {
     pub currencies: Vec<String>,
 }
 
-/// Totals and charts from (currency, cycle, amount, service, cost center) of every
-/// filtered record: exact decimals throughout.
-fn summarize(
-    all: Vec<(String, String, Decimal, String, String)>,
-) -> (Vec<CurrencyTotal>, Vec<ChartSeries>) {
+/// One group of filtered records: their currency, cycle, summed amount and number, and the
+/// service and cost center when the charts need them (empty otherwise).
+type Group = (String, String, Option<Decimal>, i64, String, String);
+
+/// Totals and charts from the grouped records: exact decimals throughout (`money::yearly`
+/// is a whole-number multiple, so a yearly figure of a sum is the sum of yearly figures).
+fn summarize(groups: Vec<Group>) -> (Vec<CurrencyTotal>, Vec<ChartSeries>) {
     #[derive(Default)]
     struct Acc {
         records: usize,
@@ -317,20 +326,23 @@ fn summarize(
         by_department: BTreeMap<String, Decimal>,
     }
     let mut by_currency: BTreeMap<String, Acc> = BTreeMap::new();
-    for (currency, cycle, amount, service, cost_center) in all {
+    for (currency, cycle, amount, records, service, cost_center) in groups {
+        let amount = amount.unwrap_or_default();
         let acc = by_currency.entry(currency).or_default();
-        acc.records += 1;
+        acc.records += records as usize;
         *acc.per_cycle.entry(cycle.clone()).or_default() += amount;
         match money::yearly(amount, &cycle) {
             Some(y) => {
                 acc.yearly += y;
-                *acc.by_service.entry(service).or_default() += y;
-                let dept = if cost_center.is_empty() {
-                    "(no cost center)".to_string()
-                } else {
-                    cost_center
-                };
-                *acc.by_department.entry(dept).or_default() += y;
+                if !service.is_empty() {
+                    *acc.by_service.entry(service).or_default() += y;
+                    let dept = if cost_center.is_empty() {
+                        "(no cost center)".to_string()
+                    } else {
+                        cost_center
+                    };
+                    *acc.by_department.entry(dept).or_default() += y;
+                }
             }
             None => acc.one_off += amount,
         }
@@ -423,7 +435,7 @@ pub fn register(
         q
     };
     let rows: Vec<RowData> = select_rows(q).load(conn)?;
-    let (totals, charts) = summarize_filtered(conn, actor, f)?;
+    let (totals, charts) = summarize_filtered(conn, actor, f, Breakdown::Charts)?;
     let mut sq = services::table
         .select((services::id, services::name))
         .order(services::name.asc())
@@ -454,22 +466,53 @@ pub fn register(
     })
 }
 
-/// Totals and chart series over every record the filter matches (not just one page).
+/// What the totals are broken down by: the register's charts need service and cost center;
+/// the dashboard's spend panel needs only currency and cycle.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Breakdown {
+    Charts,
+    TotalsOnly,
+}
+
+/// Totals (and chart series) over every record the filter matches, not just one page,
+/// summed in SQL: a few dozen groups cross the wire instead of every record.
 fn summarize_filtered(
     conn: &mut PgConnection,
     actor: &Actor,
     f: &RegisterFilter,
+    breakdown: Breakdown,
 ) -> Result<(Vec<CurrencyTotal>, Vec<ChartSeries>), AppError> {
-    let all: Vec<(String, String, Decimal, String, String)> = filtered(actor, f)
-        .select((
-            billing_records::currency,
-            billing_records::cycle,
-            billing_records::amount,
-            services::name,
-            billing_records::cost_center,
-        ))
-        .load(conn)?;
-    Ok(summarize(all))
+    use billing_records::{amount, cost_center, currency, cycle};
+    // Diesel cannot group a boxed query, so the filter picks the records in a subquery.
+    let matching = filtered(actor, f).select(billing_records::id);
+    let q = billing_records::table
+        .inner_join(products::table.inner_join(services::table))
+        .filter(billing_records::id.eq_any(matching));
+    let groups: Vec<Group> = match breakdown {
+        Breakdown::Charts => q
+            .group_by((currency, cycle, services::name, cost_center))
+            .select((
+                currency,
+                cycle,
+                sum(amount),
+                count_star(),
+                services::name,
+                cost_center,
+            ))
+            .load(conn)?,
+        Breakdown::TotalsOnly => q
+            .group_by((currency, cycle))
+            .select((
+                currency,
+                cycle,
+                sum(amount),
+                count_star(),
+                "".into_sql::<Text>(),
+                "".into_sql::<Text>(),
+            ))
+            .load(conn)?,
+    };
+    Ok(summarize(groups))
 }
 
 /// The totals converted to the reporting currency (None while no reporting currency is set).
@@ -546,7 +589,12 @@ pub fn spend(
     conn: &mut PgConnection,
     actor: &Actor,
 ) -> Result<(Vec<CurrencyTotal>, Option<Reporting>), AppError> {
-    let (totals, charts) = summarize_filtered(conn, actor, &RegisterFilter::default())?;
+    let (totals, charts) = summarize_filtered(
+        conn,
+        actor,
+        &RegisterFilter::default(),
+        Breakdown::TotalsOnly,
+    )?;
     let reporting = reporting(conn, &totals, &charts)?;
     Ok((totals, reporting))
 }

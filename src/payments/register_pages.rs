@@ -81,11 +81,19 @@ pub async fn register(
         _ => 30,
     };
     let (f, a) = (filter.clone(), actor.clone());
+    let cache = state.cache.clone();
+    let key = format!(
+        "register:{}:{}:{window}:{filter:?}",
+        actor.id,
+        queries::today()
+    );
     let (reg, (renewals, cards)) = crate::db::run(&state.pool, move |conn| {
-        Ok((
-            queries::register(conn, &a, &f, true)?,
-            queries::upcoming(conn, &a, window)?,
-        ))
+        cache.get_or_compute(conn, key, |conn| {
+            Ok((
+                queries::register(conn, &a, &f, true)?,
+                queries::upcoming(conn, &a, window)?,
+            ))
+        })
     })
     .await?;
     let params: Vec<(&str, String)> = filter.params();
@@ -157,8 +165,10 @@ fn describe(f: &RegisterFilter, reg: &Register) -> Vec<(String, String)> {
 
 async fn load_all(state: &AppState, actor: &Actor, filter: &RegisterFilter) -> AppResult<Register> {
     let (f, a) = (filter.clone(), actor.clone());
+    let cache = state.cache.clone();
+    let key = format!("register-all:{}:{}:{filter:?}", actor.id, queries::today());
     crate::db::run(&state.pool, move |conn| {
-        queries::register(conn, &a, &f, false)
+        cache.get_or_compute(conn, key, |conn| queries::register(conn, &a, &f, false))
     })
     .await
 }

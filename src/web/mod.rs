@@ -33,6 +33,8 @@ pub struct AppState {
     pub setup_token: Arc<Mutex<Option<String>>>,
     /// The time ("today" for reminders); fixed in tests.
     pub clock: Arc<crate::clock::Clock>,
+    /// Estate-wide figures reused while the database snapshot is unchanged.
+    pub cache: Arc<crate::db::snapshot_cache::SnapshotCache>,
 }
 
 /// The client's address: the TCP peer, or the forwarded address behind a trusted proxy.

@@ -2,7 +2,6 @@
 //! it has none, its service's active Service Administrators; if none, the Admins. A task
 //! therefore falls back to the next in line as soon as an assignee loses their role.
 
-use diesel::dsl::exists;
 use diesel::prelude::*;
 
 use crate::authz::{Actor, Role};
@@ -80,22 +79,23 @@ pub fn mine<'a>(
     >,
 ) -> diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<tasks::table, products::table>, diesel::pg::Pg>
 {
-    let active_pa = exists(
-        product_admins::table
-            .inner_join(users::table)
-            .filter(product_admins::product_id.eq(products::id))
-            .filter(users::role.eq("product_admin"))
-            .filter(users::is_active.eq(true))
-            .filter(users::employment_status.ne("offboarded")),
-    );
-    let active_sa = exists(
-        service_admins::table
-            .inner_join(users::table)
-            .filter(service_admins::service_id.eq(products::service_id))
-            .filter(users::role.eq("service_admin"))
-            .filter(users::is_active.eq(true))
-            .filter(users::employment_status.ne("offboarded")),
-    );
+    // Uncorrelated sets (products with an active PA, services with an active SA), which
+    // PostgreSQL hashes once: as correlated NOT EXISTS per task, a misestimated nested loop
+    // cost 7 ms for 500 open tasks.
+    let products_with_pa = product_admins::table
+        .inner_join(users::table)
+        .filter(users::role.eq("product_admin"))
+        .filter(users::is_active.eq(true))
+        .filter(users::employment_status.ne("offboarded"))
+        .select(product_admins::product_id);
+    let services_with_sa = service_admins::table
+        .inner_join(users::table)
+        .filter(users::role.eq("service_admin"))
+        .filter(users::is_active.eq(true))
+        .filter(users::employment_status.ne("offboarded"))
+        .select(service_admins::service_id);
+    let active_pa = products::id.eq_any(products_with_pa);
+    let active_sa = products::service_id.eq_any(services_with_sa);
     match actor.role {
         Role::ProductAdmin => q.filter(products::id.eq_any(actor.scope.product_ids())),
         Role::ServiceAdmin => q

@@ -1,12 +1,21 @@
 //! `portalops demo-data`: a consistent company, usable at once, never mixed with real data.
 
 use crate::common::TestApp;
+use diesel::prelude::*;
+use portalops::db::schema::users;
 use portalops::demo::{load, DemoOptions};
 
 #[actix_web::test]
 async fn demo_data_loads_a_consistent_company_and_refuses_a_second_time() {
     let app = TestApp::spawn().await;
-    let summary = load(&mut app.conn(), &DemoOptions { scale: 0.05 }).expect("demo data");
+    let summary = load(
+        &mut app.conn(),
+        &DemoOptions {
+            scale: 0.05,
+            replace: false,
+        },
+    )
+    .expect("demo data");
     let count = |t: &str| {
         summary
             .counts
@@ -59,6 +68,50 @@ async fn demo_data_loads_a_consistent_company_and_refuses_a_second_time() {
     );
     assert!(!inv.contains("Atlassian"));
 
-    let again = load(&mut app.conn(), &DemoOptions { scale: 0.05 });
-    assert!(again.is_err_and(|e| e.contains("already has 500 people")));
+    let again = load(
+        &mut app.conn(),
+        &DemoOptions {
+            scale: 0.05,
+            replace: false,
+        },
+    );
+    assert!(again.is_err_and(|e| e.contains("already has 500 people") && e.contains("--replace")));
+
+    // Told to, it replaces everything (audit log included) in one transaction: the same
+    // company with the same ids, a new password, and nobody left from before.
+    app.insert_person("Real Person", "real@example.com", "Ops");
+    let replaced = load(
+        &mut app.conn(),
+        &DemoOptions {
+            scale: 0.05,
+            replace: true,
+        },
+    )
+    .expect("replace");
+    assert_eq!(replaced.counts, summary.counts);
+    assert_ne!(replaced.password, summary.password);
+    let mut conn = app.conn();
+    let real: i64 = users::table
+        .filter(users::email.eq("real@example.com"))
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(real, 0);
+    let first: i64 = users::table
+        .select(diesel::dsl::min(users::id))
+        .first::<Option<i64>>(&mut conn)
+        .expect("min")
+        .unwrap_or(0);
+    assert_eq!(first, 1, "ids restart");
+    let fresh = app.client();
+    assert_eq!(
+        fresh.login("admin1", &summary.password).await.status,
+        401,
+        "old password refused"
+    );
+    assert_eq!(fresh.login("admin1", &replaced.password).await.status, 303);
+    assert_eq!(fresh.get("/inventory").await.status, 200);
+    // The audit log is append-only again afterwards.
+    let truncate = diesel::sql_query("TRUNCATE audit_log").execute(&mut conn);
+    assert!(truncate.is_err());
 }

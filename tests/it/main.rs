@@ -9,6 +9,7 @@ mod authz_matrix;
 mod browser;
 mod calendar;
 mod demo;
+mod derived;
 mod directory;
 mod imports;
 mod inventory;
