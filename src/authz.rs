@@ -90,6 +90,16 @@ impl Actor {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+
+    /// Everything about the actor that decides what a page may show (who, role, scope), for
+    /// the keys of results computed for them (`db::snapshot_cache`): a changed scope is a
+    /// different key even before any other commit.
+    pub fn cache_key(&self) -> String {
+        format!(
+            "{}:{:?}:{:?}:{:?}",
+            self.id, self.role, self.scope.services, self.scope.products
+        )
+    }
 }
 
 /// Everything a user can ask to do. Object-scoped actions carry the object's id.

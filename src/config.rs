@@ -197,8 +197,8 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     ("PORTALOPS_SCHEDULER", "true", "run the scheduled jobs in this process"),
     (
         "PORTALOPS_DB_POOL_SIZE",
-        "16",
-        "database connections per instance",
+        "(2 × cores, at least 4)",
+        "database connections per instance; each worker runs at most its share of them at once",
     ),
     (
         "PORTALOPS_WORKERS",
@@ -302,15 +302,18 @@ impl Config {
         };
         let access_token_ttl = secs("PORTALOPS_ACCESS_TOKEN_TTL", 900, 1)?;
         let refresh_token_ttl = secs("PORTALOPS_REFRESH_TOKEN_TTL", 14 * 24 * 3600, 60)?;
-        let db_pool_size = parse_num(
-            "PORTALOPS_DB_POOL_SIZE",
-            var("PORTALOPS_DB_POOL_SIZE"),
-            16,
-            2,
-        )? as u32;
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
+        // Two connections per core: on 2 cores a pool of 16 let 16 PostgreSQL backends and
+        // their threads fight for the CPU, and p99 at 32 connections was 2–4× that of a pool
+        // of 4 for the same throughput (docs/performance.md).
+        let db_pool_size = parse_num(
+            "PORTALOPS_DB_POOL_SIZE",
+            var("PORTALOPS_DB_POOL_SIZE"),
+            (2 * cores as u64).max(4),
+            2,
+        )? as u32;
         let workers = parse_num(
             "PORTALOPS_WORKERS",
             var("PORTALOPS_WORKERS"),

@@ -143,7 +143,11 @@ pub async fn show(
     authorize(&actor, Action::ViewDashboard)?;
     let a = actor.clone();
     let cache = state.cache.clone();
-    let key = format!("dashboard:{}:{}", actor.id, crate::clock::local_today());
+    let key = format!(
+        "dashboard:{}:{}",
+        actor.cache_key(),
+        crate::clock::local_today()
+    );
     let (stats, mine, recent, renewals, cards, deadlines, (totals, reporting)) =
         crate::db::run(&state.pool, move |conn| {
             cache.get_or_compute(conn, key, |conn| {
@@ -182,7 +186,8 @@ pub async fn show(
                 ))
             })
         })
-        .await?;
+        .await
+        .map(std::sync::Arc::unwrap_or_clone)?;
     let page = DashboardPage {
         ctx: PageCtx::new(&session, Some(&actor), "Dashboard", "/"),
         is_admin: actor.is_admin(),

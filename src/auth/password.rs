@@ -4,8 +4,10 @@
 //! other pages or the memory budget.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -68,13 +70,21 @@ pub fn dummy_hash() -> &'static str {
 }
 
 /// Runs password hashing on its own threads, at a lower CPU priority than the request
-/// workers, at most `threads` hashes at once and at most `queue` waiting. A login storm
-/// then takes the CPU the pages leave over and holds at most `threads` × 19 MiB; logins
-/// beyond the queue are answered 429 at once instead of piling up.
+/// workers, at most `threads` hashes at once and at most `queue` waiting. While logins keep
+/// coming (a storm), each thread rests `REST_PER_HASH` times as long as its last hash took,
+/// so hashing takes at most a quarter of a core per thread whatever the pages leave idle:
+/// argon2 is memory-hard by design, and at full speed it slowed the other pages' p99 five-
+/// to ninefold by CPU and cache alone. A storm holds at most `threads` × 19 MiB; logins
+/// beyond the queue are answered 429 at once instead of piling up. A single login is never
+/// delayed: the rest applies only when another is waiting.
 #[derive(Clone)]
 pub struct Hasher {
     jobs: SyncSender<Job>,
+    waiting: Arc<AtomicUsize>,
 }
+
+/// The rest after each hash while others wait: 3 × its time, a 25% duty cycle.
+const REST_PER_HASH: u32 = 3;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -82,8 +92,10 @@ impl Hasher {
     pub fn new(threads: usize, queue: usize) -> Self {
         let (jobs, inbox) = mpsc::sync_channel::<Job>(queue);
         let inbox = Arc::new(Mutex::new(inbox));
+        let waiting = Arc::new(AtomicUsize::new(0));
         for i in 0..threads.max(1) {
             let inbox = inbox.clone();
+            let queued = waiting.clone();
             std::thread::Builder::new()
                 .name(format!("hasher-{i}"))
                 .spawn(move || {
@@ -94,14 +106,19 @@ impl Hasher {
                         .map_err(drop)
                         .and_then(|r| r.recv().map_err(drop))
                     {
+                        queued.fetch_sub(1, Ordering::Relaxed);
+                        let started = Instant::now();
                         // A panicking job drops its reply channel (the caller sees an error);
                         // the thread lives on.
                         let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                        if queued.load(Ordering::Relaxed) > 0 {
+                            std::thread::sleep(started.elapsed() * REST_PER_HASH);
+                        }
                     }
                 })
                 .expect("cannot start a password hashing thread");
         }
-        Self { jobs }
+        Self { jobs, waiting }
     }
 
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
@@ -113,7 +130,12 @@ impl Hasher {
         let job: Job = Box::new(move || {
             let _ = reply.send(f());
         });
-        match self.jobs.try_send(job) {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let sent = self.jobs.try_send(job);
+        if sent.is_err() {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+        match sent {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(AppError::TooManyRequests {

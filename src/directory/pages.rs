@@ -48,7 +48,14 @@ pub async fn list(
     authorize(&actor, Action::ViewDirectory)?;
     let filter = query.into_inner();
     let (f, a) = (filter.clone(), actor.clone());
-    let list = crate::db::run(&state.pool, move |conn| queries::list_people(conn, &a, &f)).await?;
+    let cache = state.cache.clone();
+    let list = crate::db::run(&state.pool, move |conn| {
+        let mut list = queries::list_people(conn, &a, &f)?;
+        list.departments =
+            (*cache.get_or_compute(conn, "departments".into(), queries::departments)?).clone();
+        Ok(list)
+    })
+    .await?;
     let product_id = filter.product_id.map(|p| p.to_string()).unwrap_or_default();
     let pager = Pager::new(
         "/directory",
@@ -83,7 +90,7 @@ struct PersonPage {
     ctx: PageCtx,
     d: PersonDetail,
     is_admin: bool,
-    grantable: Vec<(i64, String)>,
+    grantable: std::sync::Arc<Vec<(i64, String)>>,
     grant: GrantForm,
     errors: FieldErrors,
 }
@@ -107,10 +114,13 @@ async fn render_person(
 ) -> AppResult<HttpResponse> {
     authorize(actor, Action::ViewDirectory)?;
     let a = actor.clone();
+    let cache = state.cache.clone();
+    let key = format!("grantable:{}", actor.cache_key());
     let (d, grantable) = crate::db::run(&state.pool, move |conn| {
         let person = queries::find_person(conn, id)?;
         let d = queries::person_detail(conn, &a, person)?;
-        let grantable = queries::grantable_products(conn, &a)?;
+        let grantable =
+            cache.get_or_compute(conn, key, |conn| queries::grantable_products(conn, &a))?;
         Ok((d, grantable))
     })
     .await?;

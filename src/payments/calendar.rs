@@ -161,13 +161,18 @@ pub async fn page(
         last + chrono::TimeDelta::days(i64::from(6 - last.weekday().num_days_from_monday()));
     let a = actor.clone();
     let horizon = today + chrono::TimeDelta::days(90);
+    let cache = state.cache.clone();
+    let key = format!("calendar:{}:{grid_start}:{today}", actor.cache_key());
     let (month_events, upcoming) = crate::db::run(&state.pool, move |conn| {
-        Ok((
-            events(conn, &a, grid_start, grid_end)?,
-            events(conn, &a, today, horizon)?,
-        ))
+        cache.get_or_compute(conn, key, |conn| {
+            Ok((
+                events(conn, &a, grid_start, grid_end)?,
+                events(conn, &a, today, horizon)?,
+            ))
+        })
     })
-    .await?;
+    .await
+    .map(std::sync::Arc::unwrap_or_clone)?;
     let mut weeks = Vec::new();
     let mut day = grid_start;
     while day <= grid_end {

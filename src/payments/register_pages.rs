@@ -6,11 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
+use std::sync::Arc;
 
 use super::chart::{chart, Chart};
 use super::model::METHODS;
 use super::money::CYCLES;
-use super::queries::{self, CurrencyTotal, Register, RegisterFilter, RegisterRow};
+use super::queries::{self, Register, RegisterFilter, RegisterRow};
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor, Role};
 use crate::error::AppResult;
@@ -84,7 +85,7 @@ pub async fn register(
     let cache = state.cache.clone();
     let key = format!(
         "register:{}:{}:{window}:{filter:?}",
-        actor.id,
+        actor.cache_key(),
         queries::today()
     );
     let (reg, (renewals, cards)) = crate::db::run(&state.pool, move |conn| {
@@ -95,7 +96,8 @@ pub async fn register(
             ))
         })
     })
-    .await?;
+    .await
+    .map(Arc::unwrap_or_clone)?;
     let params: Vec<(&str, String)> = filter.params();
     let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let pager = Pager::new("/payments", &borrowed, filter.page.unwrap_or(1), reg.total);
@@ -123,10 +125,8 @@ struct PrintPage {
     generated: String,
     by: String,
     filters: Vec<(String, String)>,
-    rows: Vec<RegisterRow>,
-    totals: Vec<CurrencyTotal>,
+    reg: Arc<Register>,
     charts: Vec<Chart>,
-    reporting: Option<super::queries::Reporting>,
 }
 
 /// The filters in words, for the printed page's header.
@@ -163,10 +163,18 @@ fn describe(f: &RegisterFilter, reg: &Register) -> Vec<(String, String)> {
     out
 }
 
-async fn load_all(state: &AppState, actor: &Actor, filter: &RegisterFilter) -> AppResult<Register> {
+async fn load_all(
+    state: &AppState,
+    actor: &Actor,
+    filter: &RegisterFilter,
+) -> AppResult<Arc<Register>> {
     let (f, a) = (filter.clone(), actor.clone());
     let cache = state.cache.clone();
-    let key = format!("register-all:{}:{}:{filter:?}", actor.id, queries::today());
+    let key = format!(
+        "register-all:{}:{}:{filter:?}",
+        actor.cache_key(),
+        queries::today()
+    );
     crate::db::run(&state.pool, move |conn| {
         cache.get_or_compute(conn, key, |conn| queries::register(conn, &a, &f, false))
     })
@@ -196,9 +204,7 @@ pub async fn print(
         by: actor.full_name.clone(),
         filters: describe(&filter, &reg),
         charts: charts_of(&reg),
-        rows: reg.rows,
-        totals: reg.totals,
-        reporting: reg.reporting,
+        reg,
     };
     html(StatusCode::OK, page.render())
 }
@@ -228,7 +234,7 @@ pub async fn export(
         "cost_center",
         "status",
     ];
-    let rows = reg.rows.into_iter().map(|r| {
+    let rows = reg.rows.iter().cloned().map(|r| {
         let yearly = super::money::yearly(r.d.amount, &r.d.cycle)
             .map(|y| y.round_dp(4).normalize().to_string());
         vec![

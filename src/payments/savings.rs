@@ -241,24 +241,30 @@ pub async fn page(
     let a = actor.clone();
     let now = state.clock.now();
     let cache = state.cache.clone();
-    let key = format!("savings:{}", actor.id);
-    let (seats, mut grants) = crate::db::run(&state.pool, move |conn| {
+    let key = format!("savings:{}", actor.cache_key());
+    let found = crate::db::run(&state.pool, move |conn| {
         cache.get_or_compute(conn, key, |conn| {
             Ok((seats(conn, &a)?, stale_grants(conn, &a, now)?))
         })
     })
     .await?;
+    let (all_seats, grants) = &*found;
     // Ages move with the clock, not with the data: recomputed for a reused result.
-    for g in &mut grants {
-        g.age_days = (now - g.granted_at).num_days();
-    }
+    let grants = grants
+        .iter()
+        .map(|g| GrantRow {
+            age_days: (now - g.granted_at).num_days(),
+            ..g.clone()
+        })
+        .collect();
     // Every product is costed and sorted (the order needs them all); one page is shown.
     let page_no = query.page.unwrap_or(1).max(1);
-    let pager = Pager::new("/payments/savings", &[], page_no, seats.len() as i64);
-    let seats = seats
-        .into_iter()
+    let pager = Pager::new("/payments/savings", &[], page_no, all_seats.len() as i64);
+    let seats = all_seats
+        .iter()
         .skip(Pager::offset(page_no) as usize)
         .take(PER_PAGE as usize)
+        .cloned()
         .collect();
     let page = SavingsPage {
         ctx: PageCtx::new(

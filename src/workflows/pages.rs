@@ -391,7 +391,17 @@ pub async fn my_tasks(
     authorize(&actor, Action::ViewDashboard)?;
     let f = query.into_inner();
     let (a, f2) = (actor.clone(), f.clone());
-    let rows = crate::db::run(&state.pool, move |conn| queries::my_tasks(conn, &a, &f2)).await?;
+    let cache = state.cache.clone();
+    let key = format!(
+        "tasks:{}:{}:{f:?}",
+        actor.cache_key(),
+        crate::payments::queries::today()
+    );
+    let rows = crate::db::run(&state.pool, move |conn| {
+        cache.get_or_compute(conn, key, |conn| queries::my_tasks(conn, &a, &f2))
+    })
+    .await
+    .map(std::sync::Arc::unwrap_or_clone)?;
     let page = TasksPage {
         ctx: PageCtx::new(&session, Some(&actor), "My tasks", "/tasks"),
         f,

@@ -147,6 +147,7 @@ pub fn list(
     ))
 }
 
+#[derive(Clone)]
 pub struct TaskRow {
     pub id: i64,
     pub workflow_id: i64,
