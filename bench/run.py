@@ -127,11 +127,11 @@ def parse_wrk(out):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"timeout (\d+)", out)
-    duration = float(re.search(r"requests in ([\d.]+)s", out).group(1))
+    done, duration = re.search(r"(\d+) requests in ([\d.]+)s", out).groups()
     errors = int(non2xx.group(1)) if non2xx else 0
     return {
         "rps": rps,
-        "ok_rps": rps - errors / duration,
+        "ok_rps": (int(done) - errors) / float(duration),
         "p50_ms": to_ms(lat.get("50", "0us")),
         "p99_ms": to_ms(lat.get("99", "0us")),
         "errors": errors,

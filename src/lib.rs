@@ -64,8 +64,9 @@ pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
     Ok(AppState {
         pool,
         keys: Arc::new(keys),
-        // Half the cores hash (at a lower priority); 32 more logins may wait, then 429.
-        hasher: Hasher::new(cores / 2, 32),
+        // Half the cores hash; 16 more logins may wait their turn, others up to 5 s for
+        // room in that queue, then 429.
+        hasher: Hasher::new(cores / 2, 16, std::time::Duration::from_secs(5)),
         setup_token: Arc::new(Mutex::new(None)),
         clock: Arc::new(clock::Clock::default()),
         // 64 results of the newest snapshot: the largest (a printed register of 1,500 rows)

@@ -1,6 +1,6 @@
 //! The few operating-system calls the standard library does not wrap: effective user id,
-//! signals to child processes, a parent-death signal for the embedded PostgreSQL, a lower
-//! CPU priority for the password hashing threads, and fewer malloc arenas.
+//! signals to child processes, a parent-death signal for the embedded PostgreSQL, a
+//! thread's CPU time (for the password hasher), and fewer malloc arenas.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -52,13 +52,19 @@ pub fn die_with_parent(cmd: &mut Command) {
     }
 }
 
-/// Lowers the calling thread's CPU priority (nice 10), so that work on it (password hashing)
-/// gets the cores only when the request workers and PostgreSQL leave them idle. On Linux the
-/// nice value is per thread and `who = 0` names the calling thread. Best effort: a failure
-/// leaves the priority unchanged.
-pub fn lower_thread_priority() {
-    // SAFETY: setpriority takes plain integers and only changes this thread's nice value.
-    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+/// CPU time used by the calling thread so far (zero if the clock cannot be read): the
+/// password hasher rests in proportion to the CPU it used, not to the wall time it took.
+pub fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Keeps glibc's malloc from holding memory the server no longer uses. By default it keeps

@@ -1,17 +1,17 @@
 //! Password hashing (argon2id for new hashes, legacy bcrypt verified and upgraded) and the
 //! password policy. Hashing is CPU- and memory-heavy (19 MiB each), so it runs on a few
-//! dedicated low-priority threads with a bounded queue: a login storm cannot starve the
-//! other pages or the memory budget.
+//! dedicated threads with a bounded queue and a bounded share of the CPU: a login storm
+//! cannot starve the other pages or the memory budget.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 
 use crate::error::AppError;
 
@@ -69,28 +69,30 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash(&super::random_token()).unwrap_or_default())
 }
 
-/// Runs password hashing on its own threads, at a lower CPU priority than the request
-/// workers, at most `threads` hashes at once and at most `queue` waiting. While logins keep
-/// coming (a storm), each thread rests `REST_PER_HASH` times as long as its last hash took,
-/// so hashing takes at most a quarter of a core per thread whatever the pages leave idle:
-/// argon2 is memory-hard by design, and at full speed it slowed the other pages' p99 five-
-/// to ninefold by CPU and cache alone. A storm holds at most `threads` × 19 MiB; logins
-/// beyond the queue are answered 429 at once instead of piling up. A single login is never
-/// delayed: the rest applies only when another is waiting.
+/// Runs password hashing on its own threads: at most `threads` hashes at once, and at most
+/// `queue` logins admitted to wait for them; a login that finds no room within `max_wait`
+/// is answered 429 (waiting costs nothing: no thread, no connection; an immediate 429 let
+/// a storm's clients retry at tens of thousands of requests a second). While others wait, each thread rests `REST_PER_HASH` times the CPU time
+/// its last hash used, so hashing takes at most a quarter of a core per thread: argon2 is
+/// memory-hard by design, and at full speed it slowed the other pages' p99 five- to
+/// ninefold (docs/performance.md). A storm holds at most `threads` × 19 MiB. A single login
+/// is never delayed: the rest applies only when another is waiting.
 #[derive(Clone)]
 pub struct Hasher {
-    jobs: SyncSender<Job>,
+    jobs: mpsc::Sender<Job>,
+    admitted: Arc<Semaphore>,
+    max_wait: Duration,
     waiting: Arc<AtomicUsize>,
 }
 
-/// The rest after each hash while others wait: 3 × its time, a 25% duty cycle.
+/// The rest after each hash while others wait: 3 × its CPU time, a 25% duty cycle.
 const REST_PER_HASH: u32 = 3;
 
 type Job = Box<dyn FnOnce() + Send>;
 
 impl Hasher {
-    pub fn new(threads: usize, queue: usize) -> Self {
-        let (jobs, inbox) = mpsc::sync_channel::<Job>(queue);
+    pub fn new(threads: usize, queue: usize, max_wait: Duration) -> Self {
+        let (jobs, inbox) = mpsc::channel::<Job>();
         let inbox = Arc::new(Mutex::new(inbox));
         let waiting = Arc::new(AtomicUsize::new(0));
         for i in 0..threads.max(1) {
@@ -99,7 +101,6 @@ impl Hasher {
             std::thread::Builder::new()
                 .name(format!("hasher-{i}"))
                 .spawn(move || {
-                    crate::sys::lower_thread_priority();
                     // Ends when every `Hasher` clone (every sender) is gone.
                     while let Ok(job) = inbox
                         .lock()
@@ -107,18 +108,24 @@ impl Hasher {
                         .and_then(|r| r.recv().map_err(drop))
                     {
                         queued.fetch_sub(1, Ordering::Relaxed);
-                        let started = Instant::now();
+                        let cpu = crate::sys::thread_cpu_time();
                         // A panicking job drops its reply channel (the caller sees an error);
                         // the thread lives on.
                         let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
                         if queued.load(Ordering::Relaxed) > 0 {
-                            std::thread::sleep(started.elapsed() * REST_PER_HASH);
+                            let used = crate::sys::thread_cpu_time().saturating_sub(cpu);
+                            std::thread::sleep(used * REST_PER_HASH);
                         }
                     }
                 })
                 .expect("cannot start a password hashing thread");
         }
-        Self { jobs, waiting }
+        Self {
+            jobs,
+            admitted: Arc::new(Semaphore::new(threads.max(1) + queue)),
+            max_wait,
+            waiting,
+        }
     }
 
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
@@ -126,32 +133,34 @@ impl Hasher {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let _admitted = tokio::time::timeout(self.max_wait, self.admitted.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| AppError::internal("password hashing closed"))?;
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = reply.send(f());
+            // A caller that gave up (its request was dropped) costs no hash.
+            if !reply.is_closed() {
+                let _ = reply.send(f());
+            }
         });
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        let sent = self.jobs.try_send(job);
-        if sent.is_err() {
+        if self.jobs.send(job).is_err() {
             self.waiting.fetch_sub(1, Ordering::Relaxed);
-        }
-        match sent {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                return Err(AppError::TooManyRequests {
-                    message:
-                        "Too many sign-ins are being checked right now. Try again in a few seconds."
-                            .into(),
-                    retry_after_secs: 2,
-                })
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(AppError::internal("password hashing threads stopped"))
-            }
+            return Err(AppError::internal("password hashing threads stopped"));
         }
         answer
             .await
             .map_err(|_| AppError::internal("password hashing failed"))
+    }
+}
+
+/// The answer to a login while the hashing queue is full.
+pub fn busy() -> AppError {
+    AppError::TooManyRequests {
+        message: "Too many sign-ins are being checked right now. Try again in a few seconds."
+            .into(),
+        retry_after_secs: 2,
     }
 }
 
@@ -229,9 +238,9 @@ mod tests {
     #[test]
     fn hasher_runs_jobs_and_answers_busy_beyond_its_queue() {
         actix_web::rt::System::new().block_on(async {
-            let hasher = Hasher::new(1, 1);
+            let hasher = Hasher::new(1, 1, Duration::from_millis(300));
             assert_eq!(hasher.run(|| 2 + 2).await.expect("runs"), 4);
-            // One job running (held at a gate), one waiting: a third is refused at once.
+            // One job running (held at a gate), one waiting: a third waits, then is refused.
             let (open, gate) = mpsc::channel::<()>();
             let gate = Arc::new(Mutex::new(gate));
             let pause = std::time::Duration::from_millis(100);

@@ -389,6 +389,7 @@ async fn list_and_detail_pages_run_the_same_number_of_queries_whatever_their_siz
     let s = app.insert_service("Slack");
     let p = app.insert_product(s, "Slack Pro", None);
     let b = app.insert_billing(p, "monthly", "10", "EUR", None);
+    let ann = app.insert_person("Ann Grows", "ann.grows@example.com", "Ops");
     let queries = |r: &crate::common::Resp| {
         r.header("x-query-count")
             .expect("query count")
@@ -406,6 +407,8 @@ async fn list_and_detail_pages_run_the_same_number_of_queries_whatever_their_siz
         "/payments/print".to_string(),
         "/payments/savings".to_string(),
         "/calendar".to_string(),
+        "/tasks".to_string(),
+        format!("/directory/{ann}"),
     ];
     let mut small = Vec::new();
     for page in &pages {
@@ -417,6 +420,7 @@ async fn list_and_detail_pages_run_the_same_number_of_queries_whatever_their_siz
         let person = app.insert_person(&format!("P {i}"), &format!("p{i}@example.com"), "Ops");
         app.insert_grant(person, pid);
         app.insert_grant(person, p);
+        app.insert_grant(ann, pid);
         app.insert_billing(pid, "annual", "120", "USD", Some(("Visa", "4242", 1, 2030)));
     }
     for (page, before) in pages.iter().zip(small) {
