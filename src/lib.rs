@@ -4,6 +4,7 @@
 //! the integration tests both use it. See docs/architecture.md for the map.
 
 pub mod account;
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -378,6 +379,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             .wrap(from_fn(auth::csrf::guard))
             .wrap(sessions)
             .wrap(from_fn(web::request_log::frame))
+            .configure(api::routes)
             .configure(routes)
             .default_service(aw::to(not_found))
     })

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::commands::{self, LoginAttempt, LoginOutcome};
 use super::current_user::CurrentUser;
 use super::session::{self as sess, FlashKind};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::web::respond::{html, redirect};
 use crate::web::{client_ip, safe_next, AppState, PageCtx};
 
@@ -91,7 +91,16 @@ pub async fn login(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
-    match commands::login(&state, attempt).await? {
+    let outcome = match commands::login(&state, attempt).await {
+        Ok(outcome) => outcome,
+        // Too many logins waiting for a password check: the form again, with what was typed.
+        Err(AppError::TooManyRequests {
+            message,
+            retry_after_secs,
+        }) => return refused(&session, username, &form.next, message, retry_after_secs),
+        Err(e) => return Err(e),
+    };
+    match outcome {
         LoginOutcome::Success(tokens) => {
             sess::begin(&session, &tokens.access, &tokens.refresh);
             let target = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
@@ -107,19 +116,30 @@ pub async fn login(
         LoginOutcome::Locked { retry_after_secs } => {
             let minutes = retry_after_secs.div_ceil(60);
             let msg = format!("Too many failed attempts. Try again in {minutes} minute(s).");
-            let mut resp = render_login(
-                &session,
-                username,
-                Some(&form.next),
-                msg,
-                StatusCode::TOO_MANY_REQUESTS,
-            )?;
-            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            Ok(resp)
+            refused(&session, username, &form.next, msg, retry_after_secs)
         }
     }
+}
+
+/// The login form again with a 429, the reason and `Retry-After`.
+fn refused(
+    session: &Session,
+    username: String,
+    next: &str,
+    message: String,
+    retry_after_secs: u64,
+) -> AppResult<HttpResponse> {
+    let mut resp = render_login(
+        session,
+        username,
+        Some(next),
+        message,
+        StatusCode::TOO_MANY_REQUESTS,
+    )?;
+    if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Ok(resp)
 }
 
 pub async fn logout(

@@ -8,11 +8,13 @@
 //! query identically: a stored result is returned only when the current snapshot is the one
 //! it was computed in. Any commit anywhere changes the snapshot, so nothing is ever stale;
 //! between commits (most of the time in a portal that is read far more than written) the
-//! estate-wide pages (dashboard, register, print, savings) cost one statement instead of a
-//! dozen aggregates.
+//! estate-wide pages (dashboard, register, print, savings, calendar, My tasks) cost one
+//! statement instead of a dozen aggregates.
 //!
-//! What is not in the database must be in the key: the actor (scope and role come from the
-//! database, but the key keeps users apart), the filters, and "today".
+//! What is not in the database must be in the key: the actor (`Actor::cache_key`: id, role
+//! and scope as this request loaded them), the filters, and "today". The snapshot is the
+//! whole PostgreSQL cluster's: on a shared server, other databases' commits also change it
+//! (never wrong, only fewer reuses).
 
 use std::any::Any;
 use std::collections::HashMap;

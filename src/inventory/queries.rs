@@ -107,6 +107,17 @@ pub fn list_services(
     actor: &Actor,
     f: &ServiceFilter,
 ) -> Result<ServiceList, AppError> {
+    list_services_page(conn, actor, f, f.page.unwrap_or(1), PER_PAGE)
+}
+
+/// One page of `limit` services (the API chooses its page size; the pages use `PER_PAGE`).
+pub fn list_services_page(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    f: &ServiceFilter,
+    page: i64,
+    limit: i64,
+) -> Result<ServiceList, AppError> {
     let total: i64 = scoped_services(actor, f).count().get_result(conn)?;
     let desc = f.dir == "desc";
     let q = scoped_services(actor, f);
@@ -120,7 +131,7 @@ pub fn list_services(
         (_, false) => q.order((crate::db::lower(services::name).asc(), services::id.asc())),
         (_, true) => q.order((crate::db::lower(services::name).desc(), services::id.desc())),
     };
-    let page: Vec<(i64, String, String, String, String)> = q
+    let rows: Vec<(i64, String, String, String, String)> = q
         .select((
             services::id,
             services::name,
@@ -128,10 +139,10 @@ pub fn list_services(
             services::category,
             services::status,
         ))
-        .limit(PER_PAGE)
-        .offset(Pager::offset(f.page.unwrap_or(1)))
+        .limit(limit)
+        .offset((page.max(1) - 1) * limit)
         .load(conn)?;
-    let ids: Vec<i64> = page.iter().map(|r| r.0).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     // Products and seats in use per service in one pass over the page's products. Seats are
     // summed from the per-product counters: counting distinct people over every grant of 50
     // services cost 3–5 ms per request at 100,000 grants (the service page still shows them).
@@ -155,7 +166,7 @@ pub fn list_services(
         .order(services::category.asc())
         .load(conn)?;
     Ok(ServiceList {
-        rows: page
+        rows: rows
             .into_iter()
             .map(|(id, name, vendor, category, status)| ServiceRow {
                 products: counts.get(&id).map_or(0, |c| c.0),

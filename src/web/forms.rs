@@ -29,6 +29,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// (field, message) pairs, for the API's problem documents.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0.iter().map(|(f, m)| (*f, m.as_str()))
+    }
+
     pub fn into_result(self) -> Result<(), FieldErrors> {
         if self.is_empty() {
             Ok(())

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod api;
 mod audit;
 mod auth;
 mod authz_matrix;

@@ -129,6 +129,36 @@ impl Client {
         })
     }
 
+    /// An API call: optional JSON body and bearer token, and no cookies (cookies never
+    /// authenticate the API).
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Resp {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = bearer {
+            req = req.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        let mut res = match body {
+            Some(b) => req
+                .insert_header(("content-type", "application/json"))
+                .send_body(b.to_string())
+                .await
+                .expect("request"),
+            None => req.send().await.expect("request"),
+        };
+        let bytes = res.body().limit(10 * 1024 * 1024).await.expect("body");
+        Resp {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.send(self.http.get(format!("{}{path}", self.base)), None)
             .await

@@ -1,0 +1,166 @@
+//! `POST /api/v1/auth/login`, `/auth/refresh`, `/auth/logout` and `GET /api/v1/me`: the
+//! same login command, throttling, token rotation and audit as the login page, with the
+//! tokens in the JSON body instead of the session cookie.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiResult, ApiUser, Problem};
+use crate::auth::commands::{self, LoginAttempt, LoginOutcome};
+use crate::auth::tokens::{self, RefreshOutcome};
+use crate::authz::Role;
+use crate::web::{client_ip, AppState};
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Serialize)]
+struct TokenPair {
+    access_token: String,
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+    refresh_token: String,
+}
+
+fn token_pair(state: &AppState, access: String, refresh: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(TokenPair {
+            access_token: access,
+            token_type: "Bearer",
+            expires_in: state.config.access_token_ttl.as_secs(),
+            refresh_token: refresh,
+        })
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Credentials>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let username = body.username.trim().to_string();
+    if username.is_empty() {
+        return Err(Problem::invalid("username", "Enter your username."));
+    }
+    if body.password.is_empty() {
+        return Err(Problem::invalid("password", "Enter your password."));
+    }
+    let attempt = LoginAttempt {
+        username,
+        password: body.password,
+        client_ip: client_ip(&req, state.config.trust_proxy),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    match commands::login(&state, attempt).await? {
+        LoginOutcome::Success(issued) => Ok(token_pair(&state, issued.access, issued.refresh)),
+        LoginOutcome::Failed => Err(Problem::unauthorized("Invalid username or password.")),
+        LoginOutcome::Locked { retry_after_secs } => Err(crate::error::AppError::TooManyRequests {
+            message: format!(
+                "Too many failed attempts. Try again in {} minute(s).",
+                retry_after_secs.div_ceil(60)
+            ),
+            retry_after_secs,
+        }
+        .into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RefreshBody {
+    #[serde(default)]
+    refresh_token: String,
+}
+
+/// Exchanges a refresh token for a new pair. The old one stops working (a retry within the
+/// grace window gets the same successor); presenting it again later revokes the session.
+pub async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RefreshBody>,
+) -> ApiResult<HttpResponse> {
+    let token = body.into_inner().refresh_token;
+    if token.is_empty() {
+        return Err(Problem::invalid("refresh_token", "Send the refresh token."));
+    }
+    let keys = state.keys.clone();
+    let ip = client_ip(&req, state.config.trust_proxy);
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        let outcome = tokens::rotate(conn, &keys, &token, ip.as_deref())?;
+        // The account may have been deactivated or demoted since the login.
+        if let RefreshOutcome::Rotated {
+            user_id,
+            session_id,
+            ..
+        } = &outcome
+        {
+            if crate::auth::current_user::load_actor(conn, *user_id, *session_id)?.is_none() {
+                return Ok(RefreshOutcome::Invalid);
+            }
+        }
+        Ok(outcome)
+    })
+    .await?;
+    match outcome {
+        RefreshOutcome::Rotated {
+            user_id,
+            session_id,
+            refresh,
+        } => {
+            let access = state.keys.issue_access(user_id, session_id)?;
+            Ok(token_pair(&state, access, refresh))
+        }
+        RefreshOutcome::Invalid => Err(Problem::unauthorized(
+            "The refresh token is not valid (unknown, expired or its session has ended).",
+        )),
+        RefreshOutcome::ReuseDetected => Err(Problem::unauthorized(
+            "This refresh token was already used: the session has been revoked. Log in again.",
+        )),
+    }
+}
+
+/// Ends the token's session (its refresh token with it); audited like the page's logout.
+pub async fn logout(user: ApiUser, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    commands::logout(&state, &user.0).await?;
+    Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
+}
+
+#[derive(Serialize)]
+struct Me {
+    id: i64,
+    username: String,
+    full_name: String,
+    role: &'static str,
+    /// Services run as a Service Administrator.
+    services: Vec<i64>,
+    /// Products run as a Product Administrator.
+    products: Vec<i64>,
+}
+
+pub async fn me(user: ApiUser) -> ApiResult<HttpResponse> {
+    let a = user.0;
+    Ok(HttpResponse::Ok().json(Me {
+        id: a.id,
+        username: a.username,
+        full_name: a.full_name,
+        role: match a.role {
+            Role::Admin => "admin",
+            Role::ServiceAdmin => "service_admin",
+            Role::ProductAdmin => "product_admin",
+            Role::User => "user",
+        },
+        products: a.scope.product_ids(),
+        services: a.scope.services,
+    }))
+}

@@ -1,0 +1,151 @@
+//! `GET /api/v1/services` and `GET /api/v1/services/{id}`: the inventory's queries and
+//! authorization, as JSON.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiResult, ApiUser, Paging, Problem};
+use crate::authz::{authorize, authorize_on, Action, Object, ObjectAction};
+use crate::inventory::queries::{self, ServiceFilter};
+use crate::web::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct ServiceQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    category: String,
+    /// "active" (default), "archived" or "all".
+    #[serde(default)]
+    status: String,
+    // Not `#[serde(flatten)] Paging`: flattened fields lose the query string's number
+    // parsing.
+    page: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ServiceItem {
+    id: i64,
+    name: String,
+    vendor: String,
+    category: String,
+    status: String,
+    products: i64,
+    seats_in_use: i64,
+}
+
+#[derive(Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    page: i64,
+    limit: i64,
+    total: i64,
+}
+
+pub async fn list_services(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    query: web::Query<ServiceQuery>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ViewInventory)?;
+    let q = query.into_inner();
+    let paging = Paging {
+        page: q.page,
+        limit: q.limit,
+    };
+    let limit = paging.limit()?;
+    let page = paging.page();
+    if !matches!(q.status.as_str(), "" | "active" | "archived" | "all") {
+        return Err(Problem::invalid("status", "Use active, archived or all."));
+    }
+    let filter = ServiceFilter {
+        q: q.q,
+        category: q.category,
+        status: q.status,
+        ..Default::default()
+    };
+    let list = crate::db::run(&state.pool, move |conn| {
+        queries::list_services_page(conn, &actor, &filter, page, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: list
+            .rows
+            .into_iter()
+            .map(|r| ServiceItem {
+                id: r.id,
+                name: r.name,
+                vendor: r.vendor,
+                category: r.category,
+                status: r.status,
+                products: r.products,
+                seats_in_use: r.seats_in_use,
+            })
+            .collect(),
+        page,
+        limit,
+        total: list.total,
+    }))
+}
+
+#[derive(Serialize)]
+struct ProductItem {
+    id: i64,
+    name: String,
+    license_model: String,
+    seats_purchased: Option<i32>,
+    seats_used: i64,
+    status: String,
+}
+
+#[derive(Serialize)]
+struct ServiceDetail {
+    id: i64,
+    name: String,
+    vendor: String,
+    category: String,
+    website: String,
+    description: String,
+    status: String,
+    people_with_access: i64,
+    products: Vec<ProductItem>,
+}
+
+pub async fn service(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    let id = path.into_inner();
+    authorize_on(&actor, ObjectAction::View, Object::Service(id))?;
+    let d = crate::db::run(&state.pool, move |conn| {
+        let service = queries::find_service(conn, id)?;
+        queries::service_detail(conn, &actor, service)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ServiceDetail {
+        id: d.service.id,
+        name: d.service.name,
+        vendor: d.service.vendor,
+        category: d.service.category,
+        website: d.service.website,
+        description: d.service.description,
+        status: d.service.status,
+        people_with_access: d.people_with_access,
+        products: d
+            .products
+            .into_iter()
+            .map(|p| ProductItem {
+                id: p.product.id,
+                name: p.product.name,
+                license_model: p.product.license_model,
+                seats_purchased: p.product.seats_purchased,
+                seats_used: p.seats_used,
+                status: p.product.status,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,273 @@
+//! The REST API's first increment: bearer-token authentication (login, refresh rotation and
+//! re-use detection, logout), problem documents, and the services endpoints with the same
+//! scope rules as the pages.
+
+use serde_json::{json, Value};
+
+use crate::common::{TestApp, PASSWORD};
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+async fn tokens(app: &TestApp, username: &str) -> (String, String) {
+    let r = app
+        .client()
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": username, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = parse(&r.body);
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 900);
+    (
+        v["access_token"].as_str().expect("access").to_string(),
+        v["refresh_token"].as_str().expect("refresh").to_string(),
+    )
+}
+
+fn assert_problem(r: &crate::common::client::Resp, status: u16) -> Value {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    let v = parse(&r.body);
+    assert_eq!(v["status"], status);
+    assert!(v["title"].is_string() && v["detail"].is_string() && v["type"].is_string());
+    v
+}
+
+#[actix_web::test]
+async fn login_refresh_rotation_reuse_and_logout() {
+    let app = TestApp::spawn().await;
+    app.create_user("ops", PASSWORD, "admin");
+    let c = app.client();
+
+    // Bad input and bad credentials: problem documents, nothing logged in.
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "ops"})),
+        )
+        .await;
+    let v = assert_problem(&r, 422);
+    assert_eq!(v["errors"]["password"], "Enter your password.");
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "ops", "password": "wrong password here"})),
+        )
+        .await;
+    assert_problem(&r, 401);
+    assert_eq!(r.header("www-authenticate").as_deref(), Some("Bearer"));
+    let r = c.api("POST", "/api/v1/auth/login", None, None).await;
+    assert_problem(&r, 400);
+
+    let (access, refresh) = tokens(&app, "ops").await;
+    let me = c.api("GET", "/api/v1/me", Some(&access), None).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    let v = parse(&me.body);
+    assert_eq!(v["username"], "ops");
+    assert_eq!(v["role"], "admin");
+
+    // Rotation: the new pair works, the old refresh token is spent; presenting it again
+    // after the grace window revokes the whole session.
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = parse(&r.body);
+    let (access2, refresh2) = (
+        v["access_token"].as_str().expect("a").to_string(),
+        v["refresh_token"].as_str().expect("r").to_string(),
+    );
+    assert_ne!(refresh2, refresh);
+    assert_eq!(
+        c.api("GET", "/api/v1/me", Some(&access2), None)
+            .await
+            .status,
+        200
+    );
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 hour' WHERE rotated_at IS NOT NULL"),
+        &mut app.conn(),
+    )
+    .expect("age the rotation");
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    let v = assert_problem(&r, 401);
+    assert!(v["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("already used"));
+    let r = c.api("GET", "/api/v1/me", Some(&access2), None).await;
+    assert_problem(&r, 401);
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh2})),
+        )
+        .await;
+    assert_problem(&r, 401);
+
+    // Logout ends the session at once, and is audited like the page's.
+    let (access3, refresh3) = tokens(&app, "ops").await;
+    let r = c
+        .api("POST", "/api/v1/auth/logout", Some(&access3), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_problem(&c.api("GET", "/api/v1/me", Some(&access3), None).await, 401);
+    assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh3})),
+        )
+        .await,
+        401,
+    );
+    assert!(app.audit_actions().iter().any(|a| a == "auth.logout"));
+
+    // No token, a forged one, or only the pages' cookie: 401.
+    assert_problem(&c.api("GET", "/api/v1/me", None, None).await, 401);
+    assert_problem(
+        &c.api("GET", "/api/v1/me", Some("not.a.jwt"), None).await,
+        401,
+    );
+    let browser = app.logged_in("pageuser", "admin").await;
+    assert_problem(&browser.get("/api/v1/me").await, 401);
+    // Unknown API paths are problems too, not HTML.
+    assert_problem(
+        &c.api("GET", "/api/v1/nothing-here", Some(&access2), None)
+            .await,
+        404,
+    );
+}
+
+#[actix_web::test]
+async fn api_logins_are_throttled_like_the_page() {
+    let app = TestApp::spawn().await;
+    app.create_user("ops", PASSWORD, "admin");
+    let c = app.client();
+    let mut last = 0;
+    for _ in 0..6 {
+        let r = c
+            .api(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "ops", "password": "not the password at all"})),
+            )
+            .await;
+        last = r.status;
+    }
+    assert_eq!(last, 429);
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "ops", "password": PASSWORD})),
+        )
+        .await;
+    assert_problem(&r, 429);
+    assert!(r.header("retry-after").is_some());
+}
+
+#[actix_web::test]
+async fn services_follow_the_same_scope_as_the_pages() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", Some(5));
+    let zoom = app.insert_service("Zoom");
+    app.insert_product(zoom, "Zoom Meetings", None);
+    let ada = app.insert_person("Ada Lovelace", "ada@example.com", "Eng");
+    app.insert_grant(ada, pro);
+    app.create_user("root", PASSWORD, "admin");
+    app.create_user("pat", PASSWORD, "product_admin");
+    app.make_product_admin("pat", pro);
+    let c = app.client();
+
+    let (admin, _) = tokens(&app, "root").await;
+    let r = c
+        .api("GET", "/api/v1/services?limit=1", Some(&admin), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = parse(&r.body);
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["limit"], 1);
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["items"][0]["name"], "Slack");
+    assert_eq!(v["items"][0]["seats_in_use"], 1);
+    let r = c
+        .api("GET", "/api/v1/services?limit=1&page=2", Some(&admin), None)
+        .await;
+    assert_eq!(parse(&r.body)["items"][0]["name"], "Zoom");
+    let r = c
+        .api("GET", "/api/v1/services?q=zoo", Some(&admin), None)
+        .await;
+    assert_eq!(parse(&r.body)["total"], 1);
+    let v = assert_problem(
+        &c.api("GET", "/api/v1/services?limit=500", Some(&admin), None)
+            .await,
+        422,
+    );
+    assert!(v["errors"]["limit"].is_string());
+    assert_problem(
+        &c.api("GET", "/api/v1/services?page=x", Some(&admin), None)
+            .await,
+        400,
+    );
+    let r = c
+        .api(
+            "GET",
+            &format!("/api/v1/services/{slack}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = parse(&r.body);
+    assert_eq!(v["products"][0]["name"], "Slack Pro");
+    assert_eq!(v["products"][0]["seats_used"], 1);
+    assert_eq!(v["people_with_access"], 1);
+
+    // A Product Administrator sees their service only; the other one is 404, as on the pages.
+    let (pa, _) = tokens(&app, "pat").await;
+    let v = parse(&c.api("GET", "/api/v1/services", Some(&pa), None).await.body);
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["name"], "Slack");
+    assert_problem(
+        &c.api("GET", &format!("/api/v1/services/{zoom}"), Some(&pa), None)
+            .await,
+        404,
+    );
+    assert_problem(
+        &c.api("GET", "/api/v1/services/999999", Some(&admin), None)
+            .await,
+        404,
+    );
+}
