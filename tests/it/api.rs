@@ -271,3 +271,110 @@ async fn services_follow_the_same_scope_as_the_pages() {
         404,
     );
 }
+
+#[actix_web::test]
+async fn grants_and_revokes_go_through_the_same_command_and_audit_as_the_pages() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", Some(5));
+    let zoom = app.insert_service("Zoom");
+    let meetings = app.insert_product(zoom, "Zoom Meetings", None);
+    let ada = app.insert_person("Ada Lovelace", "ada@example.com", "Eng");
+    app.create_user("pat", PASSWORD, "product_admin");
+    app.make_product_admin("pat", pro);
+    let c = app.client();
+    let (pa, _) = tokens(&app, "pat").await;
+    let post = |path: &'static str, body: Value| {
+        let (c, pa) = (&c, pa.clone());
+        async move { c.api("POST", path, Some(&pa), Some(body)).await }
+    };
+
+    // Validation and refusals: problems, nothing written.
+    let v = assert_problem(
+        &post("/api/v1/grants", json!({"person": "ada@example.com"})).await,
+        422,
+    );
+    assert!(v["errors"]["product_id"].is_string());
+    let v = assert_problem(
+        &post(
+            "/api/v1/grants",
+            json!({"person": "nobody@example.com", "product_id": pro}),
+        )
+        .await,
+        422,
+    );
+    assert!(v["errors"]["person"].is_string());
+    let v = assert_problem(
+        &post(
+            "/api/v1/grants",
+            json!({"person": "ada@example.com", "product_id": pro, "note": "card 4111 1111 1111 1111"}),
+        )
+        .await,
+        422,
+    );
+    assert!(v["errors"]["note"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("full card number"));
+    // Another administrator's product is not there for this one.
+    assert_problem(
+        &post(
+            "/api/v1/grants",
+            json!({"person": "ada@example.com", "product_id": meetings}),
+        )
+        .await,
+        404,
+    );
+    assert_eq!(app.count("access_grants"), 0);
+
+    let r = post(
+        "/api/v1/grants",
+        json!({"person": "ada@example.com", "product_id": pro, "account_identifier": "ada"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = parse(&r.body)["id"].as_i64().expect("id");
+    assert_eq!(r.location(), format!("/api/v1/grants/{id}"));
+    assert_eq!(app.count("access_grants"), 1);
+    assert!(app.audit_actions().iter().any(|a| a == "grant.created"));
+    // The same person again is refused by the command, as on the page.
+    let again = post(
+        "/api/v1/grants",
+        json!({"person": ada.to_string(), "product_id": pro}),
+    )
+    .await;
+    let v = assert_problem(&again, 422);
+    assert!(v["errors"]["person"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("already has access"));
+
+    let r = c
+        .api("GET", &format!("/api/v1/services/{slack}"), Some(&pa), None)
+        .await;
+    assert_eq!(parse(&r.body)["products"][0]["seats_used"], 1);
+
+    let r = post_revoke(&c, &pa, id, "left the team").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = parse(&r.body);
+    assert_eq!(v["person_id"], ada);
+    assert_eq!(v["product_id"], pro);
+    assert!(app.audit_actions().iter().any(|a| a == "grant.revoked"));
+    assert_problem(&post_revoke(&c, &pa, id, "twice").await, 409);
+    assert_problem(&post_revoke(&c, &pa, 999_999, "none").await, 404);
+}
+
+async fn post_revoke(
+    c: &crate::common::client::Client,
+    token: &str,
+    id: i64,
+    reason: &str,
+) -> crate::common::client::Resp {
+    c.api(
+        "POST",
+        &format!("/api/v1/grants/{id}/revoke"),
+        Some(token),
+        Some(json!({ "reason": reason })),
+    )
+    .await
+}
