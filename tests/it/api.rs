@@ -378,3 +378,61 @@ async fn post_revoke(
     )
     .await
 }
+
+/// The API routes × (Admin, SA in scope, SA out of scope, PA in scope, PA out of scope,
+/// no token): the same answers as the pages' matrix, 401 instead of a login redirect.
+#[actix_web::test]
+async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", None);
+    let zoom = app.insert_service("Zoom");
+    let meetings = app.insert_product(zoom, "Zoom Meetings", None);
+    let ada = app.insert_person("Ada Lovelace", "ada@example.com", "Eng");
+    let revoked = app.insert_grant(ada, pro);
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE access_grants SET revoked_at = now() WHERE id = {revoked}"
+        )),
+        &mut app.conn(),
+    )
+    .expect("revoke");
+    for (user, role) in [
+        ("admin", "admin"),
+        ("sa_in", "service_admin"),
+        ("sa_out", "service_admin"),
+        ("pa_in", "product_admin"),
+        ("pa_out", "product_admin"),
+    ] {
+        app.create_user(user, PASSWORD, role);
+    }
+    app.make_service_admin("sa_in", slack);
+    app.make_service_admin("sa_out", zoom);
+    app.make_product_admin("pa_in", pro);
+    app.make_product_admin("pa_out", meetings);
+    let mut bearer = vec![];
+    for user in ["admin", "sa_in", "sa_out", "pa_in", "pa_out"] {
+        bearer.push(Some(tokens(&app, user).await.0));
+    }
+    bearer.push(None);
+
+    let unknown_person = json!({"person": "nobody@example.com", "product_id": pro});
+    let reason = json!({"reason": "matrix"});
+    #[rustfmt::skip]
+    let rows: Vec<(&str, String, Option<Value>, [u16; 6])> = vec![
+        ("GET", "/api/v1/me".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("GET", "/api/v1/services".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("GET", format!("/api/v1/services/{slack}"), None, [200, 200, 404, 200, 404, 401]),
+        ("POST", "/api/v1/grants".into(), Some(unknown_person), [422, 422, 404, 422, 404, 401]),
+        ("POST", format!("/api/v1/grants/{revoked}/revoke"), Some(reason), [409, 409, 404, 409, 404, 401]),
+    ];
+    let c = app.client();
+    for (method, path, body, expected) in rows {
+        let actors = ["admin", "sa_in", "sa_out", "pa_in", "pa_out", "anonymous"];
+        for ((token, want), actor) in bearer.iter().zip(expected).zip(actors) {
+            let r = c.api(method, &path, token.as_deref(), body.clone()).await;
+            assert_eq!(r.status, want, "{method} {path} as {actor}: {}", r.body);
+        }
+    }
+    assert_eq!(app.count("access_grants"), 1, "nothing was granted");
+}
