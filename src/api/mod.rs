@@ -4,12 +4,13 @@
 //! document.
 //!
 //! First increment: authentication (login, refresh with rotation and re-use detection,
-//! logout), `me`, the services of the inventory, and granting and revoking access. The
-//! other modules follow.
+//! logout), `me`, the services of the inventory, the directory's people, and granting and
+//! revoking access. The other modules follow.
 
 pub mod auth;
 pub mod grants;
 pub mod inventory;
+pub mod people;
 pub mod problem;
 
 use actix_web::dev::Payload;
@@ -43,6 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/me", web::get().to(auth::me))
             .route("/services", web::get().to(inventory::list_services))
             .route("/services/{id}", web::get().to(inventory::service))
+            .route("/people", web::get().to(people::list))
+            .route("/people/{id}", web::get().to(people::show))
             .route("/grants", web::post().to(grants::create))
             .route("/grants/{id}/revoke", web::post().to(grants::revoke))
             .default_service(web::to(|| async { Err::<String, _>(Problem::not_found()) })),

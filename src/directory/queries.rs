@@ -15,7 +15,7 @@ use crate::db::schema::{access_grants, product_admins, products, service_admins,
 
 use crate::error::AppError;
 use crate::inventory::queries::{contains_pattern, format_time};
-use crate::web::pagination::{Pager, PER_PAGE};
+use crate::web::pagination::PER_PAGE;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PeopleFilter {
@@ -137,6 +137,17 @@ pub fn list_people(
     actor: &Actor,
     f: &PeopleFilter,
 ) -> Result<PeopleList, AppError> {
+    list_people_page(conn, actor, f, f.page.unwrap_or(1), PER_PAGE)
+}
+
+/// One page of `limit` people (the API chooses its page size; the pages use `PER_PAGE`).
+pub fn list_people_page(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    f: &PeopleFilter,
+    page_no: i64,
+    limit: i64,
+) -> Result<PeopleList, AppError> {
     let scope = product_scope(conn, actor)?;
     let total: i64 = filtered(f, &scope).count().get_result(conn)?;
     let desc = f.dir == "desc";
@@ -187,8 +198,8 @@ pub fn list_people(
             users::employment_status,
             users::role,
         ))
-        .limit(PER_PAGE)
-        .offset(Pager::offset(f.page.unwrap_or(1)))
+        .limit(limit)
+        .offset((page_no.max(1) - 1) * limit)
         .load(conn)?;
     let ids: Vec<i64> = page.iter().map(|r| r.0).collect();
     let mut counts_q = access_grants::table

@@ -423,6 +423,8 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         ("GET", "/api/v1/me".into(), None, [200, 200, 200, 200, 200, 401]),
         ("GET", "/api/v1/services".into(), None, [200, 200, 200, 200, 200, 401]),
         ("GET", format!("/api/v1/services/{slack}"), None, [200, 200, 404, 200, 404, 401]),
+        ("GET", "/api/v1/people".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("GET", format!("/api/v1/people/{ada}"), None, [200, 200, 200, 200, 200, 401]),
         ("POST", "/api/v1/grants".into(), Some(unknown_person), [422, 422, 404, 422, 404, 401]),
         ("POST", format!("/api/v1/grants/{revoked}/revoke"), Some(reason), [409, 409, 404, 409, 404, 401]),
     ];
@@ -435,4 +437,74 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         }
     }
     assert_eq!(app.count("access_grants"), 1, "nothing was granted");
+}
+
+#[actix_web::test]
+async fn people_show_lookup_fields_to_all_and_grants_in_scope() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", None);
+    let zoom = app.insert_service("Zoom");
+    let meetings = app.insert_product(zoom, "Zoom Meetings", None);
+    let ada = app.insert_person("Ada Lovelace", "ada@example.com", "Eng");
+    app.insert_person("Grace Hopper", "grace@example.com", "Ops");
+    app.insert_grant(ada, pro);
+    app.insert_grant(ada, meetings);
+    app.create_user("root", PASSWORD, "admin");
+    app.create_user("pat", PASSWORD, "product_admin");
+    app.make_product_admin("pat", pro);
+    let c = app.client();
+    let (admin, _) = tokens(&app, "root").await;
+    let (pa, _) = tokens(&app, "pat").await;
+
+    let v = parse(
+        &c.api("GET", "/api/v1/people?q=lovelace", Some(&admin), None)
+            .await
+            .body,
+    );
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["email"], "ada@example.com");
+    assert_eq!(v["items"][0]["grants"], 2);
+    let v = parse(
+        &c.api("GET", "/api/v1/people?department=Ops", Some(&admin), None)
+            .await
+            .body,
+    );
+    assert_eq!(v["items"][0]["full_name"], "Grace Hopper");
+    let v = parse(
+        &c.api("GET", "/api/v1/people?q=lovelace", Some(&pa), None)
+            .await
+            .body,
+    );
+    assert_eq!(
+        v["items"][0]["grants"], 1,
+        "only grants in the PA's products"
+    );
+    let v = assert_problem(
+        &c.api("GET", "/api/v1/people?status=gone", Some(&admin), None)
+            .await,
+        422,
+    );
+    assert!(v["errors"]["status"].is_string());
+
+    let v = parse(
+        &c.api("GET", &format!("/api/v1/people/{ada}"), Some(&admin), None)
+            .await
+            .body,
+    );
+    assert_eq!(v["active_grants"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["hr"]["role"], "user");
+    let r = c
+        .api("GET", &format!("/api/v1/people/{ada}"), Some(&pa), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = parse(&r.body);
+    assert!(v.get("hr").is_none(), "HR fields are an Admin's: {v}");
+    assert_eq!(v["active_grants"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["active_grants"][0]["product"], "Slack Pro");
+    assert_problem(
+        &c.api("GET", "/api/v1/people/999999", Some(&admin), None)
+            .await,
+        404,
+    );
 }

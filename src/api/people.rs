@@ -1,0 +1,194 @@
+//! `GET /api/v1/people` and `GET /api/v1/people/{id}`: the directory's queries as JSON.
+//! As on the pages, everyone who may see the directory finds people by name, email and
+//! department; HR fields (job title, manager, dates, role, username) are an Admin's; grants
+//! are those in the caller's scope.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiResult, ApiUser, Paging, Problem};
+use crate::authz::{authorize, Action};
+use crate::directory::queries::{self, PeopleFilter, PersonGrant};
+use crate::web::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct PeopleQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    department: String,
+    /// onboarding, active, offboarding or offboarded.
+    #[serde(default)]
+    status: String,
+    /// People with an active grant on this product.
+    product_id: Option<i64>,
+    page: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct PersonItem {
+    id: i64,
+    full_name: String,
+    email: String,
+    department: String,
+    status: String,
+    /// Active grants (in the caller's scope).
+    grants: i64,
+}
+
+#[derive(Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    page: i64,
+    limit: i64,
+    total: i64,
+}
+
+pub async fn list(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    query: web::Query<PeopleQuery>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ViewDirectory)?;
+    let q = query.into_inner();
+    let paging = Paging {
+        page: q.page,
+        limit: q.limit,
+    };
+    let (page, limit) = (paging.page(), paging.limit()?);
+    if !matches!(
+        q.status.as_str(),
+        "" | "onboarding" | "active" | "offboarding" | "offboarded"
+    ) {
+        return Err(Problem::invalid(
+            "status",
+            "Use onboarding, active, offboarding or offboarded.",
+        ));
+    }
+    let filter = PeopleFilter {
+        q: q.q,
+        department: q.department,
+        status: q.status,
+        product_id: q.product_id,
+        ..Default::default()
+    };
+    let list = crate::db::run(&state.pool, move |conn| {
+        queries::list_people_page(conn, &actor, &filter, page, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: list
+            .rows
+            .into_iter()
+            .map(|r| PersonItem {
+                id: r.id,
+                full_name: r.full_name,
+                email: r.email,
+                department: r.department,
+                status: r.status,
+                grants: r.grants,
+            })
+            .collect(),
+        page,
+        limit,
+        total: list.total,
+    }))
+}
+
+/// HR fields, for Admins only.
+#[derive(Serialize)]
+struct HrFields {
+    job_title: Option<String>,
+    manager_id: Option<i64>,
+    start_date: Option<chrono::NaiveDate>,
+    end_date: Option<chrono::NaiveDate>,
+    role: String,
+    username: Option<String>,
+    login_enabled: bool,
+}
+
+#[derive(Serialize)]
+struct GrantItem {
+    id: i64,
+    product_id: i64,
+    service: String,
+    product: String,
+    granted_at: String,
+    granted_by: String,
+    account_identifier: String,
+    note: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    revoked_at: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    revoked_by: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    revoke_note: String,
+}
+
+impl From<PersonGrant> for GrantItem {
+    fn from(g: PersonGrant) -> Self {
+        Self {
+            id: g.id,
+            product_id: g.product_id,
+            service: g.service_name,
+            product: g.product_name,
+            granted_at: g.granted_at,
+            granted_by: g.granted_by,
+            account_identifier: g.account_identifier,
+            note: g.note,
+            revoked_at: g.revoked_at,
+            revoked_by: g.revoked_by,
+            revoke_note: g.revoke_note,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PersonDetail {
+    id: i64,
+    full_name: String,
+    email: String,
+    department: Option<String>,
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hr: Option<HrFields>,
+    active_grants: Vec<GrantItem>,
+    revoked_grants: Vec<GrantItem>,
+}
+
+pub async fn show(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ViewDirectory)?;
+    let id = path.into_inner();
+    let is_admin = actor.is_admin();
+    let d = crate::db::run(&state.pool, move |conn| {
+        let person = queries::find_person(conn, id)?;
+        queries::person_detail(conn, &actor, person)
+    })
+    .await?;
+    let p = d.person;
+    Ok(HttpResponse::Ok().json(PersonDetail {
+        id: p.id,
+        full_name: p.full_name,
+        email: p.email,
+        department: p.department,
+        status: p.employment_status,
+        hr: is_admin.then_some(HrFields {
+            job_title: p.job_title,
+            manager_id: p.manager_id,
+            start_date: p.start_date,
+            end_date: p.end_date,
+            role: p.role,
+            username: p.username,
+            login_enabled: p.is_active,
+        }),
+        active_grants: d.active.into_iter().map(GrantItem::from).collect(),
+        revoked_grants: d.revoked.into_iter().map(GrantItem::from).collect(),
+    }))
+}
