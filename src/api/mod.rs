@@ -4,9 +4,10 @@
 //! document.
 //!
 //! First increment: authentication (login, refresh with rotation and re-use detection,
-//! logout), `me`, the services of the inventory, the directory's people, and granting and
-//! revoking access. The other modules follow.
+//! logout), `me`, the services of the inventory, the directory's people, granting and
+//! revoking access, and the audit log. The other modules follow.
 
+pub mod audit;
 pub mod auth;
 pub mod grants;
 pub mod inventory;
@@ -46,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/services/{id}", web::get().to(inventory::service))
             .route("/people", web::get().to(people::list))
             .route("/people/{id}", web::get().to(people::show))
+            .route("/audit", web::get().to(audit::list))
             .route("/grants", web::post().to(grants::create))
             .route("/grants/{id}/revoke", web::post().to(grants::revoke))
             .default_service(web::to(|| async { Err::<String, _>(Problem::not_found()) })),

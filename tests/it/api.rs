@@ -424,6 +424,7 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         ("GET", "/api/v1/services".into(), None, [200, 200, 200, 200, 200, 401]),
         ("GET", format!("/api/v1/services/{slack}"), None, [200, 200, 404, 200, 404, 401]),
         ("GET", "/api/v1/people".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("GET", "/api/v1/audit".into(), None, [200, 403, 403, 403, 403, 401]),
         ("GET", format!("/api/v1/people/{ada}"), None, [200, 200, 200, 200, 200, 401]),
         ("POST", "/api/v1/grants".into(), Some(unknown_person), [422, 422, 404, 422, 404, 401]),
         ("POST", format!("/api/v1/grants/{revoked}/revoke"), Some(reason), [409, 409, 404, 409, 404, 401]),
@@ -506,5 +507,69 @@ async fn people_show_lookup_fields_to_all_and_grants_in_scope() {
         &c.api("GET", "/api/v1/people/999999", Some(&admin), None)
             .await,
         404,
+    );
+}
+
+#[actix_web::test]
+async fn the_audit_log_reads_back_every_api_change_with_keyset_paging() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", None);
+    app.insert_person("Ada Lovelace", "ada@example.com", "Eng");
+    app.create_user("root", PASSWORD, "admin");
+    let c = app.client();
+    let (admin, _) = tokens(&app, "root").await;
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/grants",
+            Some(&admin),
+            Some(json!({"person": "ada@example.com", "product_id": pro, "note": "via API"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v = parse(
+        &c.api(
+            "GET",
+            "/api/v1/audit?action=grant.created",
+            Some(&admin),
+            None,
+        )
+        .await
+        .body,
+    );
+    let entry = &v["items"][0];
+    assert_eq!(entry["action"], "grant.created");
+    assert_eq!(entry["actor"], "root");
+    assert!(
+        entry["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Ada Lovelace"),
+        "{entry}"
+    );
+    // Newest first; `before` the newest gives the older ones, and the login is among them.
+    let all = parse(&c.api("GET", "/api/v1/audit", Some(&admin), None).await.body);
+    let newest = all["items"][0]["id"].as_i64().expect("id");
+    let older = parse(
+        &c.api(
+            "GET",
+            &format!("/api/v1/audit?before={newest}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .body,
+    );
+    assert!(older["items"]
+        .as_array()
+        .is_some_and(|a| a.iter().all(|e| e["id"].as_i64() < Some(newest))));
+    assert!(older["items"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|e| e["action"] == "auth.login")));
+    assert_problem(
+        &c.api("GET", "/api/v1/audit?from=yesterday", Some(&admin), None)
+            .await,
+        400,
     );
 }
