@@ -5,7 +5,8 @@
 //!
 //! First increment: authentication (login, refresh with rotation and re-use detection,
 //! logout), `me`, the services of the inventory, the directory's people, granting and
-//! revoking access, and the audit log. The other modules follow.
+//! revoking access, starting onboardings and offboardings, and the audit log. The other
+//! modules follow.
 
 pub mod audit;
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod grants;
 pub mod inventory;
 pub mod people;
 pub mod problem;
+pub mod workflows;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -48,6 +50,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/people", web::get().to(people::list))
             .route("/people/{id}", web::get().to(people::show))
             .route("/audit", web::get().to(audit::list))
+            .route("/workflows/onboarding", web::post().to(workflows::onboard))
+            .route(
+                "/workflows/offboarding",
+                web::post().to(workflows::offboard),
+            )
             .route("/grants", web::post().to(grants::create))
             .route("/grants/{id}/revoke", web::post().to(grants::revoke))
             .default_service(web::to(|| async { Err::<String, _>(Problem::not_found()) })),

@@ -425,6 +425,7 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         ("GET", format!("/api/v1/services/{slack}"), None, [200, 200, 404, 200, 404, 401]),
         ("GET", "/api/v1/people".into(), None, [200, 200, 200, 200, 200, 401]),
         ("GET", "/api/v1/audit".into(), None, [200, 403, 403, 403, 403, 401]),
+        ("POST", "/api/v1/workflows/offboarding".into(), Some(json!({"email": "nobody@example.com", "last_day": "2026-12-31"})), [422, 403, 403, 403, 403, 401]),
         ("GET", format!("/api/v1/people/{ada}"), None, [200, 200, 200, 200, 200, 401]),
         ("POST", "/api/v1/grants".into(), Some(unknown_person), [422, 422, 404, 422, 404, 401]),
         ("POST", format!("/api/v1/grants/{revoked}/revoke"), Some(reason), [409, 409, 404, 409, 404, 401]),
@@ -571,5 +572,83 @@ async fn the_audit_log_reads_back_every_api_change_with_keyset_paging() {
         &c.api("GET", "/api/v1/audit?from=yesterday", Some(&admin), None)
             .await,
         400,
+    );
+}
+
+#[actix_web::test]
+async fn an_hr_system_starts_onboardings_and_offboardings() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", None);
+    app.create_user("root", PASSWORD, "admin");
+    let c = app.client();
+    let (admin, _) = tokens(&app, "root").await;
+
+    let v = assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/workflows/onboarding",
+            Some(&admin),
+            Some(
+                json!({"email": "new@example.com", "full_name": "New Hire", "start_date": "soon"}),
+            ),
+        )
+        .await,
+        422,
+    );
+    assert!(v["errors"]["start_date"].is_string(), "{v}");
+    assert_eq!(app.count("workflows"), 0);
+
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/workflows/onboarding",
+            Some(&admin),
+            Some(json!({
+                "email": "new@example.com", "full_name": "New Hire", "department": "Eng",
+                "start_date": "2026-12-01", "product_ids": [pro]
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = parse(&r.body)["id"].as_i64().expect("id");
+    assert_eq!(r.location(), format!("/workflows/{id}"));
+    assert_eq!(app.count("tasks"), 1, "one grant task for Slack Pro");
+    assert!(app.audit_actions().iter().any(|a| a == "workflow.started"));
+    let people = parse(
+        &c.api("GET", "/api/v1/people?q=new%20hire", Some(&admin), None)
+            .await
+            .body,
+    );
+    assert_eq!(people["total"], 1);
+    // Once they hold access, an offboarding has something to revoke and stays open.
+    app.insert_grant(people["items"][0]["id"].as_i64().expect("person"), pro);
+
+    let off = json!({"email": "new@example.com", "last_day": "2027-01-31", "disable_now": false});
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/workflows/offboarding",
+            Some(&admin),
+            Some(off.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v = assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/workflows/offboarding",
+            Some(&admin),
+            Some(off),
+        )
+        .await,
+        422,
+    );
+    assert!(
+        v["errors"]["email"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already open"),
+        "{v}"
     );
 }

@@ -1,0 +1,73 @@
+//! `POST /api/v1/workflows/onboarding` and `/workflows/offboarding`: what an HR system calls
+//! when someone is hired or leaves. The workflow commands of the pages, unchanged (Admins;
+//! one transaction with tasks, notifications and the audit entry).
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiResult, ApiUser};
+use crate::authz::{authorize, Action};
+use crate::web::AppState;
+use crate::workflows::commands::{self, OffboardForm, OnboardForm};
+
+#[derive(Serialize)]
+struct Started {
+    id: i64,
+}
+
+fn started(id: i64) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/workflows/{id}")))
+        .json(Started { id })
+}
+
+/// The person (created when the email is new), the start date (YYYY-MM-DD), and the
+/// products: a template's, and/or `product_ids`.
+pub async fn onboard(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    body: web::Json<OnboardForm>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let form = body.into_inner();
+    let lead = state.config.task_lead_days;
+    let id = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::start_onboarding(conn, &actor, &form, lead))
+    })
+    .await??;
+    Ok(started(id))
+}
+
+#[derive(Deserialize)]
+pub struct Offboarding {
+    #[serde(default)]
+    email: String,
+    /// The last working day, YYYY-MM-DD.
+    #[serde(default)]
+    last_day: String,
+    /// Disable the login now rather than after the last day.
+    #[serde(default)]
+    disable_now: bool,
+}
+
+pub async fn offboard(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    body: web::Json<Offboarding>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let body = body.into_inner();
+    let form = OffboardForm {
+        email: body.email,
+        last_day: body.last_day,
+        disable_now: body.disable_now.then(|| "on".to_string()),
+    };
+    let id = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::start_offboarding(conn, &actor, &form))
+    })
+    .await??;
+    Ok(started(id))
+}
