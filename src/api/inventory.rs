@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Paging, Problem};
+use super::{ApiResult, ApiUser, Page, Paging, Problem};
 use crate::authz::{authorize, authorize_on, Action, Object, ObjectAction};
 use crate::inventory::queries::{self, ServiceFilter};
 use crate::web::AppState;
@@ -33,14 +33,6 @@ struct ServiceItem {
     status: String,
     products: i64,
     seats_in_use: i64,
-}
-
-#[derive(Serialize)]
-struct Page<T> {
-    items: Vec<T>,
-    page: i64,
-    limit: i64,
-    total: i64,
 }
 
 pub async fn list_services(

@@ -113,6 +113,16 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
     Ok(actor)
 }
 
+/// One page of a list endpoint.
+#[derive(serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub limit: i64,
+    /// Items matching the filters, over all pages.
+    pub total: i64,
+}
+
 /// `page` (1-based) and `limit` (1–200, default 50) of a list endpoint.
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {

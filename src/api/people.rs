@@ -6,7 +6,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Paging, Problem};
+use super::{ApiResult, ApiUser, Page, Paging, Problem};
 use crate::authz::{authorize, Action};
 use crate::directory::queries::{self, PeopleFilter, PersonGrant};
 use crate::web::AppState;
@@ -35,14 +35,6 @@ struct PersonItem {
     status: String,
     /// Active grants (in the caller's scope).
     grants: i64,
-}
-
-#[derive(Serialize)]
-struct Page<T> {
-    items: Vec<T>,
-    page: i64,
-    limit: i64,
-    total: i64,
 }
 
 pub async fn list(
