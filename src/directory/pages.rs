@@ -124,11 +124,7 @@ async fn render_person(
         Ok((d, grantable))
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = PersonPage {
         ctx: PageCtx::new(
             session,
@@ -224,11 +220,7 @@ fn render_form(
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
     form.password.clear();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let title = if id.is_some() {
         "Edit person"
     } else {

@@ -2,7 +2,6 @@
 //! administrators, and granting and revoking access.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -88,11 +87,7 @@ async fn render_product(
     })
     .await?;
     let obj = product_object(&product);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let view = ProductPage {
         ctx: PageCtx::new(
             session,
@@ -166,11 +161,7 @@ async fn render_form(
         queries::find_service(conn, service_id)
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let title = if id.is_some() {
         "Edit product"
     } else {

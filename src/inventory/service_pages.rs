@@ -130,11 +130,7 @@ fn render_form(
     form: ServiceForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let title = if id.is_some() {
         "Edit service"
     } else {

@@ -3,7 +3,7 @@
 
 use actix_multipart::Multipart;
 use actix_session::Session;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -61,11 +61,7 @@ async fn render_form(
         crate::directory::queries::grantable_products(conn, &a)
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = FormPage {
         ctx: PageCtx::new(
             session,
@@ -237,11 +233,7 @@ async fn render_record(
         Ok((r, notes, notice, files, history))
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = RecordPage {
         ctx: PageCtx::new(
             session,

@@ -29,6 +29,15 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// The status of a page showing this form: 200 while it is clean, 422 with errors.
+    pub fn status(&self) -> actix_web::http::StatusCode {
+        if self.is_empty() {
+            actix_web::http::StatusCode::OK
+        } else {
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     /// (field, message) pairs, for the API's problem documents.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.0.iter().map(|(f, m)| (*f, m.as_str()))

@@ -93,11 +93,7 @@ async fn render_onboard(
         ))
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = OnboardPage {
         ctx: PageCtx::new(session, Some(actor), "Start an onboarding", "/workflows"),
         form,
@@ -429,11 +425,7 @@ async fn render_task(
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
     let t = crate::db::run(&state.pool, move |conn| queries::task(conn, &a, id)).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let title = format!(
         "{} {} for {}",
         if t.kind == "grant" { "Grant" } else { "Revoke" },

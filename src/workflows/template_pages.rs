@@ -1,7 +1,6 @@
 //! Onboarding templates (Admins): named bundles of products, optionally for a department.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use diesel::dsl::count_star;
@@ -116,11 +115,7 @@ async fn render(
         ))
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let page = TemplatesPage {
         ctx: PageCtx::new(session, Some(actor), "Onboarding templates", "/workflows"),
         rows,
