@@ -404,6 +404,11 @@ fn spawn_server(
             "synchronous_commit=off",
             "-c",
             "full_page_writes=off",
+            // Keep a throwaway cluster's disk use small: WAL is recycled at 64 MB.
+            "-c",
+            "max_wal_size=64MB",
+            "-c",
+            "min_wal_size=32MB",
         ]);
     }
     as_server_user(&mut cmd, user);

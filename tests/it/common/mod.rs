@@ -20,31 +20,89 @@ pub use client::{Client, Resp};
 
 const TEMPLATE_DB: &str = "portalops_template";
 
+const CLUSTER_PREFIX: &str = "portalops-it-";
+
 struct Cluster {
-    pg: EmbeddedPostgres,
-    _dir: tempfile::TempDir,
+    pg: Mutex<EmbeddedPostgres>,
+    dir: std::path::PathBuf,
     create_lock: Mutex<()>,
 }
 
 fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(|| {
+        remove_abandoned_clusters();
         let dir = tempfile::Builder::new()
-            .prefix("portalops-it-")
+            .prefix(CLUSTER_PREFIX)
             .tempdir()
-            .expect("tempdir");
-        let pg = EmbeddedPostgres::start(dir.path(), &EmbeddedOptions { ephemeral: true })
+            .expect("tempdir")
+            .keep();
+        let pg = EmbeddedPostgres::start(&dir, &EmbeddedOptions { ephemeral: true })
             .expect("start test cluster");
         create_database_if_missing(&pg.url("postgres"), TEMPLATE_DB, None).expect("template db");
         let mut conn = PgConnection::establish(&pg.url(TEMPLATE_DB)).expect("connect template");
         portalops::db::migrate(&mut conn).expect("migrate template");
         drop(conn);
+        // A static is never dropped: stop the server and delete its files when the test
+        // binary exits, or every run would leave a gigabyte behind in the temp directory.
+        // SAFETY: atexit takes a plain `extern "C" fn()`; registering it has no preconditions.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::atexit(remove_cluster_at_exit);
+        }
         Cluster {
-            pg,
-            _dir: dir,
+            pg: Mutex::new(pg),
+            dir,
             create_lock: Mutex::new(()),
         }
     })
+}
+
+impl Cluster {
+    fn server(&self) -> std::sync::MutexGuard<'_, EmbeddedPostgres> {
+        self.pg.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn url(&self, database: &str) -> String {
+        self.server().url(database)
+    }
+}
+
+extern "C" fn remove_cluster_at_exit() {
+    let c = cluster();
+    c.server().stop();
+    let _ = std::fs::remove_dir_all(&c.dir);
+}
+
+/// Deletes clusters that earlier test runs left behind when they were killed before their
+/// exit handler ran: their server is gone (or never started and the directory is old).
+fn remove_abandoned_clusters() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(CLUSTER_PREFIX)
+        {
+            continue;
+        }
+        let dir = entry.path();
+        let server_alive = std::fs::read_to_string(dir.join("postgres/postmaster.pid"))
+            .ok()
+            .and_then(|pid| pid.lines().next()?.trim().parse::<i32>().ok())
+            .map(|pid| portalops::sys::signal(pid, 0).is_ok());
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(1800));
+        if server_alive == Some(false) || (server_alive.is_none() && old) {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 }
 
 /// A fresh, migrated database; returns its URL.
@@ -57,9 +115,9 @@ pub fn fresh_database() -> String {
         N.fetch_add(1, Ordering::SeqCst)
     );
     let _guard = c.create_lock.lock().unwrap_or_else(|e| e.into_inner());
-    create_database_if_missing(&c.pg.url("postgres"), &name, Some(TEMPLATE_DB))
+    create_database_if_missing(&c.url("postgres"), &name, Some(TEMPLATE_DB))
         .expect("create test database");
-    c.pg.url(&name)
+    c.url(&name)
 }
 
 /// Test configuration: the documented defaults, short lifetimes where a test asks for them.
