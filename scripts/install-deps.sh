@@ -2,7 +2,7 @@
 # Installs the system packages PortalOps needs to build, run and test, when missing:
 # PostgreSQL server binaries (the embedded database and the test harness), libpq headers
 # (Diesel), and Debian's Chromium with its WebDriver and poppler's pdftotext (the browser
-# journeys, printing included).
+# journeys, printing included), curl and Python's venv (the API fuzzing).
 set -euo pipefail
 
 need=()
@@ -18,6 +18,9 @@ if [ "${1:-}" != "--no-browser" ]; then
   # pdftotext checks what the browser printed to PDF.
   command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 fi
+# curl and Python's venv: scripts/api-fuzz.sh logs in and installs schemathesis from PyPI.
+command -v curl >/dev/null 2>&1 || need+=(curl)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"

@@ -377,6 +377,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             }))
             .app_data(aw::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .wrap(from_fn(auth::csrf::guard))
+            .wrap(from_fn(web::nul_bytes::remove))
             .wrap(sessions)
             .wrap(from_fn(web::request_log::frame))
             .configure(api::routes)

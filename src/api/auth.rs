@@ -6,26 +6,31 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Problem};
+use super::{ApiResult, ApiUser, Json, Problem};
 use crate::auth::commands::{self, LoginAttempt, LoginOutcome};
 use crate::auth::tokens::{self, RefreshOutcome};
 use crate::authz::Role;
 use crate::web::{client_ip, AppState};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     username: String,
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     password: String,
 }
 
-#[derive(Serialize)]
+/// A new access token (a JWT for `Authorization: Bearer …`) and its refresh token.
+#[derive(Serialize, utoipa::ToSchema)]
 struct TokenPair {
     access_token: String,
+    /// Always `Bearer`.
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: u64,
+    /// Exchange at `/api/v1/auth/refresh` once, for a new pair; it rotates on every use.
     refresh_token: String,
 }
 
@@ -40,10 +45,17 @@ fn token_pair(state: &AppState, access: String, refresh: String) -> HttpResponse
         })
 }
 
+/// Log in with a username and password.
+///
+/// The same throttling as the login page: delays after repeated failures, then 429 with
+/// `Retry-After` while the username or address is locked.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
+    request_body = Credentials,
+    responses((status = 200, description = "Logged in", body = TokenPair)))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Credentials>,
+    body: Json<Credentials>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let username = body.username.trim().to_string();
@@ -77,18 +89,24 @@ pub async fn login(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     refresh_token: String,
 }
 
-/// Exchanges a refresh token for a new pair. The old one stops working (a retry within the
-/// grace window gets the same successor); presenting it again later revokes the session.
+/// Exchange a refresh token for a new pair.
+///
+/// The old refresh token stops working (a retry within a few seconds gets the same
+/// successor); presenting it again later revokes the whole session.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", operation_id = "refresh",
+    request_body = RefreshBody,
+    responses((status = 200, description = "A new token pair", body = TokenPair)))]
 pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: Json<RefreshBody>,
 ) -> ApiResult<HttpResponse> {
     let token = body.into_inner().refresh_token;
     if token.is_empty() {
@@ -130,17 +148,20 @@ pub async fn refresh(
     }
 }
 
-/// Ends the token's session (its refresh token with it); audited like the page's logout.
+/// Log out: end the token's session, its refresh token with it (audited).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
+    responses((status = 204, description = "Logged out")))]
 pub async fn logout(user: ApiUser, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     commands::logout(&state, &user.0).await?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Me {
     id: i64,
     username: String,
     full_name: String,
+    /// admin, service_admin, product_admin (plain users cannot log in).
     role: &'static str,
     /// Services run as a Service Administrator.
     services: Vec<i64>,
@@ -148,6 +169,9 @@ struct Me {
     products: Vec<i64>,
 }
 
+/// Who the token belongs to, their role and their scope.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", operation_id = "me",
+    responses((status = 200, description = "The caller", body = Me)))]
 pub async fn me(user: ApiUser) -> ApiResult<HttpResponse> {
     let a = user.0;
     Ok(HttpResponse::Ok().json(Me {

@@ -6,15 +6,17 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Problem};
+use super::{ApiResult, ApiUser, Json, Problem};
 use crate::directory::grants::{self, GrantForm};
 use crate::web::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewGrant {
     /// The person's email address or directory id.
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     person: String,
+    #[schema(required = true)]
     product_id: Option<i64>,
     #[serde(default)]
     account_identifier: String,
@@ -22,15 +24,20 @@ pub struct NewGrant {
     note: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Granted {
     id: i64,
 }
 
+/// Give a person access to a product (Admins, and administrators of the product's scope).
+#[utoipa::path(post, path = "/api/v1/grants", tag = "directory", operation_id = "grant",
+    request_body = NewGrant,
+    responses((status = 201, description = "Granted", body = Granted,
+        headers(("Location" = String, description = "The new grant")))))]
 pub async fn create(
     user: ApiUser,
     state: web::Data<AppState>,
-    body: web::Json<NewGrant>,
+    body: Json<NewGrant>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     let body = body.into_inner();
@@ -58,24 +65,29 @@ pub async fn create(
         .json(Granted { id }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Revocation {
     #[serde(default)]
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Revoked {
     id: i64,
     product_id: i64,
     person_id: i64,
 }
 
+/// Take a person's access away, with a reason (same rights as granting).
+#[utoipa::path(post, path = "/api/v1/grants/{id}/revoke", tag = "directory", operation_id = "revoke",
+    params(("id" = i64, Path, description = "The grant's id")),
+    request_body = Revocation,
+    responses((status = 200, description = "Revoked", body = Revoked)))]
 pub async fn revoke(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<Revocation>,
+    body: Json<Revocation>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();

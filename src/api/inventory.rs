@@ -4,37 +4,58 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Page, Paging, Problem};
+use super::{ApiResult, ApiUser, Page, Paging};
 use crate::authz::{authorize, authorize_on, Action, Object, ObjectAction};
 use crate::inventory::queries::{self, ServiceFilter};
 use crate::web::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ServiceQuery {
+    /// Words to find in the name, vendor or category.
     #[serde(default)]
     q: String,
+    /// Exactly this category.
     #[serde(default)]
     category: String,
-    /// "active" (default), "archived" or "all".
-    #[serde(default)]
-    status: String,
+    /// `active` when absent.
+    #[param(inline)]
+    status: Option<ServiceStatus>,
     // Not `#[serde(flatten)] Paging`: flattened fields lose the query string's number
     // parsing.
+    /// The page, from 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceStatus {
+    Active,
+    Archived,
+    All,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct ServiceItem {
     id: i64,
     name: String,
     vendor: String,
     category: String,
     status: String,
+    /// Products of the service (in the caller's scope).
     products: i64,
+    /// Active grants over the service's products.
     seats_in_use: i64,
 }
 
+/// The services in the caller's scope, searched, filtered and paged like the inventory page.
+#[utoipa::path(get, path = "/api/v1/services", tag = "inventory", operation_id = "list_services",
+    params(ServiceQuery),
+    responses((status = 200, description = "One page of services", body = Page<ServiceItem>)))]
 pub async fn list_services(
     user: ApiUser,
     state: web::Data<AppState>,
@@ -48,14 +69,16 @@ pub async fn list_services(
         limit: q.limit,
     };
     let limit = paging.limit()?;
-    let page = paging.page();
-    if !matches!(q.status.as_str(), "" | "active" | "archived" | "all") {
-        return Err(Problem::invalid("status", "Use active, archived or all."));
-    }
+    let page = paging.page()?;
+    let status = match q.status {
+        None | Some(ServiceStatus::Active) => "active",
+        Some(ServiceStatus::Archived) => "archived",
+        Some(ServiceStatus::All) => "all",
+    };
     let filter = ServiceFilter {
         q: q.q,
         category: q.category,
-        status: q.status,
+        status: status.into(),
         ..Default::default()
     };
     let list = crate::db::run(&state.pool, move |conn| {
@@ -82,7 +105,7 @@ pub async fn list_services(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ProductItem {
     id: i64,
     name: String,
@@ -92,7 +115,7 @@ struct ProductItem {
     status: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ServiceDetail {
     id: i64,
     name: String,
@@ -105,6 +128,10 @@ struct ServiceDetail {
     products: Vec<ProductItem>,
 }
 
+/// One service with its products in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/services/{id}", tag = "inventory", operation_id = "get_service",
+    params(("id" = i64, Path, description = "The service's id")),
+    responses((status = 200, description = "The service", body = ServiceDetail)))]
 pub async fn service(
     user: ApiUser,
     state: web::Data<AppState>,

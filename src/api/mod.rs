@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod grants;
 pub mod inventory;
+pub mod openapi;
 pub mod people;
 pub mod problem;
 pub mod workflows;
@@ -26,7 +27,8 @@ use crate::authz::Actor;
 use crate::web::{client_ip, AppState};
 pub use problem::{ApiResult, Problem};
 
-/// Every API route, under `/api/v1`.
+/// Every API route, under `/api/v1`. Each path is one resource: a method it does not serve
+/// answers 405 with the `Allow` header the OpenAPI document gives for that path.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
@@ -41,24 +43,61 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 Problem::bad_request(format!("A query parameter is invalid: {e}")).into()
             }))
             .app_data(web::PathConfig::default().error_handler(|_, _| Problem::not_found().into()))
-            .route("/auth/login", web::post().to(auth::login))
-            .route("/auth/refresh", web::post().to(auth::refresh))
-            .route("/auth/logout", web::post().to(auth::logout))
-            .route("/me", web::get().to(auth::me))
-            .route("/services", web::get().to(inventory::list_services))
-            .route("/services/{id}", web::get().to(inventory::service))
-            .route("/people", web::get().to(people::list))
-            .route("/people/{id}", web::get().to(people::show))
-            .route("/audit", web::get().to(audit::list))
-            .route("/workflows/onboarding", web::post().to(workflows::onboard))
-            .route(
-                "/workflows/offboarding",
-                web::post().to(workflows::offboard),
-            )
-            .route("/grants", web::post().to(grants::create))
-            .route("/grants/{id}/revoke", web::post().to(grants::revoke))
+            .service(at("/openapi.json").get(openapi_json))
+            .service(at("/auth/login").post(auth::login))
+            .service(at("/auth/refresh").post(auth::refresh))
+            .service(at("/auth/logout").post(auth::logout))
+            .service(at("/me").get(auth::me))
+            .service(at("/services").get(inventory::list_services))
+            .service(at("/services/{id}").get(inventory::service))
+            .service(at("/people").get(people::list))
+            .service(at("/people/{id}").get(people::show))
+            .service(at("/audit").get(audit::list))
+            .service(at("/workflows/onboarding").post(workflows::onboard))
+            .service(at("/workflows/offboarding").post(workflows::offboard))
+            .service(at("/grants").post(grants::create))
+            .service(at("/grants/{id}/revoke").post(grants::revoke))
             .default_service(web::to(|| async { Err::<String, _>(Problem::not_found()) })),
     );
+}
+
+/// A resource at `path` (under `/api/v1`) whose other methods answer 405.
+fn at(path: &'static str) -> Resource {
+    Resource(
+        web::resource(path).default_service(web::to(move || async move {
+            Err::<String, _>(Problem::method_not_allowed(openapi::methods(path)))
+        })),
+    )
+}
+
+/// `web::Resource` with one-line method routes.
+struct Resource(actix_web::Resource);
+
+impl Resource {
+    fn get<F, Args>(self, handler: F) -> actix_web::Resource
+    where
+        F: actix_web::Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        self.0.route(web::get().to(handler))
+    }
+
+    fn post<F, Args>(self, handler: F) -> actix_web::Resource
+    where
+        F: actix_web::Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        self.0.route(web::post().to(handler))
+    }
+}
+
+/// The OpenAPI document (public: it describes the API, not the data).
+async fn openapi_json() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi::json())
 }
 
 /// The caller of an API request, from `Authorization: Bearer <access token>` alone. The
@@ -113,8 +152,57 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
     Ok(actor)
 }
 
+/// A JSON request body: `web::Json` (same size limit and problem on a bad body), except that
+/// a whole number written with a fraction (`5.0`) is the integer it is. JSON has one number
+/// type, and generated clients write either form.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let mut value = body.await?.into_inner();
+            normalize(&mut value);
+            serde_json::from_value(value).map(Json).map_err(|e| {
+                Problem::bad_request(format!("The JSON body could not be read: {e}")).into()
+            })
+        })
+    }
+}
+
+/// Whole numbers become integers, and NUL characters (which PostgreSQL text cannot hold and
+/// no person types) leave strings, as `web::nul_bytes` does for queries and forms. Object
+/// keys are left alone: a key with a NUL names no field we read.
+fn normalize(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Without a fraction and within i64's range (-2^63 inclusive, 2^63 exclusive).
+                const BOUND: f64 = 9_223_372_036_854_775_808.0;
+                if f.fract() == 0.0 && (-BOUND..BOUND).contains(&f) {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize),
+        Value::Object(fields) => fields.values_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
 /// One page of a list endpoint.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: i64,
@@ -131,8 +219,14 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn page(&self) -> i64 {
-        self.page.unwrap_or(1).max(1)
+    pub fn page(&self) -> Result<i64, Problem> {
+        match self.page.unwrap_or(1) {
+            n @ 1..=crate::web::pagination::MAX_PAGE => Ok(n),
+            _ => Err(Problem::invalid(
+                "page",
+                "Pages are numbered from 1 to 1,000,000.",
+            )),
+        }
     }
 
     pub fn limit(&self) -> Result<i64, Problem> {

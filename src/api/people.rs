@@ -6,27 +6,54 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Page, Paging, Problem};
+use super::{ApiResult, ApiUser, Page, Paging};
 use crate::authz::{authorize, Action};
 use crate::directory::queries::{self, PeopleFilter, PersonGrant};
 use crate::web::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeopleQuery {
+    /// Words to find in the name or email address.
     #[serde(default)]
     q: String,
+    /// Exactly this department.
     #[serde(default)]
     department: String,
-    /// onboarding, active, offboarding or offboarded.
-    #[serde(default)]
-    status: String,
+    /// Everyone when absent.
+    #[param(inline)]
+    status: Option<EmploymentStatus>,
     /// People with an active grant on this product.
     product_id: Option<i64>,
+    /// The page, from 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EmploymentStatus {
+    Onboarding,
+    Active,
+    Offboarding,
+    Offboarded,
+}
+
+impl EmploymentStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Onboarding => "onboarding",
+            Self::Active => "active",
+            Self::Offboarding => "offboarding",
+            Self::Offboarded => "offboarded",
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct PersonItem {
     id: i64,
     full_name: String,
@@ -37,6 +64,10 @@ struct PersonItem {
     grants: i64,
 }
 
+/// The directory: everyone, searched, filtered and paged like the directory page.
+#[utoipa::path(get, path = "/api/v1/people", tag = "directory", operation_id = "list_people",
+    params(PeopleQuery),
+    responses((status = 200, description = "One page of people", body = Page<PersonItem>)))]
 pub async fn list(
     user: ApiUser,
     state: web::Data<AppState>,
@@ -49,20 +80,11 @@ pub async fn list(
         page: q.page,
         limit: q.limit,
     };
-    let (page, limit) = (paging.page(), paging.limit()?);
-    if !matches!(
-        q.status.as_str(),
-        "" | "onboarding" | "active" | "offboarding" | "offboarded"
-    ) {
-        return Err(Problem::invalid(
-            "status",
-            "Use onboarding, active, offboarding or offboarded.",
-        ));
-    }
+    let (page, limit) = (paging.page()?, paging.limit()?);
     let filter = PeopleFilter {
         q: q.q,
         department: q.department,
-        status: q.status,
+        status: q.status.map(EmploymentStatus::as_str).unwrap_or("").into(),
         product_id: q.product_id,
         ..Default::default()
     };
@@ -90,7 +112,7 @@ pub async fn list(
 }
 
 /// HR fields, for Admins only.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct HrFields {
     job_title: Option<String>,
     manager_id: Option<i64>,
@@ -101,7 +123,7 @@ struct HrFields {
     login_enabled: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct GrantItem {
     id: i64,
     product_id: i64,
@@ -137,7 +159,7 @@ impl From<PersonGrant> for GrantItem {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PersonDetail {
     id: i64,
     full_name: String,
@@ -150,6 +172,10 @@ struct PersonDetail {
     revoked_grants: Vec<GrantItem>,
 }
 
+/// One person with their grants in the caller's scope (HR fields for Admins only).
+#[utoipa::path(get, path = "/api/v1/people/{id}", tag = "directory", operation_id = "get_person",
+    params(("id" = i64, Path, description = "The person's id")),
+    responses((status = 200, description = "The person", body = PersonDetail)))]
 pub async fn show(
     user: ApiUser,
     state: web::Data<AppState>,

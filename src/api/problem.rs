@@ -16,19 +16,28 @@ pub type ApiResult<T> = Result<T, Problem>;
 #[derive(Debug)]
 pub struct Problem(Box<Body>);
 
-#[derive(Debug, Serialize)]
-struct Body {
+/// An RFC 9457 problem document: every error of the API has this shape.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct Body {
+    /// Always `about:blank`: the status code and title say what went wrong.
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The HTTP status's reason phrase.
     title: &'static str,
     status: u16,
+    /// What went wrong, in words for a person.
     detail: String,
+    /// Validation failures: field name → message (422 only).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     errors: BTreeMap<String, String>,
+    /// Quote it when reporting a server error (5xx only).
     #[serde(skip_serializing_if = "String::is_empty")]
     request_id: String,
     #[serde(skip)]
     retry_after: Option<u64>,
+    #[serde(skip)]
+    allow: Option<String>,
 }
 
 impl Problem {
@@ -41,6 +50,7 @@ impl Problem {
             errors: BTreeMap::new(),
             request_id: String::new(),
             retry_after: None,
+            allow: None,
         }))
     }
 
@@ -57,6 +67,16 @@ impl Problem {
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, detail)
+    }
+
+    /// The path exists but not with this method; `allow` lists the methods it has.
+    pub fn method_not_allowed(allow: String) -> Self {
+        let mut p = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("This address answers {allow} only."),
+        );
+        p.0.allow = Some(allow);
+        p
     }
 
     /// A validation failure on one field (422).
@@ -142,6 +162,9 @@ impl ResponseError for Problem {
         resp.content_type("application/problem+json");
         if self.0.status == 401 {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Some(allow) = &self.0.allow {
+            resp.insert_header((header::ALLOW, allow.as_str()));
         }
         if let Some(secs) = self.0.retry_after {
             resp.insert_header((header::RETRY_AFTER, secs.to_string()));

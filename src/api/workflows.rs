@@ -6,12 +6,12 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser};
+use super::{ApiResult, ApiUser, Json};
 use crate::authz::{authorize, Action};
 use crate::web::AppState;
 use crate::workflows::commands::{self, OffboardForm, OnboardForm};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Started {
     id: i64,
 }
@@ -22,12 +22,18 @@ fn started(id: i64) -> HttpResponse {
         .json(Started { id })
 }
 
-/// The person (created when the email is new), the start date (YYYY-MM-DD), and the
-/// products: a template's, and/or `product_ids`.
+/// Start an onboarding (Admins): what an HR system calls when someone is hired.
+///
+/// The person is created when the email address is new; each product becomes a grant task
+/// for its administrator, due before the start date.
+#[utoipa::path(post, path = "/api/v1/workflows/onboarding", tag = "workflows", operation_id = "start_onboarding",
+    request_body = OnboardForm,
+    responses((status = 201, description = "Started", body = Started,
+        headers(("Location" = String, description = "The workflow")))))]
 pub async fn onboard(
     user: ApiUser,
     state: web::Data<AppState>,
-    body: web::Json<OnboardForm>,
+    body: Json<OnboardForm>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
@@ -40,22 +46,30 @@ pub async fn onboard(
     Ok(started(id))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Offboarding {
+    /// The leaver's email address.
     #[serde(default)]
+    #[schema(required = true, format = Email)]
     email: String,
     /// The last working day, YYYY-MM-DD.
     #[serde(default)]
+    #[schema(required = true, format = Date)]
     last_day: String,
     /// Disable the login now rather than after the last day.
     #[serde(default)]
     disable_now: bool,
 }
 
+/// Start an offboarding (Admins): every access the person has becomes a revoke task.
+#[utoipa::path(post, path = "/api/v1/workflows/offboarding", tag = "workflows", operation_id = "start_offboarding",
+    request_body = Offboarding,
+    responses((status = 201, description = "Started", body = Started,
+        headers(("Location" = String, description = "The workflow")))))]
 pub async fn offboard(
     user: ApiUser,
     state: web::Data<AppState>,
-    body: web::Json<Offboarding>,
+    body: Json<Offboarding>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;

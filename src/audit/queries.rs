@@ -12,16 +12,22 @@ pub const PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct AuditFilter {
+    /// Who acted: part of a username or name.
     #[serde(default)]
     pub actor: String,
+    /// The action, e.g. `grant.created` (a prefix like `grant.` matches all of them).
     #[serde(default)]
     pub action: String,
+    /// What kind of object changed, e.g. `product`.
     #[serde(default)]
     pub object_type: String,
+    /// Which object changed.
     #[serde(default)]
     pub object_id: String,
+    /// From this day on (YYYY-MM-DD).
     #[serde(default)]
     pub from: String,
+    /// Up to and including this day (YYYY-MM-DD).
     #[serde(default)]
     pub to: String,
     /// Show entries older than this id (the "older" link).

@@ -81,7 +81,7 @@ fn is_multipart(req: &ServiceRequest) -> bool {
         .is_some_and(|ct| ct.starts_with("multipart/form-data"))
 }
 
-fn is_urlencoded_form(req: &ServiceRequest) -> bool {
+pub(crate) fn is_urlencoded_form(req: &ServiceRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

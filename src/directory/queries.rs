@@ -199,7 +199,7 @@ pub fn list_people_page(
             users::role,
         ))
         .limit(limit)
-        .offset((page_no.max(1) - 1) * limit)
+        .offset(crate::web::pagination::offset(page_no, limit))
         .load(conn)?;
     let ids: Vec<i64> = page.iter().map(|r| r.0).collect();
     let mut counts_q = access_grants::table

@@ -140,7 +140,7 @@ pub fn list_services_page(
             services::status,
         ))
         .limit(limit)
-        .offset((page.max(1) - 1) * limit)
+        .offset(crate::web::pagination::offset(page, limit))
         .load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     // Products and seats in use per service in one pass over the page's products. Seats are

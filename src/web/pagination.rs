@@ -5,6 +5,15 @@ use crate::error::urlencode;
 
 pub const PER_PAGE: i64 = 50;
 
+/// The highest page number a list goes to: past it the offset would overflow, and nobody
+/// pages through fifty million rows. A larger number shows this page (empty) instead.
+pub const MAX_PAGE: i64 = 1_000_000;
+
+/// The SQL offset of 1-based `page` with `per_page` rows each (page clamped to 1..=MAX_PAGE).
+pub fn offset(page: i64, per_page: i64) -> i64 {
+    (page.clamp(1, MAX_PAGE) - 1) * per_page
+}
+
 #[derive(Debug, Clone)]
 pub struct Pager {
     pub page: i64,
@@ -19,7 +28,7 @@ impl Pager {
     /// `page` is 1-based; a page past the end simply shows no rows.
     pub fn new(path: &str, params: &[(&str, &str)], page: i64, total: i64) -> Self {
         Self {
-            page: page.max(1),
+            page: page.clamp(1, MAX_PAGE),
             total,
             per_page: PER_PAGE,
             path: path.to_string(),
@@ -32,7 +41,7 @@ impl Pager {
     }
 
     pub fn offset(page: i64) -> i64 {
-        (page.max(1) - 1) * PER_PAGE
+        offset(page, PER_PAGE)
     }
 
     pub fn pages(&self) -> i64 {

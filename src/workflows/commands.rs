@@ -15,9 +15,10 @@ use crate::error::{invalid, AppError, CommandError};
 use crate::notify::notify;
 
 /// A new person to onboard, or an existing one (by email).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct OnboardForm {
     #[serde(default)]
+    #[schema(required = true, format = Email)]
     pub email: String,
     #[serde(default)]
     pub full_name: String,
@@ -25,7 +26,9 @@ pub struct OnboardForm {
     pub department: String,
     #[serde(default)]
     pub job_title: String,
+    /// The first working day, YYYY-MM-DD.
     #[serde(default)]
+    #[schema(required = true, format = Date)]
     pub start_date: String,
     pub template_id: Option<i64>,
     /// Products chosen (the template's are pre-selected on the form).

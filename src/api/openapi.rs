@@ -1,0 +1,225 @@
+//! The OpenAPI 3.1 document of the REST API, generated from the handlers' `#[utoipa::path]`
+//! annotations and the types they take and return: the REST API specification the
+//! architecture document promises. Served at `/api/v1/openapi.json` and read by the
+//! reference page (`/api/v1/docs`) and by schemathesis in CI.
+//!
+//! The conventions every operation shares are added here once, by [`Conventions`], instead
+//! of in each annotation: bearer authentication (all but login and refresh) and the problem
+//! responses the shared extractors and the authorization module can give.
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use super::{audit, auth, grants, inventory, people, workflows};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "PortalOps API",
+        version = "1",
+        description = "The second door onto PortalOps: the same commands, queries, \
+            authorization and audit log as the pages. Log in at `/api/v1/auth/login` for a \
+            15-minute access token and a refresh token; send `Authorization: Bearer <access \
+            token>`; errors are RFC 9457 problem documents. See docs/api.md for examples."
+    ),
+    paths(
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::me,
+        inventory::list_services,
+        inventory::service,
+        people::list,
+        people::show,
+        grants::create,
+        grants::revoke,
+        workflows::onboard,
+        workflows::offboard,
+        audit::list,
+    ),
+    components(schemas(super::problem::Body)),
+    modifiers(&Conventions),
+    tags(
+        (name = "auth", description = "Tokens: log in, refresh, log out, who am I."),
+        (name = "inventory", description = "Services and their products."),
+        (name = "directory", description = "People and their access (grants)."),
+        (name = "workflows", description = "Onboarding and offboarding."),
+        (name = "audit", description = "The audit log, read-only."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON, built once.
+pub fn json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    })
+}
+
+/// The methods the document gives for `path` (under `/api/v1`), for `Allow`.
+pub fn methods(path: &str) -> String {
+    let doc: serde_json::Value = serde_json::from_str(json()).unwrap_or_default();
+    let item = &doc["paths"][format!("/api/v1{path}")];
+    let methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
+        .into_iter()
+        .filter(|m| item.get(m).is_some())
+        .map(str::to_uppercase)
+        .collect();
+    if methods.is_empty() {
+        // The document's own address, which the document does not list.
+        return "GET".into();
+    }
+    methods.join(", ")
+}
+
+/// Operations that need no access token.
+const PUBLIC: &[&str] = &["login", "refresh"];
+
+/// The problem responses, by status: (status, component name, description).
+const PROBLEMS: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "BadRequest",
+        "The body or a query parameter could not be read.",
+    ),
+    (
+        "401",
+        "Unauthorized",
+        "No valid access token (or wrong credentials at login).",
+    ),
+    ("403", "Forbidden", "The caller's role does not allow this."),
+    (
+        "404",
+        "NotFound",
+        "No such object, or it is outside the caller's scope.",
+    ),
+    (
+        "409",
+        "Conflict",
+        "Refused by a business rule (the detail says which).",
+    ),
+    (
+        "422",
+        "Invalid",
+        "Invalid fields: `errors` maps each to a message.",
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "Too many attempts: wait for `Retry-After` seconds.",
+    ),
+];
+
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The access token from /api/v1/auth/login."))
+                    .build(),
+            ),
+        );
+        for (_, name, description) in PROBLEMS {
+            components.responses.insert(
+                (*name).into(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(*description)
+                        .content(
+                            "application/problem+json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                ),
+            );
+        }
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let has_id = path.contains('{');
+            let writes = [
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in writes.into_iter().flatten() {
+                add_problems(op, has_id, true);
+            }
+            if let Some(op) = item.get.as_mut() {
+                add_problems(op, has_id, false);
+            }
+        }
+    }
+}
+
+fn add_problems(op: &mut Operation, has_id: bool, writes: bool) {
+    let public = op
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| PUBLIC.contains(&id));
+    if !public {
+        op.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+    let login = op.operation_id.as_deref() == Some("login");
+    for (status, name, _) in PROBLEMS {
+        let applies = match *status {
+            "400" | "422" => true,
+            "401" => true,
+            "403" => !public,
+            // An id in the path, or one in the body naming something to act on.
+            "404" => has_id || writes,
+            "409" => writes && !public,
+            "429" => login,
+            _ => false,
+        };
+        if applies {
+            op.responses
+                .responses
+                .entry((*status).into())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_bearer_security_and_problem_responses() {
+        let doc: serde_json::Value = serde_json::from_str(json()).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+        let login = &doc["paths"]["/api/v1/auth/login"]["post"];
+        assert!(login.get("security").is_none(), "login needs no token");
+        assert!(login["responses"]["429"].is_object());
+        let me = &doc["paths"]["/api/v1/me"]["get"];
+        assert_eq!(me["security"][0]["bearer"], serde_json::json!([]));
+        assert!(me["responses"]["401"].is_object());
+        let problem = &doc["components"]["schemas"]["Problem"]["properties"];
+        for field in ["type", "title", "status", "detail", "errors"] {
+            assert!(problem[field].is_object(), "Problem.{field}");
+        }
+    }
+}
