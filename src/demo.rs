@@ -626,19 +626,28 @@ fn fill(
                   CASE WHEN u.rn % 10 <> 0 THEN now() - (u.rn % 700) * interval '1 day' + interval '2 days' END
            FROM (SELECT id, row_number() OVER (ORDER BY id)::int AS rn FROM users WHERE username IS NULL) AS u
            WHERE u.rn <= $1
-           RETURNING id, status, effective_on, kind
+           RETURNING id, status, effective_on, kind, person_id
          )
-         INSERT INTO tasks (workflow_id, kind, product_id, status, due_on, completed_at, note)
+         INSERT INTO tasks (workflow_id, kind, product_id, grant_id, status, due_on, completed_at, note)
          SELECT w.id,
                 CASE WHEN w.kind = 'onboarding' THEN 'grant' ELSE 'revoke' END,
-                p.id,
+                -- An offboarding revokes one of the person's grants; an onboarding grants
+                -- some product.
+                coalesce(g.product_id, p.id),
+                g.id,
                 CASE WHEN w.status = 'open' THEN 'open' ELSE 'done' END,
                 w.effective_on,
                 CASE WHEN w.status <> 'open' THEN now() END,
                 ''
          FROM w
          JOIN (SELECT id, (row_number() OVER (ORDER BY id) - 1)::int AS pn FROM products) AS p
-           ON p.pn = w.id % (SELECT count(*)::int FROM products)",
+           ON p.pn = w.id % (SELECT count(*)::int FROM products)
+         LEFT JOIN LATERAL (
+           SELECT ag.id, ag.product_id FROM access_grants ag
+           WHERE ag.user_id = w.person_id AND w.kind = 'offboarding'
+           ORDER BY ag.id LIMIT 1
+         ) AS g ON true
+         WHERE w.kind = 'onboarding' OR g.id IS NOT NULL",
     )
     .bind::<BigInt, _>(n(WORKFLOWS, scale))
     .execute(conn)?;

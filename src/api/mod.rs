@@ -10,11 +10,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod grants;
 pub mod inventory;
+pub mod notifications;
 pub mod openapi;
 pub mod people;
 pub mod problem;
+pub mod tasks;
 pub mod workflows;
 
 use actix_web::dev::Payload;
@@ -53,8 +56,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/people").get(people::list))
             .service(at("/people/{id}").get(people::show))
             .service(at("/audit").get(audit::list))
+            .service(at("/workflows").get(workflows::list))
             .service(at("/workflows/onboarding").post(workflows::onboard))
             .service(at("/workflows/offboarding").post(workflows::offboard))
+            .service(at("/workflows/{id}").get(workflows::show))
+            .service(at("/workflows/{id}/cancel").post(workflows::cancel))
+            .service(
+                at("/billing-records")
+                    .get(billing::list)
+                    .post(billing::create),
+            )
+            .service(
+                at("/billing-records/{id}")
+                    .get(billing::show)
+                    .put(billing::update),
+            )
+            .service(at("/billing-records/{id}/attachments").post(billing::attach))
+            .service(at("/attachments/{id}").get(billing::download))
+            .service(at("/notifications").get(notifications::list))
+            .service(at("/notifications/read").post(notifications::read_all))
+            .service(at("/notifications/{id}/read").post(notifications::read_one))
+            .service(at("/tasks").get(tasks::mine))
+            .service(at("/tasks/{id}").get(tasks::show))
+            .service(at("/tasks/{id}/complete").post(tasks::complete))
+            .service(at("/tasks/{id}/not-needed").post(tasks::not_needed))
             .service(at("/grants").post(grants::create))
             .service(at("/grants/{id}/revoke").post(grants::revoke))
             .default_service(web::to(|| async { Err::<String, _>(Problem::not_found()) })),
@@ -74,22 +99,46 @@ fn at(path: &'static str) -> Resource {
 struct Resource(actix_web::Resource);
 
 impl Resource {
-    fn get<F, Args>(self, handler: F) -> actix_web::Resource
+    fn route<F, Args>(self, method: actix_web::Route, handler: F) -> Self
     where
         F: actix_web::Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: actix_web::Responder + 'static,
     {
-        self.0.route(web::get().to(handler))
+        Self(self.0.route(method.to(handler)))
     }
 
-    fn post<F, Args>(self, handler: F) -> actix_web::Resource
+    fn get<F, Args>(self, handler: F) -> Self
     where
         F: actix_web::Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: actix_web::Responder + 'static,
     {
-        self.0.route(web::post().to(handler))
+        self.route(web::get(), handler)
+    }
+
+    fn post<F, Args>(self, handler: F) -> Self
+    where
+        F: actix_web::Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        self.route(web::post(), handler)
+    }
+
+    fn put<F, Args>(self, handler: F) -> Self
+    where
+        F: actix_web::Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        self.route(web::put(), handler)
+    }
+}
+
+impl actix_web::dev::HttpServiceFactory for Resource {
+    fn register(self, config: &mut actix_web::dev::AppService) {
+        self.0.register(config)
     }
 }
 

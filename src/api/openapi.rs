@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, auth, grants, inventory, people, workflows};
+use super::{audit, auth, billing, grants, inventory, notifications, people, tasks, workflows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,8 +38,24 @@ use super::{audit, auth, grants, inventory, people, workflows};
         people::show,
         grants::create,
         grants::revoke,
+        workflows::list,
+        workflows::show,
         workflows::onboard,
         workflows::offboard,
+        workflows::cancel,
+        tasks::mine,
+        tasks::show,
+        tasks::complete,
+        tasks::not_needed,
+        billing::list,
+        billing::show,
+        billing::create,
+        billing::update,
+        billing::attach,
+        billing::download,
+        notifications::list,
+        notifications::read_all,
+        notifications::read_one,
         audit::list,
     ),
     components(schemas(super::problem::Body)),
@@ -48,7 +64,9 @@ use super::{audit, auth, grants, inventory, people, workflows};
         (name = "auth", description = "Tokens: log in, refresh, log out, who am I."),
         (name = "inventory", description = "Services and their products."),
         (name = "directory", description = "People and their access (grants)."),
-        (name = "workflows", description = "Onboarding and offboarding."),
+        (name = "workflows", description = "Onboarding and offboarding, and their tasks."),
+        (name = "billing", description = "Billing records (the payment register) and their attachments."),
+        (name = "notifications", description = "The caller's in-app notifications."),
         (name = "audit", description = "The audit log, read-only."),
     )
 )]

@@ -79,6 +79,11 @@ impl Problem {
         p
     }
 
+    /// The body's content is of a type this address does not take (415).
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, detail)
+    }
+
     /// A validation failure on one field (422).
     pub fn invalid(field: &str, message: &str) -> Self {
         let mut p = Self::new(

@@ -42,6 +42,65 @@ pub fn notify(
     Ok(())
 }
 
+/// One notification as stored.
+#[derive(Queryable)]
+pub struct Notification {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub link: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The user's newest `limit` notifications, newest first.
+pub fn recent(
+    conn: &mut PgConnection,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<Notification>, AppError> {
+    Ok(notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .order(notifications::id.desc())
+        .limit(limit)
+        .select((
+            notifications::id,
+            notifications::kind,
+            notifications::title,
+            notifications::link,
+            notifications::created_at,
+            notifications::read_at,
+        ))
+        .load(conn)?)
+}
+
+/// Marks the user's unread notifications read: all of them, or only `only` (which must be
+/// theirs). Returns how many changed.
+pub fn mark_read(
+    conn: &mut PgConnection,
+    user_id: i64,
+    only: Option<i64>,
+) -> Result<usize, AppError> {
+    let mut q = diesel::update(notifications::table)
+        .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::read_at.is_null())
+        .into_boxed();
+    if let Some(id) = only {
+        q = q.filter(notifications::id.eq(id));
+    }
+    Ok(q.set(notifications::read_at.eq(chrono::Utc::now()))
+        .execute(conn)?)
+}
+
+/// Whose notification `id` is, if it exists.
+pub fn owner_of(conn: &mut PgConnection, id: i64) -> Result<Option<i64>, AppError> {
+    Ok(notifications::table
+        .find(id)
+        .select(notifications::user_id)
+        .first(conn)
+        .optional()?)
+}
+
 pub fn unread_count(conn: &mut PgConnection, user_id: i64) -> Result<i64, AppError> {
     Ok(notifications::table
         .filter(notifications::user_id.eq(user_id))

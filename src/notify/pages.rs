@@ -4,12 +4,9 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action};
-use crate::db::schema::notifications;
 use crate::error::AppResult;
 use crate::inventory::queries::format_time;
 use crate::web::respond::html;
@@ -38,25 +35,8 @@ pub async fn list(
     authorize(&actor, Action::ViewDashboard)?;
     let id = actor.id;
     let rows = crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<(String, String, DateTime<Utc>, Option<DateTime<Utc>>)> =
-            notifications::table
-                .filter(notifications::user_id.eq(id))
-                .order(notifications::id.desc())
-                .limit(100)
-                .select((
-                    notifications::title,
-                    notifications::link,
-                    notifications::created_at,
-                    notifications::read_at,
-                ))
-                .load(conn)?;
-        diesel::update(
-            notifications::table
-                .filter(notifications::user_id.eq(id))
-                .filter(notifications::read_at.is_null()),
-        )
-        .set(notifications::read_at.eq(Utc::now()))
-        .execute(conn)?;
+        let rows = super::recent(conn, id, 100)?;
+        super::mark_read(conn, id, None)?;
         Ok(rows)
     })
     .await?;
@@ -65,11 +45,11 @@ pub async fn list(
         ctx: PageCtx::new(&session, Some(&actor), "Notifications", "/notifications"),
         rows: rows
             .into_iter()
-            .map(|(title, link, at, read)| Row {
-                title,
-                link,
-                at: format_time(at),
-                unread: read.is_none(),
+            .map(|n| Row {
+                title: n.title,
+                link: n.link,
+                at: format_time(n.created_at),
+                unread: n.read_at.is_none(),
             })
             .collect(),
     };

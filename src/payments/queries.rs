@@ -674,6 +674,39 @@ pub fn record(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Registe
     row.map(RegisterRow::new).ok_or(AppError::NotFound)
 }
 
+/// A file attached to a billing record.
+#[derive(Queryable)]
+pub struct Attachment {
+    pub id: i64,
+    pub name: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_at: chrono::DateTime<chrono::Utc>,
+    pub uploaded_by: Option<String>,
+}
+
+/// The record's attachments, newest first (the caller has authorized the record).
+pub fn attachments_of(
+    conn: &mut PgConnection,
+    record_id: i64,
+) -> Result<Vec<Attachment>, AppError> {
+    use crate::db::schema::{attachments, users};
+    Ok(attachments::table
+        .left_join(users::table.on(users::id.nullable().eq(attachments::uploaded_by)))
+        .filter(attachments::billing_record_id.eq(record_id))
+        .filter(attachments::removed_at.is_null())
+        .select((
+            attachments::id,
+            attachments::original_name,
+            attachments::size_bytes,
+            attachments::sha256,
+            attachments::uploaded_at,
+            users::full_name.nullable(),
+        ))
+        .order(attachments::id.desc())
+        .load(conn)?)
+}
+
 /// A product's billing records (all statuses), for its page.
 pub fn records_of_product(
     conn: &mut PgConnection,

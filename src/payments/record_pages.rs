@@ -3,10 +3,9 @@
 
 use actix_multipart::Multipart;
 use actix_session::Session;
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -19,8 +18,8 @@ use super::uploads;
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action, Actor};
-use crate::db::schema::{attachments, billing_records, payments, users};
-use crate::error::{AppError, AppResult};
+use crate::db::schema::{billing_records, payments, users};
+use crate::error::AppResult;
 use crate::inventory::queries::format_time;
 use crate::web::forms::FieldErrors;
 use crate::web::respond::{after_command, html, redirect};
@@ -203,21 +202,7 @@ async fn render_record(
         if let Some(m) = min_term {
             notice.push_str(&format!(" · minimum term {m} months"));
         }
-        let files: Vec<(i64, String, i64, String, DateTime<Utc>, Option<String>)> =
-            attachments::table
-                .left_join(users::table.on(users::id.nullable().eq(attachments::uploaded_by)))
-                .filter(attachments::billing_record_id.eq(id))
-                .filter(attachments::removed_at.is_null())
-                .select((
-                    attachments::id,
-                    attachments::original_name,
-                    attachments::size_bytes,
-                    attachments::sha256,
-                    attachments::uploaded_at,
-                    users::full_name.nullable(),
-                ))
-                .order(attachments::id.desc())
-                .load(conn)?;
+        let files = queries::attachments_of(conn, id)?;
         let history: Vec<(NaiveDate, Decimal, String, String, Option<String>)> = payments::table
             .left_join(users::table.on(users::id.nullable().eq(payments::recorded_by)))
             .filter(payments::billing_record_id.eq(id))
@@ -246,12 +231,12 @@ async fn render_record(
         files: files
             .into_iter()
             .map(|f| AttachmentRow {
-                id: f.0,
-                name: f.1,
-                size: size_text(f.2),
-                sha256: f.3.chars().take(16).collect(),
-                uploaded: format_time(f.4),
-                by: f.5.unwrap_or_default(),
+                id: f.id,
+                name: f.name,
+                size: size_text(f.size_bytes),
+                sha256: f.sha256.chars().take(16).collect(),
+                uploaded: format_time(f.uploaded_at),
+                by: f.uploaded_by.unwrap_or_default(),
             })
             .collect(),
         history: history
@@ -409,37 +394,11 @@ pub async fn upload(
         format!("Attachments are limited to {} MB.", max / 1024 / 1024)
     })
     .await?;
-    let Some((name, data)) = upload.filter(|(_, d)| !d.is_empty()) else {
-        sess::flash(&session, FlashKind::Error, "Choose a file to attach.");
-        return Ok(redirect(&back));
-    };
-    let name = uploads::display_name(&name);
-    if uploads::sniff(&data).is_none() {
-        sess::flash(
-            &session,
-            FlashKind::Error,
-            "Only PDF, PNG and JPEG files can be attached (checked from the file's content).",
-        );
-        return Ok(redirect(&back));
+    let (name, data) = upload.unwrap_or_default();
+    match uploads::attach(&state, &actor, id, &name, data).await? {
+        Ok(_) => sess::flash(&session, FlashKind::Success, "File attached."),
+        Err(refused) => sess::flash(&session, FlashKind::Error, refused.message()),
     }
-    let dir = state.config.upload_dir.clone();
-    let stored = web::block(move || uploads::store(&dir, &data))
-        .await
-        .map_err(|_| AppError::internal("upload task cancelled"))??;
-    let a = actor.clone();
-    let stored_name = stored.stored_name.clone();
-    let result = crate::db::run(&state.pool, move |conn| {
-        commands::add_attachment(conn, &a, id, &name, &stored)
-    })
-    .await;
-    if result.is_err() {
-        // Not recorded: do not leave an orphan file behind.
-        if let Some(p) = uploads::path_of(&state.config.upload_dir, &stored_name) {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-    result?;
-    sess::flash(&session, FlashKind::Success, "File attached.");
     Ok(redirect(&back))
 }
 
@@ -448,25 +407,7 @@ pub async fn download(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let actor = user.0;
-    let id = path.into_inner();
-    let (original, stored, content_type) = crate::db::run(&state.pool, move |conn| {
-        commands::attachment_for_download(conn, &actor, id)
-    })
-    .await?;
-    let file = uploads::path_of(&state.config.upload_dir, &stored).ok_or(AppError::NotFound)?;
-    let data = web::block(move || std::fs::read(file))
-        .await
-        .map_err(|_| AppError::internal("download task cancelled"))?
-        .map_err(|e| AppError::internal(format!("stored file unreadable: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            uploads::content_disposition(&original),
-        ))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(data))
+    uploads::download(&state, &user.0, path.into_inner()).await
 }
 
 pub async fn remove_attachment(

@@ -126,3 +126,82 @@ mod tests {
         );
     }
 }
+
+/// Why an upload was not attached, in words for the person who sent it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    Empty,
+    NotAllowedType,
+}
+
+impl Refused {
+    pub fn message(&self) -> &'static str {
+        match self {
+            Refused::Empty => "Choose a file to attach.",
+            Refused::NotAllowedType => {
+                "Only PDF, PNG and JPEG files can be attached (checked from the file's content)."
+            }
+        }
+    }
+}
+
+/// Checks an uploaded file's content, stores it and records it as an attachment of billing
+/// record `record_id` (audited in the same transaction): the one path for the page and the
+/// API. The caller has authorized the record. A file whose recording fails is removed again.
+pub async fn attach(
+    state: &crate::web::AppState,
+    actor: &crate::authz::Actor,
+    record_id: i64,
+    name: &str,
+    data: Vec<u8>,
+) -> Result<Result<i64, Refused>, AppError> {
+    if data.is_empty() {
+        return Ok(Err(Refused::Empty));
+    }
+    if sniff(&data).is_none() {
+        return Ok(Err(Refused::NotAllowedType));
+    }
+    let name = display_name(name);
+    let dir = state.config.upload_dir.clone();
+    let stored = actix_web::web::block(move || store(&dir, &data))
+        .await
+        .map_err(|_| AppError::internal("upload task cancelled"))??;
+    let a = actor.clone();
+    let stored_name = stored.stored_name.clone();
+    let result = crate::db::run(&state.pool, move |conn| {
+        super::commands::add_attachment(conn, &a, record_id, &name, &stored)
+    })
+    .await;
+    if result.is_err() {
+        // Not recorded: do not leave an orphan file behind.
+        if let Some(p) = path_of(&state.config.upload_dir, &stored_name) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result.map(Ok)
+}
+
+/// An attachment as a download (`Content-Disposition: attachment`, `nosniff`), if `actor`
+/// may see its billing record: the one path for the page and the API.
+pub async fn download(
+    state: &crate::web::AppState,
+    actor: &crate::authz::Actor,
+    id: i64,
+) -> Result<actix_web::HttpResponse, AppError> {
+    use actix_web::http::header;
+    let a = actor.clone();
+    let (original, stored, content_type) = crate::db::run(&state.pool, move |conn| {
+        super::commands::attachment_for_download(conn, &a, id)
+    })
+    .await?;
+    let file = path_of(&state.config.upload_dir, &stored).ok_or(AppError::NotFound)?;
+    let data = actix_web::web::block(move || std::fs::read(file))
+        .await
+        .map_err(|_| AppError::internal("download task cancelled"))?
+        .map_err(|e| AppError::internal(format!("stored file unreadable: {e}")))?;
+    Ok(actix_web::HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&original)))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(data))
+}

@@ -7,7 +7,7 @@ use futures_util::StreamExt as _;
 use crate::error::{AppError, AppResult};
 
 /// The `file` field's browser-supplied name (not sanitised) and content; `None` when the
-/// form had no file. Other fields are drained and ignored.
+/// form had no file. The forms have no other field, so any other part is refused (400).
 pub async fn read_file(
     mut payload: Multipart,
     max: u64,
@@ -15,13 +15,14 @@ pub async fn read_file(
 ) -> AppResult<Option<(String, Vec<u8>)>> {
     let unreadable =
         |e: MultipartError| AppError::BadRequest(format!("The upload could not be read: {e}"));
+    let mut file = None;
+    let mut too_large = Some(too_large);
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(unreadable)?;
-        if field.name() != Some("file") {
-            while let Some(chunk) = field.next().await {
-                chunk.map_err(unreadable)?;
-            }
-            continue;
+        if field.name() != Some("file") || file.is_some() {
+            return Err(AppError::BadRequest(
+                "The upload could not be read: send one part, named file.".into(),
+            ));
         }
         let name = field
             .content_disposition()
@@ -32,11 +33,12 @@ pub async fn read_file(
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(unreadable)?;
             if (data.len() + chunk.len()) as u64 > max {
-                return Err(AppError::PayloadTooLarge(too_large()));
+                let message = too_large.take().map(|f| f()).unwrap_or_default();
+                return Err(AppError::PayloadTooLarge(message));
             }
             data.extend_from_slice(&chunk);
         }
-        return Ok(Some((name, data)));
+        file = Some((name, data));
     }
-    Ok(None)
+    Ok(file)
 }

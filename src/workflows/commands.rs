@@ -464,7 +464,13 @@ pub fn complete_task(
                 }
             }
         } else {
-            let g = t.grant_id.ok_or_else(|| AppError::internal("revoke task without a grant"))?;
+            // Tasks made by PortalOps always name their grant; one loaded from elsewhere
+            // might not, and is closed as not needed instead.
+            let g = t.grant_id.ok_or_else(|| {
+                CommandError::Refused(
+                    "This task names no access to revoke: close it as not needed.".into(),
+                )
+            })?;
             let n = diesel::update(access_grants::table.find(g).filter(access_grants::revoked_at.is_null()))
                 .set((
                     access_grants::revoked_at.eq(Utc::now()),

@@ -612,7 +612,7 @@ async fn an_hr_system_starts_onboardings_and_offboardings() {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = parse(&r.body)["id"].as_i64().expect("id");
-    assert_eq!(r.location(), format!("/workflows/{id}"));
+    assert_eq!(r.location(), format!("/api/v1/workflows/{id}"));
     assert_eq!(app.count("tasks"), 1, "one grant task for Slack Pro");
     assert!(app.audit_actions().iter().any(|a| a == "workflow.started"));
     let people = parse(

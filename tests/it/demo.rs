@@ -5,6 +5,12 @@ use diesel::prelude::*;
 use portalops::db::schema::users;
 use portalops::demo::{load, DemoOptions};
 
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 #[actix_web::test]
 async fn demo_data_loads_a_consistent_company_and_refuses_a_second_time() {
     let app = TestApp::spawn().await;
@@ -57,6 +63,26 @@ async fn demo_data_loads_a_consistent_company_and_refuses_a_second_time() {
         "rates for every demo currency"
     );
     assert!(!dash.body.contains("no rate"));
+
+    // Every revoke task names a grant of the leaver, on the task's product, so an open one
+    // can be completed.
+    let orphans: i64 = diesel::sql_query(
+        "SELECT count(*) AS n FROM tasks t JOIN workflows w ON w.id = t.workflow_id
+         LEFT JOIN access_grants g ON g.id = t.grant_id
+         WHERE t.kind = 'revoke'
+           AND (g.id IS NULL OR g.user_id <> w.person_id OR g.product_id <> t.product_id)",
+    )
+    .get_result::<Count>(&mut app.conn())
+    .expect("orphans")
+    .n;
+    assert_eq!(orphans, 0);
+    let open_revoke: i64 = diesel::sql_query(
+        "SELECT count(*) AS n FROM tasks WHERE kind = 'revoke' AND status = 'open'",
+    )
+    .get_result::<Count>(&mut app.conn())
+    .expect("open revokes")
+    .n;
+    assert!(open_revoke > 0, "the demo has open offboardings to try");
 
     // service2 runs the 1st and 11th services: Google Workspace and Adobe.
     let sa = app.client();
