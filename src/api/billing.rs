@@ -12,7 +12,7 @@ use super::{ApiResult, ApiUser, Json, Page, Paging, Problem};
 use crate::authz::{authorize, Action};
 use crate::payments::model::BillingForm;
 use crate::payments::queries::{self, RegisterFilter, RegisterRow};
-use crate::payments::{commands, uploads};
+use crate::payments::{commands, money, uploads};
 use crate::web::AppState;
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
@@ -102,7 +102,7 @@ struct BillingRecord {
     reference: String,
     /// `monthly`, `quarterly`, `annual`, `one_off` or `usage`.
     cycle: String,
-    /// Exact decimal, as a string (e.g. `"1234.50"`).
+    /// Exact decimal with the currency's minor units, as a string (e.g. `"1234.50"`).
     amount: String,
     currency: String,
     /// The amount per year (exact decimal), absent for one-off payments.
@@ -145,9 +145,9 @@ impl From<RegisterRow> for BillingRecord {
             service: d.service_name,
             product: d.product_name,
             reference: d.reference,
-            yearly: crate::payments::money::yearly(d.amount, &d.cycle).map(|y| y.to_string()),
+            yearly: money::yearly(d.amount, &d.cycle).map(|y| money::plain(y, &d.currency)),
             cycle: d.cycle,
-            amount: d.amount.to_string(),
+            amount: money::plain(d.amount, &d.currency),
             currency: d.currency,
             next_renewal_on: d.next_renewal_on,
             contract_end_on: d.contract_end_on,

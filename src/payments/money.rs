@@ -107,11 +107,15 @@ pub fn parse_amount(text: &str, currency: &str) -> Result<Decimal, String> {
     Ok(value)
 }
 
+/// "12345.60": the amount with the currency's minor units, for machines (the API, CSV).
+pub fn plain(amount: Decimal, currency: &str) -> String {
+    let units = minor_units(currency).unwrap_or(2);
+    format!("{:.*}", units as usize, amount.round_dp(units))
+}
+
 /// "12,345.60 EUR" with the currency's minor units and thousands separators.
 pub fn format(amount: Decimal, currency: &str) -> String {
-    let units = minor_units(currency).unwrap_or(2);
-    let rounded = amount.round_dp(units);
-    let text = format!("{:.*}", units as usize, rounded);
+    let text = plain(amount, currency);
     let (int, frac) = match text.split_once('.') {
         Some((i, f)) => (i.to_string(), Some(f.to_string())),
         None => (text, None),

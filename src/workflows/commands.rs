@@ -408,18 +408,19 @@ pub fn complete_task(
     id: i64,
     form: &CompleteForm,
 ) -> Result<i64, CommandError> {
-    for (field, value) in [
-        ("account_identifier", &form.account_identifier),
-        ("note", &form.note),
-    ] {
-        if crate::payments::card::contains_card_number(value) {
-            return Err(invalid(field, crate::payments::card::REFUSAL));
-        }
-    }
     conn.transaction(|conn| {
+        // Who may complete it first: anyone else learns nothing, not even that it exists.
         let t = load_task(conn, id)?;
         if !assign::may_complete(conn, actor, t.product_id)? {
             return Err(CommandError::Other(AppError::NotFound));
+        }
+        for (field, value) in [
+            ("account_identifier", &form.account_identifier),
+            ("note", &form.note),
+        ] {
+            if crate::payments::card::contains_card_number(value) {
+                return Err(invalid(field, crate::payments::card::REFUSAL));
+            }
         }
         if t.status != "open" {
             return Err(CommandError::Refused("This task is already closed.".into()));
@@ -517,16 +518,17 @@ pub fn close_not_needed(
     reason: &str,
 ) -> Result<i64, CommandError> {
     let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(invalid("reason", "Say why this task is not needed."));
-    }
-    if crate::payments::card::contains_card_number(reason) {
-        return Err(invalid("reason", crate::payments::card::REFUSAL));
-    }
     conn.transaction(|conn| {
+        // Who may close it first: anyone else learns nothing, not even that it exists.
         let t = load_task(conn, id)?;
         if !assign::may_complete(conn, actor, t.product_id)? {
             return Err(CommandError::Other(AppError::NotFound));
+        }
+        if reason.is_empty() {
+            return Err(invalid("reason", "Say why this task is not needed."));
+        }
+        if crate::payments::card::contains_card_number(reason) {
+            return Err(invalid("reason", crate::payments::card::REFUSAL));
         }
         if t.status != "open" {
             return Err(CommandError::Refused("This task is already closed.".into()));

@@ -418,6 +418,36 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
 
     let unknown_person = json!({"person": "nobody@example.com", "product_id": pro});
     let reason = json!({"reason": "matrix"});
+    let no_reason = json!({"reason": ""});
+    let record = app.insert_billing(pro, "annual", "100", "EUR", None);
+    let c = app.client();
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/workflows/onboarding",
+            bearer[0].as_deref(),
+            Some(
+                json!({"email": "new@example.com", "full_name": "New Person",
+                        "start_date": "2030-01-06", "product_ids": [pro]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let wf = parse(&r.body)["id"].as_i64().expect("workflow");
+    let task = parse(
+        &c.api("GET", "/api/v1/tasks", bearer[3].as_deref(), None)
+            .await
+            .body,
+    )[0]["id"]
+        .as_i64()
+        .expect("pa_in's task");
+    let note = parse(
+        &c.api("GET", "/api/v1/notifications", bearer[3].as_deref(), None)
+            .await
+            .body,
+    )[0]["id"]
+        .as_i64()
+        .expect("pa_in's notification");
     #[rustfmt::skip]
     let rows: Vec<(&str, String, Option<Value>, [u16; 6])> = vec![
         ("GET", "/api/v1/me".into(), None, [200, 200, 200, 200, 200, 401]),
@@ -429,8 +459,22 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         ("GET", format!("/api/v1/people/{ada}"), None, [200, 200, 200, 200, 200, 401]),
         ("POST", "/api/v1/grants".into(), Some(unknown_person), [422, 422, 404, 422, 404, 401]),
         ("POST", format!("/api/v1/grants/{revoked}/revoke"), Some(reason), [409, 409, 404, 409, 404, 401]),
+        ("GET", "/api/v1/workflows".into(), None, [200, 403, 403, 403, 403, 401]),
+        ("GET", format!("/api/v1/workflows/{wf}"), None, [200, 403, 403, 403, 403, 401]),
+        ("POST", format!("/api/v1/workflows/{wf}/cancel"), Some(no_reason.clone()), [422, 403, 403, 403, 403, 401]),
+        ("GET", "/api/v1/tasks".into(), None, [200, 200, 200, 200, 200, 401]),
+        // The task is the product administrator's (and the Admins'); the service's
+        // administrator gets it only when the product has none.
+        ("GET", format!("/api/v1/tasks/{task}"), None, [200, 404, 404, 200, 404, 401]),
+        ("POST", format!("/api/v1/tasks/{task}/not-needed"), Some(no_reason), [422, 404, 404, 422, 404, 401]),
+        ("GET", "/api/v1/notifications".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("POST", format!("/api/v1/notifications/{note}/read"), None, [404, 404, 404, 200, 404, 401]),
+        ("GET", "/api/v1/billing-records".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("GET", format!("/api/v1/billing-records/{record}"), None, [200, 200, 404, 200, 404, 401]),
+        ("POST", "/api/v1/billing-records".into(), Some(json!({})), [422, 422, 422, 422, 422, 401]),
+        ("PUT", format!("/api/v1/billing-records/{record}"), Some(json!({})), [422, 422, 404, 422, 404, 401]),
+        ("POST", format!("/api/v1/billing-records/{record}/attachments"), Some(json!({})), [400, 400, 404, 400, 404, 401]),
     ];
-    let c = app.client();
     for (method, path, body, expected) in rows {
         let actors = ["admin", "sa_in", "sa_out", "pa_in", "pa_out", "anonymous"];
         for ((token, want), actor) in bearer.iter().zip(expected).zip(actors) {
@@ -439,6 +483,8 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         }
     }
     assert_eq!(app.count("access_grants"), 1, "nothing was granted");
+    assert_eq!(app.count("billing_records"), 1, "nothing was added");
+    assert_eq!(app.count("attachments"), 0);
 }
 
 #[actix_web::test]
@@ -794,4 +840,390 @@ async fn odd_input_gets_an_answer_never_a_server_error() {
     }
     let r = browser.get("/directory?q=Ada%00").await;
     assert!(r.body.contains("Ada Lovelace"));
+}
+
+/// Billing records through the API: the register's scope, masked cards, the page's
+/// validation (a full card number refused and stored nowhere), audit, attachments.
+#[actix_web::test]
+async fn billing_records_are_scoped_masked_validated_and_take_attachments() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", None);
+    let zoom = app.insert_service("Zoom");
+    let meetings = app.insert_product(zoom, "Zoom Meetings", None);
+    let visa = app.insert_billing(
+        pro,
+        "monthly",
+        "120.50",
+        "EUR",
+        Some(("Visa", "4242", 12, 2031)),
+    );
+    let other = app.insert_billing(meetings, "annual", "999", "USD", None);
+    app.create_user("root", PASSWORD, "admin");
+    app.create_user("pat", PASSWORD, "product_admin");
+    app.make_product_admin("pat", pro);
+    let (admin, _) = tokens(&app, "root").await;
+    let (pat, _) = tokens(&app, "pat").await;
+    let c = app.client();
+
+    let v = parse(
+        &c.api("GET", "/api/v1/billing-records", Some(&pat), None)
+            .await
+            .body,
+    );
+    assert_eq!(v["total"], 1, "only the PA's product");
+    let rec = &v["items"][0];
+    assert_eq!(rec["id"], visa);
+    assert_eq!(rec["amount"], "120.50");
+    assert_eq!(rec["yearly"], "1446.00");
+    assert_eq!(rec["card"]["last4"], "4242");
+    assert_eq!(rec["card"]["brand"], "Visa");
+    assert_eq!(
+        parse(
+            &c.api(
+                "GET",
+                "/api/v1/billing-records?currency=usd",
+                Some(&admin),
+                None
+            )
+            .await
+            .body
+        )["total"],
+        1
+    );
+    assert_problem(
+        &c.api(
+            "GET",
+            &format!("/api/v1/billing-records/{other}"),
+            Some(&pat),
+            None,
+        )
+        .await,
+        404,
+    );
+
+    // A full card number in any field is refused and stored nowhere.
+    let card = "4111 1111 1111 1111";
+    let v = assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/billing-records",
+            Some(&pat),
+            Some(
+                json!({"product_id": pro, "cycle": "annual", "amount": "10", "currency": "EUR",
+                        "payment_method": "invoice", "notes": format!("card {card}")}),
+            ),
+        )
+        .await,
+        422,
+    );
+    assert!(v["errors"]["notes"].is_string(), "{v}");
+    assert_eq!(app.count("billing_records"), 2);
+    // Another product's record is out of the PA's scope.
+    let v = assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/billing-records",
+            Some(&pat),
+            Some(
+                json!({"product_id": meetings, "cycle": "annual", "amount": "10",
+                        "currency": "EUR", "payment_method": "invoice"}),
+            ),
+        )
+        .await,
+        422,
+    );
+    assert!(v["errors"]["product_id"].is_string(), "{v}");
+
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/billing-records",
+            Some(&pat),
+            Some(
+                json!({"product_id": pro, "reference": "C-7", "cycle": "quarterly",
+                        "amount": 300.0, "currency": "eur", "payment_method": "card",
+                        "card_brand": "Mastercard", "card_last4": "5100",
+                        "card_exp_month": 3, "card_exp_year": 2030,
+                        "next_renewal_on": "2027-01-31", "auto_renew": true,
+                        "notice_value": 1, "notice_unit": "months"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let created = parse(&r.body);
+    let id = created["id"].as_i64().expect("id");
+    assert_eq!(r.location(), format!("/api/v1/billing-records/{id}"));
+    assert_eq!(created["amount"], "300.00");
+    assert_eq!(created["currency"], "EUR");
+    assert_eq!(created["cancellation_deadline"], "2026-12-31");
+    assert_eq!(created["card"]["last4"], "5100");
+    assert!(app.audit_actions().iter().any(|a| a == "billing.created"));
+
+    // PUT replaces the record: the card goes when the method changes.
+    let r = c
+        .api(
+            "PUT",
+            &format!("/api/v1/billing-records/{id}"),
+            Some(&pat),
+            Some(
+                json!({"product_id": pro, "reference": "C-7", "cycle": "annual",
+                        "amount": "1100.00", "currency": "EUR", "payment_method": "invoice"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let saved = parse(&r.body);
+    assert_eq!(saved["cycle"], "annual");
+    assert!(saved["card"].is_null());
+    assert!(app.audit_actions().iter().any(|a| a == "billing.updated"));
+
+    // Attachments: the type comes from the content; the download is the same bytes.
+    let pdf = b"%PDF-1.4\n% test invoice\n";
+    let r = c
+        .api_upload(
+            &format!("/api/v1/billing-records/{id}/attachments"),
+            &pat,
+            "inv.pdf",
+            pdf,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let href = parse(&r.body)["href"].as_str().expect("href").to_string();
+    let r = c
+        .api_upload(
+            &format!("/api/v1/billing-records/{id}/attachments"),
+            &pat,
+            "x.pdf",
+            b"MZ not a pdf",
+        )
+        .await;
+    assert_problem(&r, 415);
+    let r = c
+        .api_upload(
+            &format!("/api/v1/billing-records/{other}/attachments"),
+            &pat,
+            "x.pdf",
+            pdf,
+        )
+        .await;
+    assert_problem(&r, 404);
+    let r = c.api("GET", &href, Some(&pat), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.as_bytes(), pdf);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/pdf"));
+    assert!(r
+        .header("content-disposition")
+        .is_some_and(|d| d.starts_with("attachment")));
+    let detail = parse(
+        &c.api(
+            "GET",
+            &format!("/api/v1/billing-records/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .body,
+    );
+    assert_eq!(detail["attachments"][0]["name"], "inv.pdf");
+    assert_eq!(detail["attachments"][0]["href"], href);
+}
+
+/// Workflows and tasks through the API: the HR system starts an onboarding, the product's
+/// administrator sees and completes the task (which grants the access), notifications follow.
+#[actix_web::test]
+async fn tasks_are_listed_completed_and_notified_through_the_api() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", None);
+    let zoom = app.insert_service("Zoom");
+    let meetings = app.insert_product(zoom, "Zoom Meetings", None);
+    app.create_user("root", PASSWORD, "admin");
+    app.create_user("pat", PASSWORD, "product_admin");
+    app.create_user("pam", PASSWORD, "product_admin");
+    app.make_product_admin("pat", pro);
+    app.make_product_admin("pam", meetings);
+    let (admin, _) = tokens(&app, "root").await;
+    let (pat, _) = tokens(&app, "pat").await;
+    let (pam, _) = tokens(&app, "pam").await;
+    let c = app.client();
+
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/workflows/onboarding",
+            Some(&admin),
+            Some(
+                json!({"email": "grace@example.com", "full_name": "Grace Hopper",
+                        "start_date": "2030-01-06", "product_ids": [pro, meetings]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let wf = parse(&r.body)["id"].as_i64().expect("id");
+
+    let v = parse(
+        &c.api(
+            "GET",
+            "/api/v1/workflows?kind=onboarding",
+            Some(&admin),
+            None,
+        )
+        .await
+        .body,
+    );
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["person"], "Grace Hopper");
+    assert_eq!(v["items"][0]["progress"]["open"], 2);
+    let detail = parse(
+        &c.api(
+            "GET",
+            &format!("/api/v1/workflows/{wf}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .body,
+    );
+    assert_eq!(detail["tasks"].as_array().map(Vec::len), Some(2));
+    assert_problem(
+        &c.api("GET", &format!("/api/v1/workflows/{wf}"), Some(&pat), None)
+            .await,
+        403,
+    );
+
+    let mine = parse(&c.api("GET", "/api/v1/tasks", Some(&pat), None).await.body);
+    let mine = mine.as_array().expect("tasks");
+    assert_eq!(mine.len(), 1, "only the task for pat's product");
+    assert_eq!(mine[0]["product"], "Slack → Slack Pro");
+    let task = mine[0]["id"].as_i64().expect("task id");
+    assert_problem(
+        &c.api("GET", &format!("/api/v1/tasks/{task}"), Some(&pam), None)
+            .await,
+        404,
+    );
+    assert_problem(
+        &c.api(
+            "POST",
+            &format!("/api/v1/tasks/{task}/complete"),
+            Some(&pam),
+            Some(json!({})),
+        )
+        .await,
+        404,
+    );
+
+    let notes = parse(
+        &c.api("GET", "/api/v1/notifications", Some(&pat), None)
+            .await
+            .body,
+    );
+    assert_eq!(notes[0]["kind"], "task.assigned");
+    assert_eq!(notes[0]["read"], false);
+    let note = notes[0]["id"].as_i64().expect("note id");
+    assert_problem(
+        &c.api(
+            "POST",
+            &format!("/api/v1/notifications/{note}/read"),
+            Some(&pam),
+            None,
+        )
+        .await,
+        404,
+    );
+    let r = c
+        .api(
+            "POST",
+            &format!("/api/v1/notifications/{note}/read"),
+            Some(&pat),
+            None,
+        )
+        .await;
+    assert_eq!(parse(&r.body)["marked"], 1);
+
+    let r = c
+        .api(
+            "POST",
+            &format!("/api/v1/tasks/{task}/complete"),
+            Some(&pat),
+            Some(json!({"account_identifier": "grace@slack"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(parse(&r.body)["workflow_id"], wf);
+    assert_problem(
+        &c.api(
+            "POST",
+            &format!("/api/v1/tasks/{task}/complete"),
+            Some(&pat),
+            Some(json!({})),
+        )
+        .await,
+        409,
+    );
+    let grace = parse(
+        &c.api("GET", "/api/v1/people?q=grace", Some(&admin), None)
+            .await
+            .body,
+    );
+    assert_eq!(
+        grace["items"][0]["grants"], 1,
+        "completing the task granted the access"
+    );
+    assert!(app.audit_actions().iter().any(|a| a == "task.completed"));
+
+    // The other task is closed as not needed; the workflow completes.
+    let other = parse(&c.api("GET", "/api/v1/tasks", Some(&pam), None).await.body)[0]["id"]
+        .as_i64()
+        .expect("pam's task");
+    assert_problem(
+        &c.api(
+            "POST",
+            &format!("/api/v1/tasks/{other}/not-needed"),
+            Some(&pam),
+            Some(json!({"reason": " "})),
+        )
+        .await,
+        422,
+    );
+    let r = c
+        .api(
+            "POST",
+            &format!("/api/v1/tasks/{other}/not-needed"),
+            Some(&pam),
+            Some(json!({"reason": "has Teams"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let done = parse(
+        &c.api(
+            "GET",
+            &format!("/api/v1/workflows/{wf}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .body,
+    );
+    assert_eq!(done["status"], "completed");
+    assert_problem(
+        &c.api(
+            "POST",
+            &format!("/api/v1/workflows/{wf}/cancel"),
+            Some(&admin),
+            Some(json!({"reason": "late"})),
+        )
+        .await,
+        409,
+    );
+    let starter = parse(
+        &c.api("GET", "/api/v1/notifications", Some(&admin), None)
+            .await
+            .body,
+    );
+    assert_eq!(starter[0]["kind"], "workflow.completed");
+    let r = c
+        .api("POST", "/api/v1/notifications/read", Some(&admin), None)
+        .await;
+    assert!(parse(&r.body)["marked"].as_u64().is_some_and(|n| n >= 1));
 }

@@ -159,6 +159,31 @@ impl Client {
         }
     }
 
+    /// Uploads `content` as the multipart part `file` with a bearer token (no cookies).
+    pub async fn api_upload(
+        &self,
+        path: &str,
+        bearer: &str,
+        filename: &str,
+        content: &[u8],
+    ) -> Resp {
+        let (content_type, body) = multipart_file(filename, content);
+        let mut res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .insert_header(("authorization", format!("Bearer {bearer}")))
+            .insert_header(("content-type", content_type))
+            .send_body(body)
+            .await
+            .expect("upload");
+        let bytes = res.body().limit(10 * 1024 * 1024).await.expect("body");
+        Resp {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.send(self.http.get(format!("{}{path}", self.base)), None)
             .await
@@ -196,26 +221,14 @@ impl Client {
     /// Uploads `content` as the `file` field of a multipart form to `path` (which carries
     /// its own query, e.g. the CSRF token), as a browser's file upload would.
     pub async fn upload(&self, path: &str, filename: &str, content: &[u8]) -> Resp {
-        let boundary = "----portalops-test-boundary";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(content);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let (content_type, body) = multipart_file(filename, content);
         let mut req = self.http.post(format!("{}{path}", self.base));
         let cookies = self.cookie_header();
         if !cookies.is_empty() {
             req = req.insert_header((COOKIE, cookies));
         }
         let mut res = req
-            .insert_header((
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            ))
+            .insert_header(("content-type", content_type))
             .send_body(body)
             .await
             .expect("upload");
@@ -241,4 +254,19 @@ impl Client {
     pub async fn logout(&self) -> Resp {
         self.submit("/account", "/logout", &[]).await
     }
+}
+
+/// A multipart body with one part, `file`: its content type and bytes.
+fn multipart_file(filename: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----portalops-test-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
