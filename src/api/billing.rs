@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Json, Page, Paging, Problem};
+use super::{wire_name, ApiResult, ApiUser, Json, Page, Paging, Problem};
 use crate::authz::{authorize, Action};
 use crate::payments::model::BillingForm;
 use crate::payments::queries::{self, RegisterFilter, RegisterRow};
@@ -48,14 +48,6 @@ pub enum StatusFilter {
     Active,
     Cancelled,
     All,
-}
-
-/// The wire name of an enum value (its serde name), which is also the database's.
-fn key<T: Serialize>(value: T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -194,12 +186,12 @@ pub async fn list(
     let filter = RegisterFilter {
         service_id: q.service_id,
         product_id: q.product_id,
-        cycle: q.cycle.map(key).unwrap_or_default(),
+        cycle: q.cycle.map(wire_name).unwrap_or_default(),
         currency: q.currency.unwrap_or_default().trim().to_uppercase(),
-        method: q.method.map(key).unwrap_or_default(),
+        method: q.method.map(wire_name).unwrap_or_default(),
         renewing_within: q.renewing_within,
         card_expiring_within: q.card_expiring_within,
-        status: q.status.map(key).unwrap_or_default(),
+        status: q.status.map(wire_name).unwrap_or_default(),
         page: Some(page),
         ..Default::default()
     };
@@ -347,7 +339,7 @@ impl BillingInput {
         BillingForm {
             product_id: text(self.product_id),
             reference: self.reference,
-            cycle: self.cycle.map(key).unwrap_or_default(),
+            cycle: self.cycle.map(wire_name).unwrap_or_default(),
             amount: match self.amount {
                 Some(serde_json::Value::String(s)) => s,
                 Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -357,7 +349,7 @@ impl BillingInput {
             next_renewal_on: self.next_renewal_on.unwrap_or_default(),
             contract_end_on: self.contract_end_on.unwrap_or_default(),
             auto_renew: self.auto_renew.then(|| "on".into()),
-            payment_method: self.payment_method.map(key).unwrap_or_default(),
+            payment_method: self.payment_method.map(wire_name).unwrap_or_default(),
             card_brand: self.card_brand,
             card_last4: self.card_last4,
             card_exp_month: text(self.card_exp_month),
@@ -365,7 +357,10 @@ impl BillingInput {
             billing_owner_email: self.billing_owner_email,
             cost_center: self.cost_center,
             notes: self.notes,
-            status: self.status.map(key).unwrap_or_else(|| "active".into()),
+            status: self
+                .status
+                .map(wire_name)
+                .unwrap_or_else(|| "active".into()),
             notice_value: text(self.notice_value),
             notice_unit: self.notice_unit,
             minimum_term_months: text(self.minimum_term_months),

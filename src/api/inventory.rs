@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Page, Paging};
 use crate::authz::{authorize, authorize_on, Action, Object, ObjectAction};
+use crate::inventory::commands::product_object;
 use crate::inventory::queries::{self, ServiceFilter};
 use crate::web::AppState;
 
@@ -166,5 +167,115 @@ pub async fn service(
                 status: p.product.status,
             })
             .collect(),
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct PersonRef {
+    id: i64,
+    full_name: String,
+    email: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ProductGrant {
+    id: i64,
+    person_id: i64,
+    person: String,
+    email: String,
+    granted_at: String,
+    granted_by: String,
+    account_identifier: String,
+    note: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ProductDetail {
+    id: i64,
+    service_id: i64,
+    service: String,
+    name: String,
+    description: String,
+    /// e.g. `per_seat`, `flat`, `usage`.
+    license_model: String,
+    seats_purchased: Option<i32>,
+    seats_used: i64,
+    status: String,
+    /// Its Product Administrators.
+    admins: Vec<PersonRef>,
+    /// Who has access: this page of them (50 each), by name.
+    grants: Page<ProductGrant>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductQuery {
+    /// The page of the people with access (50 each), from 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
+    page: Option<i64>,
+}
+
+/// One product: its administrators and the people who have access (in the caller's scope).
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "inventory", operation_id = "get_product",
+    params(("id" = i64, Path, description = "The product's id"), ProductQuery),
+    responses((status = 200, description = "The product", body = ProductDetail)))]
+pub async fn product(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<ProductQuery>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    let id = path.into_inner();
+    let page = Paging {
+        page: query.page,
+        limit: None,
+    }
+    .page()?;
+    let (p, d) = crate::db::run(&state.pool, move |conn| {
+        let p = queries::find_product(conn, id)?;
+        authorize_on(&actor, ObjectAction::View, product_object(&p))?;
+        let d = queries::product_detail(conn, &p, page)?;
+        Ok((p, d))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ProductDetail {
+        id: p.id,
+        service_id: p.service_id,
+        service: d.service_name,
+        name: p.name,
+        description: p.description,
+        license_model: p.license_model,
+        seats_purchased: p.seats_purchased,
+        seats_used: d.seats_used,
+        status: p.status,
+        admins: d
+            .admins
+            .into_iter()
+            .map(|a| PersonRef {
+                id: a.id,
+                full_name: a.full_name,
+                email: a.email,
+            })
+            .collect(),
+        grants: Page {
+            items: d
+                .grants
+                .into_iter()
+                .map(|g| ProductGrant {
+                    id: g.id,
+                    person_id: g.person_id,
+                    person: g.person_name,
+                    email: g.person_email,
+                    granted_at: g.granted_at,
+                    granted_by: g.granted_by,
+                    account_identifier: g.account_identifier,
+                    note: g.note,
+                })
+                .collect(),
+            page,
+            limit: crate::web::pagination::PER_PAGE,
+            total: d.seats_used,
+        },
     }))
 }

@@ -17,7 +17,9 @@ pub mod notifications;
 pub mod openapi;
 pub mod people;
 pub mod problem;
+pub mod roles;
 pub mod tasks;
+pub mod templates;
 pub mod workflows;
 
 use actix_web::dev::Payload;
@@ -53,8 +55,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/me").get(auth::me))
             .service(at("/services").get(inventory::list_services))
             .service(at("/services/{id}").get(inventory::service))
+            .service(at("/services/{id}/admins").post(roles::add_service_admin))
+            .service(at("/services/{id}/admins/{person_id}").delete(roles::remove_service_admin))
+            .service(at("/products/{id}").get(inventory::product))
+            .service(at("/products/{id}/admins").post(roles::add_product_admin))
+            .service(at("/products/{id}/admins/{person_id}").delete(roles::remove_product_admin))
             .service(at("/people").get(people::list))
             .service(at("/people/{id}").get(people::show))
+            .service(at("/people/{id}/role").put(roles::set_role))
             .service(at("/audit").get(audit::list))
             .service(at("/workflows").get(workflows::list))
             .service(at("/workflows/onboarding").post(workflows::onboard))
@@ -76,6 +84,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/notifications").get(notifications::list))
             .service(at("/notifications/read").post(notifications::read_all))
             .service(at("/notifications/{id}/read").post(notifications::read_one))
+            .service(
+                at("/templates")
+                    .get(templates::list)
+                    .post(templates::create),
+            )
+            .service(
+                at("/templates/{id}")
+                    .get(templates::show)
+                    .put(templates::update)
+                    .delete(templates::delete),
+            )
             .service(at("/tasks").get(tasks::mine))
             .service(at("/tasks/{id}").get(tasks::show))
             .service(at("/tasks/{id}/complete").post(tasks::complete))
@@ -133,6 +152,15 @@ impl Resource {
         F::Output: actix_web::Responder + 'static,
     {
         self.route(web::put(), handler)
+    }
+
+    fn delete<F, Args>(self, handler: F) -> Self
+    where
+        F: actix_web::Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        self.route(web::delete(), handler)
     }
 }
 
@@ -248,6 +276,14 @@ fn normalize(value: &mut serde_json::Value) {
         Value::Object(fields) => fields.values_mut().for_each(normalize),
         _ => {}
     }
+}
+
+/// The wire name of an enum value (its serde name), which is also the database's.
+pub(crate) fn wire_name<T: serde::Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// One page of a list endpoint.

@@ -15,7 +15,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, auth, billing, grants, inventory, notifications, people, tasks, workflows};
+use super::{
+    audit, auth, billing, grants, inventory, notifications, people, roles, tasks, templates,
+    workflows,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,8 +37,14 @@ use super::{audit, auth, billing, grants, inventory, notifications, people, task
         auth::me,
         inventory::list_services,
         inventory::service,
+        inventory::product,
         people::list,
         people::show,
+        roles::set_role,
+        roles::add_service_admin,
+        roles::remove_service_admin,
+        roles::add_product_admin,
+        roles::remove_product_admin,
         grants::create,
         grants::revoke,
         workflows::list,
@@ -43,6 +52,11 @@ use super::{audit, auth, billing, grants, inventory, notifications, people, task
         workflows::onboard,
         workflows::offboard,
         workflows::cancel,
+        templates::list,
+        templates::show,
+        templates::create,
+        templates::update,
+        templates::delete,
         tasks::mine,
         tasks::show,
         tasks::complete,
@@ -64,6 +78,7 @@ use super::{audit, auth, billing, grants, inventory, notifications, people, task
         (name = "auth", description = "Tokens: log in, refresh, log out, who am I."),
         (name = "inventory", description = "Services and their products."),
         (name = "directory", description = "People and their access (grants)."),
+        (name = "roles", description = "Roles and who administers which service or product (Admins)."),
         (name = "workflows", description = "Onboarding and offboarding, and their tasks."),
         (name = "billing", description = "Billing records (the payment register) and their attachments."),
         (name = "notifications", description = "The caller's in-app notifications."),

@@ -248,7 +248,10 @@ pub async fn new_form(user: CurrentUser, session: Session) -> AppResult<HttpResp
     render_form(&session, &user.0, None, form, FieldErrors::new())
 }
 
-async fn hash_if_given(state: &AppState, pw: &Option<String>) -> AppResult<Option<String>> {
+pub(crate) async fn hash_if_given(
+    state: &AppState,
+    pw: &Option<String>,
+) -> AppResult<Option<String>> {
     match pw.clone() {
         Some(p) => Ok(Some(state.hasher.run(move || password::hash(&p)).await??)),
         None => Ok(None),
@@ -315,22 +318,27 @@ pub async fn edit_form(
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
     let id = path.into_inner();
-    let form = crate::db::run(&state.pool, move |conn| {
-        use crate::db::schema::users;
-        use diesel::prelude::*;
-        let p = queries::find_person(conn, id)?;
-        let manager_email: Option<String> = match p.manager_id {
-            Some(m) => users::table
-                .find(m)
-                .select(users::email)
-                .first(conn)
-                .optional()?,
-            None => None,
-        };
-        Ok(form_of(&p, manager_email.unwrap_or_default()))
-    })
-    .await?;
+    let form = crate::db::run(&state.pool, move |conn| current_form(conn, id)).await?;
     render_form(&session, &user.0, Some(id), form, FieldErrors::new())
+}
+
+/// The edit form of person `id` as stored (no password): what a change starts from.
+pub(crate) fn current_form(
+    conn: &mut diesel::PgConnection,
+    id: i64,
+) -> Result<PersonForm, AppError> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let p = queries::find_person(conn, id)?;
+    let manager_email: Option<String> = match p.manager_id {
+        Some(m) => users::table
+            .find(m)
+            .select(users::email)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    Ok(form_of(&p, manager_email.unwrap_or_default()))
 }
 
 pub async fn update(

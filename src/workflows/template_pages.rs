@@ -81,36 +81,8 @@ async fn render(
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
     let (rows, products) = crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<(i64, String, String, Option<String>)> = onboarding_templates::table
-            .left_join(
-                users::table.on(users::id.nullable().eq(onboarding_templates::maintainer_id)),
-            )
-            .select((
-                onboarding_templates::id,
-                onboarding_templates::name,
-                onboarding_templates::department,
-                users::full_name.nullable(),
-            ))
-            .order(onboarding_templates::name.asc())
-            .load(conn)?;
-        let counts: std::collections::HashMap<i64, i64> = template_products::table
-            .group_by(template_products::template_id)
-            .select((template_products::template_id, count_star()))
-            .load::<(i64, i64)>(conn)?
-            .into_iter()
-            .collect();
-        let rows = rows
-            .into_iter()
-            .map(|(id, name, department, maintainer)| TemplateRow {
-                products: counts.get(&id).copied().unwrap_or(0),
-                id,
-                name,
-                department,
-                maintainer: maintainer.unwrap_or_default(),
-            })
-            .collect();
         Ok((
-            rows,
+            templates(conn)?,
             crate::directory::queries::grantable_products(conn, &a)?,
         ))
     })
@@ -125,6 +97,69 @@ async fn render(
         products,
     };
     html(status, page.render())
+}
+
+/// Every onboarding template, by name, with its maintainer and number of products.
+pub(crate) fn templates(conn: &mut PgConnection) -> Result<Vec<TemplateRow>, AppError> {
+    let rows: Vec<(i64, String, String, Option<String>)> = onboarding_templates::table
+        .left_join(users::table.on(users::id.nullable().eq(onboarding_templates::maintainer_id)))
+        .select((
+            onboarding_templates::id,
+            onboarding_templates::name,
+            onboarding_templates::department,
+            users::full_name.nullable(),
+        ))
+        .order(onboarding_templates::name.asc())
+        .load(conn)?;
+    let counts: std::collections::HashMap<i64, i64> = template_products::table
+        .group_by(template_products::template_id)
+        .select((template_products::template_id, count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, department, maintainer)| TemplateRow {
+            products: counts.get(&id).copied().unwrap_or(0),
+            id,
+            name,
+            department,
+            maintainer: maintainer.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Template `id` as its form: what an edit starts from.
+pub(crate) fn template(conn: &mut PgConnection, id: i64) -> Result<TemplateForm, AppError> {
+    let (name, department, description, maintainer_email): (
+        String,
+        String,
+        String,
+        Option<String>,
+    ) = onboarding_templates::table
+        .left_join(users::table.on(users::id.nullable().eq(onboarding_templates::maintainer_id)))
+        .filter(onboarding_templates::id.eq(id))
+        .select((
+            onboarding_templates::name,
+            onboarding_templates::department,
+            onboarding_templates::description,
+            users::email.nullable(),
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let product_ids = template_products::table
+        .filter(template_products::template_id.eq(id))
+        .select(template_products::product_id)
+        .order(template_products::product_id.asc())
+        .load(conn)?;
+    Ok(TemplateForm {
+        name,
+        department,
+        description,
+        maintainer_email: maintainer_email.unwrap_or_default(),
+        product_ids,
+    })
 }
 
 pub async fn list(
@@ -152,39 +187,7 @@ pub async fn edit(
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
     let id = path.into_inner();
-    let form = crate::db::run(&state.pool, move |conn| {
-        let (name, department, description, maintainer_email): (
-            String,
-            String,
-            String,
-            Option<String>,
-        ) = onboarding_templates::table
-            .left_join(
-                users::table.on(users::id.nullable().eq(onboarding_templates::maintainer_id)),
-            )
-            .filter(onboarding_templates::id.eq(id))
-            .select((
-                onboarding_templates::name,
-                onboarding_templates::department,
-                onboarding_templates::description,
-                users::email.nullable(),
-            ))
-            .first(conn)
-            .optional()?
-            .ok_or(AppError::NotFound)?;
-        let product_ids = template_products::table
-            .filter(template_products::template_id.eq(id))
-            .select(template_products::product_id)
-            .load(conn)?;
-        Ok(TemplateForm {
-            name,
-            department,
-            description,
-            maintainer_email: maintainer_email.unwrap_or_default(),
-            product_ids,
-        })
-    })
-    .await?;
+    let form = crate::db::run(&state.pool, move |conn| template(conn, id)).await?;
     render(
         &session,
         &state,
@@ -196,7 +199,8 @@ pub async fn edit(
     .await
 }
 
-fn save(
+/// Adds (`id` None) or saves an onboarding template, audited in the same transaction.
+pub(crate) fn save(
     conn: &mut PgConnection,
     actor: &Actor,
     id: Option<i64>,
@@ -222,6 +226,13 @@ fn save(
         if taken {
             return Err(invalid("name", "A template with this name already exists."));
         }
+        let known: i64 = crate::db::schema::products::table
+            .filter(crate::db::schema::products::id.eq_any(&f.product_ids))
+            .select(count_star())
+            .get_result(conn)?;
+        if known != f.product_ids.len() as i64 {
+            return Err(invalid("product_ids", "Choose products that exist."));
+        }
         let maintainer: Option<i64> = if f.maintainer_email.is_empty() {
             None
         } else {
@@ -240,7 +251,7 @@ fn save(
         };
         let id = match id {
             Some(id) => {
-                diesel::update(onboarding_templates::table.find(id))
+                let found = diesel::update(onboarding_templates::table.find(id))
                     .set((
                         onboarding_templates::name.eq(&f.name),
                         onboarding_templates::department.eq(&f.department),
@@ -249,6 +260,9 @@ fn save(
                         onboarding_templates::updated_at.eq(chrono::Utc::now()),
                     ))
                     .execute(conn)?;
+                if found == 0 {
+                    return Err(AppError::NotFound.into());
+                }
                 diesel::delete(
                     template_products::table.filter(template_products::template_id.eq(id)),
                 )
@@ -348,29 +362,33 @@ pub async fn delete(
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let id = path.into_inner();
-    crate::db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let name: String = onboarding_templates::table
-                .find(id)
-                .select(onboarding_templates::name)
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::NotFound)?;
-            diesel::delete(onboarding_templates::table.find(id)).execute(conn)?;
-            audit::record(
-                conn,
-                AuditEntry::by(
-                    &actor,
-                    "template.deleted",
-                    "onboarding_template",
-                    Some(id.to_string()),
-                )
-                .summary(format!("Deleted onboarding template '{name}'")),
-            )?;
-            Ok::<_, AppError>(())
-        })
-    })
-    .await?;
+    crate::db::run(&state.pool, move |conn| remove(conn, &actor, id)).await?;
     sess::flash(&session, FlashKind::Success, "Template deleted.");
     Ok(redirect("/workflows/templates"))
+}
+
+/// Deletes template `id` (audited in the same transaction).
+pub(crate) fn remove(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    conn.transaction(|conn| {
+        let name: String = onboarding_templates::table
+            .find(id)
+            .select(onboarding_templates::name)
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        diesel::delete(onboarding_templates::table.find(id)).execute(conn)?;
+        audit::record(
+            conn,
+            AuditEntry::by(
+                actor,
+                "template.deleted",
+                "onboarding_template",
+                Some(id.to_string()),
+            )
+            .summary(format!("Deleted onboarding template '{name}'")),
+        )?;
+        Ok(())
+    })
 }

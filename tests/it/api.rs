@@ -474,6 +474,16 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         ("POST", "/api/v1/billing-records".into(), Some(json!({})), [422, 422, 422, 422, 422, 401]),
         ("PUT", format!("/api/v1/billing-records/{record}"), Some(json!({})), [422, 422, 404, 422, 404, 401]),
         ("POST", format!("/api/v1/billing-records/{record}/attachments"), Some(json!({})), [400, 400, 404, 400, 404, 401]),
+        ("GET", format!("/api/v1/products/{pro}"), None, [200, 200, 404, 200, 404, 401]),
+        ("PUT", format!("/api/v1/people/{ada}/role"), Some(json!({})), [422, 403, 403, 403, 403, 401]),
+        ("POST", format!("/api/v1/services/{slack}/admins"), Some(json!({})), [422, 403, 404, 403, 404, 401]),
+        ("DELETE", format!("/api/v1/services/{slack}/admins/{ada}"), None, [204, 403, 404, 403, 404, 401]),
+        ("POST", format!("/api/v1/products/{pro}/admins"), Some(json!({})), [422, 403, 403, 403, 403, 401]),
+        ("DELETE", format!("/api/v1/products/{pro}/admins/{ada}"), None, [204, 403, 403, 403, 403, 401]),
+        ("GET", "/api/v1/templates".into(), None, [200, 403, 403, 403, 403, 401]),
+        ("POST", "/api/v1/templates".into(), Some(json!({})), [422, 403, 403, 403, 403, 401]),
+        ("GET", "/api/v1/templates/999".into(), None, [404, 403, 403, 403, 403, 401]),
+        ("DELETE", "/api/v1/templates/999".into(), None, [404, 403, 403, 403, 403, 401]),
     ];
     for (method, path, body, expected) in rows {
         let actors = ["admin", "sa_in", "sa_out", "pa_in", "pa_out", "anonymous"];
@@ -1226,4 +1236,200 @@ async fn tasks_are_listed_completed_and_notified_through_the_api() {
         .api("POST", "/api/v1/notifications/read", Some(&admin), None)
         .await;
     assert!(parse(&r.body)["marked"].as_u64().is_some_and(|n| n >= 1));
+}
+
+/// Roles, scopes, templates and products through the API: the pages' rules (a login role
+/// needs a username and a password the first time, the last Admin stays, a scope needs the
+/// matching role), audited, and what they change is what the next call sees.
+#[actix_web::test]
+async fn roles_scopes_templates_and_products_follow_the_pages_rules() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", Some(10));
+    let ada = app.insert_person("Ada Lovelace", "ada@example.com", "Eng");
+    app.insert_grant(ada, pro);
+    app.create_user("root", PASSWORD, "admin");
+    let root = app.user_id("root");
+    let (admin, _) = tokens(&app, "root").await;
+    let c = app.client();
+
+    // A login role needs a username and a first password.
+    let v = assert_problem(
+        &c.api(
+            "PUT",
+            &format!("/api/v1/people/{ada}/role"),
+            Some(&admin),
+            Some(json!({"role": "product_admin"})),
+        )
+        .await,
+        422,
+    );
+    assert!(v["errors"]["username"].is_string(), "{v}");
+    let r = c
+        .api(
+            "PUT",
+            &format!("/api/v1/people/{ada}/role"),
+            Some(&admin),
+            Some(
+                json!({"role": "product_admin", "username": "ada", "password": PASSWORD,
+                        "login_enabled": true}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(parse(&r.body)["role"], "product_admin");
+    // The last Admin stays.
+    let v = assert_problem(
+        &c.api(
+            "PUT",
+            &format!("/api/v1/people/{root}/role"),
+            Some(&admin),
+            Some(json!({"role": "user"})),
+        )
+        .await,
+        409,
+    );
+    assert!(
+        v["detail"].as_str().is_some_and(|d| d.contains("Admin")),
+        "{v}"
+    );
+
+    // A scope needs the matching role; the new Product Administrator sees the product.
+    assert_problem(
+        &c.api(
+            "POST",
+            &format!("/api/v1/services/{slack}/admins"),
+            Some(&admin),
+            Some(json!({"person_id": ada})),
+        )
+        .await,
+        409,
+    );
+    let r = c
+        .api(
+            "POST",
+            &format!("/api/v1/products/{pro}/admins"),
+            Some(&admin),
+            Some(json!({"person_id": ada})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let (ada_token, _) = tokens(&app, "ada").await;
+    let me = parse(
+        &c.api("GET", "/api/v1/me", Some(&ada_token), None)
+            .await
+            .body,
+    );
+    assert_eq!(me["products"], json!([pro]));
+    let product = parse(
+        &c.api(
+            "GET",
+            &format!("/api/v1/products/{pro}"),
+            Some(&ada_token),
+            None,
+        )
+        .await
+        .body,
+    );
+    assert_eq!(product["seats_used"], 1);
+    assert_eq!(product["seats_purchased"], 10);
+    assert_eq!(product["admins"][0]["email"], "ada@example.com");
+    assert_eq!(product["grants"]["items"][0]["person"], "Ada Lovelace");
+    // Removed again, the product is out of her scope at her next call.
+    let r = c
+        .api(
+            "DELETE",
+            &format!("/api/v1/products/{pro}/admins/{ada}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_problem(
+        &c.api(
+            "GET",
+            &format!("/api/v1/products/{pro}"),
+            Some(&ada_token),
+            None,
+        )
+        .await,
+        404,
+    );
+    let actions = app.audit_actions();
+    for action in [
+        "person.role_changed",
+        "scope.product_admin_added",
+        "scope.product_admin_removed",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+
+    // Templates: validated like the page (existing products, a unique name).
+    assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/templates",
+            Some(&admin),
+            Some(json!({"name": "Eng kit", "product_ids": [pro, 999_999]})),
+        )
+        .await,
+        422,
+    );
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/templates",
+            Some(&admin),
+            Some(json!({"name": "Eng kit", "department": "Eng", "product_ids": [pro, pro]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let t = parse(&r.body)["id"].as_i64().expect("template");
+    assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/templates",
+            Some(&admin),
+            Some(json!({"name": "eng KIT", "product_ids": [pro]})),
+        )
+        .await,
+        422,
+    );
+    let got = parse(
+        &c.api("GET", &format!("/api/v1/templates/{t}"), Some(&admin), None)
+            .await
+            .body,
+    );
+    assert_eq!(got["product_ids"], json!([pro]));
+    assert_problem(
+        &c.api(
+            "PUT",
+            "/api/v1/templates/999999",
+            Some(&admin),
+            Some(json!({"name": "Ghost", "product_ids": [pro]})),
+        )
+        .await,
+        404,
+    );
+    let r = c
+        .api(
+            "DELETE",
+            &format!("/api/v1/templates/{t}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        parse(
+            &c.api("GET", "/api/v1/templates", Some(&admin), None)
+                .await
+                .body
+        ),
+        json!([])
+    );
+    assert!(app.audit_actions().iter().any(|a| a == "template.deleted"));
 }

@@ -1,0 +1,214 @@
+//! Roles and scopes (Admins): a person's role, and who administers which service or product.
+//! The directory's person command and the inventory's scope commands of the pages: the same
+//! rules (a login role needs a username and, the first time, a password; the last Admin
+//! stays; a scope needs the matching role), each change audited in its transaction.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiResult, ApiUser, Json, Problem};
+use crate::authz::{authorize, authorize_on, Action, Object, ObjectAction};
+use crate::directory::{commands as people, pages};
+use crate::inventory::commands as scopes;
+use crate::web::AppState;
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    Admin,
+    ServiceAdmin,
+    ProductAdmin,
+    /// In the directory only: cannot log in.
+    User,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RoleChange {
+    #[schema(required = true)]
+    role: Option<RoleName>,
+    /// The login name; required for a login role when the person has none yet.
+    username: Option<String>,
+    /// Required for a login role when the person has no password yet (at least 12
+    /// characters).
+    #[schema(format = Password)]
+    password: Option<String>,
+    /// Whether the login is enabled (unchanged when absent).
+    login_enabled: Option<bool>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct RoleSet {
+    id: i64,
+    role: RoleName,
+    username: Option<String>,
+    login_enabled: bool,
+}
+
+/// Change a person's role (and give them a login). Scopes that no longer match the role are
+/// dropped, as on the page; the last Admin cannot be demoted.
+#[utoipa::path(put, path = "/api/v1/people/{id}/role", tag = "roles", operation_id = "set_role",
+    params(("id" = i64, Path, description = "The person's id")),
+    request_body = RoleChange,
+    responses((status = 200, description = "Changed", body = RoleSet)))]
+pub async fn set_role(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: Json<RoleChange>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let change = body.into_inner();
+    let Some(role) = change.role else {
+        return Err(Problem::invalid("role", "Choose a role."));
+    };
+    let mut form = crate::db::run(&state.pool, move |conn| pages::current_form(conn, id)).await?;
+    form.role = super::wire_name(role);
+    if let Some(username) = change.username {
+        form.username = username;
+    }
+    if let Some(password) = change.password {
+        form.password = password;
+    }
+    if let Some(enabled) = change.login_enabled {
+        form.is_active = enabled.then(|| "on".into());
+    }
+    let values = form
+        .validate()
+        .map_err(|e| Problem::from(crate::error::CommandError::Invalid(e)))?;
+    let hash = pages::hash_if_given(&state, &values.password).await?;
+    let a = actor.clone();
+    crate::db::run(&state.pool, move |conn| {
+        Ok(people::update_person(
+            conn,
+            &a,
+            id,
+            &values,
+            hash.as_deref(),
+        ))
+    })
+    .await??;
+    let p = crate::db::run(&state.pool, move |conn| {
+        crate::directory::queries::find_person(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(RoleSet {
+        id,
+        role,
+        username: p.username,
+        login_enabled: p.is_active,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Administrator {
+    /// The person's id; they must have the matching role already.
+    #[schema(required = true)]
+    person_id: Option<i64>,
+}
+
+fn person(body: Administrator) -> Result<i64, Problem> {
+    body.person_id
+        .ok_or_else(|| Problem::invalid("person_id", "Choose a person."))
+}
+
+/// Make a Service Administrator administer this service.
+#[utoipa::path(post, path = "/api/v1/services/{id}/admins", tag = "roles", operation_id = "add_service_admin",
+    params(("id" = i64, Path, description = "The service's id")),
+    request_body = Administrator,
+    responses((status = 204, description = "Added (or already there)")))]
+pub async fn add_service_admin(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: Json<Administrator>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    may_assign_service(&user, id)?;
+    let uid = person(body.into_inner())?;
+    service_admin(user, state, id, uid, true).await
+}
+
+/// Stop a Service Administrator administering this service.
+#[utoipa::path(delete, path = "/api/v1/services/{id}/admins/{person_id}", tag = "roles", operation_id = "remove_service_admin",
+    params(("id" = i64, Path, description = "The service's id"),
+        ("person_id" = i64, Path, description = "The administrator's id")),
+    responses((status = 204, description = "Removed (or was not there)")))]
+pub async fn remove_service_admin(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (id, uid) = path.into_inner();
+    may_assign_service(&user, id)?;
+    service_admin(user, state, id, uid, false).await
+}
+
+/// Out of scope: 404; in scope but not an Admin: 403 — checked before the body is read.
+fn may_assign_service(user: &ApiUser, service_id: i64) -> Result<(), Problem> {
+    authorize_on(&user.0, ObjectAction::View, Object::Service(service_id))?;
+    Ok(authorize(&user.0, Action::ManagePeople)?)
+}
+
+async fn service_admin(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    id: i64,
+    uid: i64,
+    add: bool,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(scopes::set_service_admin(conn, &actor, id, uid, add))
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Make a Product Administrator administer this product.
+#[utoipa::path(post, path = "/api/v1/products/{id}/admins", tag = "roles", operation_id = "add_product_admin",
+    params(("id" = i64, Path, description = "The product's id")),
+    request_body = Administrator,
+    responses((status = 204, description = "Added (or already there)")))]
+pub async fn add_product_admin(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: Json<Administrator>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    authorize(&user.0, Action::ManagePeople)?;
+    let uid = person(body.into_inner())?;
+    product_admin(user, state, id, uid, true).await
+}
+
+/// Stop a Product Administrator administering this product.
+#[utoipa::path(delete, path = "/api/v1/products/{id}/admins/{person_id}", tag = "roles", operation_id = "remove_product_admin",
+    params(("id" = i64, Path, description = "The product's id"),
+        ("person_id" = i64, Path, description = "The administrator's id")),
+    responses((status = 204, description = "Removed (or was not there)")))]
+pub async fn remove_product_admin(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (id, uid) = path.into_inner();
+    product_admin(user, state, id, uid, false).await
+}
+
+async fn product_admin(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    id: i64,
+    uid: i64,
+    add: bool,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(scopes::set_product_admin(conn, &actor, id, uid, add))
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
