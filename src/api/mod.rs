@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod people;
 pub mod problem;
+pub mod reference;
 pub mod roles;
 pub mod tasks;
 pub mod templates;
@@ -49,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             }))
             .app_data(web::PathConfig::default().error_handler(|_, _| Problem::not_found().into()))
             .service(at("/openapi.json").get(openapi_json))
+            .service(at("/docs").get(reference::page))
             .service(at("/auth/login").post(auth::login))
             .service(at("/auth/refresh").post(auth::refresh))
             .service(at("/auth/logout").post(auth::logout))

@@ -107,17 +107,20 @@ pub fn methods(path: &str) -> String {
         .map(str::to_uppercase)
         .collect();
     if methods.is_empty() {
-        // The document's own address, which the document does not list.
+        // The document's own address and the reference page, which it does not list.
         return "GET".into();
     }
     methods.join(", ")
 }
 
+/// Changes that name no object (so cannot answer 404).
+const NO_OBJECT: &[&str] = &["logout", "mark_all_notifications_read"];
+
 /// Operations that need no access token.
 const PUBLIC: &[&str] = &["login", "refresh"];
 
 /// The problem responses, by status: (status, component name, description).
-const PROBLEMS: &[(&str, &str, &str)] = &[
+pub(crate) const PROBLEMS: &[(&str, &str, &str)] = &[
     (
         "400",
         "BadRequest",
@@ -211,14 +214,15 @@ fn add_problems(op: &mut Operation, has_id: bool, writes: bool) {
             Vec::<String>::new(),
         )]);
     }
-    let login = op.operation_id.as_deref() == Some("login");
+    let id = op.operation_id.as_deref().unwrap_or_default();
+    let login = id == "login";
     for (status, name, _) in PROBLEMS {
         let applies = match *status {
             "400" | "422" => true,
             "401" => true,
             "403" => !public,
             // An id in the path, or one in the body naming something to act on.
-            "404" => has_id || writes,
+            "404" => has_id || (writes && !public && !NO_OBJECT.contains(&id)),
             "409" => writes && !public,
             "429" => login,
             _ => false,

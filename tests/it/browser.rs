@@ -935,3 +935,52 @@ async fn an_admin_follows_a_cancellation_deadline_from_the_calendar_and_prints_t
     save_screenshot("savings", &b.screenshot().await.expect("screenshot"));
     b.close().await.expect("close");
 }
+
+/// The API reference is a readable page, reached from every page's footer: sections per
+/// tag, each operation with its responses, and schema links that land on the schema.
+#[actix_web::test]
+async fn the_api_reference_is_reached_from_the_footer_and_its_links_work() {
+    let app = TestApp::spawn().await;
+    let (b, _driver) = browser().await;
+    b.goto(&format!("{}/login", app.base_url))
+        .await
+        .expect("open");
+    click(&b, "footer a[href='/api/v1/docs']").await;
+    let h1 = wait_for(&b, "h1").await;
+    assert!(h1.text().await.expect("text").starts_with("PortalOps API"));
+    save_screenshot("api-reference", &b.screenshot().await.expect("screenshot"));
+
+    click(&b, "a[href='#tag-billing']").await;
+    let op = wait_for(&b, "#op-create_billing_record").await;
+    let text = op.text().await.expect("text");
+    assert!(text.contains("/api/v1/billing-records"), "{text}");
+    assert!(text.contains("422"), "{text}");
+    click(
+        &b,
+        "#op-create_billing_record a[href='#schema-BillingInput']",
+    )
+    .await;
+    let schema = wait_for(&b, "#schema-BillingInput").await;
+    let text = schema.text().await.expect("text");
+    assert!(
+        text.contains("card_last4") && text.contains("required"),
+        "{text}"
+    );
+    assert_eq!(
+        b.current_url().await.expect("url").fragment(),
+        Some("schema-BillingInput")
+    );
+    save_screenshot(
+        "api-reference-schema",
+        &b.screenshot().await.expect("screenshot"),
+    );
+
+    click(&b, "a[href='/api/v1/openapi.json']").await;
+    let body = wait_for(&b, "body").await.text().await.expect("json");
+    assert!(
+        body.contains("\"openapi\": \"3.1.0\""),
+        "{}",
+        &body[..body.len().min(200)]
+    );
+    b.close().await.expect("close");
+}
