@@ -1433,3 +1433,51 @@ async fn roles_scopes_templates_and_products_follow_the_pages_rules() {
     );
     assert!(app.audit_actions().iter().any(|a| a == "template.deleted"));
 }
+
+/// An access token stops working when it expires (no leeway); the refresh token gets a new
+/// one, and the session goes on.
+#[actix_web::test]
+async fn an_expired_access_token_is_refused_until_refreshed() {
+    let app = TestApp::spawn_with(&[("PORTALOPS_ACCESS_TOKEN_TTL", "1")]).await;
+    app.create_user("ops", PASSWORD, "admin");
+    let c = app.client();
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "ops", "password": PASSWORD})),
+        )
+        .await;
+    let v = parse(&r.body);
+    assert_eq!(v["expires_in"], 1);
+    let access = v["access_token"].as_str().expect("access").to_string();
+    let refresh = v["refresh_token"].as_str().expect("refresh").to_string();
+    assert_eq!(
+        c.api("GET", "/api/v1/me", Some(&access), None).await.status,
+        200
+    );
+
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let v = assert_problem(&c.api("GET", "/api/v1/me", Some(&access), None).await, 401);
+    assert!(
+        v["detail"].as_str().is_some_and(|d| d.contains("expired")),
+        "{v}"
+    );
+
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let fresh = parse(&r.body)["access_token"]
+        .as_str()
+        .expect("new")
+        .to_string();
+    let me = c.api("GET", "/api/v1/me", Some(&fresh), None).await;
+    assert_eq!(parse(&me.body)["username"], "ops");
+}
