@@ -368,6 +368,22 @@ impl BillingInput {
     }
 }
 
+/// The record exists and is in the caller's scope for billing changes (404 otherwise),
+/// decided before the body is read.
+async fn may_change_record(
+    state: &AppState,
+    actor: &crate::authz::Actor,
+    id: i64,
+) -> Result<(), Problem> {
+    authorize(actor, Action::ViewPayments)?;
+    let a = actor.clone();
+    crate::db::run(&state.pool, move |conn| {
+        commands::authorize_record(conn, &a, id)
+    })
+    .await?;
+    Ok(())
+}
+
 fn invalid(errors: crate::web::forms::FieldErrors) -> Problem {
     crate::error::CommandError::Invalid(errors).into()
 }
@@ -407,13 +423,8 @@ pub async fn update(
     body: Json<BillingInput>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    authorize(&actor, Action::ViewPayments)?;
     let id = path.into_inner();
-    let a = actor.clone();
-    crate::db::run(&state.pool, move |conn| {
-        commands::authorize_record(conn, &a, id)
-    })
-    .await?;
+    may_change_record(&state, &actor, id).await?;
     let values = body.into_inner().into_form().validate().map_err(invalid)?;
     let a = actor.clone();
     crate::db::run(&state.pool, move |conn| {
@@ -455,13 +466,8 @@ pub async fn attach(
     payload: Multipart,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    authorize(&actor, Action::ViewPayments)?;
     let id = path.into_inner();
-    let a = actor.clone();
-    crate::db::run(&state.pool, move |conn| {
-        commands::authorize_record(conn, &a, id)
-    })
-    .await?;
+    may_change_record(&state, &actor, id).await?;
     let max = state.config.max_upload_bytes;
     let (name, data) = crate::web::upload::read_file(payload, max, || {
         format!("Attachments are limited to {} MB.", max / 1024 / 1024)

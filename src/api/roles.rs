@@ -127,7 +127,7 @@ pub async fn add_service_admin(
     let id = path.into_inner();
     may_assign_service(&user, id)?;
     let uid = person(body.into_inner())?;
-    service_admin(user, state, id, uid, true).await
+    assign(user, state, Scope::Service, id, uid, true).await
 }
 
 /// Stop a Service Administrator administering this service.
@@ -142,7 +142,7 @@ pub async fn remove_service_admin(
 ) -> ApiResult<HttpResponse> {
     let (id, uid) = path.into_inner();
     may_assign_service(&user, id)?;
-    service_admin(user, state, id, uid, false).await
+    assign(user, state, Scope::Service, id, uid, false).await
 }
 
 /// Out of scope: 404; in scope but not an Admin: 403 — checked before the body is read.
@@ -151,16 +151,28 @@ fn may_assign_service(user: &ApiUser, service_id: i64) -> Result<(), Problem> {
     Ok(authorize(&user.0, Action::ManagePeople)?)
 }
 
-async fn service_admin(
+/// What an administrator is added to or removed from.
+#[derive(Clone, Copy)]
+enum Scope {
+    Service,
+    Product,
+}
+
+/// The inventory's scope command (which authorizes and audits in its transaction).
+async fn assign(
     user: ApiUser,
     state: web::Data<AppState>,
+    scope: Scope,
     id: i64,
     uid: i64,
     add: bool,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     crate::db::run(&state.pool, move |conn| {
-        Ok(scopes::set_service_admin(conn, &actor, id, uid, add))
+        Ok(match scope {
+            Scope::Service => scopes::set_service_admin(conn, &actor, id, uid, add),
+            Scope::Product => scopes::set_product_admin(conn, &actor, id, uid, add),
+        })
     })
     .await??;
     Ok(HttpResponse::NoContent().finish())
@@ -180,7 +192,7 @@ pub async fn add_product_admin(
     let id = path.into_inner();
     authorize(&user.0, Action::ManagePeople)?;
     let uid = person(body.into_inner())?;
-    product_admin(user, state, id, uid, true).await
+    assign(user, state, Scope::Product, id, uid, true).await
 }
 
 /// Stop a Product Administrator administering this product.
@@ -194,21 +206,5 @@ pub async fn remove_product_admin(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (id, uid) = path.into_inner();
-    product_admin(user, state, id, uid, false).await
-}
-
-async fn product_admin(
-    user: ApiUser,
-    state: web::Data<AppState>,
-    id: i64,
-    uid: i64,
-    add: bool,
-) -> ApiResult<HttpResponse> {
-    let actor = user.0;
-    authorize(&actor, Action::ManagePeople)?;
-    crate::db::run(&state.pool, move |conn| {
-        Ok(scopes::set_product_admin(conn, &actor, id, uid, add))
-    })
-    .await??;
-    Ok(HttpResponse::NoContent().finish())
+    assign(user, state, Scope::Product, id, uid, false).await
 }
