@@ -76,7 +76,8 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub log_filter: String,
     /// Take the client address from X-Forwarded-For / Forwarded (only behind a trusted proxy).
-    pub trust_proxy: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest attachment accepted, in bytes.
     pub max_upload_bytes: u64,
     /// Onboarding tasks are due this many days before the start date.
@@ -226,9 +227,9 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "base delay added to repeated failed logins, in milliseconds",
     ),
     (
-        "PORTALOPS_TRUST_PROXY",
-        "false",
-        "take client addresses from X-Forwarded-For (only behind your own reverse proxy)",
+        "PORTALOPS_TRUSTED_PROXIES",
+        "(none)",
+        "addresses or networks of your reverse proxies, comma-separated (e.g. 127.0.0.1, 10.0.0.0/8): only their X-Forwarded-For names the client",
     ),
     (
         "PORTALOPS_LOG",
@@ -427,7 +428,16 @@ impl Config {
         )?
         .min(100) as i32;
         let scheduler = parse_bool("PORTALOPS_SCHEDULER", var("PORTALOPS_SCHEDULER"), true)?;
-        let trust_proxy = parse_bool("PORTALOPS_TRUST_PROXY", var("PORTALOPS_TRUST_PROXY"), false)?;
+        if var("PORTALOPS_TRUST_PROXY").is_some() {
+            return Err(ConfigError::new(
+                "PORTALOPS_TRUST_PROXY",
+                "is replaced by PORTALOPS_TRUSTED_PROXIES: list your reverse proxies' addresses",
+            ));
+        }
+        let trusted_proxies = parse_networks(
+            "PORTALOPS_TRUSTED_PROXIES",
+            var("PORTALOPS_TRUSTED_PROXIES"),
+        )?;
 
         Ok(Self {
             bind,
@@ -445,7 +455,7 @@ impl Config {
             workers,
             throttle,
             log_filter,
-            trust_proxy,
+            trusted_proxies,
             max_upload_bytes,
             task_lead_days,
             mail,
@@ -490,6 +500,29 @@ fn check_secret(var: &'static str, value: String, min_len: usize) -> Result<Secr
         ));
     }
     Ok(Secret::new(value.into_bytes()))
+}
+
+/// "127.0.0.1, 10.0.0.0/8, ::1": addresses (as single-host networks) and networks.
+fn parse_networks(
+    var: &'static str,
+    value: Option<String>,
+) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    value
+        .unwrap_or_default()
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(
+                        var,
+                        format!("'{s}' is not an address or network like 10.0.0.0/8"),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn parse_bool(

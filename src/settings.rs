@@ -57,7 +57,18 @@ pub async fn show(
         ),
         ("Database pool", format!("{} connections", c.db_pool_size)),
         ("HTTP workers", c.workers.to_string()),
-        ("Trust proxy headers", if c.trust_proxy { "yes".into() } else { "no".into() }),
+        (
+            "Trusted reverse proxies",
+            if c.trusted_proxies.is_empty() {
+                "none (client addresses are the peers')".into()
+            } else {
+                c.trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        ),
     ];
     let page = SettingsPage {
         ctx: PageCtx::new(&session, Some(&user.0), "Settings", "/settings"),

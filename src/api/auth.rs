@@ -68,7 +68,7 @@ pub async fn login(
     let attempt = LoginAttempt {
         username,
         password: body.password,
-        client_ip: client_ip(&req, state.config.trust_proxy),
+        client_ip: client_ip(&req, &state.config.trusted_proxies),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
@@ -113,7 +113,7 @@ pub async fn refresh(
         return Err(Problem::invalid("refresh_token", "Send the refresh token."));
     }
     let keys = state.keys.clone();
-    let ip = client_ip(&req, state.config.trust_proxy);
+    let ip = client_ip(&req, &state.config.trusted_proxies);
     let outcome = crate::db::run(&state.pool, move |conn| {
         let outcome = tokens::rotate(conn, &keys, &token, ip.as_deref())?;
         // The account may have been deactivated or demoted since the login.

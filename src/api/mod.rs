@@ -227,7 +227,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
     let mut actor = actor.ok_or_else(|| {
         Problem::unauthorized("The session has ended (logged out, expired or the account changed).")
     })?;
-    actor.client_ip = client_ip(req, state.config.trust_proxy);
+    actor.client_ip = client_ip(req, &state.config.trusted_proxies);
     Ok(actor)
 }
 

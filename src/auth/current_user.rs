@@ -54,7 +54,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, AppError> {
     let (Some(access), refresh) = sess::tokens(&session) else {
         return Err(login_required());
     };
-    let ip = client_ip(req, state.config.trust_proxy);
+    let ip = client_ip(req, &state.config.trusted_proxies);
 
     enum Step {
         Valid { user_id: i64, session_id: i64 },

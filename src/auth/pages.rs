@@ -84,7 +84,7 @@ pub async fn login(
     let attempt = LoginAttempt {
         username: username.clone(),
         password: form.password,
-        client_ip: client_ip(&req, state.config.trust_proxy),
+        client_ip: client_ip(&req, &state.config.trusted_proxies),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

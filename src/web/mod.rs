@@ -39,13 +39,31 @@ pub struct AppState {
 }
 
 /// The client's address: the TCP peer, or the forwarded address behind a trusted proxy.
-pub fn client_ip(req: &HttpRequest, trust_proxy: bool) -> Option<String> {
-    if trust_proxy {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return Some(ip.chars().take(64).collect());
-        }
+/// The client's address: the peer's, unless the peer is one of `trusted` reverse proxies;
+/// then `X-Forwarded-For` is read from the right (the entries the proxies appended), past
+/// the trusted proxies, to the first address that is not one. An address anybody else puts
+/// in the header is never believed.
+pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<String> {
+    let peer = req.peer_addr()?.ip();
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer.to_string());
     }
-    req.peer_addr().map(|a| a.ip().to_string())
+    let chain: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let client = chain
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(chain.first())
+        .copied()
+        .unwrap_or(peer);
+    Some(client.to_string())
 }
 
 pub struct NavItem {

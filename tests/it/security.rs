@@ -211,3 +211,80 @@ async fn a_tampered_session_cookie_is_not_logged_in() {
     );
     assert_eq!(c.get("/").await.status, 200, "the real cookie still does");
 }
+
+/// `X-Forwarded-For` names the client only when the request comes from a configured reverse
+/// proxy. Sent directly, a forged header changes neither the audit log's address nor whose
+/// failures the login throttle counts.
+#[actix_web::test]
+async fn a_forged_x_forwarded_for_is_ignored_unless_it_comes_from_a_trusted_proxy() {
+    use diesel::prelude::*;
+    use portalops::db::schema::audit_log;
+    let last_login_ip = |app: &TestApp| -> Option<String> {
+        audit_log::table
+            .filter(audit_log::action.like("auth.login%"))
+            .order(audit_log::id.desc())
+            .select(audit_log::client_ip)
+            .first::<Option<String>>(&mut app.conn())
+            .expect("audit")
+    };
+    let login =
+        |user: &str, password: &str| serde_json::json!({"username": user, "password": password});
+
+    // No trusted proxies (the default): the peer's address, whatever the header says.
+    let app = TestApp::spawn().await;
+    app.create_user("ops", PASSWORD, "admin");
+    let c = app.client();
+    for i in 0..31 {
+        let forged = format!("203.0.113.{i}");
+        let r = c
+            .api_with_headers(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(login(&format!("nobody{i}"), "wrong password 123")),
+                &[("x-forwarded-for", &forged)],
+            )
+            .await;
+        assert!(r.status == 401 || r.status == 429, "{}", r.body);
+    }
+    assert_eq!(last_login_ip(&app).as_deref(), Some("127.0.0.1"));
+    // Thirty failures from this address lock it, even for the right password, whatever
+    // address the header claims.
+    let r = c
+        .api_with_headers(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(login("ops", PASSWORD)),
+            &[("x-forwarded-for", "198.51.100.7")],
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+
+    // Behind a trusted proxy (here: loopback), the client is the last address the proxies
+    // appended; what the client itself put in front of it is not believed.
+    let app = TestApp::spawn_with(&[("PORTALOPS_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]).await;
+    app.create_user("ops", PASSWORD, "admin");
+    let c = app.client();
+    let r = c
+        .api_with_headers(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(login("ops", PASSWORD)),
+            &[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.1.2.3")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(last_login_ip(&app).as_deref(), Some("198.51.100.7"));
+
+    // A bad proxy list stops start-up with the variable named; the old switch is refused.
+    let bad = portalops::config::Config::from_lookup(|k| {
+        (k == "PORTALOPS_TRUSTED_PROXIES").then(|| "10.0.0.0/33".to_string())
+    });
+    assert!(bad.is_err_and(|e| e.to_string().contains("PORTALOPS_TRUSTED_PROXIES")));
+    let old = portalops::config::Config::from_lookup(|k| {
+        (k == "PORTALOPS_TRUST_PROXY").then(|| "true".to_string())
+    });
+    assert!(old.is_err_and(|e| e.to_string().contains("PORTALOPS_TRUSTED_PROXIES")));
+}

@@ -138,10 +138,25 @@ impl Client {
         bearer: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> Resp {
+        self.api_with_headers(method, path, bearer, body, &[]).await
+    }
+
+    /// `api` with extra request headers (e.g. a forged `X-Forwarded-For`).
+    pub async fn api_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = bearer {
             req = req.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
         }
         let mut res = match body {
             Some(b) => req
