@@ -1,4 +1,5 @@
-//! The `portalops` command: `serve` (the default), `migrate`, `admin create`, `demo-data`.
+//! The `portalops` command: `serve` (the default), `migrate`, `admin create`, `demo-data`,
+//! `backup`, `restore`.
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::process::ExitCode;
@@ -40,6 +41,21 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Write one archive with a dump of the database, every uploaded file and a manifest of
+    /// checksums and row counts. Safe while PortalOps serves (a snapshot, no lock).
+    Backup {
+        /// Where to write it (default: the data directory's `backups`).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Restore an archive into an empty database and upload directory, after checking every
+    /// checksum; then apply the migrations newer than the archive. Stop PortalOps first.
+    Restore {
+        archive: std::path::PathBuf,
+        /// Replace a database and upload directory that hold data (says what it replaced).
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage Admin accounts from the shell.
     Admin {
         #[command(subcommand)]
@@ -77,6 +93,8 @@ fn main() -> ExitCode {
         Command::Serve => startup::serve(config),
         Command::Migrate => migrate(&config),
         Command::DemoData { scale, replace } => demo_data(&config, scale, replace),
+        Command::Backup { out } => backup(&config, out),
+        Command::Restore { archive, force } => restore(&config, &archive, force),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -109,6 +127,46 @@ fn migrate(config: &Config) -> Result<(), String> {
     let (_db, url) = startup::open_database(config)?;
     let applied = startup::migrate(&url)?;
     println!("{} migration(s) applied", applied.len());
+    Ok(())
+}
+
+fn backup(config: &Config, out: Option<std::path::PathBuf>) -> Result<(), String> {
+    let (_db, url) = startup::open_database(config)?;
+    let out = out.unwrap_or_else(|| config.data_dir.join("backups"));
+    let done = portalops::backup::backup(&url, &config.upload_dir, &out)?;
+    let rows: i64 = done.manifest.tables.values().sum();
+    println!(
+        "{}
+  {} rows in {} tables, {} uploaded files, migration {}",
+        done.archive.display(),
+        rows,
+        done.manifest.tables.len(),
+        done.manifest.uploads.len(),
+        done.manifest.latest_migration
+    );
+    Ok(())
+}
+
+fn restore(config: &Config, archive: &std::path::Path, force: bool) -> Result<(), String> {
+    let (_db, url) = startup::open_database(config)?;
+    let done = portalops::backup::restore(
+        archive,
+        &url,
+        &config.upload_dir,
+        portalops::backup::RestoreOptions { force },
+    )?;
+    if !done.replaced.is_empty() {
+        println!("replaced: {}", done.replaced);
+    }
+    let rows: i64 = done.manifest.tables.values().sum();
+    println!(
+        "restored {} rows and {} uploaded files from a backup of {} (PortalOps {}); {} newer migration(s) applied",
+        rows,
+        done.manifest.uploads.len(),
+        done.manifest.created_at,
+        done.manifest.portalops_version,
+        done.migrations_applied.len()
+    );
     Ok(())
 }
 

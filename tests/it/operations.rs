@@ -218,3 +218,251 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("PORTALOPS_BIND"));
 }
+
+/// Every table's content as one hash (rows as text, sorted), and its row count; `filter`
+/// narrows one table (`id <= n`).
+fn table_digest(conn: &mut diesel::PgConnection, table: &str, filter: &str) -> (i64, String) {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Digest {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        md5: String,
+    }
+    let d: Digest = diesel::sql_query(format!(
+        "SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS md5
+         FROM public.\"{table}\" AS t {filter}"
+    ))
+    .get_result(conn)
+    .expect("digest");
+    (d.n, d.md5)
+}
+
+/// A backup taken while the app writes restores to exactly the database of its snapshot
+/// and the same upload bytes; a damaged archive and a target holding data are refused with
+/// nothing changed; an archive from an older version gets the newer migrations.
+#[actix_web::test]
+async fn a_backup_taken_while_writing_restores_identically_and_damage_is_refused() {
+    use diesel::prelude::*;
+    use portalops::backup::{backup, restore, RestoreOptions};
+    use portalops::db::schema::notifications;
+
+    let app = TestApp::spawn().await;
+    let demo = portalops::demo::load(
+        &mut app.conn(),
+        &portalops::demo::DemoOptions {
+            scale: 0.02,
+            replace: false,
+        },
+    )
+    .expect("demo data");
+    // Two uploads through the API, so the files and their rows exist.
+    let c = app.client();
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({"username": "admin1", "password": demo.password})),
+        )
+        .await;
+    let token = serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let pdf = b"%PDF-1.4\n% invoice 1\n".to_vec();
+    let png = b"\x89PNG\r\n\x1a\n fake image".to_vec();
+    for (name, bytes) in [("a.pdf", &pdf), ("b.png", &png)] {
+        let r = c
+            .api_upload("/api/v1/billing-records/1/attachments", &token, name, bytes)
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+
+    // A writer keeps adding rows while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, url) = (stop.clone(), app.db_url.clone());
+        std::thread::spawn(move || {
+            let mut conn = diesel::PgConnection::establish(&url).expect("writer");
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                diesel::insert_into(notifications::table)
+                    .values((
+                        notifications::user_id.eq(1_i64),
+                        notifications::kind.eq("test.write"),
+                        notifications::title.eq(format!("write {n}")),
+                        notifications::link.eq("/"),
+                    ))
+                    .execute(&mut conn)
+                    .expect("write");
+                n += 1;
+            }
+            n
+        })
+    };
+    let out = tempfile::tempdir().expect("out");
+    let url = app.db_url.clone();
+    let uploads = app.uploads.path().to_path_buf();
+    let outdir = out.path().to_path_buf();
+    let done = actix_web::rt::task::spawn_blocking(move || backup(&url, &uploads, &outdir))
+        .await
+        .expect("join")
+        .expect("backup");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes = writer.join().expect("writer");
+    assert!(writes > 0);
+    assert_eq!(done.manifest.uploads.len(), 2);
+    assert!(done.manifest.tables["users"] > 100);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&done.archive)
+            .expect("archive")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "owner-only archive");
+
+    // Restore into a fresh (migrated, empty) database and upload directory.
+    let target = crate::common::fresh_database();
+    let target_uploads = tempfile::tempdir().expect("uploads");
+    let summary = restore(
+        &done.archive,
+        &target,
+        target_uploads.path(),
+        RestoreOptions::default(),
+    )
+    .expect("restore");
+    assert!(summary.replaced.is_empty());
+    let mut source = app.conn();
+    let mut restored = diesel::PgConnection::establish(&target).expect("target");
+    let restored_writes: i64 = notifications::table
+        .filter(notifications::kind.eq("test.write"))
+        .count()
+        .get_result(&mut restored)
+        .expect("count");
+    let max_id: Option<i64> = notifications::table
+        .select(diesel::dsl::max(notifications::id))
+        .first(&mut restored)
+        .expect("max");
+    for (table, rows) in &done.manifest.tables {
+        let filter = if table == "notifications" {
+            format!("WHERE id <= {}", max_id.unwrap_or(0))
+        } else {
+            String::new()
+        };
+        let want = table_digest(&mut source, table, &filter);
+        let got = table_digest(&mut restored, table, "");
+        assert_eq!(got.0, *rows, "{table}: the manifest's count");
+        assert_eq!(got, want, "{table}: identical content");
+    }
+    assert!(restored_writes <= writes as i64);
+    for file in &done.manifest.uploads {
+        let a = std::fs::read(app.uploads.path().join(&file.name)).expect("source file");
+        let b = std::fs::read(target_uploads.path().join(&file.name)).expect("restored file");
+        assert_eq!(a, b, "{}", file.name);
+    }
+    drop(restored);
+
+    // A target holding data is refused, and nothing changes.
+    let before = table_digest(&mut source, "users", "");
+    let err = restore(
+        &done.archive,
+        &app.db_url,
+        app.uploads.path(),
+        RestoreOptions::default(),
+    )
+    .err()
+    .expect("refused");
+    assert!(
+        err.contains("not empty") && err.contains("users") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(table_digest(&mut source, "users", ""), before);
+
+    // A damaged archive (one byte of the dump changed) is refused before anything is touched.
+    let damaged = out.path().join("damaged.tar");
+    {
+        let mut input = tar::Archive::new(std::fs::File::open(&done.archive).expect("open"));
+        let mut output = tar::Builder::new(std::fs::File::create(&damaged).expect("create"));
+        for entry in input.entries().expect("entries") {
+            let mut entry = entry.expect("entry");
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).expect("read");
+            let name = entry.path().expect("path").into_owned();
+            if name.to_str() == Some("database.dump") {
+                let mid = data.len() / 2;
+                data[mid] ^= 0xff;
+            }
+            let mut header = entry.header().clone();
+            output
+                .append_data(&mut header, &name, data.as_slice())
+                .expect("append");
+        }
+        output.finish().expect("finish");
+    }
+    let empty = crate::common::fresh_database();
+    let empty_uploads = tempfile::tempdir().expect("uploads");
+    let err = restore(
+        &damaged,
+        &empty,
+        empty_uploads.path(),
+        RestoreOptions::default(),
+    )
+    .err()
+    .expect("damage refused");
+    assert!(
+        err.contains("database.dump does not match its checksum"),
+        "{err}"
+    );
+    let mut untouched = diesel::PgConnection::establish(&empty).expect("empty");
+    assert_eq!(table_digest(&mut untouched, "users", "").0, 0);
+    assert!(std::fs::read_dir(empty_uploads.path())
+        .expect("dir")
+        .next()
+        .is_none());
+
+    // Forced, it replaces the data and says what it replaced.
+    let forced = restore(
+        &done.archive,
+        &target,
+        target_uploads.path(),
+        RestoreOptions { force: true },
+    )
+    .expect("forced restore");
+    assert!(
+        forced.replaced.contains("users") && forced.replaced.contains("2 files"),
+        "{}",
+        forced.replaced
+    );
+
+    // An archive of an older schema gets the newer migrations after the restore.
+    let older = crate::common::fresh_database();
+    let mut conn = diesel::PgConnection::establish(&older).expect("older");
+    diesel_migrations::MigrationHarness::revert_last_migration(
+        &mut conn,
+        portalops::db::MIGRATIONS,
+    )
+    .expect("revert the newest migration");
+    drop(conn);
+    let empty_dir = tempfile::tempdir().expect("no uploads");
+    let old_backup = backup(&older, empty_dir.path(), out.path()).expect("older backup");
+    assert_ne!(
+        old_backup.manifest.latest_migration,
+        done.manifest.latest_migration
+    );
+    let fresh = crate::common::fresh_database();
+    let fresh_uploads = tempfile::tempdir().expect("uploads");
+    let upgraded = restore(
+        &old_backup.archive,
+        &fresh,
+        fresh_uploads.path(),
+        RestoreOptions::default(),
+    )
+    .expect("restore older");
+    assert_eq!(
+        upgraded.migrations_applied.len(),
+        1,
+        "{:?}",
+        upgraded.migrations_applied
+    );
+}
