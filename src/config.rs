@@ -471,7 +471,10 @@ impl Config {
 
     /// The JWT secret and session key: from the environment, or generated once into the
     /// data directory (mode 0600) with a warning.
-    pub fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
+    /// Fills in the secrets not set in the environment from `<data>/secrets` (generated on
+    /// first start). Returns whether any came from there rather than from the environment.
+    pub fn resolve_secrets(&mut self) -> Result<bool, ConfigError> {
+        let from_files = self.jwt_secret.is_none() || self.session_key.is_none();
         if self.jwt_secret.is_none() {
             self.jwt_secret = Some(load_or_generate(
                 &self.data_dir,
@@ -488,7 +491,7 @@ impl Config {
                 64,
             )?);
         }
-        Ok(())
+        Ok(from_files)
     }
 }
 

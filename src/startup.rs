@@ -40,9 +40,75 @@ pub fn migrate(url: &str) -> Result<Vec<String>, String> {
     result
 }
 
+/// Instances sharing a database must share the session key and JWT secret, or a user who
+/// logged in on one is a stranger to the next. The database keeps a fingerprint of the
+/// secrets (a hash, never the secrets): the first instance records it; one whose secrets
+/// were generated into its own data directory and differ is refused at start-up. Secrets set
+/// in the environment that differ are a deliberate rotation: the fingerprint follows, and
+/// every session signed with the old ones ends.
+pub fn check_shared_secrets(
+    conn: &mut PgConnection,
+    config: &Config,
+    generated: bool,
+) -> Result<(), String> {
+    use sha2::Digest as _;
+    const KEY: &str = "secrets_fingerprint";
+    let (Some(jwt), Some(session)) = (&config.jwt_secret, &config.session_key) else {
+        return Err("secrets are not resolved".into());
+    };
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"portalops-secrets-v1\0");
+    hasher.update(jwt.expose());
+    hasher.update(b"\0");
+    hasher.update(session.expose());
+    let fingerprint: String = hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let db = |e: diesel::result::Error| format!("database: {e}");
+    diesel::sql_query(
+        "INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Text, _>(KEY)
+    .bind::<diesel::sql_types::Text, _>(&fingerprint)
+    .execute(conn)
+    .map_err(db)?;
+    let stored: Stored = diesel::sql_query("SELECT value FROM app_settings WHERE key = $1")
+        .bind::<diesel::sql_types::Text, _>(KEY)
+        .get_result(conn)
+        .map_err(db)?;
+    if stored.value == fingerprint {
+        return Ok(());
+    }
+    if generated {
+        return Err(format!(
+            "configuration error: PORTALOPS_JWT_SECRET / PORTALOPS_SESSION_KEY: this database \
+             is shared with another PortalOps instance that uses different secrets, and this \
+             one generated its own into {}. Give every instance the same \
+             PORTALOPS_JWT_SECRET and PORTALOPS_SESSION_KEY (the first instance's are in its \
+             data directory's secrets/).",
+            config.data_dir.join("secrets").display()
+        ));
+    }
+    tracing::warn!(
+        "the secrets changed (set in the environment): sessions signed with the old ones end"
+    );
+    diesel::sql_query("UPDATE app_settings SET value = $2 WHERE key = $1")
+        .bind::<diesel::sql_types::Text, _>(KEY)
+        .bind::<diesel::sql_types::Text, _>(&fingerprint)
+        .execute(conn)
+        .map_err(db)?;
+    Ok(())
+}
+
 /// `portalops serve`: runs until SIGINT/SIGTERM, then drains and stops the database.
 pub fn serve(mut config: Config) -> Result<(), String> {
-    config.resolve_secrets().map_err(|e| e.to_string())?;
+    let generated_secrets = config.resolve_secrets().map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&config.upload_dir).map_err(|e| {
         format!(
             "configuration error: PORTALOPS_UPLOAD_DIR: cannot create {}: {e}",
@@ -50,17 +116,22 @@ pub fn serve(mut config: Config) -> Result<(), String> {
         )
     })?;
     let (mut embedded, url) = open_database(&config)?;
-    let result = serve_with(config, &url);
+    let result = serve_with(config, &url, generated_secrets);
     if let Some(pg) = embedded.as_mut() {
         pg.stop();
     }
     result
 }
 
-fn serve_with(config: Config, url: &str) -> Result<(), String> {
+fn serve_with(config: Config, url: &str, generated_secrets: bool) -> Result<(), String> {
     let applied = migrate(url)?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
+    }
+    {
+        let mut conn = PgConnection::establish(url)
+            .map_err(|e| format!("cannot connect to the database: {e}"))?;
+        check_shared_secrets(&mut conn, &config, generated_secrets)?;
     }
     let pool = crate::db::build_pool(url, config.db_pool_size)
         .map_err(|e| format!("database pool: {e}"))?;

@@ -5,12 +5,26 @@ use actix_web::{http::header, web, HttpResponse};
 
 use crate::error::AppError;
 
+const CSS: &[u8] = include_bytes!("../../static/css/portalops.css");
+
+/// A hash of the stylesheet, computed at compile time: the pages link
+/// `/static/portalops.css?v=<this>`, so it can be cached for a year and a new release's
+/// stylesheet is fetched at once.
+pub const CSS_VERSION: u64 = fnv1a(CSS);
+
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "portalops.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../static/css/portalops.css"),
-    ),
+    ("portalops.css", "text/css; charset=utf-8", CSS),
     (
         "favicon.svg",
         "image/svg+xml",
@@ -18,13 +32,23 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn asset(
+    name: web::Path<String>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let (_, content_type, body) = ASSETS
         .iter()
         .find(|(n, _, _)| *n == name.as_str())
         .ok_or(AppError::NotFound)?;
+    // The versioned stylesheet never changes under its URL; anything else for a day.
+    let versioned = req.query_string() == format!("v={CSS_VERSION}");
+    let cache = if versioned {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=86400"
+    };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, *content_type))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::CACHE_CONTROL, cache))
         .body(*body))
 }

@@ -466,3 +466,33 @@ async fn a_backup_taken_while_writing_restores_identically_and_damage_is_refused
         upgraded.migrations_applied
     );
 }
+
+/// Instances on one database must share their secrets: one that generated its own, which
+/// differ, is refused at start-up with what to do; secrets set in the environment that
+/// differ are a deliberate rotation and are accepted.
+#[test]
+fn instances_sharing_a_database_must_share_their_secrets() {
+    use portalops::startup::check_shared_secrets;
+    let url = crate::common::fresh_database();
+    let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+    let first = crate::common::test_config(&[]);
+    check_shared_secrets(&mut conn, &first, true).expect("the first instance records them");
+    check_shared_secrets(&mut conn, &first, true).expect("the same secrets again");
+
+    let other = crate::common::test_config(&[(
+        "PORTALOPS_JWT_SECRET",
+        "a-different-secret-that-is-long-enough-0123456789",
+    )]);
+    let err = check_shared_secrets(&mut conn, &other, true)
+        .err()
+        .expect("generated secrets that differ are refused");
+    assert!(
+        err.contains("PORTALOPS_JWT_SECRET") && err.contains("shared with another PortalOps"),
+        "{err}"
+    );
+    check_shared_secrets(&mut conn, &other, false).expect("a rotation set in the environment");
+    assert!(
+        check_shared_secrets(&mut conn, &first, true).is_err(),
+        "the old ones are gone"
+    );
+}
