@@ -51,6 +51,7 @@ pub struct Manifest {
 }
 
 /// What a backup wrote.
+#[derive(Debug)]
 pub struct BackupSummary {
     pub archive: PathBuf,
     pub manifest: Manifest,
@@ -170,6 +171,7 @@ pub struct RestoreOptions {
     pub force: bool,
 }
 
+#[derive(Debug)]
 pub struct RestoreSummary {
     pub manifest: Manifest,
     /// What a forced restore replaced ("500 users, 3 files …"), empty otherwise.

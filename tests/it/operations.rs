@@ -371,8 +371,7 @@ async fn a_backup_taken_while_writing_restores_identically_and_damage_is_refused
         app.uploads.path(),
         RestoreOptions::default(),
     )
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(
         err.contains("not empty") && err.contains("users") && err.contains("--force"),
         "{err}"
@@ -408,8 +407,7 @@ async fn a_backup_taken_while_writing_restores_identically_and_damage_is_refused
         empty_uploads.path(),
         RestoreOptions::default(),
     )
-    .err()
-    .expect("damage refused");
+    .expect_err("damage refused");
     assert!(
         err.contains("database.dump does not match its checksum"),
         "{err}"
@@ -484,8 +482,7 @@ fn instances_sharing_a_database_must_share_their_secrets() {
         "a-different-secret-that-is-long-enough-0123456789",
     )]);
     let err = check_shared_secrets(&mut conn, &other, true)
-        .err()
-        .expect("generated secrets that differ are refused");
+        .expect_err("generated secrets that differ are refused");
     assert!(
         err.contains("PORTALOPS_JWT_SECRET") && err.contains("shared with another PortalOps"),
         "{err}"
