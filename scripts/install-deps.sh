@@ -2,7 +2,8 @@
 # Installs the system packages PortalOps needs to build, run and test, when missing:
 # PostgreSQL server binaries (the embedded database and the test harness), libpq headers
 # (Diesel), and Debian's Chromium with its WebDriver and poppler's pdftotext (the browser
-# journeys, printing included), curl and Python's venv (the API fuzzing).
+# journeys, printing included), nginx and openssl (the reverse-proxy test), curl and
+# Python's venv (the API fuzzing).
 set -euo pipefail
 
 need=()
@@ -18,6 +19,10 @@ if [ "${1:-}" != "--no-browser" ]; then
   # pdftotext checks what the browser printed to PDF.
   command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 fi
+# nginx (and openssl for a throwaway certificate): the test that runs two instances behind
+# the shipped reverse-proxy configuration.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # curl and Python's venv: scripts/api-fuzz.sh logs in and installs schemathesis from PyPI.
 command -v curl >/dev/null 2>&1 || need+=(curl)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)

@@ -9,6 +9,7 @@ mod auth;
 mod authz_matrix;
 mod browser;
 mod calendar;
+mod cluster;
 mod demo;
 mod derived;
 mod directory;

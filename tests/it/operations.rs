@@ -40,7 +40,7 @@ async fn healthz_answers_200_when_the_database_answers_and_503_when_it_does_not(
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -48,20 +48,30 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Binary {
-    child: Child,
+/// `portalops serve` as a child process, its output in a log file.
+pub(crate) struct Binary {
+    pub(crate) child: Child,
     log: std::path::PathBuf,
 }
 
 impl Binary {
     fn start(data: &std::path::Path, port: u16) -> Self {
+        Self::start_with(data, port, &[])
+    }
+
+    /// With `env` on top (e.g. a `DATABASE_URL` shared with other instances).
+    pub(crate) fn start_with(data: &std::path::Path, port: u16, env: &[(&str, String)]) -> Self {
         let log = data.with_extension(format!("{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_portalops"))
-            .arg("serve")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portalops"));
+        cmd.arg("serve")
             .env("PORTALOPS_DATA_DIR", data)
             .env("PORTALOPS_BIND", format!("127.0.0.1:{port}"))
-            .env_remove("DATABASE_URL")
+            .env_remove("DATABASE_URL");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .stdout(out.try_clone().expect("clone"))
             .stderr(out)
             .spawn()
@@ -69,7 +79,7 @@ impl Binary {
         Self { child, log }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -100,7 +110,7 @@ impl Drop for Binary {
     }
 }
 
-async fn wait_healthy(c: &crate::common::Client, bin: &Binary) {
+pub(crate) async fn wait_healthy(c: &crate::common::Client, bin: &Binary) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if c.try_get("/healthz").await.is_some_and(|r| r.status == 200) {

@@ -1,0 +1,397 @@
+//! Two `portalops serve` processes on one PostgreSQL and one upload directory, behind a real
+//! nginx running the shipped `deploy/nginx.conf` (TLS with a throwaway certificate): a
+//! session made through one instance is served by the other, a record written through one
+//! is read through the other, and with one instance killed the other carries on and no
+//! acknowledged write is lost. HTTPS requests go through curl (the test client speaks
+//! plain HTTP only).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::PASSWORD;
+use crate::operations::{free_port, wait_healthy, Binary};
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn nginx_bin() -> &'static str {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nginx is not installed: run scripts/test.sh, which installs it")
+}
+
+/// deploy/nginx.conf with this test's ports, certificate and cache directory.
+fn site_config(dir: &std::path::Path, http: u16, https: u16, a: u16, b: u16) -> String {
+    let shipped = include_str!("../../deploy/nginx.conf");
+    let replacements = [
+        (
+            "server 127.0.0.1:8000 max_fails=1 fail_timeout=10s;",
+            format!("server 127.0.0.1:{a} max_fails=1 fail_timeout=10s;"),
+        ),
+        (
+            "# server 127.0.0.1:8001 max_fails=1 fail_timeout=10s;",
+            format!("server 127.0.0.1:{b} max_fails=1 fail_timeout=10s;"),
+        ),
+        (
+            "/var/cache/nginx/portalops",
+            dir.join("cache").display().to_string(),
+        ),
+        ("listen 80;", format!("listen 127.0.0.1:{http};")),
+        ("listen [::]:80;", String::new()),
+        (
+            "listen 443 ssl http2;",
+            format!("listen 127.0.0.1:{https} ssl http2;"),
+        ),
+        ("listen [::]:443 ssl http2;", String::new()),
+        (
+            "/etc/ssl/portalops/fullchain.pem",
+            dir.join("cert.pem").display().to_string(),
+        ),
+        (
+            "/etc/ssl/portalops/privkey.pem",
+            dir.join("key.pem").display().to_string(),
+        ),
+    ];
+    let mut conf = shipped.to_string();
+    for (from, to) in replacements {
+        assert!(
+            conf.contains(from),
+            "deploy/nginx.conf no longer has {from:?}"
+        );
+        conf = conf.replace(from, &to);
+    }
+    conf
+}
+
+fn start_nginx(dir: &std::path::Path, site: &str) -> Nginx {
+    let cert = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .expect("openssl");
+    assert!(
+        cert.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cert.stderr)
+    );
+    for sub in ["cache", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("dir");
+        // nginx's workers run as an unprivileged user when the master is root.
+        std::fs::set_permissions(
+            dir.join(sub),
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .expect("chmod");
+    }
+    std::fs::write(dir.join("site.conf"), site).expect("site");
+    let tmp = dir.join("tmp").display().to_string();
+    let main = format!(
+        "worker_processes 1;\npid {pid};\nerror_log {err} info;\nevents {{ worker_connections 256; }}\n\
+         http {{\n  access_log {access};\n  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n  \
+         fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n  scgi_temp_path {tmp}/scgi;\n  \
+         include {site};\n}}\n",
+        pid = dir.join("nginx.pid").display(),
+        err = dir.join("error.log").display(),
+        access = dir.join("access.log").display(),
+        site = dir.join("site.conf").display(),
+    );
+    std::fs::write(dir.join("nginx.conf"), main).expect("main");
+    let check = Command::new(nginx_bin())
+        .arg("-t")
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .output()
+        .expect("nginx -t");
+    assert!(
+        check.status.success(),
+        "the shipped nginx configuration does not load:\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let child = Command::new(nginx_bin())
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx");
+    Nginx(child)
+}
+
+/// A curl with a cookie jar, over HTTPS with the throwaway certificate.
+struct Curl {
+    jar: std::path::PathBuf,
+    base: String,
+}
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+impl Curl {
+    fn request(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sk", "--max-time", "20", "-D", "-"])
+            .arg("-b")
+            .arg(&self.jar)
+            .arg("-c")
+            .arg(&self.jar);
+        for (k, v) in form {
+            cmd.arg("--data-urlencode").arg(format!("{k}={v}"));
+        }
+        let out = cmd
+            .arg(format!("{}{path}", self.base))
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = headers
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Reply {
+            status,
+            headers: headers.to_ascii_lowercase(),
+            body: body.to_string(),
+        }
+    }
+
+    fn csrf(&self, path: &str) -> String {
+        let page = self.request(path, &[]);
+        let re = regex_lite::Regex::new(r#"name="csrf_token" value="([^"]+)""#).expect("re");
+        re.captures(&page.body)
+            .unwrap_or_else(|| panic!("no form at {path}: {} {}", page.status, page.body))[1]
+            .to_string()
+    }
+}
+
+fn requests_served(bin: &Binary, path: &str) -> usize {
+    bin.log()
+        .lines()
+        .filter(|l| l.contains(&format!("path=\"{path}\"")) && l.contains("status=200"))
+        .filter(|l| l.contains(" request "))
+        .count()
+}
+
+#[actix_web::test]
+async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = crate::common::fresh_database();
+    let uploads = dir.path().join("uploads");
+    let (a_port, b_port, http, https) = (free_port(), free_port(), free_port(), free_port());
+    let public = format!("https://127.0.0.1:{https}");
+
+    let admin = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "ops",
+            "--email",
+            "ops@example.com",
+        ])
+        .env("DATABASE_URL", &db)
+        .env("PORTALOPS_DATA_DIR", dir.path().join("admin"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("admin create");
+    {
+        use std::io::Write as _;
+        let mut admin = admin;
+        writeln!(admin.stdin.take().expect("stdin"), "{PASSWORD}").expect("password");
+        let out = admin.wait_with_output().expect("admin create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let env = || -> Vec<(&'static str, String)> {
+        vec![
+            ("DATABASE_URL", db.clone()),
+            ("PORTALOPS_UPLOAD_DIR", uploads.display().to_string()),
+            ("PORTALOPS_PUBLIC_URL", public.clone()),
+            ("PORTALOPS_TRUSTED_PROXIES", "127.0.0.1".into()),
+            (
+                "PORTALOPS_JWT_SECRET",
+                "shared-jwt-secret-for-both-instances-0123456789".into(),
+            ),
+            ("PORTALOPS_SESSION_KEY", "s".repeat(64)),
+            ("PORTALOPS_LOG", "info".into()),
+            ("PORTALOPS_SCHEDULER", "false".into()),
+        ]
+    };
+    let a = Binary::start_with(&dir.path().join("a"), a_port, &env());
+    let b = Binary::start_with(&dir.path().join("b"), b_port, &env());
+    wait_healthy(
+        &crate::common::Client::new(&format!("http://127.0.0.1:{a_port}")),
+        &a,
+    )
+    .await;
+    wait_healthy(
+        &crate::common::Client::new(&format!("http://127.0.0.1:{b_port}")),
+        &b,
+    )
+    .await;
+    let _nginx = start_nginx(
+        dir.path(),
+        &site_config(dir.path(), http, https, a_port, b_port),
+    );
+
+    let web = Curl {
+        jar: dir.path().join("cookies"),
+        base: public.clone(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while web.request("/healthz", &[]).status != 200 {
+        assert!(Instant::now() < deadline, "nginx did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Plain HTTP is sent to HTTPS; HTTPS answers carry HSTS.
+    let plain = Curl {
+        jar: dir.path().join("plain-cookies"),
+        base: format!("http://127.0.0.1:{http}"),
+    }
+    .request("/login", &[]);
+    assert_eq!(plain.status, 301);
+    assert!(
+        plain.headers.contains("location: https://"),
+        "{}",
+        plain.headers
+    );
+
+    // Log in through nginx; the session is good on both instances.
+    let token = web.csrf("/login");
+    let login = web.request(
+        "/login",
+        &[
+            ("csrf_token", &token),
+            ("username", "ops"),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ],
+    );
+    assert_eq!(login.status, 303, "{}", login.body);
+    assert!(
+        login.headers.contains("strict-transport-security"),
+        "{}",
+        login.headers
+    );
+    for _ in 0..6 {
+        let r = web.request("/inventory", &[]);
+        assert_eq!(r.status, 200, "{}", r.headers);
+    }
+    assert!(
+        requests_served(&a, "/inventory") > 0,
+        "instance a served none"
+    );
+    assert!(
+        requests_served(&b, "/inventory") > 0,
+        "instance b served none"
+    );
+
+    // Written through one, read through the other (round robin alternates).
+    let mut created = Vec::new();
+    for name in ["Zephyr One", "Zephyr Two"] {
+        let token = web.csrf("/inventory/services/new");
+        let r = web.request(
+            "/inventory/services",
+            &[
+                ("csrf_token", &token),
+                ("name", name),
+                ("vendor", "Zephyr"),
+                ("category", "Ops"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{}", r.body);
+        created.push(name);
+    }
+    for _ in 0..4 {
+        let list = web.request("/inventory?q=zephyr", &[]);
+        assert!(
+            created.iter().all(|n| list.body.contains(n)),
+            "{}",
+            list.body
+        );
+    }
+
+    // The static stylesheet is cached by nginx.
+    let css = regex_lite::Regex::new(r#"/static/portalops\.css\?v=\d+"#)
+        .expect("re")
+        .find(&web.request("/login", &[]).body)
+        .expect("stylesheet link")
+        .as_str()
+        .to_string();
+    web.request(&css, &[]);
+    let cached = web.request(&css, &[]);
+    assert!(
+        cached.headers.contains("x-cache-status: hit"),
+        "{}",
+        cached.headers
+    );
+    assert!(
+        cached.headers.contains("max-age=31536000"),
+        "{}",
+        cached.headers
+    );
+
+    // Kill instance a outright: the other carries on, sessions and writes included.
+    let mut a = a;
+    a.child.kill().expect("kill a");
+    a.child.wait().expect("reap a");
+    for _ in 0..4 {
+        assert_eq!(web.request("/inventory", &[]).status, 200);
+    }
+    let token = web.csrf("/inventory/services/new");
+    let r = web.request(
+        "/inventory/services",
+        &[
+            ("csrf_token", &token),
+            ("name", "Zephyr Three"),
+            ("vendor", "Zephyr"),
+            ("category", "Ops"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    created.push("Zephyr Three");
+    let list = web.request("/inventory?q=zephyr", &[]);
+    assert!(
+        created.iter().all(|n| list.body.contains(n)),
+        "{}",
+        list.body
+    );
+    let mut conn = diesel::Connection::establish(&db).expect("db");
+    let stored: i64 = diesel::RunQueryDsl::get_result(
+        diesel::QueryDsl::count(diesel::QueryDsl::filter(
+            portalops::db::schema::services::table,
+            diesel::ExpressionMethods::eq(portalops::db::schema::services::vendor, "Zephyr"),
+        )),
+        &mut conn as &mut diesel::PgConnection,
+    )
+    .expect("count");
+    assert_eq!(stored, 3, "every acknowledged write is in the database");
+    drop(b);
+}
