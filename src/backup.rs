@@ -64,7 +64,7 @@ pub fn backup(db_url: &str, upload_dir: &Path, out_dir: &Path) -> Result<BackupS
     let major = server_major(&mut conn)?;
     let pg_dump = client_tool("pg_dump", major)?;
     fs::create_dir_all(out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f").to_string();
     let work = out_dir.join(format!(".portalops-backup-{stamp}"));
     fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let result = (|| {
@@ -127,6 +127,26 @@ pub fn backup(db_url: &str, upload_dir: &Path, out_dir: &Path) -> Result<BackupS
     })();
     let _ = fs::remove_dir_all(&work);
     result
+}
+
+/// Deletes all but the newest `keep` archives `backup` wrote into `dir` (their names sort
+/// by time); returns how many it deleted.
+pub fn prune(dir: &Path, keep: usize) -> Result<usize, String> {
+    let mut archives: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("portalops-backup-") && n.ends_with(".tar"))
+        })
+        .collect();
+    archives.sort();
+    let old = archives.len().saturating_sub(keep);
+    for path in &archives[..old] {
+        fs::remove_file(path).map_err(|e| format!("cannot delete {}: {e}", path.display()))?;
+    }
+    Ok(old)
 }
 
 fn write_archive(

@@ -57,6 +57,14 @@ pub struct ThrottleConfig {
     pub delay_step: Duration,
 }
 
+/// The daily scheduled backup: where, when (local time), how many archives to keep.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub at: chrono::NaiveTime,
+    pub keep: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
@@ -88,6 +96,8 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// Local time of the daily reminder scans.
     pub reminder_time: chrono::NaiveTime,
+    /// Daily scheduled backups, when `PORTALOPS_BACKUP_DIR` is set.
+    pub backup: Option<BackupSchedule>,
     /// Days before a card expiry, renewal or contract end when reminders go out.
     pub reminder_days: Vec<i64>,
     /// Tasks due within this many days (or overdue) go in the daily digest.
@@ -196,6 +206,9 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     ("PORTALOPS_OUTBOX_INTERVAL", "60", "seconds between outbox drains"),
     ("PORTALOPS_OUTBOX_MAX_ATTEMPTS", "8", "failed sends before an email is marked failed"),
     ("PORTALOPS_SCHEDULER", "true", "run the scheduled jobs in this process"),
+    ("PORTALOPS_BACKUP_DIR", "(unset: no scheduled backups)", "where the daily scheduled backup writes its archive"),
+    ("PORTALOPS_BACKUP_TIME", "02:00", "local time of the daily scheduled backup"),
+    ("PORTALOPS_BACKUP_KEEP", "7", "scheduled backup archives kept in PORTALOPS_BACKUP_DIR (older ones are deleted)"),
     (
         "PORTALOPS_DB_POOL_SIZE",
         "(2 × cores, at least 4)",
@@ -388,14 +401,20 @@ impl Config {
                 )
             })?,
         };
-        let reminder_time = match var("PORTALOPS_REMINDER_TIME") {
-            None => chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
-            Some(t) => chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| {
-                ConfigError::new(
-                    "PORTALOPS_REMINDER_TIME",
-                    format!("'{t}' is not a time like 08:00"),
-                )
-            })?,
+        let time_of_day = |name: &'static str, default: u32| match var(name) {
+            None => Ok(chrono::NaiveTime::from_hms_opt(default, 0, 0).unwrap_or_default()),
+            Some(t) => chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                .map_err(|_| ConfigError::new(name, format!("'{t}' is not a time like 08:00"))),
+        };
+        let reminder_time = time_of_day("PORTALOPS_REMINDER_TIME", 8)?;
+        let backup = match var("PORTALOPS_BACKUP_DIR") {
+            None => None,
+            Some(dir) => Some(BackupSchedule {
+                dir: PathBuf::from(dir.trim()),
+                at: time_of_day("PORTALOPS_BACKUP_TIME", 2)?,
+                keep: parse_num("PORTALOPS_BACKUP_KEEP", var("PORTALOPS_BACKUP_KEEP"), 7, 1)?
+                    .min(1000) as usize,
+            }),
         };
         let reminder_days = match var("PORTALOPS_REMINDER_DAYS") {
             None => vec![30, 7, 1],
@@ -461,6 +480,7 @@ impl Config {
             mail,
             timezone,
             reminder_time,
+            backup,
             reminder_days,
             digest_days,
             outbox_interval,

@@ -16,17 +16,20 @@ use crate::web::AppState;
 
 pub const REMINDERS: &str = "reminders";
 pub const OUTBOX: &str = "outbox";
+pub const BACKUP: &str = "backup";
 
 /// (job, what it does) for the settings page.
 pub const JOBS: &[(&str, &str)] = &[
     (REMINDERS, "Payment reminders and task digests"),
     (OUTBOX, "Send queued emails"),
+    (BACKUP, "Back up the database and uploads"),
 ];
 
 fn lock_key(job: &str) -> i64 {
     match job {
         REMINDERS => 0x706f_7274_0001,
-        _ => 0x706f_7274_0002,
+        OUTBOX => 0x706f_7274_0002,
+        _ => 0x706f_7274_0003,
     }
 }
 
@@ -99,6 +102,7 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
                 "{billing} billing reminder(s), {digests} task digest(s) for {today}{rolled}"
             ))
         }
+        BACKUP => scheduled_backup(state, conn),
         _ => match &cfg.mail {
             None => Ok("email not configured (PORTALOPS_SMTP_HOST)".into()),
             Some(mail) => {
@@ -110,6 +114,61 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
                 ))
             }
         },
+    }
+}
+
+/// The scheduled backup: an archive into `PORTALOPS_BACKUP_DIR`, then all but the newest
+/// `PORTALOPS_BACKUP_KEEP` deleted. A failure is emailed to every Admin (through the outbox)
+/// and recorded as the run's result.
+fn scheduled_backup(state: &AppState, conn: &mut PgConnection) -> Result<String, AppError> {
+    let cfg = &state.config;
+    let Some(schedule) = &cfg.backup else {
+        return Ok("not configured (PORTALOPS_BACKUP_DIR)".into());
+    };
+    let url = state
+        .db_url
+        .clone()
+        .ok_or_else(|| AppError::internal("the database address is not known"))?;
+    let result = crate::backup::backup(&url, &cfg.upload_dir, &schedule.dir).and_then(|done| {
+        let pruned = crate::backup::prune(&schedule.dir, schedule.keep)?;
+        Ok(format!(
+            "{} ({} rows, {} uploads); {pruned} older archive(s) deleted",
+            done.archive.display(),
+            done.manifest.tables.values().sum::<i64>(),
+            done.manifest.uploads.len()
+        ))
+    });
+    match result {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let admins: Vec<String> = crate::db::schema::users::table
+                .filter(crate::db::schema::users::role.eq("admin"))
+                .filter(crate::db::schema::users::is_active.eq(true))
+                .select(crate::db::schema::users::email)
+                .load(conn)?;
+            let text = format!(
+                "The scheduled PortalOps backup into {} failed:\n\n{e}\n\nSettings → Scheduler \
+                 shows the runs; `portalops backup` runs one by hand.",
+                schedule.dir.display()
+            );
+            let escaped = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('\n', "<br>");
+            let html = format!("<p>{escaped}</p>");
+            for email in &admins {
+                outbox::enqueue(
+                    conn,
+                    email,
+                    "PortalOps: the scheduled backup failed",
+                    &text,
+                    &html,
+                    None,
+                )?;
+            }
+            Err(AppError::internal(format!("backup failed: {e}")))
+        }
     }
 }
 
@@ -130,6 +189,17 @@ pub fn next_run(state: &AppState, job: &str, last_finished: Option<DateTime<Utc>
                 cfg.timezone
             )
         }
+        BACKUP => match &cfg.backup {
+            None => "not configured (PORTALOPS_BACKUP_DIR)".into(),
+            Some(b) => {
+                let now = state.clock.now().with_timezone(&cfg.timezone);
+                let mut date = now.date_naive();
+                if now.time() >= b.at {
+                    date = date.succ_opt().unwrap_or(date);
+                }
+                format!("{} {} ({})", date, b.at.format("%H:%M"), cfg.timezone)
+            }
+        },
         _ => match last_finished {
             Some(t) => (t + chrono::Duration::from_std(cfg.outbox_interval).unwrap_or_default())
                 .format("%Y-%m-%d %H:%M:%S UTC")
@@ -158,6 +228,14 @@ pub fn start(state: AppState) -> clokwerk::ScheduleHandle {
             tracing::error!(error = %e, "outbox drain failed");
         }
     });
+    if let Some(backup) = &state.config.backup {
+        let s3 = state.clone();
+        scheduler.every(1.day()).at_time(backup.at).run(move || {
+            if let Err(e) = run_job(&s3, BACKUP) {
+                tracing::error!(error = %e, "scheduled backup failed");
+            }
+        });
+    }
     tracing::info!(timezone = %state.config.timezone, at = %state.config.reminder_time, "scheduler started");
     scheduler.watch_thread(Duration::from_millis(500))
 }

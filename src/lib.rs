@@ -74,6 +74,7 @@ pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
         // 64 results of the newest snapshot: the largest (a printed register of 1,500 rows)
         // is about 0.5 MB.
         cache: Arc::new(crate::db::snapshot_cache::SnapshotCache::new(64)),
+        db_url: None,
         config: Arc::new(config),
     })
 }

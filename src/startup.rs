@@ -142,7 +142,8 @@ fn serve_with(config: Config, url: &str, generated_secrets: bool) -> Result<(), 
         )
     })?;
     let public_url = config.public_url.clone();
-    let state = crate::app_state(config, pool.clone()).map_err(|e| e.to_string())?;
+    let mut state = crate::app_state(config, pool.clone()).map_err(|e| e.to_string())?;
+    state.db_url = Some(url.into());
 
     let mut conn = pool.get().map_err(|e| format!("database: {e}"))?;
     if !admin_exists(&mut conn).map_err(|e| e.to_string())? {

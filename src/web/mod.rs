@@ -36,9 +36,10 @@ pub struct AppState {
     pub clock: Arc<crate::clock::Clock>,
     /// Estate-wide figures reused while the database snapshot is unchanged.
     pub cache: Arc<crate::db::snapshot_cache::SnapshotCache>,
+    /// The database's address, for the scheduled backup's `pg_dump` (set at start-up).
+    pub db_url: Option<Arc<str>>,
 }
 
-/// The client's address: the TCP peer, or the forwarded address behind a trusted proxy.
 /// The client's address: the peer's, unless the peer is one of `trusted` reverse proxies;
 /// then `X-Forwarded-For` is read from the right (the entries the proxies appended), past
 /// the trusted proxies, to the first address that is not one. An address anybody else puts

@@ -503,3 +503,77 @@ fn instances_sharing_a_database_must_share_their_secrets() {
         "the old ones are gone"
     );
 }
+
+/// The scheduled backup runs through the scheduler's job runner (advisory lock, recorded
+/// run), keeps the newest N archives, and emails the Admins when it fails.
+#[actix_web::test]
+async fn scheduled_backups_keep_the_newest_and_report_a_failure_to_the_admins() {
+    use diesel::prelude::*;
+    use portalops::db::schema::{email_outbox, job_runs};
+    use portalops::jobs::{run_job, BACKUP};
+
+    let dir = tempfile::tempdir().expect("backups");
+    let target = dir.path().join("daily");
+    let target_text = target.display().to_string();
+    let app = TestApp::spawn_with(&[
+        ("PORTALOPS_BACKUP_DIR", target_text.as_str()),
+        ("PORTALOPS_BACKUP_KEEP", "2"),
+    ])
+    .await;
+    app.create_user("boss", PASSWORD, "admin");
+    let mut state = app.state.clone();
+    state.db_url = Some(app.db_url.as_str().into());
+    for _ in 0..3 {
+        let s = state.clone();
+        let text = actix_web::rt::task::spawn_blocking(move || run_job(&s, BACKUP))
+            .await
+            .expect("join")
+            .expect("backup run");
+        assert!(text.contains("portalops-backup-"), "{text}");
+    }
+    let archives: Vec<_> = std::fs::read_dir(&target)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tar"))
+        .collect();
+    assert_eq!(archives.len(), 2, "the newest two are kept");
+    let (ok, result): (bool, String) = job_runs::table
+        .filter(job_runs::job.eq(BACKUP))
+        .select((job_runs::last_ok, job_runs::last_result))
+        .first(&mut app.conn())
+        .expect("recorded run");
+    assert!(
+        ok && result.contains("1 older archive(s) deleted"),
+        "{result}"
+    );
+
+    // Where no directory can be made, the run fails, is recorded, and the Admins hear of it.
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").expect("file");
+    let mut config = (*app.state.config).clone();
+    if let Some(b) = config.backup.as_mut() {
+        b.dir = blocker.join("daily");
+    }
+    state.config = std::sync::Arc::new(config);
+    let s = state.clone();
+    let failed = actix_web::rt::task::spawn_blocking(move || run_job(&s, BACKUP))
+        .await
+        .expect("join");
+    assert!(failed.is_err());
+    let (ok, result): (bool, String) = job_runs::table
+        .filter(job_runs::job.eq(BACKUP))
+        .select((job_runs::last_ok, job_runs::last_result))
+        .first(&mut app.conn())
+        .expect("recorded run");
+    assert!(!ok && result.contains("backup failed"), "{result}");
+    let mails: Vec<(String, String)> = email_outbox::table
+        .select((email_outbox::to_address, email_outbox::subject))
+        .load(&mut app.conn())
+        .expect("outbox");
+    assert!(
+        mails
+            .iter()
+            .any(|(to, subject)| to == "boss@example.com" && subject.contains("backup failed")),
+        "{mails:?}"
+    );
+}
