@@ -108,6 +108,12 @@ pub fn read_csv(data: &str, required: &[&str], known: &[&str]) -> Result<Parsed,
         let line = i + 2;
         match record {
             Ok(r) if r.iter().all(|c| c.trim().is_empty()) => {}
+            // PostgreSQL text cannot hold it, and no spreadsheet writes it on purpose.
+            Ok(r) if r.iter().any(|c| c.contains('\0')) => errors.push(RowError {
+                row: line,
+                field: "row".into(),
+                message: "This row contains a NUL character, which text cannot hold.".into(),
+            }),
             Ok(r) => rows.push((line, r)),
             Err(e) => errors.push(RowError {
                 row: line,
@@ -138,6 +144,19 @@ pub fn cell<'a>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_row_with_a_nul_character_is_an_error_of_that_row() {
+        let errors = super::read_csv(
+            "email\nok@example.com\nbad\0@example.com\n",
+            &["email"],
+            &["email"],
+        )
+        .expect_err("refused");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].row, 3);
+        assert!(errors[0].message.contains("NUL"));
+    }
+
     use super::*;
 
     #[test]
