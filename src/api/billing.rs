@@ -167,11 +167,7 @@ pub async fn list(
     let actor = user.0;
     authorize(&actor, Action::ViewPayments)?;
     let q = query.into_inner();
-    let page = Paging {
-        page: q.page,
-        limit: None,
-    }
-    .page()?;
+    let page = Paging::page_number(q.page)?;
     for (name, days) in [
         ("renewing_within", q.renewing_within),
         ("card_expiring_within", q.card_expiring_within),

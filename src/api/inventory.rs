@@ -227,11 +227,7 @@ pub async fn product(
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let page = Paging {
-        page: query.page,
-        limit: None,
-    }
-    .page()?;
+    let page = Paging::page_number(query.page)?;
     let (p, d) = crate::db::run(&state.pool, move |conn| {
         let p = queries::find_product(conn, id)?;
         authorize_on(&actor, ObjectAction::View, product_object(&p))?;

@@ -306,6 +306,11 @@ pub struct Paging {
 }
 
 impl Paging {
+    /// A page number alone, for lists with a fixed page size.
+    pub fn page_number(page: Option<i64>) -> Result<i64, Problem> {
+        Self { page, limit: None }.page()
+    }
+
     pub fn page(&self) -> Result<i64, Problem> {
         match self.page.unwrap_or(1) {
             n @ 1..=crate::web::pagination::MAX_PAGE => Ok(n),

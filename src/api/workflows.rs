@@ -173,11 +173,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
     let q = query.into_inner();
-    let page = Paging {
-        page: q.page,
-        limit: None,
-    }
-    .page()?;
+    let page = Paging::page_number(q.page)?;
     let filter = queries::WorkflowFilter {
         kind: match q.kind {
             None => "",
