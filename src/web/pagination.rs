@@ -71,8 +71,16 @@ impl Pager {
         format!("{}?{}", self.path, parts.join("&"))
     }
 
+    /// A page number beyond the last page (typed into the address, or the list shrank).
+    pub fn past_end(&self) -> bool {
+        self.page > self.pages()
+    }
+
     pub fn prev_href(&self) -> String {
-        if self.page > 1 {
+        if self.past_end() {
+            // Back to the last page that has rows, not to the page before a made-up one.
+            self.href(&[("page", self.pages().to_string())])
+        } else if self.page > 1 {
             self.href(&[("page", (self.page - 1).to_string())])
         } else {
             String::new()
@@ -137,5 +145,20 @@ mod tests {
         );
         let last = Pager::new("/x", &[], 3, 120);
         assert_eq!(last.next_href(), "");
+    }
+
+    #[test]
+    fn a_page_past_the_end_leads_back_to_the_last_one() {
+        let p = Pager::new("/x", &[("q", "a")], 99_999_999_999, 120);
+        assert_eq!(p.page, MAX_PAGE);
+        assert!(p.past_end());
+        assert_eq!(p.prev_href(), "/x?q=a&page=3");
+        assert_eq!(p.next_href(), "");
+        assert_eq!(offset(i64::MAX, 200), (MAX_PAGE - 1) * 200);
+        assert!(!Pager::new("/x", &[], 3, 120).past_end());
+        assert!(
+            !Pager::new("/x", &[], 1, 0).past_end(),
+            "an empty list is on its page 1"
+        );
     }
 }
