@@ -6,6 +6,8 @@
 //! plain HTTP only).
 
 use std::process::{Child, Command, Stdio};
+
+use diesel::Connection as _;
 use std::time::{Duration, Instant};
 
 use crate::common::PASSWORD;
@@ -176,6 +178,19 @@ impl Curl {
         }
     }
 
+    /// This jar's session cookie, as a `Cookie` header value.
+    fn session_cookie(&self) -> String {
+        let jar = std::fs::read_to_string(&self.jar).expect("cookie jar");
+        jar.lines()
+            .filter(|l| !l.starts_with('#') || l.starts_with("#HttpOnly_"))
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f.len() == 7).then(|| format!("{}={}", f[5], f[6]))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     fn csrf(&self, path: &str) -> String {
         let page = self.request(path, &[]);
         let re = regex_lite::Regex::new(r#"name="csrf_token" value="([^"]+)""#).expect("re");
@@ -199,6 +214,9 @@ async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_o
     let db = crate::common::fresh_database();
     let uploads = dir.path().join("uploads");
     let (a_port, b_port, http, https) = (free_port(), free_port(), free_port(), free_port());
+    let smtp = std::net::TcpListener::bind("127.0.0.1:0").expect("smtp");
+    let smtp_port = smtp.local_addr().expect("addr").port();
+    let inbox = crate::common::smtp::serve(smtp);
     let public = format!("https://127.0.0.1:{https}");
 
     let admin = Command::new(env!("CARGO_BIN_EXE_portalops"))
@@ -242,6 +260,9 @@ async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_o
             ("PORTALOPS_SESSION_KEY", "s".repeat(64)),
             ("PORTALOPS_LOG", "info".into()),
             ("PORTALOPS_SCHEDULER", "false".into()),
+            ("PORTALOPS_SMTP_HOST", "127.0.0.1".into()),
+            ("PORTALOPS_SMTP_PORT", smtp_port.to_string()),
+            ("PORTALOPS_SMTP_TLS", "none".into()),
         ]
     };
     let a = Binary::start_with(&dir.path().join("a"), a_port, &env());
@@ -357,6 +378,72 @@ async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_o
         "{}",
         cached.headers
     );
+
+    // A reminder scan and an outbox drain started on both instances at the same moment
+    // (Settings → Scheduler → Run now, sent to each instance directly) email once.
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut diesel::PgConnection::establish(&db).expect("db"),
+        "INSERT INTO services (name, vendor, category) VALUES ('Renewing', 'R', 'Ops');
+             INSERT INTO products (service_id, name, license_model)
+               SELECT id, 'Renewing Pro', 'flat' FROM services WHERE name = 'Renewing';
+             INSERT INTO billing_records (product_id, cycle, amount, currency, payment_method, next_renewal_on)
+               SELECT id, 'annual', 100, 'EUR', 'invoice', current_date + 7 FROM products WHERE name = 'Renewing Pro';",
+    )
+    .expect("a renewal in 7 days");
+    let cookie = web.session_cookie();
+    let direct = |port: u16, path: &str, form: &[(&str, String)]| -> u16 {
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "30",
+        ])
+        .arg("-H")
+        .arg(format!("Cookie: {cookie}"));
+        for (k, v) in form {
+            cmd.arg("--data-urlencode").arg(format!("{k}={v}"));
+        }
+        let out = cmd
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
+    };
+    let token = web.csrf("/settings/scheduler");
+    for job in ["reminders", "outbox"] {
+        let path = format!("/settings/scheduler/{job}/run");
+        let both: Vec<u16> = std::thread::scope(|s| {
+            let runs: Vec<_> = [a_port, b_port]
+                .into_iter()
+                .map(|port| {
+                    let (path, token) = (path.clone(), token.clone());
+                    let direct = &direct;
+                    s.spawn(move || direct(port, &path, &[("csrf_token", token)]))
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().expect("run")).collect()
+        });
+        assert_eq!(both, vec![303, 303], "{job} started on both instances");
+    }
+    // Whatever the skipped drain left, one more finishes.
+    assert_eq!(
+        direct(
+            a_port,
+            "/settings/scheduler/outbox/run",
+            &[("csrf_token", token.clone())]
+        ),
+        303
+    );
+    let renewal_mails: Vec<_> = inbox
+        .to("ops@example.com")
+        .into_iter()
+        .filter(|m| m.data.contains("Renewing"))
+        .collect();
+    assert_eq!(renewal_mails.len(), 1, "the renewal reminder went out once");
 
     // Kill instance a outright: the other carries on, sessions and writes included.
     let mut a = a;
