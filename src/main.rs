@@ -138,8 +138,7 @@ fn backup(config: &Config, out: Option<std::path::PathBuf>) -> Result<(), String
     let done = portalops::backup::backup(&url, &config.upload_dir, &out)?;
     let rows: i64 = done.manifest.tables.values().sum();
     println!(
-        "{}
-  {} rows in {} tables, {} uploaded files, migration {}",
+        "{}\n  {} rows in {} tables, {} uploaded files, migration {}",
         done.archive.display(),
         rows,
         done.manifest.tables.len(),

@@ -13,6 +13,12 @@ use std::time::{Duration, Instant};
 use crate::common::PASSWORD;
 use crate::operations::{free_port, wait_healthy, Binary};
 
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 struct Nginx(Child);
 
 impl Drop for Nginx {
@@ -211,41 +217,13 @@ fn requests_served(bin: &Binary, path: &str) -> usize {
 #[actix_web::test]
 async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_one() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = crate::common::fresh_database();
+    let db = crate::common::empty_database();
     let uploads = dir.path().join("uploads");
     let (a_port, b_port, http, https) = (free_port(), free_port(), free_port(), free_port());
     let smtp = std::net::TcpListener::bind("127.0.0.1:0").expect("smtp");
     let smtp_port = smtp.local_addr().expect("addr").port();
     let inbox = crate::common::smtp::serve(smtp);
     let public = format!("https://127.0.0.1:{https}");
-
-    let admin = Command::new(env!("CARGO_BIN_EXE_portalops"))
-        .args([
-            "admin",
-            "create",
-            "--username",
-            "ops",
-            "--email",
-            "ops@example.com",
-        ])
-        .env("DATABASE_URL", &db)
-        .env("PORTALOPS_DATA_DIR", dir.path().join("admin"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("admin create");
-    {
-        use std::io::Write as _;
-        let mut admin = admin;
-        writeln!(admin.stdin.take().expect("stdin"), "{PASSWORD}").expect("password");
-        let out = admin.wait_with_output().expect("admin create");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
 
     let env = || -> Vec<(&'static str, String)> {
         vec![
@@ -277,6 +255,48 @@ async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_o
         &b,
     )
     .await;
+    // Both started at once on an empty database: one migrated under the advisory lock while
+    // the other waited; each migration is recorded once.
+    let migrations: i64 = diesel::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations"),
+        &mut diesel::PgConnection::establish(&db).expect("db"),
+    )
+    .map(|c: Count| c.n)
+    .expect("migrations");
+    let shipped = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(
+        &portalops::db::MIGRATIONS,
+    )
+    .expect("migrations")
+    .len();
+    assert_eq!(migrations, shipped as i64);
+    let admin = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "ops",
+            "--email",
+            "ops@example.com",
+        ])
+        .env("DATABASE_URL", &db)
+        .env("PORTALOPS_DATA_DIR", dir.path().join("admin"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("admin create");
+    {
+        use std::io::Write as _;
+        let mut admin = admin;
+        writeln!(admin.stdin.take().expect("stdin"), "{PASSWORD}").expect("password");
+        let out = admin.wait_with_output().expect("admin create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     let _nginx = start_nginx(
         dir.path(),
         &site_config(dir.path(), http, https, a_port, b_port),

@@ -107,6 +107,15 @@ fn remove_abandoned_clusters() {
 
 /// A fresh, migrated database; returns its URL.
 pub fn fresh_database() -> String {
+    new_database(Some(TEMPLATE_DB))
+}
+
+/// A database with nothing in it, not even the schema (for start-up migrations).
+pub fn empty_database() -> String {
+    new_database(None)
+}
+
+fn new_database(template: Option<&str>) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let c = cluster();
     let name = format!(
@@ -115,8 +124,7 @@ pub fn fresh_database() -> String {
         N.fetch_add(1, Ordering::SeqCst)
     );
     let _guard = c.create_lock.lock().unwrap_or_else(|e| e.into_inner());
-    create_database_if_missing(&c.url("postgres"), &name, Some(TEMPLATE_DB))
-        .expect("create test database");
+    create_database_if_missing(&c.url("postgres"), &name, template).expect("create test database");
     c.url(&name)
 }
 
