@@ -286,6 +286,13 @@ fn restore_from(
         fs::copy(staging.join(UPLOADS).join(&upload.name), &to)
             .map_err(|e| format!("cannot write {}: {e}", to.display()))?;
     }
+    // The restored database may be served with other secrets (a new data directory, a new
+    // machine): the next instance records its own. Sessions from the backup survive only
+    // if it has the old ones.
+    diesel::sql_query("DELETE FROM app_settings WHERE key = $1")
+        .bind::<diesel::sql_types::Text, _>(crate::startup::SECRETS_FINGERPRINT)
+        .execute(&mut conn)
+        .map_err(db_error)?;
     drop(conn);
     let migrations_applied = crate::startup::migrate(db_url)?;
     Ok(RestoreSummary {

@@ -40,6 +40,9 @@ pub fn migrate(url: &str) -> Result<Vec<String>, String> {
     result
 }
 
+/// The `app_settings` key of the secrets' fingerprint.
+pub const SECRETS_FINGERPRINT: &str = "secrets_fingerprint";
+
 /// Instances sharing a database must share the session key and JWT secret, or a user who
 /// logged in on one is a stranger to the next. The database keeps a fingerprint of the
 /// secrets (a hash, never the secrets): the first instance records it; one whose secrets
@@ -52,7 +55,7 @@ pub fn check_shared_secrets(
     generated: bool,
 ) -> Result<(), String> {
     use sha2::Digest as _;
-    const KEY: &str = "secrets_fingerprint";
+    const KEY: &str = SECRETS_FINGERPRINT;
     let (Some(jwt), Some(session)) = (&config.jwt_secret, &config.session_key) else {
         return Err("secrets are not resolved".into());
     };

@@ -214,6 +214,65 @@ async fn the_binary_runs_embedded_postgres_prints_a_setup_url_and_keeps_data_acr
             .status,
         303
     );
+
+    // `portalops backup` while it serves (attached to the running embedded cluster), then
+    // `portalops restore` into a new data directory, which then serves the same accounts.
+    let backups = dir.path().join("backups");
+    let out = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .arg("backup")
+        .arg("--out")
+        .arg(&backups)
+        .env("PORTALOPS_DATA_DIR", &data)
+        .output()
+        .expect("backup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .expect("archive path")
+        .trim()
+        .to_string();
+    assert!(archive.ends_with(".tar"), "{archive}");
+    assert!(bin.terminate().success());
+
+    let restored = dir.path().join("restored");
+    let out = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .arg("restore")
+        .arg(&archive)
+        .env("PORTALOPS_DATA_DIR", &restored)
+        .output()
+        .expect("restore");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("restored"));
+    let again = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .arg("restore")
+        .arg(&archive)
+        .env("PORTALOPS_DATA_DIR", &restored)
+        .output()
+        .expect("second restore");
+    assert!(
+        !again.status.success(),
+        "a second restore onto data is refused"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let bin = Binary::start(&restored, port);
+    wait_healthy(&c_probe, &bin).await;
+    assert_eq!(
+        crate::common::Client::new(&base)
+            .login("second", PASSWORD)
+            .await
+            .status,
+        303,
+        "the restored data directory serves the same accounts"
+    );
     assert!(bin.terminate().success());
 }
 
