@@ -520,3 +520,44 @@ fn entry(name: &str, path: &Path) -> Result<FileEntry, String> {
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_client_tools_are_named_with_the_package_to_install() {
+        let err = client_tool("pg_dump", 99).expect_err("no PostgreSQL 99 tools here");
+        assert!(err.contains("pg_dump for PostgreSQL 99"), "{err}");
+        assert!(err.contains("postgresql-client-99"), "{err}");
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_archives_only() {
+        let dir = std::env::temp_dir().join(format!("portalops-prune-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("dir");
+        for stamp in [
+            "20261101-020000-000",
+            "20261102-020000-000",
+            "20261103-020000-000",
+        ] {
+            fs::write(dir.join(format!("portalops-backup-{stamp}.tar")), b"x").expect("file");
+        }
+        fs::write(dir.join("notes.txt"), b"kept").expect("other file");
+        assert_eq!(prune(&dir, 2).expect("prune"), 1);
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .expect("dir")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "notes.txt",
+                "portalops-backup-20261102-020000-000.tar",
+                "portalops-backup-20261103-020000-000.tar"
+            ]
+        );
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
