@@ -82,8 +82,11 @@ pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
 /// Every route. Public: /login, /setup, /healthz, /static. Everything else requires a
 /// login (the `CurrentUser` extractor) and an `authz::authorize` check.
 pub fn routes(cfg: &mut aw::ServiceConfig) {
+    // HEAD too: load balancers probe with it (actix answers HEAD without the body).
     cfg.route("/healthz", aw::get().to(health::healthz))
+        .route("/healthz", aw::head().to(health::healthz))
         .route("/static/{name}", aw::get().to(web::static_files::asset))
+        .route("/static/{name}", aw::head().to(web::static_files::asset))
         .route("/login", aw::get().to(auth::pages::login_form))
         .route("/login", aw::post().to(auth::pages::login))
         .route("/logout", aw::post().to(auth::pages::logout))

@@ -22,6 +22,10 @@ async fn healthz_answers_200_when_the_database_answers_and_503_when_it_does_not(
     let up = c.get("/healthz").await;
     assert_eq!(up.status, 200);
     assert!(up.body.contains(r#""database":"ok""#));
+    // Load balancers probe with HEAD as often as with GET.
+    let head = c.api("HEAD", "/healthz", None, None).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
 
     pg.stop();
     let down = c.get("/healthz").await;
