@@ -10,7 +10,8 @@
 //! refers to exists by then (attachments are never deleted while referenced).
 //!
 //! A restore checks every checksum before it touches anything, refuses a target that holds
-//! data unless forced (and then says what it replaces), restores in one transaction,
+//! data unless forced (and then says what it replaces), replaces the schema and restores in
+//! one transaction (a failure changes nothing),
 //! compares the row counts with the manifest, and then runs the migrations the archive's
 //! version did not have yet.
 
@@ -222,7 +223,9 @@ fn restore_from(
 ) -> Result<RestoreSummary, String> {
     let manifest = unpack_and_verify(archive, staging)?;
     let mut conn = connect(db_url)?;
-    let pg_restore = client_tool("pg_restore", server_major(&mut conn)?)?;
+    let major = server_major(&mut conn)?;
+    let pg_restore = client_tool("pg_restore", major)?;
+    let psql = client_tool("psql", major)?;
 
     let mut held: Vec<String> = row_counts(&mut conn)?
         .into_iter()
@@ -241,28 +244,42 @@ fn restore_from(
         ));
     }
 
-    // The archive is whole and the target may be replaced: empty it, then restore in one
-    // transaction.
-    diesel::sql_query("DROP SCHEMA public CASCADE")
-        .execute(&mut conn)
-        .map_err(db_error)?;
-    diesel::sql_query("CREATE SCHEMA public")
-        .execute(&mut conn)
-        .map_err(db_error)?;
+    // The archive is whole and the target may be replaced. pg_restore turns the dump into
+    // SQL, and psql runs emptying the schema and that SQL as one transaction: a restore that
+    // fails anywhere leaves the target exactly as it was.
+    let script = staging.join("restore.sql");
     let out = Command::new(&pg_restore)
-        .args([
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "--single-transaction",
-        ])
-        .arg(format!("--dbname={db_url}"))
+        .args(["--no-owner", "--no-privileges", "--exit-on-error"])
+        .arg(format!("--file={}", script.display()))
         .arg(staging.join(DUMP))
         .output()
         .map_err(|e| format!("cannot run {}: {e}", pg_restore.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "pg_restore failed, the target database is now empty: {}",
+            "pg_restore cannot read the dump; nothing was changed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let prepare = staging.join("prepare.sql");
+    fs::write(
+        &prepare,
+        "DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n",
+    )
+    .map_err(|e| format!("cannot write {}: {e}", prepare.display()))?;
+    let out = Command::new(&psql)
+        .args(["--no-psqlrc", "--quiet", "--single-transaction"])
+        .args(["--set", "ON_ERROR_STOP=1"])
+        .arg("--file")
+        .arg(&prepare)
+        .arg("--file")
+        .arg(&script)
+        .arg(format!("--dbname={db_url}"))
+        .stdout(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", psql.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the restore failed and was rolled back; nothing was changed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }

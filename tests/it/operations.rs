@@ -506,6 +506,37 @@ async fn a_backup_taken_while_writing_restores_identically_and_damage_is_refused
         forced.replaced
     );
 
+    // A forced restore that fails half-way is rolled back: the target keeps its data. (The
+    // archive's dump creates a schema the target already has.)
+    let clashing = crate::common::fresh_database();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut diesel::PgConnection::establish(&clashing).expect("clashing"),
+        "CREATE SCHEMA extra; CREATE TABLE extra.t (x int);",
+    )
+    .expect("extra schema");
+    let clash_backup = backup(&clashing, empty_uploads.path(), out.path()).expect("backup");
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut diesel::PgConnection::establish(&target).expect("target"),
+        "CREATE SCHEMA extra;",
+    )
+    .expect("the same schema in the target");
+    let mut kept = diesel::PgConnection::establish(&target).expect("target");
+    let before = table_digest(&mut kept, "users", "");
+    assert!(before.0 > 0);
+    let err = restore(
+        &clash_backup.archive,
+        &target,
+        target_uploads.path(),
+        RestoreOptions { force: true },
+    )
+    .expect_err("the clash fails the restore");
+    assert!(err.contains("rolled back"), "{err}");
+    assert_eq!(
+        table_digest(&mut kept, "users", ""),
+        before,
+        "nothing changed"
+    );
+
     // An archive of an older schema gets the newer migrations after the restore.
     let older = crate::common::fresh_database();
     let mut conn = diesel::PgConnection::establish(&older).expect("older");
