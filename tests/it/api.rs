@@ -448,6 +448,17 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
     )[0]["id"]
         .as_i64()
         .expect("pa_in's notification");
+    let r = c
+        .api_upload(
+            &format!("/api/v1/billing-records/{record}/attachments"),
+            bearer[0].as_deref().expect("admin"),
+            "invoice.pdf",
+            b"%PDF-1.4 matrix",
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let attachment = parse(&r.body)["id"].as_i64().expect("attachment");
+    let card_in_note = json!({"note": "card 4111 1111 1111 1111"});
     #[rustfmt::skip]
     let rows: Vec<(&str, String, Option<Value>, [u16; 6])> = vec![
         ("GET", "/api/v1/me".into(), None, [200, 200, 200, 200, 200, 401]),
@@ -484,6 +495,11 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         ("POST", "/api/v1/templates".into(), Some(json!({})), [422, 403, 403, 403, 403, 401]),
         ("GET", "/api/v1/templates/999".into(), None, [404, 403, 403, 403, 403, 401]),
         ("DELETE", "/api/v1/templates/999".into(), None, [404, 403, 403, 403, 403, 401]),
+        ("PUT", "/api/v1/templates/999".into(), Some(json!({})), [422, 403, 403, 403, 403, 401]),
+        ("POST", "/api/v1/workflows/onboarding".into(), Some(json!({})), [422, 403, 403, 403, 403, 401]),
+        ("POST", format!("/api/v1/tasks/{task}/complete"), Some(card_in_note), [422, 404, 404, 422, 404, 401]),
+        ("POST", "/api/v1/notifications/read".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("GET", format!("/api/v1/attachments/{attachment}"), None, [200, 200, 404, 200, 404, 401]),
     ];
     for (method, path, body, expected) in rows {
         let actors = ["admin", "sa_in", "sa_out", "pa_in", "pa_out", "anonymous"];
@@ -494,7 +510,7 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
     }
     assert_eq!(app.count("access_grants"), 1, "nothing was granted");
     assert_eq!(app.count("billing_records"), 1, "nothing was added");
-    assert_eq!(app.count("attachments"), 0);
+    assert_eq!(app.count("attachments"), 1, "only the one uploaded before");
 }
 
 #[actix_web::test]
