@@ -3,10 +3,10 @@
 //! call, so CSRF does not apply), JSON in and out, and every error an RFC 9457 problem
 //! document.
 //!
-//! First increment: authentication (login, refresh with rotation and re-use detection,
-//! logout), `me`, the services of the inventory, the directory's people, granting and
-//! revoking access, starting onboardings and offboardings, and the audit log. The other
-//! modules follow.
+//! One module per area (auth, inventory, people and grants, roles, workflows, templates,
+//! tasks, billing, notifications, audit); `openapi` generates the OpenAPI 3.1 document from
+//! their annotations and `reference` renders it as the `/api/v1/docs` page. docs/api.md has
+//! the overview and curl examples.
 
 pub mod audit;
 pub mod auth;
