@@ -219,7 +219,7 @@ async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_o
     let dir = tempfile::tempdir().expect("tempdir");
     let db = crate::common::empty_database();
     let uploads = dir.path().join("uploads");
-    let (a_port, b_port, http, https) = (free_port(), free_port(), free_port(), free_port());
+    let (http, https) = (free_port(), free_port());
     let smtp = std::net::TcpListener::bind("127.0.0.1:0").expect("smtp");
     let smtp_port = smtp.local_addr().expect("addr").port();
     let inbox = crate::common::smtp::serve(smtp);
@@ -243,18 +243,16 @@ async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_o
             ("PORTALOPS_SMTP_TLS", "none".into()),
         ]
     };
-    let a = Binary::start_with(&dir.path().join("a"), a_port, &env());
-    let b = Binary::start_with(&dir.path().join("b"), b_port, &env());
-    wait_healthy(
-        &crate::common::Client::new(&format!("http://127.0.0.1:{a_port}")),
-        &a,
-    )
-    .await;
-    wait_healthy(
-        &crate::common::Client::new(&format!("http://127.0.0.1:{b_port}")),
-        &b,
-    )
-    .await;
+    let a = Binary::start_with(&dir.path().join("a"), &env());
+    let b = Binary::start_with(&dir.path().join("b"), &env());
+    let port_of = |base: String| -> u16 {
+        base.rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port")
+    };
+    let a_port = port_of(wait_healthy(&a).await);
+    let b_port = port_of(wait_healthy(&b).await);
     // Both started at once on an empty database: one migrated under the advisory lock while
     // the other waited; each migration is recorded once.
     let migrations: i64 = diesel::RunQueryDsl::get_result(

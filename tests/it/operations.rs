@@ -59,18 +59,22 @@ pub(crate) struct Binary {
 }
 
 impl Binary {
-    fn start(data: &std::path::Path, port: u16) -> Self {
-        Self::start_with(data, port, &[])
+    fn start(data: &std::path::Path) -> Self {
+        Self::start_with(data, &[])
     }
 
-    /// With `env` on top (e.g. a `DATABASE_URL` shared with other instances).
-    pub(crate) fn start_with(data: &std::path::Path, port: u16, env: &[(&str, String)]) -> Self {
-        let log = data.with_extension(format!("{port}.log"));
+    /// With `env` on top (e.g. a `DATABASE_URL` shared with other instances). It listens
+    /// on a port the kernel picks (no race with other tests for a "free" one); `wait_healthy`
+    /// reads it from the log.
+    pub(crate) fn start_with(data: &std::path::Path, env: &[(&str, String)]) -> Self {
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = data.with_extension(format!("{n}.log"));
         let out = std::fs::File::create(&log).expect("log file");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_portalops"));
         cmd.arg("serve")
             .env("PORTALOPS_DATA_DIR", data)
-            .env("PORTALOPS_BIND", format!("127.0.0.1:{port}"))
+            .env("PORTALOPS_BIND", "127.0.0.1:0")
             .env_remove("DATABASE_URL");
         for (k, v) in env {
             cmd.env(k, v);
@@ -114,11 +118,23 @@ impl Drop for Binary {
     }
 }
 
-pub(crate) async fn wait_healthy(c: &crate::common::Client, bin: &Binary) {
+/// Waits until the binary listens and answers `/healthz`; returns its base URL.
+pub(crate) async fn wait_healthy(bin: &Binary) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
+    let listening =
+        regex_lite::Regex::new(r"PortalOps listening addr=(127\.0\.0\.1:\d+)").expect("re");
     loop {
-        if c.try_get("/healthz").await.is_some_and(|r| r.status == 200) {
-            return;
+        let log = bin.log();
+        if let Some(addr) = listening.captures(&log).map(|c| c[1].to_string()) {
+            let base = format!("http://{addr}");
+            let probe = crate::common::Client::new(&base);
+            if probe
+                .try_get("/healthz")
+                .await
+                .is_some_and(|r| r.status == 200)
+            {
+                return base;
+            }
         }
         assert!(
             Instant::now() < deadline,
@@ -133,12 +149,9 @@ pub(crate) async fn wait_healthy(c: &crate::common::Client, bin: &Binary) {
 async fn the_binary_runs_embedded_postgres_prints_a_setup_url_and_keeps_data_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let bin = Binary::start(&data, port);
+    let bin = Binary::start(&data);
+    let base = wait_healthy(&bin).await;
     let c = crate::common::Client::new(&base);
-    let c_probe = crate::common::Client::new(&base);
-    wait_healthy(&c_probe, &bin).await;
 
     // First run: a one-time setup URL on the console.
     let log = bin.log();
@@ -198,8 +211,8 @@ async fn the_binary_runs_embedded_postgres_prints_a_setup_url_and_keeps_data_acr
     );
 
     // Second start: same data, no setup URL, both admins log in.
-    let bin = Binary::start(&data, port);
-    wait_healthy(&c_probe, &bin).await;
+    let bin = Binary::start(&data);
+    let base = wait_healthy(&bin).await;
     assert!(
         !bin.log().contains("/setup?token="),
         "no setup URL once an Admin exists"
@@ -267,8 +280,8 @@ async fn the_binary_runs_embedded_postgres_prints_a_setup_url_and_keeps_data_acr
         "a second restore onto data is refused"
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
-    let bin = Binary::start(&restored, port);
-    wait_healthy(&c_probe, &bin).await;
+    let bin = Binary::start(&restored);
+    let base = wait_healthy(&bin).await;
     assert_eq!(
         crate::common::Client::new(&base)
             .login("second", PASSWORD)

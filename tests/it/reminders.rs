@@ -189,8 +189,8 @@ async fn open_tasks_make_one_digest_per_assignee_per_day() {
 
 #[actix_web::test]
 async fn an_email_queued_while_smtp_is_down_is_delivered_once_when_it_is_back() {
-    let port = smtp::free_port();
-    let app = app_with_smtp(port, &[], None).await;
+    let down = smtp::DownPort::new();
+    let app = app_with_smtp(down.port, &[], None).await;
     estate(&app);
     app.state.clock.set(Some(at("2026-12-25")));
     run(&app, "reminders").await;
@@ -200,8 +200,7 @@ async fn an_email_queued_while_smtp_is_down_is_delivered_once_when_it_is_back() 
         "0 sent, 0 to retry, 0 failed",
         "backing off"
     );
-    let inbox =
-        smtp::serve(TcpListener::bind(("127.0.0.1", port)).expect("the port is free again"));
+    let inbox = down.up();
     app.state
         .clock
         .set(Some(at("2026-12-25") + chrono::TimeDelta::hours(1)));
@@ -251,8 +250,9 @@ async fn two_instances_running_the_jobs_at_once_send_each_email_once() {
 
 #[actix_web::test]
 async fn failed_emails_are_shown_to_admins_who_can_retry_them() {
-    let port = smtp::free_port();
-    let app = app_with_smtp(port, &[("PORTALOPS_OUTBOX_MAX_ATTEMPTS", "1")], None).await;
+    // SMTP stays down for the whole test (the port is kept, so nothing else answers on it).
+    let down = smtp::DownPort::new();
+    let app = app_with_smtp(down.port, &[("PORTALOPS_OUTBOX_MAX_ATTEMPTS", "1")], None).await;
     estate(&app);
     app.state.clock.set(Some(at("2026-12-25")));
     run(&app, "reminders").await;

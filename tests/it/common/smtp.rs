@@ -73,10 +73,34 @@ pub fn serve(listener: TcpListener) -> Inbox {
 }
 
 /// A loopback port with nothing listening on it (yet).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+
+/// A port kept for a server that is "down": bound but not listening, so connections to it
+/// are refused and no other test can take it meanwhile. `up` frees it and listens on it.
+pub struct DownPort {
+    socket: socket2::Socket,
+    pub port: u16,
+}
+
+impl DownPort {
+    pub fn new() -> Self {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket.set_reuse_address(true).expect("reuse");
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        socket.bind(&any.into()).expect("bind");
+        let port = socket
+            .local_addr()
+            .expect("addr")
+            .as_socket()
+            .expect("inet")
+            .port();
+        Self { socket, port }
+    }
+
+    /// The SMTP server comes up on the kept port.
+    pub fn up(self) -> Inbox {
+        let port = self.port;
+        drop(self.socket);
+        serve(TcpListener::bind(("127.0.0.1", port)).expect("the kept port"))
+    }
 }
