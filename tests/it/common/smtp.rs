@@ -72,8 +72,6 @@ pub fn serve(listener: TcpListener) -> Inbox {
     inbox
 }
 
-/// A loopback port with nothing listening on it (yet).
-
 /// A port kept for a server that is "down": bound but not listening, so connections to it
 /// are refused and no other test can take it meanwhile. `up` frees it and listens on it.
 pub struct DownPort {
