@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{wire_name, ApiResult, ApiUser, Json, Page, Paging, Problem};
+use super::{page_number, wire_name, ApiResult, ApiUser, Json, Page, Problem};
 use crate::authz::{authorize, Action};
 use crate::payments::model::BillingForm;
 use crate::payments::queries::{self, RegisterFilter, RegisterRow};
@@ -167,7 +167,7 @@ pub async fn list(
     let actor = user.0;
     authorize(&actor, Action::ViewPayments)?;
     let q = query.into_inner();
-    let page = Paging::page_number(q.page)?;
+    let page = page_number(q.page)?;
     for (name, days) in [
         ("renewing_within", q.renewing_within),
         ("card_expiring_within", q.card_expiring_within),

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Page, Paging};
+use super::{page_limit, page_number, ApiResult, ApiUser, Page};
 use crate::authz::{authorize, authorize_on, Action, Object, ObjectAction};
 use crate::inventory::commands::product_object;
 use crate::inventory::queries::{self, ServiceFilter};
@@ -22,7 +22,7 @@ pub struct ServiceQuery {
     /// `active` when absent.
     #[param(inline)]
     status: Option<ServiceStatus>,
-    // Not `#[serde(flatten)] Paging`: flattened fields lose the query string's number
+    // Not a `#[serde(flatten)]` paging struct: flattened fields lose the query string's number
     // parsing.
     /// The page, from 1.
     #[param(minimum = 1, maximum = 1_000_000)]
@@ -65,12 +65,8 @@ pub async fn list_services(
     let actor = user.0;
     authorize(&actor, Action::ViewInventory)?;
     let q = query.into_inner();
-    let paging = Paging {
-        page: q.page,
-        limit: q.limit,
-    };
-    let limit = paging.limit()?;
-    let page = paging.page()?;
+    let limit = page_limit(q.limit)?;
+    let page = page_number(q.page)?;
     let status = match q.status {
         None | Some(ServiceStatus::Active) => "active",
         Some(ServiceStatus::Archived) => "archived",
@@ -227,7 +223,7 @@ pub async fn product(
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let page = Paging::page_number(query.page)?;
+    let page = page_number(query.page)?;
     let (p, d) = crate::db::run(&state.pool, move |conn| {
         let p = queries::find_product(conn, id)?;
         authorize_on(&actor, ObjectAction::View, product_object(&p))?;

@@ -298,33 +298,21 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-/// `page` (1-based) and `limit` (1–200, default 50) of a list endpoint.
-#[derive(Debug, Clone, Copy)]
-pub struct Paging {
-    pub page: Option<i64>,
-    pub limit: Option<i64>,
+/// A list's `page` (1-based, 1 when absent, at most `MAX_PAGE`), or a 422 on `page`.
+pub fn page_number(page: Option<i64>) -> Result<i64, Problem> {
+    match page.unwrap_or(1) {
+        n @ 1..=crate::web::pagination::MAX_PAGE => Ok(n),
+        _ => Err(Problem::invalid(
+            "page",
+            "Pages are numbered from 1 to 1,000,000.",
+        )),
+    }
 }
 
-impl Paging {
-    /// A page number alone, for lists with a fixed page size.
-    pub fn page_number(page: Option<i64>) -> Result<i64, Problem> {
-        Self { page, limit: None }.page()
-    }
-
-    pub fn page(&self) -> Result<i64, Problem> {
-        match self.page.unwrap_or(1) {
-            n @ 1..=crate::web::pagination::MAX_PAGE => Ok(n),
-            _ => Err(Problem::invalid(
-                "page",
-                "Pages are numbered from 1 to 1,000,000.",
-            )),
-        }
-    }
-
-    pub fn limit(&self) -> Result<i64, Problem> {
-        match self.limit.unwrap_or(50) {
-            n @ 1..=200 => Ok(n),
-            _ => Err(Problem::invalid("limit", "Use a limit between 1 and 200.")),
-        }
+/// A list's `limit` (1–200, 50 when absent), or a 422 on `limit`.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, Problem> {
+    match limit.unwrap_or(50) {
+        n @ 1..=200 => Ok(n),
+        _ => Err(Problem::invalid("limit", "Use a limit between 1 and 200.")),
     }
 }

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Problem};
+use super::{page_limit, ApiResult, ApiUser};
 use crate::web::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -37,10 +37,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<NotificationQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = match query.limit.unwrap_or(50) {
-        n @ 1..=200 => n,
-        _ => return Err(Problem::invalid("limit", "Use a limit between 1 and 200.")),
-    };
+    let limit = page_limit(query.limit)?;
     let id = user.0.id;
     let rows = crate::db::run(&state.pool, move |conn| {
         crate::notify::recent(conn, id, limit)

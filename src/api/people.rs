@@ -6,7 +6,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Page, Paging};
+use super::{page_limit, page_number, ApiResult, ApiUser, Page};
 use crate::authz::{authorize, Action};
 use crate::directory::queries::{self, PeopleFilter, PersonGrant};
 use crate::web::AppState;
@@ -76,11 +76,7 @@ pub async fn list(
     let actor = user.0;
     authorize(&actor, Action::ViewDirectory)?;
     let q = query.into_inner();
-    let paging = Paging {
-        page: q.page,
-        limit: q.limit,
-    };
-    let (page, limit) = (paging.page()?, paging.limit()?);
+    let (page, limit) = (page_number(q.page)?, page_limit(q.limit)?);
     let filter = PeopleFilter {
         q: q.q,
         department: q.department,

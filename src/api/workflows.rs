@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiResult, ApiUser, Json, Page, Paging};
+use super::{page_number, ApiResult, ApiUser, Json, Page};
 use crate::authz::{authorize, Action};
 use crate::web::AppState;
 use crate::workflows::commands::{self, OffboardForm, OnboardForm};
@@ -173,7 +173,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
     let q = query.into_inner();
-    let page = Paging::page_number(q.page)?;
+    let page = page_number(q.page)?;
     let filter = queries::WorkflowFilter {
         kind: match q.kind {
             None => "",
