@@ -530,11 +530,7 @@ fn entry(name: &str, path: &Path) -> Result<FileEntry, String> {
     Ok(FileEntry {
         name: name.to_string(),
         bytes,
-        sha256: hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: format!("{:x}", hasher.finalize()),
     })
 }
 

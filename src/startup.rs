@@ -64,10 +64,8 @@ pub fn check_shared_secrets(
     hasher.update(jwt.expose());
     hasher.update(b"\0");
     hasher.update(session.expose());
-    let fingerprint: String = hasher.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    // The first 16 bytes, in hex.
+    let fingerprint = format!("{:x}", hasher.finalize())[..32].to_string();
     #[derive(diesel::QueryableByName)]
     struct Stored {
         #[diesel(sql_type = diesel::sql_types::Text)]
