@@ -151,11 +151,7 @@ fn scheduled_backup(state: &AppState, conn: &mut PgConnection) -> Result<String,
                  shows the runs; `portalops backup` runs one by hand.",
                 schedule.dir.display()
             );
-            let escaped = text
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('\n', "<br>");
+            let escaped = crate::web::respond::html_escape(&text).replace('\n', "<br>");
             let html = format!("<p>{escaped}</p>");
             for email in &admins {
                 outbox::enqueue(

@@ -75,11 +75,7 @@ mod filters {
     pub fn code_spans(s: impl std::fmt::Display, _: &dyn askama::Values) -> askama::Result<String> {
         let mut out = String::new();
         for (i, part) in s.to_string().split('`').enumerate() {
-            let escaped = part
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;");
+            let escaped = crate::web::respond::html_escape(part);
             if i % 2 == 1 {
                 out.push_str(&format!("<code>{escaped}</code>"));
             } else {

@@ -62,3 +62,12 @@ pub fn after_inline_command<T>(
         }
     }
 }
+
+/// `text` escaped for HTML, as askama escapes template values: for the few places that
+/// build HTML outside a template (a failure email, the API reference's code spans).
+pub fn html_escape(text: &str) -> String {
+    match askama::filters::escape(text, askama::filters::Html) {
+        Ok(safe) => safe.to_string(),
+        Err(never) => match never {},
+    }
+}
