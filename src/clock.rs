@@ -1,5 +1,11 @@
 //! The time, from one place: the system clock in production, a fixed instant in tests, so
 //! that "today" (in the configured time zone) can be controlled.
+//!
+//! Every time the product writes and later compares comes from here: `now()` (the process's
+//! clock; clippy's `disallowed-methods` refuses `Utc::now` anywhere else) or an
+//! application's `Clock` (the jobs, which tests fix to a date). The database server's
+//! `now()` decides nothing: a column that is compared has no `DEFAULT now()` and is written
+//! by the application.
 
 use std::sync::Mutex;
 
@@ -16,7 +22,7 @@ impl Clock {
             .lock()
             .ok()
             .and_then(|f| *f)
-            .unwrap_or_else(Utc::now)
+            .unwrap_or_else(now)
     }
 
     /// Fixes the time (tests); `None` returns to the system clock.
@@ -32,6 +38,12 @@ impl Clock {
     }
 }
 
+/// The process's time: the one call of the system clock.
+#[allow(clippy::disallowed_methods)]
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
 static TIMEZONE: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
 
 /// Sets the zone of `local_today` once, at start-up (`PORTALOPS_TIMEZONE`).
@@ -43,5 +55,5 @@ pub fn set_timezone(tz: chrono_tz::Tz) {
 /// working day. The reminder jobs use the application's `Clock` instead, so tests can fix it.
 pub fn local_today() -> NaiveDate {
     let tz = TIMEZONE.get().copied().unwrap_or(chrono_tz::UTC);
-    Utc::now().with_timezone(&tz).date_naive()
+    now().with_timezone(&tz).date_naive()
 }

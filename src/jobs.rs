@@ -89,10 +89,11 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
     let cfg = &state.config;
     match job {
         REMINDERS => {
+            let now = state.clock.now();
             let today = state.clock.today(cfg.timezone);
             let rolled = crate::payments::renewal::roll_forward_due(conn, today)?;
-            let billing = reminders::scan_billing(conn, cfg, today)?;
-            let digests = reminders::task_digests(conn, cfg, today)?;
+            let billing = reminders::scan_billing(conn, cfg, today, now)?;
+            let digests = reminders::task_digests(conn, cfg, today, now)?;
             let rolled = if rolled > 0 {
                 format!(", {rolled} renewal(s) rolled forward")
             } else {
@@ -156,6 +157,7 @@ fn scheduled_backup(state: &AppState, conn: &mut PgConnection) -> Result<String,
             for email in &admins {
                 outbox::enqueue(
                     conn,
+                    state.clock.now(),
                     email,
                     "PortalOps: the scheduled backup failed",
                     &text,

@@ -28,6 +28,8 @@ pub fn create(
             imports::filename.eq(filename.chars().take(200).collect::<String>()),
             imports::csv_data.eq(data),
             imports::uploaded_by.eq(actor.id),
+            // Compared with the application's clock by `mark_interrupted`: written by it too.
+            imports::created_at.eq(Utc::now()),
         ))
         .returning(imports::id)
         .get_result(conn)?)

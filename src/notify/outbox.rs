@@ -10,8 +10,12 @@ use super::mail::Mailer;
 use crate::db::schema::email_outbox;
 use crate::error::AppError;
 
+/// Queues one email, due at `now`: the application's clock decides when an email is due
+/// (the column has no database default, so a caller cannot fall back on the database
+/// server's own `now()` — a second clock that tests and skewed servers disagree with).
 pub fn enqueue(
     conn: &mut PgConnection,
+    now: DateTime<Utc>,
     to: &str,
     subject: &str,
     text: &str,
@@ -25,6 +29,8 @@ pub fn enqueue(
             email_outbox::body_text.eq(text),
             email_outbox::body_html.eq(html),
             email_outbox::reminder_key.eq(key),
+            email_outbox::created_at.eq(now),
+            email_outbox::next_attempt_at.eq(now),
         ))
         .execute(conn)?;
     Ok(())
@@ -79,7 +85,7 @@ pub fn drain(
                 Ok(()) => {
                     diesel::update(email_outbox::table.find(id))
                         .set((
-                            email_outbox::sent_at.eq(Utc::now()),
+                            email_outbox::sent_at.eq(now),
                             email_outbox::attempts.eq(attempts + 1),
                         ))
                         .execute(conn)?;
@@ -94,7 +100,7 @@ pub fn drain(
                             email_outbox::attempts.eq(attempts),
                             email_outbox::last_error.eq(e.chars().take(500).collect::<String>()),
                             email_outbox::next_attempt_at.eq(now + backoff(attempts)),
-                            email_outbox::failed_at.eq(failed.then_some(Utc::now())),
+                            email_outbox::failed_at.eq(failed.then_some(now)),
                         ))
                         .execute(conn)?;
                     if failed {

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use super::outbox::enqueue;
@@ -104,6 +104,7 @@ pub fn scan_billing(
     conn: &mut PgConnection,
     cfg: &Config,
     today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let Some(&widest) = cfg.reminder_days.iter().max() else {
         return Ok(0);
@@ -240,6 +241,7 @@ pub fn scan_billing(
                             .map_err(|e| AppError::internal(e.to_string()))?;
                         enqueue(
                             conn,
+                            now,
                             email,
                             &subject,
                             &text,
@@ -289,6 +291,7 @@ pub fn task_digests(
     conn: &mut PgConnection,
     cfg: &Config,
     today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let until = today + chrono::TimeDelta::days(cfg.digest_days);
     let open: Vec<(i64, String, i64, String, NaiveDate, String)> = tasks::table
@@ -353,7 +356,7 @@ pub fn task_digests(
                 }
                 .render()
                 .map_err(|e| AppError::internal(e.to_string()))?;
-                enqueue(conn, &email, &subject, &text, &html, Some(&key))?;
+                enqueue(conn, now, &email, &subject, &text, &html, Some(&key))?;
             }
             super::notify(conn, &[user], "reminder.tasks", &subject, "/tasks")?;
             Ok(true)
