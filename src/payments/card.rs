@@ -1,29 +1,122 @@
 //! Card data: PortalOps only ever holds a card's brand, last four digits and expiry. A full
-//! card number (13–19 digits passing the Luhn check, with or without spaces and dashes)
-//! typed into any field is refused before it reaches the database, the log or the audit log.
+//! card number is refused before it reaches the database, the log or the audit log.
+//!
+//! What counts as one (PCI DSS 3.3–3.5, SECURITY.md row 26): any 13–19 digits in a row
+//! that pass the Luhn check, anywhere in the text — a window slid over every run of
+//! digits, so a number with a CVV or an expiry typed straight after it is still found —
+//! after reading every Unicode decimal digit as its value (full-width `４２４２`, Arabic-Indic,
+//! Devanagari, mathematical bold …) and skipping the separators people type between groups
+//! (spaces of every kind, NBSP and thin spaces included, dashes, dots, slashes,
+//! underscores; up to three in a row).
+//!
+//! Every door runs its text through this one detector: the form and JSON extractors
+//! (`web::forms::Form`, `api::Json`) check every field, upload names and CSV files are
+//! checked as they arrive, and text that must be recorded even so (a username typed at a
+//! failed login) goes through `mask` first.
+
+/// The value of `c` when it is a decimal digit of any script (Unicode category Nd).
+fn digit_value(c: char) -> Option<u8> {
+    // The first code point (zero) of each block of ten decimal digits in Unicode 15.
+    const ZEROS: &[u32] = &[
+        0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6,
+        0xD66, 0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0,
+        0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0,
+        0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136,
+        0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950,
+        0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2,
+        0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+    ];
+    let cp = c as u32;
+    if cp < 0x80 {
+        return c.is_ascii_digit().then(|| (cp - 0x30) as u8);
+    }
+    ZEROS
+        .iter()
+        .find(|&&zero| (zero..zero + 10).contains(&cp))
+        .map(|&zero| (cp - zero) as u8)
+}
+
+/// A character people type between the groups of a card number.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '-' | '.' | '/' | '_' | '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{2010}'..='\u{2015}'
+                | '\u{2212}' | '\u{30FB}' | '\u{FF0D}' | '\u{FF0E}' | '\u{FF0F}' | '\u{00B7}'
+                | '\u{200B}' | '\u{2060}' | '\u{FEFF}'
+        )
+}
+
+/// Byte ranges of `text` holding a full card number (each the digits of one Luhn-valid
+/// window, from its first digit to its last).
+fn card_spans(text: &str) -> Vec<(usize, usize)> {
+    // The digits of the current run (value, byte offset, byte length), joined across at
+    // most three separators in a row.
+    let mut run: Vec<(u8, usize, usize)> = Vec::new();
+    let mut gap = 0;
+    let mut spans = Vec::new();
+    let mut flush = |run: &mut Vec<(u8, usize, usize)>, spans: &mut Vec<(usize, usize)>| {
+        if run.len() >= 13 {
+            let digits: Vec<u8> = run.iter().map(|d| d.0).collect();
+            for start in 0..=digits.len() - 13 {
+                for len in 13..=19.min(digits.len() - start) {
+                    if luhn_valid(&digits[start..start + len]) {
+                        let (_, from, _) = run[start];
+                        let (_, at, width) = run[start + len - 1];
+                        spans.push((from, at + width));
+                    }
+                }
+            }
+        }
+        run.clear();
+    };
+    for (i, c) in text.char_indices() {
+        if let Some(d) = digit_value(c) {
+            run.push((d, i, c.len_utf8()));
+            gap = 0;
+        } else if is_separator(c) && !run.is_empty() && gap < 3 {
+            gap += 1;
+        } else {
+            flush(&mut run, &mut spans);
+            gap = 0;
+        }
+    }
+    flush(&mut run, &mut spans);
+    spans
+}
 
 /// True when `text` contains something that is a full card number.
 pub fn contains_card_number(text: &str) -> bool {
-    // Runs of digits, allowing single spaces or dashes between them.
-    let mut digits: Vec<u8> = Vec::new();
-    let mut last_was_sep = false;
-    let check = |d: &[u8]| (13..=19).contains(&d.len()) && luhn_valid(d);
-    for c in text.chars() {
-        if let Some(d) = c.to_digit(10) {
-            digits.push(d as u8);
-            last_was_sep = false;
-        } else if (c == ' ' || c == '-') && !digits.is_empty() && !last_was_sep {
-            last_was_sep = true;
-        } else {
-            if check(&digits) {
-                return true;
-            }
-            digits.clear();
-            last_was_sep = false;
-        }
-    }
-    check(&digits)
+    // Fewer than 13 digits of any script cannot hold one (the common case, checked fast).
+    text.chars().filter(|c| digit_value(*c).is_some()).nth(12).is_some() && !card_spans(text).is_empty()
 }
+
+/// `text` with every full card number in it replaced by `[card number removed]`, for text
+/// that is recorded even when it cannot be refused (a failed login's username).
+pub fn mask(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut spans = card_spans(text);
+    if spans.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (from, to) in spans {
+        if to <= at {
+            continue;
+        }
+        if from >= at {
+            out.push_str(&text[at..from]);
+            out.push_str(MASK);
+        }
+        at = to;
+    }
+    out.push_str(&text[at..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// What `mask` writes in place of a card number.
+pub const MASK: &str = "[card number removed]";
 
 fn luhn_valid(digits: &[u8]) -> bool {
     let sum: u32 = digits
@@ -69,28 +162,60 @@ pub fn masked(
 mod tests {
     use super::*;
 
+    /// Card shapes people type (and outside testing used): the property tests in
+    /// tests/it/security.rs send these through every door.
+    pub const SHAPES: &[&str] = &[
+        "4242424242424242",
+        "4242 4242 4242 4242",
+        "4242-4242-4242-4242",
+        "4242.4242.4242.4242",
+        "4242/4242/4242/4242",
+        "4242\u{a0}4242\u{a0}4242\u{a0}4242",
+        "4242\u{202f}4242\u{2009}4242 4242",
+        "４２４２４２４２４２４２４２４２",
+        "card 5555555555554444 123",
+        "55555555555544441226",
+        "4242424242424242 12/27 cvv 123",
+        "378282246310005",
+        "3782 822463 10005",
+        "ref 4000056655665556x",
+        "x4000056655665556",
+        "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢",
+        "4242 - 4242 - 4242 - 4242",
+        "𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐",
+    ];
+
     #[test]
     fn full_card_numbers_are_found_in_any_shape() {
-        for text in [
-            "4242424242424242",
-            "4242 4242 4242 4242",
-            "4242-4242-4242-4242",
-            "card: 5555555555554444 (old)",
-            "378282246310005",
-            "ref 4000056655665556x",
-        ] {
+        for text in SHAPES {
             assert!(contains_card_number(text), "{text}");
+            let masked = mask(text);
+            assert!(masked.contains(MASK), "{text} → {masked}");
+            assert!(!contains_card_number(&masked), "{masked}");
         }
         for text in [
             "4242",
-            "4242424242424241",
+            "424242424242",
             "INV-2026-000123",
             "+1 555 0100 2200",
             "2026-03-01",
+            "Renewed 2026-03-01, next on 2027-03-01",
+            "phone +44 20 7946 0958, fax +44 20 7946 0959",
             "",
+            "ＩＮＶ－２０２６",
         ] {
             assert!(!contains_card_number(text), "{text}");
+            assert_eq!(mask(text), text);
         }
+    }
+
+    #[test]
+    fn masking_keeps_the_text_around_the_number() {
+        assert_eq!(
+            mask("ada 4242 4242 4242 4242 x"),
+            format!("ada {MASK} x")
+        );
+        assert_eq!(mask("4242424242424242"), MASK);
     }
 
     #[test]
