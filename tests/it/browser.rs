@@ -657,7 +657,14 @@ async fn an_admin_attaches_an_invoice_to_a_billing_record_in_a_real_browser() {
         .send_keys(&pdf.display().to_string())
         .await
         .expect("choose file");
-    click(&b, "form[action$='/attachments'] button").await;
+    let form = wait_for(&b, "form[enctype='multipart/form-data']").await;
+    let action = form
+        .attr("action")
+        .await
+        .expect("action")
+        .unwrap_or_default();
+    assert_eq!(action, format!("/payments/{record}/attachments"));
+    click(&b, "form[enctype='multipart/form-data'] button").await;
     wait_for_text(&b, ".flash", "File attached.").await;
     let url = b.current_url().await.expect("url");
     assert_eq!(url.path(), format!("/payments/{record}"));
