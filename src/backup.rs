@@ -15,7 +15,7 @@
 //! compares the row counts with the manifest, and then runs the migrations the archive's
 //! version did not have yet.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -107,7 +107,16 @@ pub fn backup(db_url: &str, upload_dir: &Path, out_dir: &Path) -> Result<BackupS
         let database = entry(DUMP, &dump_path)?;
         let uploads = upload_files(upload_dir)?
             .into_iter()
-            .map(|(name, path)| entry(&name, &path))
+            .map(|(name, path)| {
+                if !is_upload_name(&name) {
+                    return Err(format!(
+                        "cannot back up {}: PortalOps never names an upload so (a restore \
+                         would refuse it); move it out of the upload directory",
+                        path.display()
+                    ));
+                }
+                entry(&name, &path)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let manifest = Manifest {
             format: FORMAT,
@@ -352,7 +361,7 @@ fn unpack_and_verify(archive: &Path, staging: &Path) -> Result<Manifest, String>
         }
         let in_uploads = name
             .strip_prefix(&format!("{UPLOADS}/"))
-            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+            .is_some_and(is_upload_name);
         if name != DUMP && !in_uploads {
             return Err(damaged(format!("unexpected entry {name}")));
         }
@@ -381,18 +390,48 @@ fn unpack_and_verify(archive: &Path, staging: &Path) -> Result<Manifest, String>
         }
         Ok(())
     };
+    // The manifest's names become paths in the upload directory: they obey the rules of the
+    // archive's own entries, and name exactly the files the archive holds.
+    if manifest.database.name != DUMP {
+        return Err(damaged(format!(
+            "the manifest names the dump {:?}",
+            manifest.database.name
+        )));
+    }
+    let mut expected = BTreeSet::from([DUMP.to_string()]);
+    for upload in &manifest.uploads {
+        if !is_upload_name(&upload.name) {
+            return Err(damaged(format!(
+                "the manifest names an upload {:?}, which is not a plain file name",
+                upload.name
+            )));
+        }
+        if !expected.insert(format!("{UPLOADS}/{}", upload.name)) {
+            return Err(damaged(format!(
+                "the manifest lists the upload {} twice",
+                upload.name
+            )));
+        }
+    }
+    let held: BTreeSet<String> = unpacked.into_iter().collect();
+    if let Some(extra) = held.difference(&expected).next() {
+        return Err(damaged(format!("{extra} is not in the manifest")));
+    }
     check(&manifest.database, DUMP.into())?;
     for upload in &manifest.uploads {
         check(upload, format!("{UPLOADS}/{}", upload.name))?;
     }
-    let expected = 1 + manifest.uploads.len();
-    if unpacked.len() != expected {
-        return Err(damaged(format!(
-            "{} files where the manifest lists {expected}",
-            unpacked.len()
-        )));
-    }
     Ok(manifest)
+}
+
+/// A file name directly in the (flat) upload directory: one normal path component, no
+/// separator of any system, no NUL or other control character.
+fn is_upload_name(name: &str) -> bool {
+    let mut components = Path::new(name).components();
+    matches!(components.next(), Some(Component::Normal(_)))
+        && components.next().is_none()
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
 }
 
 fn tempdir_beside(dir: &Path) -> Result<PathBuf, String> {
@@ -543,6 +582,27 @@ mod tests {
         let err = client_tool("pg_dump", 99).expect_err("no PostgreSQL 99 tools here");
         assert!(err.contains("pg_dump for PostgreSQL 99"), "{err}");
         assert!(err.contains("postgresql-client-99"), "{err}");
+    }
+
+    #[test]
+    fn upload_names_are_single_plain_file_names() {
+        for ok in ["3f9a_b-c.pdf", "invoice.pdf", ".hidden", "a..b"] {
+            assert!(is_upload_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "/etc/passwd",
+            "a/b",
+            "a\\b",
+            "x\0y",
+            "x\ny",
+            "./x",
+        ] {
+            assert!(!is_upload_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! `POST /api/v1/grants` and `POST /api/v1/grants/{id}/revoke`: the directory's grant and
-//! revoke commands (same validation, authorization, card-number refusal and audit entry, in
-//! one transaction) behind JSON.
+//! `POST /api/v1/grants`, `GET /api/v1/grants/{id}` and `POST /api/v1/grants/{id}/revoke`:
+//! the directory's grant and revoke commands (same validation, authorization, card-number
+//! refusal and audit entry, in one transaction) and one grant in the caller's scope, as JSON.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Json, Problem};
+use crate::authz::{authorize, Action};
 use crate::directory::grants::{self, GrantForm};
+use crate::directory::queries;
 use crate::web::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -63,6 +65,60 @@ pub async fn create(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/grants/{id}")))
         .json(Granted { id }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct Grant {
+    id: i64,
+    person_id: i64,
+    product_id: i64,
+    service: String,
+    product: String,
+    granted_at: String,
+    granted_by: String,
+    account_identifier: String,
+    note: String,
+    active: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    revoked_at: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    revoked_by: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    revoke_note: String,
+}
+
+/// One grant, active or revoked (Admins, and administrators of the product's scope; any
+/// other grant is not found).
+#[utoipa::path(get, path = "/api/v1/grants/{id}", tag = "directory", operation_id = "get_grant",
+    params(("id" = i64, Path, description = "The grant's id")),
+    responses((status = 200, description = "The grant", body = Grant)))]
+pub async fn show(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ViewDirectory)?;
+    let id = path.into_inner();
+    let (person_id, g) = crate::db::run(&state.pool, move |conn| {
+        queries::grant_in_scope(conn, &actor, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Grant {
+        id: g.id,
+        person_id,
+        product_id: g.product_id,
+        service: g.service_name,
+        product: g.product_name,
+        granted_at: g.granted_at,
+        granted_by: g.granted_by,
+        account_identifier: g.account_identifier,
+        note: g.note,
+        active: g.revoked_at.is_empty(),
+        revoked_at: g.revoked_at,
+        revoked_by: g.revoked_by,
+        revoke_note: g.revoke_note,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

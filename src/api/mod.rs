@@ -102,6 +102,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/tasks/{id}/complete").post(tasks::complete))
             .service(at("/tasks/{id}/not-needed").post(tasks::not_needed))
             .service(at("/grants").post(grants::create))
+            .service(at("/grants/{id}").get(grants::show))
             .service(at("/grants/{id}/revoke").post(grants::revoke))
             .default_service(web::to(|| async { Err::<String, _>(Problem::not_found()) })),
     );

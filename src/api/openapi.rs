@@ -46,6 +46,7 @@ use super::{
         roles::add_product_admin,
         roles::remove_product_admin,
         grants::create,
+        grants::show,
         grants::revoke,
         workflows::list,
         workflows::show,

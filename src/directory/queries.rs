@@ -307,6 +307,51 @@ pub fn person_detail(
             .optional()?,
         None => None,
     };
+    let (mut active, mut revoked) = (Vec::new(), Vec::new());
+    for (_, g) in scoped_grants(conn, actor, GrantsOf::Person(person.id))? {
+        if g.revoked_at.is_empty() {
+            active.push(g);
+        } else {
+            revoked.push(g);
+        }
+    }
+    let runs_services = service_admins::table
+        .inner_join(services::table)
+        .filter(service_admins::user_id.eq(person.id))
+        .select((services::id, services::name))
+        .order(services::name.asc())
+        .load(conn)?;
+    let runs_products = product_admins::table
+        .inner_join(products::table.inner_join(services::table))
+        .filter(product_admins::user_id.eq(person.id))
+        .select((
+            products::id,
+            services::name.concat(" → ").concat(products::name),
+        ))
+        .order((services::name.asc(), products::name.asc()))
+        .load(conn)?;
+    Ok(PersonDetail {
+        person,
+        manager,
+        active,
+        revoked,
+        runs_services,
+        runs_products,
+    })
+}
+
+enum GrantsOf {
+    Person(i64),
+    Grant(i64),
+}
+
+/// Grants (active and revoked) of a person, or one grant, in the actor's scope only, each
+/// with its person's id.
+fn scoped_grants(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    of: GrantsOf,
+) -> Result<Vec<(i64, PersonGrant)>, AppError> {
     let (granter, revoker) = diesel::alias!(users as granter, users as revoker);
     let rows: Vec<(
         i64,
@@ -320,9 +365,9 @@ pub fn person_detail(
         Option<DateTime<Utc>>,
         Option<String>,
         String,
+        i64,
     )> = {
         let mut q = access_grants::table
-            .filter(access_grants::user_id.eq(person.id))
             .inner_join(products::table.inner_join(services::table))
             .left_join(
                 granter.on(granter
@@ -353,57 +398,51 @@ pub fn person_detail(
                 access_grants::revoked_at,
                 revoker.field(users::full_name).nullable(),
                 access_grants::revoke_note,
+                access_grants::user_id,
             ))
             .into_boxed();
+        q = match of {
+            GrantsOf::Person(id) => q.filter(access_grants::user_id.eq(id)),
+            GrantsOf::Grant(id) => q.filter(access_grants::id.eq(id)),
+        };
         if let Some(s) = product_scope(conn, actor)? {
             q = q.filter(access_grants::product_id.eq_any(s));
         }
         q.load(conn)?
     };
-    let (mut active, mut revoked) = (Vec::new(), Vec::new());
-    for r in rows {
-        let g = PersonGrant {
-            id: r.0,
-            product_id: r.1,
-            service_name: r.2,
-            product_name: r.3,
-            granted_at: format_time(r.4),
-            granted_by: r.5.unwrap_or_else(|| "—".into()),
-            account_identifier: r.6,
-            note: r.7,
-            revoked_at: r.8.map(format_time).unwrap_or_default(),
-            revoked_by: r.9.unwrap_or_else(|| "—".into()),
-            revoke_note: r.10,
-        };
-        if r.8.is_some() {
-            revoked.push(g);
-        } else {
-            active.push(g);
-        }
-    }
-    let runs_services = service_admins::table
-        .inner_join(services::table)
-        .filter(service_admins::user_id.eq(person.id))
-        .select((services::id, services::name))
-        .order(services::name.asc())
-        .load(conn)?;
-    let runs_products = product_admins::table
-        .inner_join(products::table.inner_join(services::table))
-        .filter(product_admins::user_id.eq(person.id))
-        .select((
-            products::id,
-            services::name.concat(" → ").concat(products::name),
-        ))
-        .order((services::name.asc(), products::name.asc()))
-        .load(conn)?;
-    Ok(PersonDetail {
-        person,
-        manager,
-        active,
-        revoked,
-        runs_services,
-        runs_products,
-    })
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.11,
+                PersonGrant {
+                    id: r.0,
+                    product_id: r.1,
+                    service_name: r.2,
+                    product_name: r.3,
+                    granted_at: format_time(r.4),
+                    granted_by: r.5.unwrap_or_else(|| "—".into()),
+                    account_identifier: r.6,
+                    note: r.7,
+                    revoked_at: r.8.map(format_time).unwrap_or_default(),
+                    revoked_by: r.9.unwrap_or_else(|| "—".into()),
+                    revoke_note: r.10,
+                },
+            )
+        })
+        .collect())
+}
+
+/// One grant (active or revoked) in the actor's scope, with its person's id; a grant outside
+/// the scope is not found.
+pub fn grant_in_scope(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<(i64, PersonGrant), AppError> {
+    scoped_grants(conn, actor, GrantsOf::Grant(id))?
+        .pop()
+        .ok_or(AppError::NotFound)
 }
 
 /// Active products the actor may grant, as (id, "Service → Product"), for a select.

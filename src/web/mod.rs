@@ -6,6 +6,7 @@ pub mod csv_out;
 pub mod forms;
 pub mod nul_bytes;
 pub mod pagination;
+pub mod redact;
 pub mod request_log;
 pub mod respond;
 pub mod static_files;

@@ -1,6 +1,6 @@
 //! The outer frame of every response: a request id, one structured log line per request
-//! (method, path without query, status, latency; never bodies, cookies or tokens), errors
-//! turned into pages, and the security headers.
+//! (method, path without query and with its secrets redacted, status, latency; never bodies,
+//! cookies or tokens), errors turned into pages, and the security headers.
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -42,7 +42,7 @@ pub async fn frame(
     let started = Instant::now();
     let request_id = hex_id();
     let method = req.method().to_string();
-    let path = req.path().to_string();
+    let path = super::redact::loggable_path(req.path()).into_owned();
     let is_static = path.starts_with("/static/");
 
     // Handlers and the inner middleware turn their errors into pages themselves (inside this

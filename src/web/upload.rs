@@ -7,7 +7,9 @@ use futures_util::StreamExt as _;
 use crate::error::{AppError, AppResult};
 
 /// The `file` field's browser-supplied name (not sanitised) and content; `None` when the
-/// form had no file. The forms have no other field, so any other part is refused (400).
+/// form had no file. Besides the CSRF token that a page's form sends first (checked by
+/// `auth::csrf` before the handler runs) the forms have no other field, so any other part
+/// is refused (400).
 pub async fn read_file(
     mut payload: Multipart,
     max: u64,
@@ -19,6 +21,9 @@ pub async fn read_file(
     let mut too_large = Some(too_large);
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(unreadable)?;
+        if field.name() == Some(crate::auth::csrf::FIELD) && file.is_none() {
+            continue;
+        }
         if field.name() != Some("file") || file.is_some() {
             return Err(AppError::BadRequest(
                 "The upload could not be read: send one part, named file.".into(),

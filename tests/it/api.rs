@@ -470,6 +470,8 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
         ("GET", format!("/api/v1/people/{ada}"), None, [200, 200, 200, 200, 200, 401]),
         ("POST", "/api/v1/grants".into(), Some(unknown_person), [422, 422, 404, 422, 404, 401]),
         ("POST", format!("/api/v1/grants/{revoked}/revoke"), Some(reason), [409, 409, 404, 409, 404, 401]),
+        ("GET", format!("/api/v1/grants/{revoked}"), None, [200, 200, 404, 200, 404, 401]),
+        ("GET", "/api/v1/grants/999999".into(), None, [404, 404, 404, 404, 404, 401]),
         ("GET", "/api/v1/workflows".into(), None, [200, 403, 403, 403, 403, 401]),
         ("GET", format!("/api/v1/workflows/{wf}"), None, [200, 403, 403, 403, 403, 401]),
         ("POST", format!("/api/v1/workflows/{wf}/cancel"), Some(no_reason.clone()), [422, 403, 403, 403, 403, 401]),
@@ -511,6 +513,86 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
     assert_eq!(app.count("access_grants"), 1, "nothing was granted");
     assert_eq!(app.count("billing_records"), 1, "nothing was added");
     assert_eq!(app.count("attachments"), 1, "only the one uploaded before");
+}
+
+/// Every `Location` the API sends answers 200 to the caller who got it. Each operation the
+/// OpenAPI document gives a `Location` header is called here (the list is checked against the
+/// document), by the Admin and, where they may call it, by a product's administrator.
+#[actix_web::test]
+async fn every_location_the_api_sends_answers_200_to_the_same_caller() {
+    let app = TestApp::spawn().await;
+    let slack = app.insert_service("Slack");
+    let pro = app.insert_product(slack, "Slack Pro", None);
+    app.create_user("root", PASSWORD, "admin");
+    app.create_user("pa", PASSWORD, "product_admin");
+    app.make_product_admin("pa", pro);
+    app.insert_person("Ada Lovelace", "ada@example.com", "Eng");
+    app.insert_person("Bob Stone", "bob@example.com", "Eng");
+    let leaver = app.insert_person("Lee Leaver", "lee@example.com", "Sales");
+    app.insert_grant(leaver, pro);
+    let record = app.insert_billing(pro, "annual", "100", "EUR", None);
+    let (admin, _) = tokens(&app, "root").await;
+    let (pa, _) = tokens(&app, "pa").await;
+    let c = app.client();
+
+    let doc = parse(&c.api("GET", "/api/v1/openapi.json", None, None).await.body);
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let sends_location = op["responses"]
+                .as_object()
+                .into_iter()
+                .flat_map(|r| r.values())
+                .any(|r| r["headers"].get("Location").is_some());
+            if sends_location {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+
+    let billing = |n: &str| {
+        json!({"product_id": pro, "reference": n, "cycle": "annual", "amount": "10",
+               "currency": "EUR", "payment_method": "invoice"})
+    };
+    #[rustfmt::skip]
+    let calls: Vec<(&str, String, Option<Value>, &str)> = vec![
+        ("POST /api/v1/grants", "/api/v1/grants".into(), Some(json!({"person": "ada@example.com", "product_id": pro})), &admin),
+        ("POST /api/v1/grants", "/api/v1/grants".into(), Some(json!({"person": "bob@example.com", "product_id": pro})), &pa),
+        ("POST /api/v1/billing-records", "/api/v1/billing-records".into(), Some(billing("B-1")), &admin),
+        ("POST /api/v1/billing-records", "/api/v1/billing-records".into(), Some(billing("B-2")), &pa),
+        ("POST /api/v1/billing-records/{id}/attachments", format!("/api/v1/billing-records/{record}/attachments"), None, &admin),
+        ("POST /api/v1/billing-records/{id}/attachments", format!("/api/v1/billing-records/{record}/attachments"), None, &pa),
+        ("POST /api/v1/templates", "/api/v1/templates".into(), Some(json!({"name": "Eng kit", "product_ids": [pro]})), &admin),
+        ("POST /api/v1/workflows/onboarding", "/api/v1/workflows/onboarding".into(), Some(json!({"email": "new@example.com", "full_name": "New Hire", "start_date": "2030-01-07", "product_ids": [pro]})), &admin),
+        ("POST /api/v1/workflows/offboarding", "/api/v1/workflows/offboarding".into(), Some(json!({"email": "lee@example.com", "last_day": "2030-01-31"})), &admin),
+    ];
+    let mut exercised = std::collections::BTreeSet::new();
+    for (operation, path, body, bearer) in calls {
+        let r = match body {
+            Some(body) => c.api("POST", &path, Some(bearer), Some(body)).await,
+            None => {
+                c.api_upload(&path, bearer, "invoice.pdf", b"%PDF-1.4 located")
+                    .await
+            }
+        };
+        assert_eq!(r.status, 201, "{operation}: {}", r.body);
+        let location = r.location();
+        assert!(
+            location.starts_with("/api/v1/"),
+            "{operation}: {location:?}"
+        );
+        let got = c.api("GET", &location, Some(bearer), None).await;
+        assert_eq!(
+            got.status, 200,
+            "{operation} sent Location {location}: {}",
+            got.body
+        );
+        exercised.insert(operation.to_string());
+    }
+    assert_eq!(
+        exercised, documented,
+        "every operation documented with a Location is exercised"
+    );
 }
 
 #[actix_web::test]

@@ -294,13 +294,9 @@ async fn every_route_answers_each_actor_as_the_rbac_guide_says() {
                 c.get(&path).await.status
             } else if method == "UPLOAD" {
                 let token = c.get(token_page).await.csrf_token().expect("token");
-                c.upload(
-                    &format!("{path}?csrf_token={token}"),
-                    "m.pdf",
-                    b"%PDF-1.4 m",
-                )
-                .await
-                .status
+                c.upload(&path, Some(&token), "m.pdf", b"%PDF-1.4 m")
+                    .await
+                    .status
             } else {
                 let fields: Vec<(&str, &str)> = fields
                     .iter()

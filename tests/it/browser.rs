@@ -609,6 +609,8 @@ async fn an_admin_imports_people_from_a_csv_file_in_a_real_browser() {
         .expect("choose file");
     click(&b, "form[action*='kind=people'] button").await;
     wait_for_text(&b, "h2", "Dry run").await;
+    let url = b.current_url().await.expect("url");
+    assert!(!url.as_str().contains("csrf"), "{url}");
     click(&b, "form[action$='/commit'] button").await;
     wait_for_text(&b, ".flash.success", "2 created, 0 updated.").await;
     save_screenshot("import-done", &b.screenshot().await.expect("screenshot"));
@@ -622,6 +624,55 @@ async fn an_admin_imports_people_from_a_csv_file_in_a_real_browser() {
     b.goto(&format!("{base}/directory")).await.expect("open");
     wait_for(&b, "table.table").await;
     save_screenshot("directory", &b.screenshot().await.expect("screenshot"));
+    b.close().await.expect("close");
+}
+
+/// The attachment form sends its CSRF token in the multipart body: the browser uploads an
+/// invoice, no URL it visited carries the token, and the file downloads as it was.
+#[actix_web::test]
+async fn an_admin_attaches_an_invoice_to_a_billing_record_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let s = app.insert_service("Zoom");
+    let p = app.insert_product(s, "Zoom Business", None);
+    let record = app.insert_billing(p, "annual", "100", "USD", None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pdf = dir.path().join("invoice-march.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n% March invoice\n").expect("write");
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "root").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+
+    b.goto(&format!("{base}/payments/{record}"))
+        .await
+        .expect("open");
+    wait_for(&b, "#file").await;
+    b.find(Locator::Css("#file"))
+        .await
+        .expect("file")
+        .send_keys(&pdf.display().to_string())
+        .await
+        .expect("choose file");
+    let form = wait_for(&b, "form[enctype='multipart/form-data']").await;
+    let action = form
+        .attr("action")
+        .await
+        .expect("action")
+        .unwrap_or_default();
+    assert_eq!(action, format!("/payments/{record}/attachments"));
+    click(&b, "form[enctype='multipart/form-data'] button").await;
+    wait_for_text(&b, ".flash", "File attached.").await;
+    let url = b.current_url().await.expect("url");
+    assert_eq!(url.path(), format!("/payments/{record}"));
+    assert!(url.query().is_none(), "{url}");
+    let link = wait_for(&b, "a[href^='/attachments/']").await;
+    assert_eq!(link.text().await.expect("text"), "invoice-march.pdf");
+    assert_eq!(app.count("attachments"), 1);
+    save_screenshot("attachment", &b.screenshot().await.expect("screenshot"));
     b.close().await.expect("close");
 }
 

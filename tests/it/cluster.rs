@@ -397,6 +397,13 @@ async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_o
         cached.headers
     );
 
+    // A feed URL (its path is its secret) stays out of nginx's access log.
+    let feed = web.request("/calendar/feed/not-a-real-feed-token.ics", &[]);
+    assert_eq!(feed.status, 404);
+    let access = std::fs::read_to_string(dir.path().join("access.log")).expect("access log");
+    assert!(access.contains("/inventory"), "{access}");
+    assert!(!access.contains("not-a-real-feed-token"), "{access}");
+
     // A reminder scan and an outbox drain started on both instances at the same moment
     // (Settings → Scheduler → Run now, sent to each instance directly) email once.
     diesel::connection::SimpleConnection::batch_execute(

@@ -582,6 +582,191 @@ async fn a_backup_taken_while_writing_restores_identically_and_damage_is_refused
     );
 }
 
+/// Secrets in URLs never reach the request log: the personal iCalendar feed's token (its
+/// path) and the first-run setup token (its query) are logged redacted, in the log of the
+/// real binary, while their requests are logged.
+#[actix_web::test]
+async fn the_request_log_shows_no_feed_or_setup_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = Binary::start(&dir.path().join("data"));
+    let base = wait_healthy(&bin).await;
+    let c = crate::common::Client::new(&base);
+    let banner = bin.log();
+    let setup_token = regex_lite::Regex::new(r"/setup\?token=([A-Za-z0-9_-]+)")
+        .expect("re")
+        .captures(&banner)
+        .unwrap_or_else(|| panic!("no setup URL in:\n{banner}"))[1]
+        .to_string();
+    let setup = format!("/setup?token={setup_token}");
+    assert_eq!(c.get(&setup).await.status, 200);
+    let created = c
+        .submit(
+            &setup,
+            "/setup",
+            &[
+                ("token", &setup_token),
+                ("full_name", "First Admin"),
+                ("email", "first@example.com"),
+                ("username", "first"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    assert_eq!(c.login("first", PASSWORD).await.status, 303);
+    let page = c.submit("/account", "/account/calendar-token", &[]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let feed_token = regex_lite::Regex::new(r"/calendar/feed/([A-Za-z0-9_-]+)\.ics")
+        .expect("re")
+        .captures(&page.body)
+        .unwrap_or_else(|| panic!("no feed link in:\n{}", page.body))[1]
+        .to_string();
+    let feed = c.get(&format!("/calendar/feed/{feed_token}.ics")).await;
+    assert_eq!(feed.status, 200, "{}", feed.body);
+    assert!(feed.body.contains("BEGIN:VCALENDAR"));
+    let unknown = c.get("/calendar/feed/not-the-token-0123456789.ics").await;
+    assert_eq!(unknown.status, 404);
+
+    let log = bin.log();
+    let requests: Vec<&str> = log.lines().filter(|l| l.contains(" request ")).collect();
+    let logged = |path: &str, status: u16| {
+        requests.iter().any(|l| {
+            l.contains(&format!("path={path:?}")) && l.contains(&format!("status={status}"))
+        })
+    };
+    assert!(logged("/calendar/feed/[redacted]", 200), "{log}");
+    assert!(logged("/calendar/feed/[redacted]", 404), "{log}");
+    assert!(logged("/setup", 200) && logged("/setup", 303), "{log}");
+    assert!(
+        !log.contains(&feed_token),
+        "the feed token is in the log:\n{log}"
+    );
+    assert!(!log.contains("not-the-token-0123456789"), "{log}");
+    // The setup token is printed once, on purpose: the console's first-run banner.
+    assert_eq!(log.matches(&setup_token).count(), 1, "{log}");
+    assert!(requests.iter().all(|l| !l.contains(&setup_token)), "{log}");
+}
+
+/// The names in an archive's manifest become paths in the upload directory, so they obey
+/// the rules of the archive's entries: one leaving the directory (`../database.dump`, with
+/// every checksum valid: it names the archive's own dump), an absolute path, a path with a
+/// separator or a NUL is refused, and nothing is written anywhere.
+#[test]
+fn a_manifest_naming_files_outside_the_upload_directory_is_refused() {
+    use portalops::backup::{backup, restore, Manifest, RestoreOptions};
+
+    let source = crate::common::fresh_database();
+    let work = tempfile::tempdir().expect("work");
+    let source_uploads = work.path().join("source-uploads");
+    std::fs::create_dir(&source_uploads).expect("uploads");
+    std::fs::write(source_uploads.join("invoice.pdf"), b"%PDF-1.4 kept").expect("upload");
+    let done = backup(&source, &source_uploads, work.path()).expect("backup");
+
+    // A crafted archive: the real manifest with one more upload named `name`, whose size and
+    // checksum are those of the file it resolves to, plus one more upload entry so that the
+    // archive holds as many files as the manifest lists.
+    let craft = |name: &str, n: usize| -> std::path::PathBuf {
+        let mut input = tar::Archive::new(std::fs::File::open(&done.archive).expect("open"));
+        let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+        for entry in input.entries().expect("entries") {
+            let mut entry = entry.expect("entry");
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).expect("read");
+            let path = entry.path().expect("path").to_string_lossy().into_owned();
+            entries.push((path, data));
+        }
+        let (_, json) = entries
+            .iter()
+            .find(|(p, _)| p == "manifest.json")
+            .expect("manifest");
+        let mut manifest: Manifest = serde_json::from_slice(json).expect("manifest json");
+        let mut forged = manifest.database.clone();
+        forged.name = name.to_string();
+        manifest.uploads.push(forged);
+        let json = serde_json::to_vec(&manifest).expect("json");
+        entries.retain(|(p, _)| p != "manifest.json");
+        entries.insert(0, ("manifest.json".into(), json));
+        entries.push(("uploads/decoy.pdf".into(), b"%PDF-1.4 decoy".to_vec()));
+        let path = work.path().join(format!("crafted-{n}.tar"));
+        let mut output = tar::Builder::new(std::fs::File::create(&path).expect("create"));
+        for (name, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o600);
+            header.set_cksum();
+            output
+                .append_data(&mut header, &name, data.as_slice())
+                .expect("append");
+        }
+        output.finish().expect("finish");
+        path
+    };
+
+    let target = crate::common::fresh_database();
+    let place = tempfile::tempdir().expect("target place");
+    let target_uploads = place.path().join("uploads");
+    let outside = place.path().join("elsewhere");
+    let absolute = outside.join("database.dump");
+    let names = [
+        "../database.dump".to_string(),
+        absolute.display().to_string(),
+        "../elsewhere/database.dump".to_string(),
+        "sub/database.dump".to_string(),
+        "..".to_string(),
+        "a\\..\\b".to_string(),
+        "x\0y".to_string(),
+    ];
+    for (n, name) in names.iter().enumerate() {
+        let archive = craft(name, n);
+        let err = restore(
+            &archive,
+            &target,
+            &target_uploads,
+            RestoreOptions::default(),
+        )
+        .expect_err("a manifest name leaving the upload directory is refused");
+        assert!(
+            err.contains("is not a usable backup") && err.contains("not a plain file name"),
+            "{name:?}: {err}"
+        );
+        let mut conn = diesel::PgConnection::establish(&target).expect("target");
+        assert_eq!(
+            table_digest(&mut conn, "users", "").0,
+            0,
+            "{name:?}: the database was not touched"
+        );
+        let written: Vec<_> = walkdir(place.path());
+        assert!(written.is_empty(), "{name:?}: wrote {written:?}");
+    }
+    // The archive itself restores.
+    restore(
+        &done.archive,
+        &target,
+        &target_uploads,
+        RestoreOptions::default(),
+    )
+    .expect("the real archive restores");
+    assert_eq!(
+        walkdir(place.path()),
+        vec![target_uploads.join("invoice.pdf")]
+    );
+}
+
+/// Every file under `dir`, recursively.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read dir") {
+        let path = e.expect("entry").path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// Instances on one database must share their secrets: one that generated its own, which
 /// differ, is refused at start-up with what to do; secrets set in the environment that
 /// differ are a deliberate rotation and are accepted.

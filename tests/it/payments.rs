@@ -244,8 +244,8 @@ async fn attachments_are_checked_stored_safely_and_served_only_in_scope() {
     let token = c.get(&page).await.csrf_token().expect("token");
     let upload = |name: &'static str, data: Vec<u8>| {
         let c = c.clone();
-        let url = format!("/payments/{id}/attachments?csrf_token={token}");
-        async move { c.upload(&url, name, &data).await }
+        let (url, token) = (format!("/payments/{id}/attachments"), token.clone());
+        async move { c.upload(&url, Some(&token), name, &data).await }
     };
     let ok = upload("../../etc/invoice March.pdf", pdf()).await;
     assert_eq!(ok.status, 303);

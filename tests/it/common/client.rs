@@ -233,14 +233,34 @@ impl Client {
         self.post_raw(action, &all, &[]).await
     }
 
-    /// Uploads `content` as the `file` field of a multipart form to `path` (which carries
-    /// its own query, e.g. the CSRF token), as a browser's file upload would.
-    pub async fn upload(&self, path: &str, filename: &str, content: &[u8]) -> Resp {
-        let (content_type, body) = multipart_file(filename, content);
+    /// Uploads `content` as the `file` field of a multipart form to `path`, as a browser's
+    /// file upload would: the form's hidden `csrf_token` (when given) is the first part.
+    pub async fn upload(
+        &self,
+        path: &str,
+        csrf_token: Option<&str>,
+        filename: &str,
+        content: &[u8],
+    ) -> Resp {
+        let (content_type, body) = multipart_form(csrf_token, filename, content);
+        self.post_body(path, &content_type, body, &[]).await
+    }
+
+    /// Posts `body` as it is, with the session's cookies and these headers.
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        extra_headers: &[(&str, &str)],
+    ) -> Resp {
         let mut req = self.http.post(format!("{}{path}", self.base));
         let cookies = self.cookie_header();
         if !cookies.is_empty() {
             req = req.insert_header((COOKIE, cookies));
+        }
+        for (k, v) in extra_headers {
+            req = req.insert_header((*k, *v));
         }
         let mut res = req
             .insert_header(("content-type", content_type))
@@ -273,8 +293,25 @@ impl Client {
 
 /// A multipart body with one part, `file`: its content type and bytes.
 fn multipart_file(filename: &str, content: &[u8]) -> (String, Vec<u8>) {
+    multipart_form(None, filename, content)
+}
+
+/// A multipart body: a `csrf_token` part when given, then the `file` part.
+pub fn multipart_form(
+    csrf_token: Option<&str>,
+    filename: &str,
+    content: &[u8],
+) -> (String, Vec<u8>) {
     let boundary = "----portalops-test-boundary";
     let mut body = Vec::new();
+    if let Some(token) = csrf_token {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
     body.extend_from_slice(
         format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
