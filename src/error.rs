@@ -47,14 +47,42 @@ impl AppError {
 /// index, the form field it belongs to and the message shown there. Such a violation is a
 /// 409 with this message, never a 500.
 const UNIQUE_RULES: &[(&str, &str, &str)] = &[
-    ("users_email_key", "email", "Someone in the directory already has this email address."),
+    (
+        "users_email_key",
+        "email",
+        "Someone in the directory already has this email address.",
+    ),
     ("users_username_key", "username", "This username is taken."),
-    ("services_name_key", "name", "A service with this name already exists."),
-    ("products_service_name_key", "name", "This service already has a product with this name."),
-    ("access_grants_active_key", "person", "This person already has access to this product."),
-    ("onboarding_templates_name_key", "name", "A template with this name already exists."),
-    ("workflows_one_open_offboarding", "email", crate::workflows::commands::OFFBOARDING_OPEN),
-    ("workflows_one_open_onboarding", "email", crate::workflows::commands::ONBOARDING_OPEN),
+    (
+        "services_name_key",
+        "name",
+        "A service with this name already exists.",
+    ),
+    (
+        "products_service_name_key",
+        "name",
+        "This service already has a product with this name.",
+    ),
+    (
+        "access_grants_active_key",
+        "person",
+        "This person already has access to this product.",
+    ),
+    (
+        "onboarding_templates_name_key",
+        "name",
+        "A template with this name already exists.",
+    ),
+    (
+        "workflows_one_open_offboarding",
+        "email",
+        crate::workflows::commands::OFFBOARDING_OPEN,
+    ),
+    (
+        "workflows_one_open_onboarding",
+        "email",
+        crate::workflows::commands::ONBOARDING_OPEN,
+    ),
 ];
 
 /// A unique violation: the rule it broke, if it is one of `UNIQUE_RULES` (field, message).

@@ -112,7 +112,9 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
         OFFBOARDINGS => {
             let today = state.clock.today(cfg.timezone);
             let n = crate::workflows::commands::complete_after_last_day(conn, today)?;
-            Ok(format!("{n} offboarding(s) completed after the last day ({today})"))
+            Ok(format!(
+                "{n} offboarding(s) completed after the last day ({today})"
+            ))
         }
         _ => match &cfg.mail {
             None => Ok("email not configured (PORTALOPS_SMTP_HOST)".into()),

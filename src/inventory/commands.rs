@@ -193,7 +193,11 @@ pub fn delete_service(
         audit::record(
             conn,
             AuditEntry::by(actor, "service.deleted", "service", Some(id.to_string()))
-                .summary(format!("Deleted service '{}' and its {} product(s)", before.name, product_ids.len()))
+                .summary(format!(
+                    "Deleted service '{}' and its {} product(s)",
+                    before.name,
+                    product_ids.len()
+                ))
                 .before(service_json(&before)),
         )?;
         Ok(before.name)

@@ -80,7 +80,9 @@ pub fn may_complete(
     if actor.is_admin() {
         return Ok(true);
     }
-    Ok(assignees(conn, product_id, person_id)?.0.contains(&actor.id))
+    Ok(assignees(conn, product_id, person_id)?
+        .0
+        .contains(&actor.id))
 }
 
 /// Open tasks assigned to `actor`, as a filter on `tasks ⋈ products` (boxed), in SQL: the

@@ -9,8 +9,8 @@ use super::assign;
 use crate::audit::{self, AuditEntry};
 use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::{
-    access_grants, auth_sessions, product_admins, products, service_admins, services, tasks,
-    users, workflows,
+    access_grants, auth_sessions, product_admins, products, service_admins, services, tasks, users,
+    workflows,
 };
 use crate::error::{invalid, AppError, CommandError};
 use crate::notify::notify;
@@ -278,11 +278,19 @@ pub fn start_offboarding(
     crate::db::transaction(conn, |conn| {
         let person: Option<(i64, String, String, String)> = users::table
             .filter(crate::db::lower(users::email).eq(&email))
-            .select((users::id, users::full_name, users::role, users::employment_status))
+            .select((
+                users::id,
+                users::full_name,
+                users::role,
+                users::employment_status,
+            ))
             .first(conn)
             .optional()?;
         let Some((person_id, name, role, status)) = person else {
-            return Err(invalid("email", "Nobody in the directory has this email address."));
+            return Err(invalid(
+                "email",
+                "Nobody in the directory has this email address.",
+            ));
         };
         if status == "offboarded" {
             return Err(invalid("email", "This person is already offboarded."));
@@ -304,15 +312,22 @@ pub fn start_offboarding(
                 .count()
                 .get_result(conn)?;
             if others == 0 {
-                return Err(CommandError::Refused(format!("{name} is the last active Admin: make someone else an Admin first.")));
+                return Err(CommandError::Refused(format!(
+                    "{name} is the last active Admin: make someone else an Admin first."
+                )));
             }
         }
         let disable_now = form.disable_now.is_some();
         diesel::update(users::table.find(person_id))
-            .set((users::employment_status.eq("offboarding"), users::end_date.eq(last_day)))
+            .set((
+                users::employment_status.eq("offboarding"),
+                users::end_date.eq(last_day),
+            ))
             .execute(conn)?;
         if disable_now {
-            diesel::update(users::table.find(person_id)).set(users::is_active.eq(false)).execute(conn)?;
+            diesel::update(users::table.find(person_id))
+                .set(users::is_active.eq(false))
+                .execute(conn)?;
             end_sessions(conn, person_id, "offboarding")?;
         }
         let workflow_id: i64 = diesel::insert_into(workflows::table)
@@ -330,8 +345,19 @@ pub fn start_offboarding(
             .select((access_grants::id, access_grants::product_id))
             .load(conn)?;
         for (grant_id, product_id) in &grants {
-            let person = Person { id: person_id, name: &name };
-            create_task(conn, workflow_id, "revoke", *product_id, Some(*grant_id), last_day, &person)?;
+            let person = Person {
+                id: person_id,
+                name: &name,
+            };
+            create_task(
+                conn,
+                workflow_id,
+                "revoke",
+                *product_id,
+                Some(*grant_id),
+                last_day,
+                &person,
+            )?;
         }
         let handovers = super::handover::create_for(conn, workflow_id, person_id, &name)?;
         audit::record(
@@ -471,7 +497,10 @@ pub fn complete_task(
         let account = form.account_identifier.trim();
         let note = form.note.trim();
         let grant_id = if t.kind == "grant" {
-            let product_status: String = products::table.find(t.product_id).select(products::status).first(conn)?;
+            let product_status: String = products::table
+                .find(t.product_id)
+                .select(products::status)
+                .first(conn)?;
             if product_status != "active" {
                 return Err(CommandError::Refused(format!(
                     "{label} has been archived: close this task as not needed instead."
@@ -514,18 +543,25 @@ pub fn complete_task(
                     "This task names no access to revoke: close it as not needed.".into(),
                 )
             })?;
-            let n = diesel::update(access_grants::table.find(g).filter(access_grants::revoked_at.is_null()))
-                .set((
-                    access_grants::revoked_at.eq(Utc::now()),
-                    access_grants::revoked_by.eq(actor.id),
-                    access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
-                ))
-                .execute(conn)?;
+            let n = diesel::update(
+                access_grants::table
+                    .find(g)
+                    .filter(access_grants::revoked_at.is_null()),
+            )
+            .set((
+                access_grants::revoked_at.eq(Utc::now()),
+                access_grants::revoked_by.eq(actor.id),
+                access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
+            ))
+            .execute(conn)?;
             if n == 1 {
                 audit::record(
                     conn,
                     AuditEntry::by(actor, "grant.revoked", "access_grant", Some(g.to_string()))
-                        .summary(format!("Revoked {label} from {} (offboarding task #{id})", t.person_name))
+                        .summary(format!(
+                            "Revoked {label} from {} (offboarding task #{id})",
+                            t.person_name
+                        ))
                         .before(json!({"active": true}))
                         .after(json!({"active": false, "reason": note})),
                 )?;
@@ -544,8 +580,11 @@ pub fn complete_task(
             .execute(conn)?;
         audit::record(
             conn,
-            AuditEntry::by(actor, "task.completed", "task", Some(id.to_string()))
-                .summary(format!("{} {label} for {}: done", if t.kind == "grant" { "Grant" } else { "Revoke" }, t.person_name)),
+            AuditEntry::by(actor, "task.completed", "task", Some(id.to_string())).summary(format!(
+                "{} {label} for {}: done",
+                if t.kind == "grant" { "Grant" } else { "Revoke" },
+                t.person_name
+            )),
         )?;
         finish_if_done(conn, actor, t.workflow_id)?;
         Ok(t.workflow_id)
@@ -670,8 +709,17 @@ fn finish(
         Some(leave(conn, person_id)?)
     };
     let entry = match by {
-        Some(actor) => AuditEntry::by(actor, "workflow.completed", "workflow", Some(workflow_id.to_string())),
-        None => AuditEntry::system("workflow.completed", "workflow", Some(workflow_id.to_string())),
+        Some(actor) => AuditEntry::by(
+            actor,
+            "workflow.completed",
+            "workflow",
+            Some(workflow_id.to_string()),
+        ),
+        None => AuditEntry::system(
+            "workflow.completed",
+            "workflow",
+            Some(workflow_id.to_string()),
+        ),
     };
     let summary = match &left {
         None => format!("Onboarding of {name} completed"),
@@ -688,7 +736,9 @@ fn finish(
     let entry = match &left {
         Some(l) => entry
             .before(json!({"role": l.role, "scopes": l.scopes}))
-            .after(json!({"role": "user", "employment_status": "offboarded", "login_enabled": false})),
+            .after(
+                json!({"role": "user", "employment_status": "offboarded", "login_enabled": false}),
+            ),
         None => entry,
     };
     audit::record(conn, entry)?;
@@ -715,9 +765,7 @@ fn keeps_login(conn: &mut PgConnection, person_id: i64) -> Result<bool, AppError
             users::password_hash.is_not_null(),
         ))
         .first(conn)?;
-    Ok(active
-        && crate::authz::Role::parse(&role).is_some_and(|r| r.can_log_in())
-        && has_password)
+    Ok(active && crate::authz::Role::parse(&role).is_some_and(|r| r.can_log_in()) && has_password)
 }
 
 /// What a leaver held when they left.
@@ -735,10 +783,11 @@ fn leave(conn: &mut PgConnection, person_id: i64) -> Result<Left, AppError> {
         .select(users::role)
         .for_update()
         .first(conn)?;
-    let scopes = diesel::delete(service_admins::table.filter(service_admins::user_id.eq(person_id)))
-        .execute(conn)?
-        + diesel::delete(product_admins::table.filter(product_admins::user_id.eq(person_id)))
-            .execute(conn)?;
+    let scopes =
+        diesel::delete(service_admins::table.filter(service_admins::user_id.eq(person_id)))
+            .execute(conn)?
+            + diesel::delete(product_admins::table.filter(product_admins::user_id.eq(person_id)))
+                .execute(conn)?;
     diesel::update(users::table.find(person_id))
         .set((
             users::employment_status.eq("offboarded"),
@@ -753,7 +802,10 @@ fn leave(conn: &mut PgConnection, person_id: i64) -> Result<Left, AppError> {
 
 /// The scheduler's part (hourly): completes the offboardings that only waited for their
 /// person's last day to end. Returns how many completed.
-pub fn complete_after_last_day(conn: &mut PgConnection, today: NaiveDate) -> Result<usize, AppError> {
+pub fn complete_after_last_day(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+) -> Result<usize, AppError> {
     let due: Vec<i64> = workflows::table
         .filter(workflows::kind.eq("offboarding"))
         .filter(workflows::status.eq("open"))
@@ -778,7 +830,10 @@ pub fn complete_after_last_day(conn: &mut PgConnection, today: NaiveDate) -> Res
                 return Ok(false);
             }
             finish(conn, None, id, today)?;
-            let after: String = workflows::table.find(id).select(workflows::status).first(conn)?;
+            let after: String = workflows::table
+                .find(id)
+                .select(workflows::status)
+                .first(conn)?;
             Ok::<_, AppError>(after == "completed")
         })?;
         completed += usize::from(done);

@@ -242,9 +242,17 @@ pub(crate) fn save(
                 .first(conn)
                 .optional()?;
             match found {
-                None => return Err(invalid("maintainer_email", "Nobody in the directory has this email address.")),
+                None => {
+                    return Err(invalid(
+                        "maintainer_email",
+                        "Nobody in the directory has this email address.",
+                    ))
+                }
                 Some((_, st)) if st == "offboarded" => {
-                    return Err(invalid("maintainer_email", "This person has left: choose someone staying."))
+                    return Err(invalid(
+                        "maintainer_email",
+                        "This person has left: choose someone staying.",
+                    ))
                 }
                 Some((uid, _)) => Some(uid),
             }

@@ -774,9 +774,16 @@ async fn a_leaver_is_never_assigned_a_task_of_their_own_offboarding() {
         "the task falls back past pam to the Admins: {}",
         page.body
     );
-    assert_eq!(notified(&app, pam_id, "task.assigned"), 0, "pam is not told to revoke herself");
+    assert_eq!(
+        notified(&app, pam_id, "task.assigned"),
+        0,
+        "pam is not told to revoke herself"
+    );
     assert_eq!(notified(&app, root_id, "task.assigned"), 1);
-    assert!(task_ids(&pam.get("/tasks").await.body).is_empty(), "not in pam's tasks");
+    assert!(
+        task_ids(&pam.get("/tasks").await.body).is_empty(),
+        "not in pam's tasks"
+    );
     assert_eq!(task_ids(&root.get("/tasks").await.body), vec![gmail_task]);
     assert_eq!(pam.get(&format!("/tasks/{gmail_task}")).await.status, 404);
     let refused = pam
@@ -799,9 +806,16 @@ async fn a_leaver_is_never_assigned_a_task_of_their_own_offboarding() {
             .expect("token")
             .to_string()
     };
-    let mine = app.client().api("GET", "/api/v1/tasks", Some(&token), None).await;
+    let mine = app
+        .client()
+        .api("GET", "/api/v1/tasks", Some(&token), None)
+        .await;
     assert_eq!(mine.status, 200, "{}", mine.body);
-    assert!(!mine.body.contains(&format!("\"id\":{gmail_task}")), "{}", mine.body);
+    assert!(
+        !mine.body.contains(&format!("\"id\":{gmail_task}")),
+        "{}",
+        mine.body
+    );
 
     // A task made later in the offboarding follows the same rule: pam also runs Jira now,
     // and a grant of it made meanwhile gets a revoke task for Jira's Service Administrator.
@@ -881,7 +895,10 @@ async fn the_login_stays_until_the_last_day_ends_and_the_leaver_keeps_no_role_or
         .submit(
             "/workflows/offboard",
             "/workflows/offboard",
-            &[("email", "leo@example.com"), ("last_day", &today.to_string())],
+            &[
+                ("email", "leo@example.com"),
+                ("last_day", &today.to_string()),
+            ],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -891,7 +908,11 @@ async fn the_login_stays_until_the_last_day_ends_and_the_leaver_keeps_no_role_or
         .first(&mut app.conn())
         .expect("handover of Zoom Pro");
     let r = root
-        .submit(&workflow, &format!("/handovers/{handover}"), &[("email", "pam@example.com")])
+        .submit(
+            &workflow,
+            &format!("/handovers/{handover}"),
+            &[("email", "pam@example.com")],
+        )
         .await;
     assert_eq!(r.status, 303);
     let pam = login(&app, "pam").await;
@@ -916,10 +937,23 @@ async fn the_login_stays_until_the_last_day_ends_and_the_leaver_keeps_no_role_or
     // Every task and handover done, but the box was not ticked and today is the last day.
     assert_eq!(
         state(),
-        ("offboarding".into(), "product_admin".into(), true, "open".into())
+        (
+            "offboarding".into(),
+            "product_admin".into(),
+            true,
+            "open".into()
+        )
     );
-    assert_eq!(leo_client.get("/").await.status, 200, "the login stays today");
-    assert!(root.get(&workflow).await.body.contains("keeps their login until the end of their last day"));
+    assert_eq!(
+        leo_client.get("/").await.status,
+        200,
+        "the login stays today"
+    );
+    assert!(root
+        .get(&workflow)
+        .await
+        .body
+        .contains("keeps their login until the end of their last day"));
     // A grant made meanwhile still gets its revoke task.
     let r = root
         .submit(
@@ -947,7 +981,12 @@ async fn the_login_stays_until_the_last_day_ends_and_the_leaver_keeps_no_role_or
     assert!(run_job(&app, "offboardings").await.starts_with("1 "));
     assert_eq!(
         state(),
-        ("offboarded".into(), "user".into(), false, "completed".into())
+        (
+            "offboarded".into(),
+            "user".into(),
+            false,
+            "completed".into()
+        )
     );
     let scopes: i64 = product_admins::table
         .filter(product_admins::user_id.eq(leo))
@@ -957,7 +996,9 @@ async fn the_login_stays_until_the_last_day_ends_and_the_leaver_keeps_no_role_or
     assert_eq!(scopes, 0, "Zoom Pro was handed over to pam");
     assert_eq!(leo_client.get("/").await.status, 303, "logged out");
     assert_eq!(app.client().login("leo", PASSWORD).await.status, 401);
-    assert!(app.audit_actions().contains(&"workflow.completed".to_string()));
+    assert!(app
+        .audit_actions()
+        .contains(&"workflow.completed".to_string()));
 }
 
 #[actix_web::test]
