@@ -42,6 +42,101 @@ impl AppError {
     }
 }
 
+/// The unique rules of the schema that a person's action can run into (usually because
+/// someone did the same thing at the same moment, past the command's own check): the
+/// index, the form field it belongs to and the message shown there. Such a violation is a
+/// 409 with this message, never a 500.
+const UNIQUE_RULES: &[(&str, &str, &str)] = &[
+    (
+        "users_email_key",
+        "email",
+        "Someone in the directory already has this email address.",
+    ),
+    ("users_username_key", "username", "This username is taken."),
+    (
+        "services_name_key",
+        "name",
+        "A service with this name already exists.",
+    ),
+    (
+        "products_service_name_key",
+        "name",
+        "This service already has a product with this name.",
+    ),
+    (
+        "access_grants_active_key",
+        "person",
+        "This person already has access to this product.",
+    ),
+    (
+        "onboarding_templates_name_key",
+        "name",
+        "A template with this name already exists.",
+    ),
+    (
+        "workflows_one_open_offboarding",
+        "email",
+        crate::workflows::commands::OFFBOARDING_OPEN,
+    ),
+    (
+        "workflows_one_open_onboarding",
+        "email",
+        crate::workflows::commands::ONBOARDING_OPEN,
+    ),
+];
+
+/// A unique violation: the rule it broke, if it is one of `UNIQUE_RULES` (field, message).
+fn unique_rule(e: &diesel::result::Error) -> Option<Option<(&'static str, &'static str)>> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Some(
+            UNIQUE_RULES
+                .iter()
+                .find(|(index, _, _)| info.constraint_name() == Some(index))
+                .map(|(_, field, message)| (*field, *message)),
+        ),
+        _ => None,
+    }
+}
+
+/// A failure that running the transaction again may not meet: PostgreSQL aborted it for a
+/// deadlock (SQLSTATE 40P01, which Diesel reports by its message only) or a serialization
+/// failure (40001). `db::transaction` retries these.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for diesel::result::Error {
+    fn is_transient(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+                info.message().starts_with("deadlock detected")
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Transient for AppError {
+    fn is_transient(&self) -> bool {
+        matches!(self, AppError::Database(e) if e.is_transient())
+    }
+}
+
+impl Transient for CommandError {
+    fn is_transient(&self) -> bool {
+        matches!(self, CommandError::Other(e) if e.is_transient())
+    }
+}
+
+/// A unique rule broken outside a form (no field to show it next to).
+pub const CONFLICT: &str =
+    "This conflicts with a change made at the same moment. Reload the page and try again.";
+/// A deadlock or serialization failure that retrying did not get past.
+pub const BUSY: &str = "PortalOps is busy with the same records. Try again in a moment.";
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -61,6 +156,8 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(e) if unique_rule(e).is_some() => StatusCode::CONFLICT,
+            AppError::Database(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +185,8 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge(m) => ("File too large", m.as_str()),
             AppError::TooManyRequests { message, .. } => ("Too many attempts", message.as_str()),
             AppError::Pool(_) => ("Service unavailable", "The database is not answering. Try again in a moment."),
+            AppError::Database(_) if status == StatusCode::CONFLICT => ("Conflict", CONFLICT),
+            AppError::Database(_) if status == StatusCode::SERVICE_UNAVAILABLE => ("Busy", BUSY),
             _ => ("Something went wrong", "The error has been logged. Quote the request id below if you report it."),
         };
         if status.is_server_error() {
@@ -124,14 +223,24 @@ pub enum CommandError {
 }
 
 impl From<AppError> for CommandError {
+    /// A unique rule of `UNIQUE_RULES` broken by the change becomes its field's message (a
+    /// conflict: 409), so the form is shown again rather than an error page.
     fn from(e: AppError) -> Self {
-        CommandError::Other(e)
+        match &e {
+            AppError::Database(d) => match unique_rule(d) {
+                Some(Some((field, message))) => {
+                    CommandError::Invalid(crate::web::forms::FieldErrors::conflict(field, message))
+                }
+                _ => CommandError::Other(e),
+            },
+            _ => CommandError::Other(e),
+        }
     }
 }
 
 impl From<diesel::result::Error> for CommandError {
     fn from(e: diesel::result::Error) -> Self {
-        CommandError::Other(e.into())
+        AppError::from(e).into()
     }
 }
 

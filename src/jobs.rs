@@ -17,18 +17,24 @@ use crate::web::AppState;
 pub const REMINDERS: &str = "reminders";
 pub const OUTBOX: &str = "outbox";
 pub const BACKUP: &str = "backup";
+pub const OFFBOARDINGS: &str = "offboardings";
 
 /// (job, what it does) for the settings page.
 pub const JOBS: &[(&str, &str)] = &[
     (REMINDERS, "Payment reminders and task digests"),
     (OUTBOX, "Send queued emails"),
     (BACKUP, "Back up the database and uploads"),
+    (
+        OFFBOARDINGS,
+        "Complete the offboardings waiting for their last day to end",
+    ),
 ];
 
 fn lock_key(job: &str) -> i64 {
     match job {
         REMINDERS => 0x706f_7274_0001,
         OUTBOX => 0x706f_7274_0002,
+        OFFBOARDINGS => 0x706f_7274_0004,
         _ => 0x706f_7274_0003,
     }
 }
@@ -104,6 +110,13 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
             ))
         }
         BACKUP => scheduled_backup(state, conn),
+        OFFBOARDINGS => {
+            let today = state.clock.today(cfg.timezone);
+            let n = crate::workflows::commands::complete_after_last_day(conn, today)?;
+            Ok(format!(
+                "{n} offboarding(s) completed after the last day ({today})"
+            ))
+        }
         _ => match &cfg.mail {
             None => Ok("email not configured (PORTALOPS_SMTP_HOST)".into()),
             Some(mail) => {
@@ -187,6 +200,7 @@ pub fn next_run(state: &AppState, job: &str, last_finished: Option<DateTime<Utc>
                 cfg.timezone
             )
         }
+        OFFBOARDINGS => "every hour".into(),
         BACKUP => match &cfg.backup {
             None => "not configured (PORTALOPS_BACKUP_DIR)".into(),
             Some(b) => {
@@ -224,6 +238,14 @@ pub fn start(state: AppState) -> clokwerk::ScheduleHandle {
     scheduler.every(Interval::Seconds(secs)).run(move || {
         if let Err(e) = run_job(&s2, OUTBOX) {
             tracing::error!(error = %e, "outbox drain failed");
+        }
+    });
+    // Hourly rather than at midnight: a login already ends with the last day (the login
+    // check), and an hour's slack covers a server that was down at midnight.
+    let s4 = state.clone();
+    scheduler.every(1.hour()).run(move || {
+        if let Err(e) = run_job(&s4, OFFBOARDINGS) {
+            tracing::error!(error = %e, "completing offboardings failed");
         }
     });
     if let Some(backup) = &state.config.backup {

@@ -28,7 +28,7 @@ pub(crate) struct Body {
     status: u16,
     /// What went wrong, in words for a person.
     detail: String,
-    /// Validation failures: field name → message (422 only).
+    /// Validation failures and conflicts: field name → message (422 and 409).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     errors: BTreeMap<String, String>,
     /// Quote it when reporting a server error (5xx only).
@@ -118,6 +118,12 @@ impl From<AppError> for Problem {
             AppError::TooManyRequests { message, .. } => message.clone(),
             AppError::Csrf => "Refused.".to_string(),
             AppError::Pool(_) => "The database is not answering. Try again in a moment.".into(),
+            AppError::Database(_) if status == StatusCode::CONFLICT => {
+                crate::error::CONFLICT.to_string()
+            }
+            AppError::Database(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                crate::error::BUSY.to_string()
+            }
             AppError::Database(_) | AppError::Internal(_) => {
                 "The error has been logged. Quote the request id if you report it.".into()
             }
@@ -141,9 +147,18 @@ impl From<CommandError> for Problem {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::Invalid(fields) => {
+                // 409 when the fields clash with a change made at the same moment.
+                let status = match fields.status() {
+                    StatusCode::CONFLICT => StatusCode::CONFLICT,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
                 let mut p = Self::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "The request has invalid fields.",
+                    status,
+                    if status == StatusCode::CONFLICT {
+                        "The request conflicts with a change made at the same moment."
+                    } else {
+                        "The request has invalid fields."
+                    },
                 );
                 p.0.errors = fields
                     .iter()

@@ -64,6 +64,42 @@ where
     result
 }
 
+/// How many times a transaction is tried before its deadlock or serialization failure is
+/// answered (as a 503 "try again": see `error`).
+pub const TRANSACTION_ATTEMPTS: u32 = 4;
+
+/// `conn.transaction(f)`, tried again (up to `TRANSACTION_ATTEMPTS` in all, after a short
+/// random pause) when PostgreSQL aborts it for a deadlock or a serialization failure: the
+/// transaction was rolled back whole, so running it again is safe. Only the outermost
+/// transaction retries; a nested one (a savepoint) passes the failure up to it. Commands
+/// use this instead of `conn.transaction`.
+pub fn transaction<T, E, F>(conn: &mut PgConnection, mut f: F) -> Result<T, E>
+where
+    F: FnMut(&mut PgConnection) -> Result<T, E>,
+    E: From<diesel::result::Error> + crate::error::Transient,
+{
+    use diesel::connection::{AnsiTransactionManager, Connection as _, TransactionManager};
+    let outermost = matches!(
+        AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(None)
+    );
+    let mut attempt = 1;
+    loop {
+        match conn.transaction(&mut f) {
+            Err(e) if outermost && attempt < TRANSACTION_ATTEMPTS && e.is_transient() => {
+                tracing::warn!(
+                    attempt,
+                    "transaction aborted by a deadlock or serialization failure; retrying"
+                );
+                let pause = rand::random_range(5..=20 * u64::from(attempt));
+                std::thread::sleep(Duration::from_millis(pause));
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 thread_local! {
     /// Statements started on this thread's connections (see `install_query_counter`).
     static QUERIES: Cell<u32> = const { Cell::new(0) };

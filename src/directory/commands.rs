@@ -240,7 +240,7 @@ pub fn create_person(
             "Set an initial password for someone who can log in.",
         ));
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let manager_id = check_unique(conn, v, None)?;
         let id: i64 = diesel::insert_into(users::table)
             .values((
@@ -275,18 +275,23 @@ pub fn create_person(
     })
 }
 
-/// Active Admins other than `except`, locking their rows so that two demotions cannot
-/// race each other past the last-Admin rule.
+/// Active Admins other than `except` (someone leaving does not count: their role goes when
+/// they have left), locking every active Admin's row in id order so that two demotions
+/// cannot race each other past the last-Admin rule — in one order, so that two Admins
+/// demoting each other wait for each other instead of deadlocking.
 fn other_active_admins(conn: &mut PgConnection, except: i64) -> Result<usize, AppError> {
-    let ids: Vec<i64> = users::table
+    let ids: Vec<(i64, String)> = users::table
         .filter(users::role.eq(Role::Admin.as_str()))
         .filter(users::is_active.eq(true))
         .filter(users::employment_status.ne("offboarded"))
-        .filter(users::id.ne(except))
-        .select(users::id)
+        .order(users::id.asc())
+        .select((users::id, users::employment_status))
         .for_update()
         .load(conn)?;
-    Ok(ids.len())
+    Ok(ids
+        .iter()
+        .filter(|(id, status)| *id != except && status != "offboarding")
+        .count())
 }
 
 /// Updates a person; role and scope changes apply at their next request. The last active
@@ -299,7 +304,7 @@ pub fn update_person(
     password_hash: Option<&str>,
 ) -> Result<(), CommandError> {
     authorize(actor, Action::ManagePeople)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let before = find_person(conn, id)?;
         let manager_id = check_unique(conn, v, Some(id))?;
         let was_admin = before.role == Role::Admin.as_str()

@@ -59,7 +59,7 @@ pub fn grant(
             return Err(invalid(field, crate::payments::card::REFUSAL));
         }
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let product = find_product(conn, product_id)?;
         authorize_on(actor, ObjectAction::Grant, product_object(&product))?;
         let service_name: String = services::table
@@ -156,7 +156,7 @@ pub fn revoke(
     if crate::payments::card::contains_card_number(reason) {
         return Err(invalid("reason", crate::payments::card::REFUSAL));
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let row: Option<(i64, i64, Option<chrono::DateTime<Utc>>, String)> = access_grants::table
             .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
             .filter(access_grants::id.eq(grant_id))

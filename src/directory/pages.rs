@@ -191,9 +191,7 @@ pub async fn grant(
         Err(mut errors) => {
             // The person is fixed on this page: show a person error against the product.
             if !errors.get("person").is_empty() {
-                let msg = errors.get("person").to_string();
-                errors = FieldErrors::new();
-                errors.add("product_id", msg);
+                errors.rename("person", "product_id");
             }
             form.clear_refused(&errors);
             render_person(&session, &state, &actor, id, form, errors).await

@@ -39,7 +39,7 @@ fn service_name_taken(
 ) -> Result<bool, AppError> {
     Ok(diesel::select(exists(
         services::table
-            .filter(lower(services::name).eq(name.to_lowercase()))
+            .filter(lower(services::name).eq(lower(name)))
             .filter(services::id.ne(except.unwrap_or(-1))),
     ))
     .get_result(conn)?)
@@ -51,7 +51,7 @@ pub fn create_service(
     form: &ServiceForm,
 ) -> Result<i64, CommandError> {
     authorize(actor, Action::ManageServices)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         if service_name_taken(conn, &form.name, None)? {
             return Err(invalid("name", "A service with this name already exists."));
         }
@@ -83,7 +83,7 @@ pub fn update_service(
     form: &ServiceForm,
 ) -> Result<(), CommandError> {
     authorize_on(actor, ObjectAction::Edit, Object::Service(id))?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let before = find_service(conn, id)?;
         if service_name_taken(conn, &form.name, Some(id))? {
             return Err(invalid("name", "A service with this name already exists."));
@@ -117,7 +117,7 @@ pub fn set_service_status(
     status: &str,
 ) -> Result<(), CommandError> {
     authorize(actor, Action::ManageServices)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let before = find_service(conn, id)?;
         diesel::update(services::table.find(id))
             .set((
@@ -168,7 +168,7 @@ pub fn delete_service(
     id: i64,
 ) -> Result<String, CommandError> {
     authorize(actor, Action::ManageServices)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let before = find_service(conn, id)?;
         let product_ids: Vec<i64> = products::table
             .filter(products::service_id.eq(id))
@@ -193,7 +193,11 @@ pub fn delete_service(
         audit::record(
             conn,
             AuditEntry::by(actor, "service.deleted", "service", Some(id.to_string()))
-                .summary(format!("Deleted service '{}' and its {} product(s)", before.name, product_ids.len()))
+                .summary(format!(
+                    "Deleted service '{}' and its {} product(s)",
+                    before.name,
+                    product_ids.len()
+                ))
                 .before(service_json(&before)),
         )?;
         Ok(before.name)
@@ -209,7 +213,7 @@ fn product_name_taken(
     Ok(diesel::select(exists(
         products::table
             .filter(products::service_id.eq(service_id))
-            .filter(lower(products::name).eq(name.to_lowercase()))
+            .filter(lower(products::name).eq(lower(name)))
             .filter(products::id.ne(except.unwrap_or(-1))),
     ))
     .get_result(conn)?)
@@ -222,7 +226,7 @@ pub fn create_product(
     v: &ProductValues,
 ) -> Result<i64, CommandError> {
     authorize_on(actor, ObjectAction::Edit, Object::Service(service_id))?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let service = find_service(conn, service_id)?;
         if service.status == "archived" {
             return Err(CommandError::Refused(
@@ -262,7 +266,7 @@ pub fn update_product(
     id: i64,
     v: &ProductValues,
 ) -> Result<(), CommandError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let before = find_product(conn, id)?;
         authorize_on(actor, ObjectAction::Edit, product_object(&before))?;
         if product_name_taken(conn, before.service_id, &v.name, Some(id))? {
@@ -298,7 +302,7 @@ pub fn set_product_status(
     id: i64,
     status: &str,
 ) -> Result<(), CommandError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let before = find_product(conn, id)?;
         authorize_on(actor, ObjectAction::Edit, product_object(&before))?;
         diesel::update(products::table.find(id))
@@ -333,7 +337,7 @@ pub fn delete_product(
     actor: &Actor,
     id: i64,
 ) -> Result<i64, CommandError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let before = find_product(conn, id)?;
         authorize_on(actor, ObjectAction::Edit, product_object(&before))?;
         let records = billing_count(conn, &[id])?;
@@ -391,7 +395,7 @@ pub fn set_service_admin(
     add: bool,
 ) -> Result<(), CommandError> {
     authorize(actor, Action::ManagePeople)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let service = find_service(conn, service_id)?;
         let name = if add {
             let name = scope_candidate(conn, user_id, Role::ServiceAdmin)?;
@@ -442,7 +446,7 @@ pub fn set_product_admin(
     add: bool,
 ) -> Result<(), CommandError> {
     authorize(actor, Action::ManagePeople)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let product = find_product(conn, product_id)?;
         let name = if add {
             let name = scope_candidate(conn, user_id, Role::ProductAdmin)?;

@@ -294,7 +294,7 @@ pub fn task_digests(
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let until = today + chrono::TimeDelta::days(cfg.digest_days);
-    let open: Vec<(i64, String, i64, String, NaiveDate, String)> = tasks::table
+    let open: Vec<(i64, String, i64, String, NaiveDate, i64, String)> = tasks::table
         .inner_join(products::table.inner_join(services::table))
         .inner_join(workflows::table.inner_join(users::table))
         .filter(tasks::status.eq("open"))
@@ -305,17 +305,20 @@ pub fn task_digests(
             tasks::product_id,
             services::name.concat(" → ").concat(products::name),
             tasks::due_on,
+            workflows::person_id,
             users::full_name,
         ))
         .order((tasks::due_on.asc(), tasks::id.asc()))
         .load(conn)?;
-    let mut assignees: HashMap<i64, Vec<i64>> = HashMap::new();
+    // Assignees depend on the product and on whom the workflow is about (never them).
+    let mut assignees: HashMap<(i64, i64), Vec<i64>> = HashMap::new();
     let mut per_user: BTreeMap<i64, Vec<DigestTask>> = BTreeMap::new();
-    for (id, kind, product_id, label, due, person) in open {
-        if let std::collections::hash_map::Entry::Vacant(slot) = assignees.entry(product_id) {
-            slot.insert(assign::assignees(conn, product_id)?.0);
+    for (id, kind, product_id, label, due, person_id, person) in open {
+        let key = (product_id, person_id);
+        if let std::collections::hash_map::Entry::Vacant(slot) = assignees.entry(key) {
+            slot.insert(assign::assignees(conn, product_id, person_id)?.0);
         }
-        for user in &assignees[&product_id] {
+        for user in &assignees[&key] {
             per_user.entry(*user).or_default().push(DigestTask {
                 title: format!(
                     "{} {label} for {person}",

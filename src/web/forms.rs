@@ -3,11 +3,35 @@
 
 /// Field name → message. Empty when the form is valid.
 #[derive(Debug, Default, Clone)]
-pub struct FieldErrors(Vec<(&'static str, String)>);
+pub struct FieldErrors(Vec<(&'static str, String)>, Conflict);
+
+/// Whether the errors come from a change made at the same moment (a unique rule the
+/// database enforced): the form is shown again with the message, answered 409, not 422.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Conflict(pub bool);
 
 impl FieldErrors {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// One field's message for a conflict with a concurrent change (409).
+    pub fn conflict(field: &'static str, message: impl Into<String>) -> Self {
+        let mut e = Self(Vec::new(), Conflict(true));
+        e.add(field, message);
+        e
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.1 .0
+    }
+
+    /// Moves the message of `from` to the field `to` (a form that shows it elsewhere),
+    /// keeping whether it is a conflict.
+    pub fn rename(&mut self, from: &str, to: &'static str) {
+        for (field, _) in self.0.iter_mut().filter(|(f, _)| *f == from) {
+            *field = to;
+        }
     }
 
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
@@ -29,10 +53,13 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
-    /// The status of a page showing this form: 200 while it is clean, 422 with errors.
+    /// The status of a page showing this form: 200 while it is clean, 422 with errors, 409
+    /// when they are a conflict with a change made at the same moment.
     pub fn status(&self) -> actix_web::http::StatusCode {
         if self.is_empty() {
             actix_web::http::StatusCode::OK
+        } else if self.is_conflict() {
+            actix_web::http::StatusCode::CONFLICT
         } else {
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
         }

@@ -1,27 +1,40 @@
-//! Who a task is for, derived when read: the product's active Product Administrators; if
-//! it has none, its service's active Service Administrators; if none, the Admins. A task
-//! therefore falls back to the next in line as soon as an assignee loses their role.
+//! Who a task is for, derived when read, by one rule: the product's active Product
+//! Administrators; if it has none, its service's active Service Administrators; if none, the
+//! Admins — and never the person the task's workflow is about (a leaver who runs the product
+//! does not revoke their own access; the task goes to the next in line, down to the other
+//! Admins). A task therefore falls back as soon as an assignee loses their role.
+//!
+//! Every place that needs assignees asks here: the task's notification, the task pages and
+//! their authorization, "My tasks" (pages and API), and the reminder digests.
 
 use diesel::prelude::*;
 
 use crate::authz::{Actor, Role};
-use crate::db::schema::{product_admins, products, service_admins, tasks, users};
+use crate::db::schema::{product_admins, products, service_admins, tasks, users, workflows};
 use crate::error::AppError;
 
-fn active(
+/// People who may hold a task at `role`'s level on a workflow about `person_id`.
+fn eligible(
     role: Role,
-) -> impl Fn(users::BoxedQuery<'static, diesel::pg::Pg>) -> users::BoxedQuery<'static, diesel::pg::Pg>
-{
-    move |q| {
-        q.filter(users::role.eq(role.as_str()))
-            .filter(users::is_active.eq(true))
-            .filter(users::employment_status.ne("offboarded"))
-    }
+    person_id: i64,
+) -> users::BoxedQuery<'static, diesel::pg::Pg, diesel::sql_types::BigInt> {
+    users::table
+        .filter(users::role.eq(role.as_str()))
+        .filter(users::is_active.eq(true))
+        .filter(users::employment_status.ne("offboarded"))
+        .filter(users::id.ne(person_id))
+        .select(users::id)
+        .into_boxed()
 }
 
-/// The people a task on `product_id` is assigned to, and the level that holds it.
-pub fn assignees(conn: &mut PgConnection, product_id: i64) -> Result<(Vec<i64>, Role), AppError> {
-    let pas: Vec<i64> = active(Role::ProductAdmin)(users::table.into_boxed())
+/// The people a task on `product_id`, in a workflow about `person_id`, is assigned to, and
+/// the level that holds it.
+pub fn assignees(
+    conn: &mut PgConnection,
+    product_id: i64,
+    person_id: i64,
+) -> Result<(Vec<i64>, Role), AppError> {
+    let pas: Vec<i64> = eligible(Role::ProductAdmin, person_id)
         .filter(
             users::id.eq_any(
                 product_admins::table
@@ -29,7 +42,6 @@ pub fn assignees(conn: &mut PgConnection, product_id: i64) -> Result<(Vec<i64>, 
                     .select(product_admins::user_id),
             ),
         )
-        .select(users::id)
         .load(conn)?;
     if !pas.is_empty() {
         return Ok((pas, Role::ProductAdmin));
@@ -38,7 +50,7 @@ pub fn assignees(conn: &mut PgConnection, product_id: i64) -> Result<(Vec<i64>, 
         .find(product_id)
         .select(products::service_id)
         .first(conn)?;
-    let sas: Vec<i64> = active(Role::ServiceAdmin)(users::table.into_boxed())
+    let sas: Vec<i64> = eligible(Role::ServiceAdmin, person_id)
         .filter(
             users::id.eq_any(
                 service_admins::table
@@ -46,30 +58,35 @@ pub fn assignees(conn: &mut PgConnection, product_id: i64) -> Result<(Vec<i64>, 
                     .select(service_admins::user_id),
             ),
         )
-        .select(users::id)
         .load(conn)?;
     if !sas.is_empty() {
         return Ok((sas, Role::ServiceAdmin));
     }
-    let admins: Vec<i64> = active(Role::Admin)(users::table.into_boxed())
-        .select(users::id)
-        .load(conn)?;
+    let admins: Vec<i64> = eligible(Role::Admin, person_id).load(conn)?;
     Ok((admins, Role::Admin))
 }
 
-/// Whether `actor` may complete a task on `product_id`: an assignee, or any Admin.
+/// Whether `actor` may complete a task on `product_id` in a workflow about `person_id`: an
+/// assignee, or any Admin — but never the person themselves.
 pub fn may_complete(
     conn: &mut PgConnection,
     actor: &Actor,
     product_id: i64,
+    person_id: i64,
 ) -> Result<bool, AppError> {
+    if actor.id == person_id {
+        return Ok(false);
+    }
     if actor.is_admin() {
         return Ok(true);
     }
-    Ok(assignees(conn, product_id)?.0.contains(&actor.id))
+    Ok(assignees(conn, product_id, person_id)?
+        .0
+        .contains(&actor.id))
 }
 
-/// Open tasks assigned to `actor`, as a filter on `tasks ⋈ products` (boxed), in SQL.
+/// Open tasks assigned to `actor`, as a filter on `tasks ⋈ products` (boxed), in SQL: the
+/// same rule as `assignees`.
 pub fn mine<'a>(
     actor: &Actor,
     q: diesel::dsl::IntoBoxed<
@@ -79,31 +96,40 @@ pub fn mine<'a>(
     >,
 ) -> diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<tasks::table, products::table>, diesel::pg::Pg>
 {
-    // Uncorrelated sets (products with an active PA, services with an active SA), which
-    // PostgreSQL hashes once: as correlated NOT EXISTS per task, a misestimated nested loop
-    // cost 7 ms for 500 open tasks.
-    let products_with_pa = product_admins::table
-        .inner_join(users::table)
-        .filter(users::role.eq("product_admin"))
-        .filter(users::is_active.eq(true))
-        .filter(users::employment_status.ne("offboarded"))
-        .select(product_admins::product_id);
-    let services_with_sa = service_admins::table
-        .inner_join(users::table)
-        .filter(users::role.eq("service_admin"))
-        .filter(users::is_active.eq(true))
-        .filter(users::employment_status.ne("offboarded"))
-        .select(service_admins::service_id);
-    let active_pa = products::id.eq_any(products_with_pa);
-    let active_sa = products::service_id.eq_any(services_with_sa);
+    // Uncorrelated sets of open tasks held at the PA or SA level (an eligible administrator
+    // other than the workflow's person exists), which PostgreSQL hashes once: as correlated
+    // NOT EXISTS per task, a misestimated nested loop cost 7 ms for 500 open tasks. Written
+    // as SQL because Diesel takes a subquery over the outer query's tables for a correlated
+    // one. Constant text, no values.
+    let held_by_pa = diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "tasks.id IN (SELECT t.id FROM tasks t \
+           JOIN workflows w ON w.id = t.workflow_id \
+           JOIN product_admins pa ON pa.product_id = t.product_id \
+           JOIN users u ON u.id = pa.user_id \
+          WHERE t.status = 'open' AND u.role = 'product_admin' AND u.is_active \
+            AND u.employment_status <> 'offboarded' AND u.id <> w.person_id)",
+    );
+    let held_by_sa = diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "tasks.id IN (SELECT t.id FROM tasks t \
+           JOIN workflows w ON w.id = t.workflow_id \
+           JOIN products p ON p.id = t.product_id \
+           JOIN service_admins sa ON sa.service_id = p.service_id \
+           JOIN users u ON u.id = sa.user_id \
+          WHERE t.status = 'open' AND u.role = 'service_admin' AND u.is_active \
+            AND u.employment_status <> 'offboarded' AND u.id <> w.person_id)",
+    );
+    let own_workflows = workflows::table
+        .filter(workflows::person_id.eq(actor.id))
+        .select(workflows::id);
+    let q = q.filter(diesel::dsl::not(tasks::workflow_id.eq_any(own_workflows)));
     match actor.role {
         Role::ProductAdmin => q.filter(products::id.eq_any(actor.scope.product_ids())),
         Role::ServiceAdmin => q
             .filter(products::service_id.eq_any(actor.scope.services.clone()))
-            .filter(diesel::dsl::not(active_pa)),
+            .filter(diesel::dsl::not(held_by_pa)),
         Role::Admin => q
-            .filter(diesel::dsl::not(active_pa))
-            .filter(diesel::dsl::not(active_sa)),
+            .filter(diesel::dsl::not(held_by_pa))
+            .filter(diesel::dsl::not(held_by_sa)),
         Role::User => q.filter(tasks::id.eq(-1)),
     }
 }

@@ -9,7 +9,8 @@ use super::assign;
 use crate::audit::{self, AuditEntry};
 use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::{
-    access_grants, auth_sessions, products, services, tasks, users, workflows,
+    access_grants, auth_sessions, product_admins, products, service_admins, services, tasks, users,
+    workflows,
 };
 use crate::error::{invalid, AppError, CommandError};
 use crate::notify::notify;
@@ -64,7 +65,13 @@ fn product_label(conn: &mut PgConnection, product_id: i64) -> Result<String, App
         .first(conn)?)
 }
 
-/// Creates a task and notifies its assignees.
+/// The person a workflow is about, for a task in it.
+struct Person<'a> {
+    id: i64,
+    name: &'a str,
+}
+
+/// Creates a task and notifies its assignees (never the person it is about).
 fn create_task(
     conn: &mut PgConnection,
     workflow_id: i64,
@@ -72,8 +79,9 @@ fn create_task(
     product_id: i64,
     grant_id: Option<i64>,
     due_on: NaiveDate,
-    person_name: &str,
+    person: &Person<'_>,
 ) -> Result<i64, AppError> {
+    let person_name = person.name;
     let id: i64 = diesel::insert_into(tasks::table)
         .values((
             tasks::workflow_id.eq(workflow_id),
@@ -84,7 +92,7 @@ fn create_task(
         ))
         .returning(tasks::id)
         .get_result(conn)?;
-    let (who, _) = assign::assignees(conn, product_id)?;
+    let (who, _) = assign::assignees(conn, product_id, person.id)?;
     let label = product_label(conn, product_id)?;
     let verb = if kind == "grant" { "Grant" } else { "Revoke" };
     notify(
@@ -95,6 +103,21 @@ fn create_task(
         &format!("/tasks/{id}"),
     )?;
     Ok(id)
+}
+
+/// One open onboarding and one open offboarding per person (and a unique index each,
+/// which refuses the second of two started at the same moment with the same message).
+pub const ONBOARDING_OPEN: &str = "An onboarding for this person is already open.";
+pub const OFFBOARDING_OPEN: &str = "An offboarding for this person is already open.";
+
+fn open_workflow(conn: &mut PgConnection, person_id: i64, kind: &str) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        workflows::table
+            .filter(workflows::person_id.eq(person_id))
+            .filter(workflows::kind.eq(kind))
+            .filter(workflows::status.eq("open")),
+    ))
+    .get_result(conn)?)
 }
 
 /// Starts an onboarding (Admins). Products the person already has get no task.
@@ -119,7 +142,7 @@ pub fn start_onboarding(
             "Choose at least one product (or a template).",
         ));
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let existing: Option<(i64, String)> = users::table
             .filter(crate::db::lower(users::email).eq(&email))
             .select((users::id, users::full_name))
@@ -152,6 +175,9 @@ pub fn start_onboarding(
                 (id, name.to_string())
             }
         };
+        if open_workflow(conn, person_id, "onboarding")? {
+            return Err(invalid("email", ONBOARDING_OPEN));
+        }
         diesel::update(
             users::table
                 .find(person_id)
@@ -192,7 +218,11 @@ pub fn start_onboarding(
         let due = start - chrono::TimeDelta::days(lead_days);
         let mut created = 0;
         for p in product_ids.iter().filter(|p| !already.contains(p)) {
-            create_task(conn, workflow_id, "grant", *p, None, due, &name)?;
+            let person = Person {
+                id: person_id,
+                name: &name,
+            };
+            create_task(conn, workflow_id, "grant", *p, None, due, &person)?;
             created += 1;
         }
         audit::record(
@@ -245,27 +275,28 @@ pub fn start_offboarding(
     authorize(actor, Action::ManagePeople)?;
     let email = form.email.trim().to_lowercase();
     let last_day = parse_date("last_day", &form.last_day, "the last working day")?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let person: Option<(i64, String, String, String)> = users::table
             .filter(crate::db::lower(users::email).eq(&email))
-            .select((users::id, users::full_name, users::role, users::employment_status))
+            .select((
+                users::id,
+                users::full_name,
+                users::role,
+                users::employment_status,
+            ))
             .first(conn)
             .optional()?;
         let Some((person_id, name, role, status)) = person else {
-            return Err(invalid("email", "Nobody in the directory has this email address."));
+            return Err(invalid(
+                "email",
+                "Nobody in the directory has this email address.",
+            ));
         };
         if status == "offboarded" {
             return Err(invalid("email", "This person is already offboarded."));
         }
-        let open: bool = diesel::select(diesel::dsl::exists(
-            workflows::table
-                .filter(workflows::person_id.eq(person_id))
-                .filter(workflows::kind.eq("offboarding"))
-                .filter(workflows::status.eq("open")),
-        ))
-        .get_result(conn)?;
-        if open {
-            return Err(invalid("email", "An offboarding for this person is already open."));
+        if open_workflow(conn, person_id, "offboarding")? {
+            return Err(invalid("email", OFFBOARDING_OPEN));
         }
         if person_id == actor.id {
             return Err(invalid("email", "You cannot offboard yourself."));
@@ -274,19 +305,29 @@ pub fn start_offboarding(
             let others: i64 = users::table
                 .filter(users::role.eq("admin"))
                 .filter(users::is_active.eq(true))
+                // Someone leaving too does not count: their role goes when they have left.
+                .filter(users::employment_status.ne("offboarding"))
+                .filter(users::employment_status.ne("offboarded"))
                 .filter(users::id.ne(person_id))
                 .count()
                 .get_result(conn)?;
             if others == 0 {
-                return Err(CommandError::Refused(format!("{name} is the last active Admin: make someone else an Admin first.")));
+                return Err(CommandError::Refused(format!(
+                    "{name} is the last active Admin: make someone else an Admin first."
+                )));
             }
         }
         let disable_now = form.disable_now.is_some();
         diesel::update(users::table.find(person_id))
-            .set((users::employment_status.eq("offboarding"), users::end_date.eq(last_day)))
+            .set((
+                users::employment_status.eq("offboarding"),
+                users::end_date.eq(last_day),
+            ))
             .execute(conn)?;
         if disable_now {
-            diesel::update(users::table.find(person_id)).set(users::is_active.eq(false)).execute(conn)?;
+            diesel::update(users::table.find(person_id))
+                .set(users::is_active.eq(false))
+                .execute(conn)?;
             end_sessions(conn, person_id, "offboarding")?;
         }
         let workflow_id: i64 = diesel::insert_into(workflows::table)
@@ -304,7 +345,19 @@ pub fn start_offboarding(
             .select((access_grants::id, access_grants::product_id))
             .load(conn)?;
         for (grant_id, product_id) in &grants {
-            create_task(conn, workflow_id, "revoke", *product_id, Some(*grant_id), last_day, &name)?;
+            let person = Person {
+                id: person_id,
+                name: &name,
+            };
+            create_task(
+                conn,
+                workflow_id,
+                "revoke",
+                *product_id,
+                Some(*grant_id),
+                last_day,
+                &person,
+            )?;
         }
         let handovers = super::handover::create_for(conn, workflow_id, person_id, &name)?;
         audit::record(
@@ -349,7 +402,10 @@ pub fn on_new_grant(
             product_id,
             Some(grant_id),
             last_day,
-            &name,
+            &Person {
+                id: person_id,
+                name: &name,
+            },
         )?;
     }
     Ok(())
@@ -401,6 +457,20 @@ fn load_task(conn: &mut PgConnection, id: i64) -> Result<TaskRow, AppError> {
     })
 }
 
+/// Who may complete or close task `t` (`assign::may_complete`): anyone else learns nothing,
+/// not even that it exists; an Admin who is the task's person is told why.
+fn authorize_task(conn: &mut PgConnection, actor: &Actor, t: &TaskRow) -> Result<(), CommandError> {
+    if assign::may_complete(conn, actor, t.product_id, t.person_id)? {
+        Ok(())
+    } else if actor.is_admin() {
+        Err(CommandError::Refused(
+            "This task is about you: another administrator completes it.".into(),
+        ))
+    } else {
+        Err(CommandError::Other(AppError::NotFound))
+    }
+}
+
 /// Completes a task: grants or revokes the access in the same transaction.
 pub fn complete_task(
     conn: &mut PgConnection,
@@ -408,12 +478,10 @@ pub fn complete_task(
     id: i64,
     form: &CompleteForm,
 ) -> Result<i64, CommandError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         // Who may complete it first: anyone else learns nothing, not even that it exists.
         let t = load_task(conn, id)?;
-        if !assign::may_complete(conn, actor, t.product_id)? {
-            return Err(CommandError::Other(AppError::NotFound));
-        }
+        authorize_task(conn, actor, &t)?;
         for (field, value) in [
             ("account_identifier", &form.account_identifier),
             ("note", &form.note),
@@ -429,7 +497,10 @@ pub fn complete_task(
         let account = form.account_identifier.trim();
         let note = form.note.trim();
         let grant_id = if t.kind == "grant" {
-            let product_status: String = products::table.find(t.product_id).select(products::status).first(conn)?;
+            let product_status: String = products::table
+                .find(t.product_id)
+                .select(products::status)
+                .first(conn)?;
             if product_status != "active" {
                 return Err(CommandError::Refused(format!(
                     "{label} has been archived: close this task as not needed instead."
@@ -472,18 +543,25 @@ pub fn complete_task(
                     "This task names no access to revoke: close it as not needed.".into(),
                 )
             })?;
-            let n = diesel::update(access_grants::table.find(g).filter(access_grants::revoked_at.is_null()))
-                .set((
-                    access_grants::revoked_at.eq(Utc::now()),
-                    access_grants::revoked_by.eq(actor.id),
-                    access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
-                ))
-                .execute(conn)?;
+            let n = diesel::update(
+                access_grants::table
+                    .find(g)
+                    .filter(access_grants::revoked_at.is_null()),
+            )
+            .set((
+                access_grants::revoked_at.eq(Utc::now()),
+                access_grants::revoked_by.eq(actor.id),
+                access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
+            ))
+            .execute(conn)?;
             if n == 1 {
                 audit::record(
                     conn,
                     AuditEntry::by(actor, "grant.revoked", "access_grant", Some(g.to_string()))
-                        .summary(format!("Revoked {label} from {} (offboarding task #{id})", t.person_name))
+                        .summary(format!(
+                            "Revoked {label} from {} (offboarding task #{id})",
+                            t.person_name
+                        ))
                         .before(json!({"active": true}))
                         .after(json!({"active": false, "reason": note})),
                 )?;
@@ -502,8 +580,11 @@ pub fn complete_task(
             .execute(conn)?;
         audit::record(
             conn,
-            AuditEntry::by(actor, "task.completed", "task", Some(id.to_string()))
-                .summary(format!("{} {label} for {}: done", if t.kind == "grant" { "Grant" } else { "Revoke" }, t.person_name)),
+            AuditEntry::by(actor, "task.completed", "task", Some(id.to_string())).summary(format!(
+                "{} {label} for {}: done",
+                if t.kind == "grant" { "Grant" } else { "Revoke" },
+                t.person_name
+            )),
         )?;
         finish_if_done(conn, actor, t.workflow_id)?;
         Ok(t.workflow_id)
@@ -518,12 +599,10 @@ pub fn close_not_needed(
     reason: &str,
 ) -> Result<i64, CommandError> {
     let reason = reason.trim();
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         // Who may close it first: anyone else learns nothing, not even that it exists.
         let t = load_task(conn, id)?;
-        if !assign::may_complete(conn, actor, t.product_id)? {
-            return Err(CommandError::Other(AppError::NotFound));
-        }
+        authorize_task(conn, actor, &t)?;
         if reason.is_empty() {
             return Err(invalid("reason", "Say why this task is not needed."));
         }
@@ -556,12 +635,26 @@ pub fn close_not_needed(
     })
 }
 
-/// When no task is open, the workflow completes and the person becomes active (onboarding)
-/// or offboarded (offboarding: login disabled, sessions ended); its starter is notified.
+/// When no task or handover is open, the workflow completes and the person becomes active
+/// (onboarding) or has left (offboarding: `leave`); its starter is notified. An offboarding
+/// whose person still has a login that stays until the end of the last day (the box "disable
+/// their login now" left unticked, the last day not over) waits for that: it completes when
+/// the last day ends (`complete_after_last_day`), and a grant made meanwhile still gets its
+/// revoke task.
 pub(crate) fn finish_if_done(
     conn: &mut PgConnection,
     actor: &Actor,
     workflow_id: i64,
+) -> Result<(), AppError> {
+    finish(conn, Some(actor), workflow_id, crate::clock::local_today())
+}
+
+/// `finish_if_done` for `by` (None: the scheduler) on `today` (in the configured zone).
+fn finish(
+    conn: &mut PgConnection,
+    by: Option<&Actor>,
+    workflow_id: i64,
+    today: NaiveDate,
 ) -> Result<(), AppError> {
     let open: i64 = tasks::table
         .filter(tasks::workflow_id.eq(workflow_id))
@@ -571,17 +664,26 @@ pub(crate) fn finish_if_done(
     if open > 0 || super::handover::open_count(conn, workflow_id)? > 0 {
         return Ok(());
     }
-    let (kind, person_id, started_by, status): (String, i64, Option<i64>, String) =
-        workflows::table
-            .find(workflow_id)
-            .select((
-                workflows::kind,
-                workflows::person_id,
-                workflows::started_by,
-                workflows::status,
-            ))
-            .first(conn)?;
+    let (kind, person_id, started_by, status, last_day): (
+        String,
+        i64,
+        Option<i64>,
+        String,
+        NaiveDate,
+    ) = workflows::table
+        .find(workflow_id)
+        .select((
+            workflows::kind,
+            workflows::person_id,
+            workflows::started_by,
+            workflows::status,
+            workflows::effective_on,
+        ))
+        .first(conn)?;
     if status != "open" {
+        return Ok(());
+    }
+    if kind == "offboarding" && keeps_login(conn, person_id)? && last_day >= today {
         return Ok(());
     }
     diesel::update(workflows::table.find(workflow_id))
@@ -594,7 +696,7 @@ pub(crate) fn finish_if_done(
         .find(person_id)
         .select(users::full_name)
         .first(conn)?;
-    if kind == "onboarding" {
+    let left = if kind == "onboarding" {
         diesel::update(
             users::table
                 .find(person_id)
@@ -602,32 +704,44 @@ pub(crate) fn finish_if_done(
         )
         .set(users::employment_status.eq("active"))
         .execute(conn)?;
+        None
     } else {
-        diesel::update(users::table.find(person_id))
-            .set((
-                users::employment_status.eq("offboarded"),
-                users::is_active.eq(false),
-            ))
-            .execute(conn)?;
-        end_sessions(conn, person_id, "offboarded")?;
-    }
-    audit::record(
-        conn,
-        AuditEntry::by(
+        Some(leave(conn, person_id)?)
+    };
+    let entry = match by {
+        Some(actor) => AuditEntry::by(
             actor,
             "workflow.completed",
             "workflow",
             Some(workflow_id.to_string()),
-        )
-        .summary(format!(
-            "{} of {name} completed",
-            if kind == "onboarding" {
-                "Onboarding"
-            } else {
-                "Offboarding"
-            }
-        )),
-    )?;
+        ),
+        None => AuditEntry::system(
+            "workflow.completed",
+            "workflow",
+            Some(workflow_id.to_string()),
+        ),
+    };
+    let summary = match &left {
+        None => format!("Onboarding of {name} completed"),
+        Some(l) if l.role == "user" && l.scopes == 0 => {
+            format!("Offboarding of {name} completed: login disabled")
+        }
+        Some(l) => format!(
+            "Offboarding of {name} completed: login disabled, role {} and {} administrator scope(s) removed",
+            crate::directory::model::role_label(&l.role),
+            l.scopes
+        ),
+    };
+    let entry = entry.summary(summary);
+    let entry = match &left {
+        Some(l) => entry
+            .before(json!({"role": l.role, "scopes": l.scopes}))
+            .after(
+                json!({"role": "user", "employment_status": "offboarded", "login_enabled": false}),
+            ),
+        None => entry,
+    };
+    audit::record(conn, entry)?;
     if let Some(starter) = started_by {
         notify(
             conn,
@@ -638,6 +752,93 @@ pub(crate) fn finish_if_done(
         )?;
     }
     Ok(())
+}
+
+/// Whether the person can log in now (active, a role with a login, a password): such a
+/// login stays until the end of their last day.
+fn keeps_login(conn: &mut PgConnection, person_id: i64) -> Result<bool, AppError> {
+    let (active, role, has_password): (bool, String, bool) = users::table
+        .find(person_id)
+        .select((
+            users::is_active,
+            users::role,
+            users::password_hash.is_not_null(),
+        ))
+        .first(conn)?;
+    Ok(active && crate::authz::Role::parse(&role).is_some_and(|r| r.can_log_in()) && has_password)
+}
+
+/// What a leaver held when they left.
+struct Left {
+    role: String,
+    scopes: usize,
+}
+
+/// The person has left: offboarded, login disabled and sessions ended, and no administrator
+/// role or scope kept (the handovers gave their services and products new administrators;
+/// anything added since is removed here).
+fn leave(conn: &mut PgConnection, person_id: i64) -> Result<Left, AppError> {
+    let role: String = users::table
+        .find(person_id)
+        .select(users::role)
+        .for_update()
+        .first(conn)?;
+    let scopes =
+        diesel::delete(service_admins::table.filter(service_admins::user_id.eq(person_id)))
+            .execute(conn)?
+            + diesel::delete(product_admins::table.filter(product_admins::user_id.eq(person_id)))
+                .execute(conn)?;
+    diesel::update(users::table.find(person_id))
+        .set((
+            users::employment_status.eq("offboarded"),
+            users::is_active.eq(false),
+            users::role.eq("user"),
+            users::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)?;
+    end_sessions(conn, person_id, "offboarded")?;
+    Ok(Left { role, scopes })
+}
+
+/// The scheduler's part (hourly): completes the offboardings that only waited for their
+/// person's last day to end. Returns how many completed.
+pub fn complete_after_last_day(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+) -> Result<usize, AppError> {
+    let due: Vec<i64> = workflows::table
+        .filter(workflows::kind.eq("offboarding"))
+        .filter(workflows::status.eq("open"))
+        .filter(workflows::effective_on.lt(today))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            tasks::table
+                .filter(tasks::workflow_id.eq(workflows::id))
+                .filter(tasks::status.eq("open")),
+        )))
+        .select(workflows::id)
+        .order(workflows::id.asc())
+        .load(conn)?;
+    let mut completed = 0;
+    for id in due {
+        let done = crate::db::transaction(conn, |conn| {
+            let status: String = workflows::table
+                .find(id)
+                .select(workflows::status)
+                .for_update()
+                .first(conn)?;
+            if status != "open" {
+                return Ok(false);
+            }
+            finish(conn, None, id, today)?;
+            let after: String = workflows::table
+                .find(id)
+                .select(workflows::status)
+                .first(conn)?;
+            Ok::<_, AppError>(after == "completed")
+        })?;
+        completed += usize::from(done);
+    }
+    Ok(completed)
 }
 
 /// Cancels an open workflow and its open tasks (Admins), with a reason.
@@ -652,7 +853,7 @@ pub fn cancel(
     if reason.is_empty() {
         return Err(invalid("reason", "Say why the workflow is cancelled."));
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (status, kind, person_id): (String, String, i64) = workflows::table
             .find(workflow_id)
             .select((workflows::status, workflows::kind, workflows::person_id))

@@ -280,7 +280,7 @@ pub fn complete(
 ) -> Result<i64, CommandError> {
     authorize(actor, Action::ManagePeople)?;
     let email = new_owner_email.trim().to_lowercase();
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (workflow_id, kind, object_id, label, status): (i64, String, i64, String, String) =
             handovers::table
                 .find(id)

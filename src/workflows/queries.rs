@@ -196,7 +196,7 @@ fn task_rows(
     let mut out = Vec::new();
     for r in rows {
         let assignees = if with_assignees && r.7 == "open" {
-            let (ids, role) = assign::assignees(conn, r.3)?;
+            let (ids, role) = assign::assignees(conn, r.3, r.5)?;
             let people: Vec<String> = users::table
                 .filter(users::id.eq_any(ids))
                 .select(users::full_name)
@@ -376,7 +376,8 @@ pub fn task(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<TaskRow, 
         .pop()
         .ok_or(AppError::NotFound)?;
     let allowed = actor.is_admin()
-        || (row.status == "open" && assign::may_complete(conn, actor, row.product_id)?)
+        || (row.status == "open"
+            && assign::may_complete(conn, actor, row.product_id, row.person_id)?)
         || (row.status != "open"
             && tasks::table
                 .find(id)

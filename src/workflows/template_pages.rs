@@ -216,10 +216,10 @@ pub(crate) fn save(
             "Choose the products this template grants.",
         ));
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let taken: bool = diesel::select(diesel::dsl::exists(
             onboarding_templates::table
-                .filter(crate::db::lower(onboarding_templates::name).eq(f.name.to_lowercase()))
+                .filter(crate::db::lower(onboarding_templates::name).eq(crate::db::lower(&f.name)))
                 .filter(onboarding_templates::id.ne(id.unwrap_or(-1))),
         ))
         .get_result(conn)?;
@@ -242,9 +242,17 @@ pub(crate) fn save(
                 .first(conn)
                 .optional()?;
             match found {
-                None => return Err(invalid("maintainer_email", "Nobody in the directory has this email address.")),
+                None => {
+                    return Err(invalid(
+                        "maintainer_email",
+                        "Nobody in the directory has this email address.",
+                    ))
+                }
                 Some((_, st)) if st == "offboarded" => {
-                    return Err(invalid("maintainer_email", "This person has left: choose someone staying."))
+                    return Err(invalid(
+                        "maintainer_email",
+                        "This person has left: choose someone staying.",
+                    ))
                 }
                 Some((uid, _)) => Some(uid),
             }
@@ -370,7 +378,7 @@ pub async fn delete(
 /// Deletes template `id` (audited in the same transaction).
 pub(crate) fn remove(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<(), AppError> {
     authorize(actor, Action::ManagePeople)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let name: String = onboarding_templates::table
             .find(id)
             .select(onboarding_templates::name)

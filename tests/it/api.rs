@@ -1579,3 +1579,297 @@ async fn an_expired_access_token_is_refused_until_refreshed() {
     let me = c.api("GET", "/api/v1/me", Some(&fresh), None).await;
     assert_eq!(parse(&me.body)["username"], "ops");
 }
+
+/// Fires `n` copies of one API call at once and returns their statuses.
+async fn at_once(
+    app: &TestApp,
+    n: usize,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> Vec<u16> {
+    let clients: Vec<_> = (0..n).map(|_| app.client()).collect();
+    let calls = clients
+        .iter()
+        .map(|c| c.api(method, path, Some(token), Some(body.clone())));
+    futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| {
+            assert!(r.status < 500, "{} {path}: {} {}", method, r.status, r.body);
+            if r.status == 409 {
+                let v = parse(&r.body);
+                assert!(
+                    !v["detail"].as_str().unwrap_or_default().is_empty(),
+                    "a 409 says why: {v}"
+                );
+            }
+            r.status
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn identical_requests_at_once_answer_success_or_409_never_500() {
+    use diesel::prelude::*;
+    use portalops::db::schema::{access_grants, users, workflows};
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let (admin, _) = tokens(&app, "root").await;
+    let service = app.insert_service("Slack");
+    for round in 0..4 {
+        let product = app.insert_product(service, &format!("Slack {round}"), None);
+        let person = app.insert_person(
+            &format!("Ann {round}"),
+            &format!("ann{round}@example.com"),
+            "Sales",
+        );
+        // Identical grants: one is made, the others are told the person has it already.
+        let statuses = at_once(
+            &app,
+            4,
+            "POST",
+            "/api/v1/grants",
+            &admin,
+            json!({"person": format!("ann{round}@example.com"), "product_id": product}),
+        )
+        .await;
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        let active: i64 = access_grants::table
+            .filter(access_grants::user_id.eq(person))
+            .filter(access_grants::revoked_at.is_null())
+            .count()
+            .get_result(&mut app.conn())
+            .expect("count");
+        assert_eq!(active, 1);
+
+        // Onboardings of one new person, then of one existing person: one opens.
+        let onboard = |email: String, product: i64| {
+            json!({"email": email, "full_name": "New Hire", "start_date": "2030-01-15",
+                   "product_ids": [product]})
+        };
+        // (Ann gets a product she does not have, or each onboarding would complete at once.)
+        let extra = app.insert_product(service, &format!("Huddles {round}"), None);
+        for (email, product) in [
+            (format!("new{round}@example.com"), product),
+            (format!("ann{round}@example.com"), extra),
+        ] {
+            let statuses = at_once(
+                &app,
+                3,
+                "POST",
+                "/api/v1/workflows/onboarding",
+                &admin,
+                onboard(email.clone(), product),
+            )
+            .await;
+            assert_eq!(
+                statuses.iter().filter(|s| **s == 201).count(),
+                1,
+                "{email}: {statuses:?}"
+            );
+        }
+
+        // Offboardings of one person: one opens.
+        let statuses = at_once(
+            &app,
+            3,
+            "POST",
+            "/api/v1/workflows/offboarding",
+            &admin,
+            json!({"email": format!("ann{round}@example.com"), "last_day": "2030-06-30"}),
+        )
+        .await;
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+    }
+    let open_per_person: Vec<(i64, String, i64)> = workflows::table
+        .filter(workflows::status.eq("open"))
+        .group_by((workflows::person_id, workflows::kind))
+        .select((
+            workflows::person_id,
+            workflows::kind,
+            diesel::dsl::count_star(),
+        ))
+        .load(&mut app.conn())
+        .expect("workflows");
+    assert!(
+        open_per_person.iter().all(|w| w.2 == 1),
+        "{open_per_person:?}"
+    );
+    let people: i64 = users::table
+        .filter(users::email.like("new%@example.com"))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(people, 4, "each new person once");
+}
+
+#[actix_web::test]
+async fn two_admins_demoting_each_other_at_once_never_get_a_500() {
+    use diesel::prelude::*;
+    use portalops::db::schema::users;
+    let app = TestApp::spawn().await;
+    let a = app.create_user("amy", PASSWORD, "admin");
+    let b = app.create_user("bob", PASSWORD, "admin");
+    for _ in 0..6 {
+        // A demotion ends the demoted Admin's sessions: fresh tokens each round.
+        let (amy, _) = tokens(&app, "amy").await;
+        let (bob, _) = tokens(&app, "bob").await;
+        let (ca, cb) = (app.client(), app.client());
+        let (ra, rb) = futures_util::future::join(
+            ca.api(
+                "PUT",
+                &format!("/api/v1/people/{b}/role"),
+                Some(&amy),
+                Some(json!({"role": "user"})),
+            ),
+            cb.api(
+                "PUT",
+                &format!("/api/v1/people/{a}/role"),
+                Some(&bob),
+                Some(json!({"role": "user"})),
+            ),
+        )
+        .await;
+        for r in [&ra, &rb] {
+            // 401/403: the other's demotion landed first and ended this one's session.
+            assert!(
+                [200, 401, 403, 409].contains(&r.status),
+                "{} {}",
+                r.status,
+                r.body
+            );
+        }
+        let admins: i64 = users::table
+            .filter(users::role.eq("admin"))
+            .count()
+            .get_result(&mut app.conn())
+            .expect("count");
+        assert_eq!(admins, 1, "the last Admin stays: {} {}", ra.body, rb.body);
+        diesel::update(users::table.filter(users::id.eq_any([a, b])))
+            .set(users::role.eq("admin"))
+            .execute(&mut app.conn())
+            .expect("both Admins again");
+    }
+}
+
+#[actix_web::test]
+async fn a_duplicate_template_name_is_a_field_error_not_a_500() {
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let (admin, _) = tokens(&app, "root").await;
+    let c = app.client();
+    let p = app.insert_product(app.insert_service("Slack"), "Slack Pro", None);
+    // PostgreSQL's lower() under the C locale leaves "É" alone, Rust's does not: the check
+    // must compare as the unique index does.
+    for name in ["Équipe Ventes", "Ops"] {
+        let r = c
+            .api(
+                "POST",
+                "/api/v1/templates",
+                Some(&admin),
+                Some(json!({"name": name, "product_ids": [p]})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let again = assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/templates",
+            Some(&admin),
+            Some(json!({"name": "Équipe Ventes", "product_ids": [p]})),
+        )
+        .await,
+        422,
+    );
+    assert_eq!(
+        again["errors"]["name"],
+        "A template with this name already exists."
+    );
+    let ops: i64 = parse(
+        &c.api("GET", "/api/v1/templates", Some(&admin), None)
+            .await
+            .body,
+    )
+    .as_array()
+    .and_then(|a| a.iter().find(|t| t["name"] == "Ops"))
+    .and_then(|t| t["id"].as_i64())
+    .expect("Ops");
+    let saved = assert_problem(
+        &c.api(
+            "PUT",
+            &format!("/api/v1/templates/{ops}"),
+            Some(&admin),
+            Some(json!({"name": "Équipe Ventes", "product_ids": [p]})),
+        )
+        .await,
+        422,
+    );
+    assert_eq!(
+        saved["errors"]["name"],
+        "A template with this name already exists."
+    );
+    // And the page shows the message next to the name.
+    let root = app.client();
+    assert_eq!(root.login("root", PASSWORD).await.status, 303);
+    let page = root
+        .submit(
+            "/workflows/templates",
+            "/workflows/templates",
+            &[("name", "Équipe Ventes"), ("product_ids", &p.to_string())],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page
+        .body
+        .contains("A template with this name already exists."));
+}
+
+#[actix_web::test]
+async fn a_second_open_onboarding_of_one_person_is_refused() {
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let (admin, _) = tokens(&app, "root").await;
+    let c = app.client();
+    let p = app.insert_product(app.insert_service("Slack"), "Slack Pro", None);
+    let q = app.insert_product(app.insert_service("Zoom"), "Zoom Pro", None);
+    let body = |product: i64| {
+        json!({"email": "nina@example.com", "full_name": "Nina New", "start_date": "2030-01-15",
+               "product_ids": [product]})
+    };
+    let r = c
+        .api(
+            "POST",
+            "/api/v1/workflows/onboarding",
+            Some(&admin),
+            Some(body(p)),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v = assert_problem(
+        &c.api(
+            "POST",
+            "/api/v1/workflows/onboarding",
+            Some(&admin),
+            Some(body(q)),
+        )
+        .await,
+        422,
+    );
+    assert_eq!(
+        v["errors"]["email"],
+        "An onboarding for this person is already open."
+    );
+    assert_eq!(app.count("workflows"), 1);
+    assert_eq!(app.count("tasks"), 1, "no second set of grant tasks");
+}

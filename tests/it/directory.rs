@@ -241,3 +241,49 @@ async fn the_directory_filters_by_department_status_role_and_access() {
     let sorted = c.get("/directory?sort=email&dir=desc").await;
     assert_eq!(sorted.status, 200);
 }
+
+/// The same grant submitted from the product page by several Admins at the same moment: one
+/// is made, every other one shows the form again with the reason (409 when the database's
+/// unique rule caught it, 422 when the command's own check did), never an error page.
+#[actix_web::test]
+async fn identical_grants_submitted_at_once_show_the_form_with_the_reason() {
+    use portalops::db::schema::access_grants;
+    let app = TestApp::spawn().await;
+    let mut admins = Vec::new();
+    for i in 0..3 {
+        admins.push(app.logged_in(&format!("admin{i}"), "admin").await);
+    }
+    let service = app.insert_service("Slack");
+    for round in 0..5 {
+        let product = app.insert_product(service, &format!("Slack {round}"), None);
+        let email = format!("ann{round}@example.com");
+        let person = app.insert_person(&format!("Ann {round}"), &email, "Sales");
+        let page = format!("/inventory/products/{product}");
+        let action = format!("{page}/grants");
+        let fields = [("person", email.as_str())];
+        let answers = futures_util::future::join_all(
+            admins.iter().map(|c| c.submit(&page, &action, &fields)),
+        )
+        .await;
+        for r in &answers {
+            match r.status {
+                303 => {}
+                409 | 422 => assert!(
+                    r.body
+                        .contains("This person already has access to this product."),
+                    "{}",
+                    r.body
+                ),
+                other => panic!("{other}: {}", r.body),
+            }
+        }
+        assert_eq!(answers.iter().filter(|r| r.status == 303).count(), 1);
+        let active: i64 = access_grants::table
+            .filter(access_grants::user_id.eq(person))
+            .filter(access_grants::revoked_at.is_null())
+            .count()
+            .get_result(&mut app.conn())
+            .expect("count");
+        assert_eq!(active, 1);
+    }
+}

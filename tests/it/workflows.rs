@@ -275,6 +275,18 @@ async fn an_offboarding_revokes_every_access_and_ends_with_the_person_offboarded
             assert_eq!(r.status, 303);
         }
     }
+    assert_eq!(
+        leo_client.get("/").await.status,
+        200,
+        "every task done, the login stays until the last day has ended"
+    );
+    app.state.clock.set(Some(
+        chrono::NaiveDate::from_ymd_opt(2030, 7, 1)
+            .and_then(|d| d.and_hms_opt(0, 30, 0))
+            .expect("date")
+            .and_utc(),
+    ));
+    run_job(&app, "offboardings").await;
     let (status, active): (String, bool) = users::table
         .find(leo)
         .select((users::employment_status, users::is_active))
@@ -530,7 +542,11 @@ async fn a_handover_blocks_the_offboarding_until_a_new_owner_is_chosen() {
         .submit(
             "/workflows/offboard",
             "/workflows/offboard",
-            &[("email", "sam@example.com"), ("last_day", "2030-06-30")],
+            &[
+                ("email", "sam@example.com"),
+                ("last_day", "2030-06-30"),
+                ("disable_now", "on"),
+            ],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -702,4 +718,325 @@ async fn cancelling_an_offboarding_cancels_its_handovers_and_changes_no_owner() 
         .await
         .body
         .contains("This handover is already closed."));
+}
+
+async fn run_job(app: &TestApp, job: &'static str) -> String {
+    let state = app.state.clone();
+    actix_web::web::block(move || portalops::jobs::run_job(&state, job))
+        .await
+        .expect("block")
+        .expect("job")
+}
+
+fn open_task_of(app: &TestApp, person: i64, product: i64) -> i64 {
+    tasks::table
+        .inner_join(workflows::table)
+        .filter(workflows::person_id.eq(person))
+        .filter(tasks::product_id.eq(product))
+        .filter(tasks::status.eq("open"))
+        .select(tasks::id)
+        .first(&mut app.conn())
+        .expect("open task")
+}
+
+fn notified(app: &TestApp, user: i64, kind: &str) -> i64 {
+    notifications::table
+        .filter(notifications::user_id.eq(user))
+        .filter(notifications::kind.eq(kind))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count")
+}
+
+#[actix_web::test]
+async fn a_leaver_is_never_assigned_a_task_of_their_own_offboarding() {
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    let (pam_id, sam_id, root_id) = (app.user_id("pam"), app.user_id("sam"), app.user_id("root"));
+    // pam runs Gmail (no Service Administrator on Google Workspace) and uses it herself.
+    app.insert_grant(pam_id, e.gmail);
+    let pam = login(&app, "pam").await;
+    let last_day = portalops::clock::local_today() + chrono::TimeDelta::days(1);
+    let last_day = last_day.to_string();
+    let r = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[("email", "pam@example.com"), ("last_day", &last_day)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let gmail_task = open_task_of(&app, pam_id, e.gmail);
+    let page = root.get(&r.location()).await;
+    assert!(
+        page.body.contains("root Example (Admin)") && !page.body.contains("pam Example (Product"),
+        "the task falls back past pam to the Admins: {}",
+        page.body
+    );
+    assert_eq!(
+        notified(&app, pam_id, "task.assigned"),
+        0,
+        "pam is not told to revoke herself"
+    );
+    assert_eq!(notified(&app, root_id, "task.assigned"), 1);
+    assert!(
+        task_ids(&pam.get("/tasks").await.body).is_empty(),
+        "not in pam's tasks"
+    );
+    assert_eq!(task_ids(&root.get("/tasks").await.body), vec![gmail_task]);
+    assert_eq!(pam.get(&format!("/tasks/{gmail_task}")).await.status, 404);
+    let refused = pam
+        .submit("/tasks", &format!("/tasks/{gmail_task}/complete"), &[])
+        .await;
+    assert_eq!(refused.status, 404, "pam cannot revoke her own access");
+    // The API's task list says the same.
+    let token = {
+        let r = app
+            .client()
+            .api(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"username": "pam", "password": PASSWORD})),
+            )
+            .await;
+        serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    };
+    let mine = app
+        .client()
+        .api("GET", "/api/v1/tasks", Some(&token), None)
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(
+        !mine.body.contains(&format!("\"id\":{gmail_task}")),
+        "{}",
+        mine.body
+    );
+
+    // A task made later in the offboarding follows the same rule: pam also runs Jira now,
+    // and a grant of it made meanwhile gets a revoke task for Jira's Service Administrator.
+    app.make_product_admin("pam", e.jira);
+    let r = root
+        .submit(
+            &format!("/inventory/products/{}", e.jira),
+            &format!("/inventory/products/{}/grants", e.jira),
+            &[("person", "pam@example.com")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let jira_task = open_task_of(&app, pam_id, e.jira);
+    let sam = login(&app, "sam").await;
+    assert_eq!(task_ids(&sam.get("/tasks").await.body), vec![jira_task]);
+    assert_eq!(notified(&app, sam_id, "task.assigned"), 1);
+    assert_eq!(notified(&app, pam_id, "task.assigned"), 0);
+    assert!(task_ids(&pam.get("/tasks").await.body).is_empty());
+
+    // Nor does the daily digest remind her of them (both are due tomorrow).
+    run_job(&app, "reminders").await;
+    assert_eq!(notified(&app, pam_id, "reminder.tasks"), 0);
+    assert_eq!(notified(&app, sam_id, "reminder.tasks"), 1);
+    assert_eq!(notified(&app, root_id, "reminder.tasks"), 1);
+
+    // A leaving Admin: the other Admins take the task, and the leaver cannot complete it.
+    app.create_user("ada", PASSWORD, "admin");
+    let ada_id = app.user_id("ada");
+    app.insert_grant(ada_id, e.zoom);
+    let ada = login(&app, "ada").await;
+    let r = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[("email", "ada@example.com"), ("last_day", &last_day)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let zoom_task = open_task_of(&app, ada_id, e.zoom);
+    assert!(!task_ids(&ada.get("/tasks").await.body).contains(&zoom_task));
+    assert!(task_ids(&root.get("/tasks").await.body).contains(&zoom_task));
+    assert_eq!(notified(&app, ada_id, "task.assigned"), 0);
+    let r = ada
+        .submit(
+            &format!("/tasks/{zoom_task}"),
+            &format!("/tasks/{zoom_task}/complete"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(ada
+        .get(&format!("/tasks/{zoom_task}"))
+        .await
+        .body
+        .contains("This task is about you"));
+    let status: String = tasks::table
+        .find(zoom_task)
+        .select(tasks::status)
+        .first(&mut app.conn())
+        .expect("task");
+    assert_eq!(status, "open");
+}
+
+#[actix_web::test]
+async fn the_login_stays_until_the_last_day_ends_and_the_leaver_keeps_no_role_or_scope() {
+    use portalops::db::schema::product_admins;
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    app.create_user("leo", PASSWORD, "product_admin");
+    app.make_product_admin("leo", e.zoom);
+    let leo = app.user_id("leo");
+    app.insert_grant(leo, e.gmail);
+    let leo_client = login(&app, "leo").await;
+    let today = portalops::clock::local_today();
+    let r = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[
+                ("email", "leo@example.com"),
+                ("last_day", &today.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let workflow = r.location();
+    let handover: i64 = portalops::db::schema::handovers::table
+        .select(portalops::db::schema::handovers::id)
+        .first(&mut app.conn())
+        .expect("handover of Zoom Pro");
+    let r = root
+        .submit(
+            &workflow,
+            &format!("/handovers/{handover}"),
+            &[("email", "pam@example.com")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let pam = login(&app, "pam").await;
+    for t in task_ids(&pam.get("/tasks").await.body) {
+        let r = pam
+            .submit(&format!("/tasks/{t}"), &format!("/tasks/{t}/complete"), &[])
+            .await;
+        assert_eq!(r.status, 303);
+    }
+    let state = || -> (String, String, bool, String) {
+        let (status, role, active): (String, String, bool) = users::table
+            .find(leo)
+            .select((users::employment_status, users::role, users::is_active))
+            .first(&mut app.conn())
+            .expect("leo");
+        let wf: String = workflows::table
+            .select(workflows::status)
+            .first(&mut app.conn())
+            .expect("workflow");
+        (status, role, active, wf)
+    };
+    // Every task and handover done, but the box was not ticked and today is the last day.
+    assert_eq!(
+        state(),
+        (
+            "offboarding".into(),
+            "product_admin".into(),
+            true,
+            "open".into()
+        )
+    );
+    assert_eq!(
+        leo_client.get("/").await.status,
+        200,
+        "the login stays today"
+    );
+    assert!(root
+        .get(&workflow)
+        .await
+        .body
+        .contains("keeps their login until the end of their last day"));
+    // A grant made meanwhile still gets its revoke task.
+    let r = root
+        .submit(
+            &format!("/inventory/products/{}", e.jira),
+            &format!("/inventory/products/{}/grants", e.jira),
+            &[("person", "leo@example.com")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let jira_task = open_task_of(&app, leo, e.jira);
+    let sam = login(&app, "sam").await;
+    sam.submit(
+        &format!("/tasks/{jira_task}"),
+        &format!("/tasks/{jira_task}/complete"),
+        &[],
+    )
+    .await;
+    assert_eq!(state().3, "open");
+
+    // Before the last day has ended, the hourly job leaves it; after, it completes it.
+    assert!(run_job(&app, "offboardings").await.starts_with("0 "));
+    app.state
+        .clock
+        .set(Some(chrono::Utc::now() + chrono::TimeDelta::days(1)));
+    assert!(run_job(&app, "offboardings").await.starts_with("1 "));
+    assert_eq!(
+        state(),
+        (
+            "offboarded".into(),
+            "user".into(),
+            false,
+            "completed".into()
+        )
+    );
+    let scopes: i64 = product_admins::table
+        .filter(product_admins::user_id.eq(leo))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(scopes, 0, "Zoom Pro was handed over to pam");
+    assert_eq!(leo_client.get("/").await.status, 303, "logged out");
+    assert_eq!(app.client().login("leo", PASSWORD).await.status, 401);
+    assert!(app
+        .audit_actions()
+        .contains(&"workflow.completed".to_string()));
+}
+
+#[actix_web::test]
+async fn with_the_box_ticked_the_login_ends_at_once_and_the_admin_role_goes_at_completion() {
+    let app = TestApp::spawn().await;
+    let e = estate(&app);
+    let root = app.logged_in("root", "admin").await;
+    app.create_user("ada", PASSWORD, "admin");
+    let ada = app.user_id("ada");
+    app.insert_grant(ada, e.zoom);
+    let ada_client = login(&app, "ada").await;
+    let r = root
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[
+                ("email", "ada@example.com"),
+                ("last_day", "2030-06-30"),
+                ("disable_now", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(ada_client.get("/").await.status, 303, "disabled at once");
+    let t = open_task_of(&app, ada, e.zoom);
+    let r = root
+        .submit(&format!("/tasks/{t}"), &format!("/tasks/{t}/complete"), &[])
+        .await;
+    assert_eq!(r.status, 303);
+    let (status, role, wf): (String, String, String) = users::table
+        .inner_join(workflows::table.on(workflows::person_id.eq(users::id)))
+        .filter(users::id.eq(ada))
+        .select((users::employment_status, users::role, workflows::status))
+        .first(&mut app.conn())
+        .expect("ada");
+    assert_eq!(
+        (status.as_str(), role.as_str(), wf.as_str()),
+        ("offboarded", "user", "completed"),
+        "done now: no Admin role kept"
+    );
 }

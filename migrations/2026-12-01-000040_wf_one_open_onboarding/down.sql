@@ -1,0 +1,1 @@
+DROP INDEX workflows_one_open_onboarding;
