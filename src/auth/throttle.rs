@@ -267,28 +267,33 @@ pub fn record_failure(
     })
 }
 
-/// The reserved attempt succeeded: the counters it was charged to start again, except the
-/// client address's (one good password does not vouch for everyone behind an address) and
-/// any key locked meanwhile by concurrent failures (a lock is never cleared by a login).
+/// The reserved attempt succeeded. The counters it was charged to start again, except the
+/// client address's, which only gives the attempt back (one good password does not vouch
+/// for everyone behind an address); a key locked meanwhile by concurrent failures keeps its
+/// lock and count (a lock is never cleared by a login).
 pub fn record_success(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     keys: &[Key],
 ) -> Result<(), AppError> {
-    let names: Vec<&str> = keys
-        .iter()
-        .filter(|k| k.kind != Kind::Address)
-        .map(|k| k.key.as_str())
-        .collect();
+    let (addresses, others): (Vec<&Key>, Vec<&Key>) =
+        keys.iter().partition(|k| k.kind == Kind::Address);
+    let unlocked = login_throttle::locked_until
+        .is_null()
+        .or(login_throttle::locked_until.le(now));
     diesel::delete(
         login_throttle::table
-            .filter(login_throttle::key.eq_any(names))
-            .filter(
-                login_throttle::locked_until
-                    .is_null()
-                    .or(login_throttle::locked_until.le(now)),
-            ),
+            .filter(login_throttle::key.eq_any(others.iter().map(|k| k.key.as_str())))
+            .filter(unlocked),
     )
+    .execute(conn)?;
+    diesel::update(
+        login_throttle::table
+            .filter(login_throttle::key.eq_any(addresses.iter().map(|k| k.key.as_str())))
+            .filter(login_throttle::failures.gt(0))
+            .filter(unlocked),
+    )
+    .set(login_throttle::failures.eq(login_throttle::failures - 1))
     .execute(conn)?;
     Ok(())
 }
