@@ -4,9 +4,9 @@
 use diesel::prelude::*;
 
 use super::password::{self, Verified};
-use super::{forwarding, known_device};
 use super::throttle::{self, Verdict};
 use super::tokens::{self, IssuedTokens};
+use super::{forwarding, known_device};
 use crate::audit::{self, AuditEntry};
 use crate::authz::{Actor, Role};
 use crate::db::lower_nullable;

@@ -22,8 +22,7 @@ pub fn cookie_name(secure: bool) -> &'static str {
 }
 
 fn mac(secret: &[u8], payload: &str) -> Hmac<sha2::Sha256> {
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(b"portalops-known-device-v1\0");
     mac.update(payload.as_bytes());
     mac
@@ -71,7 +70,11 @@ mod tests {
         let device = verify(b"secret", &t, 7, now).expect("valid");
         assert_eq!(verify(b"secret", &t, 8, now), None, "another account");
         assert_eq!(verify(b"other", &t, 7, now), None, "another secret");
-        assert_eq!(verify(b"secret", &t, 7, now + LIFETIME * 2), None, "expired");
+        assert_eq!(
+            verify(b"secret", &t, 7, now + LIFETIME * 2),
+            None,
+            "expired"
+        );
         let again = issue(b"secret", 7, Some(&device), now);
         assert_eq!(verify(b"secret", &again, 7, now), Some(device));
         let forged = t.replacen("7.", "8.", 1);

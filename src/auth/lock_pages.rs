@@ -78,8 +78,10 @@ pub async fn unlock(
     authorize(&actor, Action::ManageSettings)?;
     let key = form.into_inner().key;
     let now = state.clock.now();
-    let what =
-        crate::db::run(&state.pool, move |conn| locks::unlock(conn, &actor, &key, now)).await?;
+    let what = crate::db::run(&state.pool, move |conn| {
+        locks::unlock(conn, &actor, &key, now)
+    })
+    .await?;
     sess::flash(&session, FlashKind::Success, &format!("Unlocked: {what}."));
     Ok(redirect("/settings/logins"))
 }

@@ -28,7 +28,10 @@ type LockRow = (
 );
 
 fn describe(kind: &str, username: Option<&str>, ip: Option<&str>) -> String {
-    let who = username.map_or_else(|| "a username that does not exist".to_string(), |u| u.to_string());
+    let who = username.map_or_else(
+        || "a username that does not exist".to_string(),
+        |u| u.to_string(),
+    );
     let ip = ip.unwrap_or("an unknown address");
     match kind {
         "pair" => format!("{who} from {ip}"),

@@ -8,9 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::commands::{self, LoginAttempt, LoginOutcome};
-use super::{forwarding, known_device};
 use super::current_user::CurrentUser;
 use super::session::{self as sess, FlashKind};
+use super::{forwarding, known_device};
 use crate::error::{AppError, AppResult};
 use crate::web::respond::{html, redirect};
 use crate::web::{client_ip, safe_next, AppState, PageCtx};
@@ -115,9 +115,8 @@ pub async fn login(
             sess::begin(&session, &tokens.access, &tokens.refresh);
             let target = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
             let mut resp = redirect(&target);
-            let max_age = actix_web::cookie::time::Duration::seconds(
-                known_device::LIFETIME.num_seconds(),
-            );
+            let max_age =
+                actix_web::cookie::time::Duration::seconds(known_device::LIFETIME.num_seconds());
             let cookie = Cookie::build(known_device::cookie_name(secure), device_token)
                 .path("/")
                 .secure(secure)

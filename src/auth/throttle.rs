@@ -31,8 +31,7 @@ use crate::error::AppError;
 /// included — and the key cannot be reversed by hashing guesses without the secret.
 pub fn username_key(secret: &[u8], typed: &str) -> String {
     let normalised = typed.trim().to_lowercase();
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(b"portalops-login-throttle-v1\0");
     mac.update(normalised.as_bytes());
     format!("{:x}", mac.finalize().into_bytes())
@@ -296,4 +295,31 @@ pub fn record_success(
     .set(login_throttle::failures.eq(login_throttle::failures - 1))
     .execute(conn)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_start_after_two_failures_double_and_stop_at_sixteen_steps() {
+        let step = Duration::from_millis(250);
+        let ms = |kind, prior| delay_for(step, kind, prior).as_millis();
+        assert_eq!([0, 1].map(|p| ms(Kind::Pair, p)), [0, 0]);
+        assert_eq!(
+            [2, 3, 4, 5, 6, 19].map(|p| ms(Kind::Account, p)),
+            [250, 500, 1000, 2000, 4000, 4000]
+        );
+        assert_eq!(ms(Kind::Device, 4), 1000);
+        assert_eq!(ms(Kind::Address, 29), 0, "addresses add no delay");
+    }
+
+    #[test]
+    fn the_username_key_is_normalised_keyed_and_holds_no_typed_text() {
+        let k = username_key(b"secret", "  Alice ");
+        assert_eq!(k, username_key(b"secret", "alice"));
+        assert_ne!(k, username_key(b"other secret", "alice"));
+        assert_eq!(k.len(), 64);
+        assert!(!username_key(b"secret", "4111111111111111").contains("4111111111111111"));
+    }
 }

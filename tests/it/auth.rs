@@ -244,13 +244,20 @@ async fn concurrent_wrong_passwords_are_checked_at_most_the_limit() {
     }
     let checked = count_actions(&app, "auth.login_failed");
     let wrong = statuses.iter().filter(|s| **s == 401).count();
-    assert!((1..=5).contains(&checked), "{checked} checked: {statuses:?}");
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} checked: {statuses:?}"
+    );
     assert_eq!(wrong, checked, "{statuses:?}");
     assert!(
         statuses.iter().all(|s| *s == 401 || *s == 429),
         "{statuses:?}"
     );
-    assert_eq!(statuses[8..].iter().filter(|s| **s == 401).count(), 0, "{statuses:?}");
+    assert_eq!(
+        statuses[8..].iter().filter(|s| **s == 401).count(),
+        0,
+        "{statuses:?}"
+    );
     assert_eq!(
         api_login(&c, "alice", PASSWORD, None, None).await.status,
         429,
@@ -326,13 +333,20 @@ async fn the_owner_logs_in_from_a_known_device_while_another_client_hammers_the_
     let first = api_login(&own_script, "root", PASSWORD, None, None).await;
     assert_eq!(first.status, 200, "{}", first.body);
     let body: serde_json::Value = serde_json::from_str(&first.body).expect("json");
-    let device = body["device_token"].as_str().expect("device_token").to_string();
+    let device = body["device_token"]
+        .as_str()
+        .expect("device_token")
+        .to_string();
 
     let attacker = app.client();
     let mut wrong = 0;
     // From the owner's address: root (locks the pair), then other usernames (the address).
     for i in 0..30 {
-        let user = if i < 5 { "root".to_string() } else { format!("user{i}") };
+        let user = if i < 5 {
+            "root".to_string()
+        } else {
+            format!("user{i}")
+        };
         let r = api_login(&attacker, &user, "guess guess guess", None, None).await;
         wrong += usize::from(r.status == 401);
     }
@@ -342,9 +356,15 @@ async fn the_owner_logs_in_from_a_known_device_while_another_client_hammers_the_
         let r = api_login(&attacker, "root", "guess guess guess", None, Some(&ip)).await;
         wrong += usize::from(r.status == 401);
     }
-    assert_eq!(wrong, 30 + 15, "pair 5, address 30, account 20 (5 of them from the pair)");
     assert_eq!(
-        api_login(&attacker, "root", PASSWORD, None, None).await.status,
+        wrong,
+        30 + 15,
+        "pair 5, address 30, account 20 (5 of them from the pair)"
+    );
+    assert_eq!(
+        api_login(&attacker, "root", PASSWORD, None, None)
+            .await
+            .status,
         429
     );
     assert_eq!(
@@ -366,7 +386,14 @@ async fn the_owner_logs_in_from_a_known_device_while_another_client_hammers_the_
     let r = api_login(&attacker, "mallory", PASSWORD, None, Some("198.51.100.10")).await;
     let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
     let foreign = body["device_token"].as_str().expect("device_token");
-    let r = api_login(&attacker, "root", PASSWORD, Some(foreign), Some("198.51.100.10")).await;
+    let r = api_login(
+        &attacker,
+        "root",
+        PASSWORD,
+        Some(foreign),
+        Some("198.51.100.10"),
+    )
+    .await;
     assert_eq!(r.status, 429);
 }
 
@@ -381,12 +408,23 @@ async fn pairs_are_locked_apart_and_guessing_from_many_addresses_is_bounded() {
     app.create_user("alice", PASSWORD, "admin");
     let c = app.client();
     for _ in 0..5 {
-        let r = api_login(&c, "alice", "wrong password here", None, Some("203.0.113.9")).await;
+        let r = api_login(
+            &c,
+            "alice",
+            "wrong password here",
+            None,
+            Some("203.0.113.9"),
+        )
+        .await;
         assert_eq!(r.status, 401, "{}", r.body);
     }
     let from = |ip: &'static str| api_login(&c, "alice", PASSWORD, None, Some(ip));
     assert_eq!(from("203.0.113.9").await.status, 429, "the pair is locked");
-    assert_eq!(from("198.51.100.4").await.status, 200, "another address is not");
+    assert_eq!(
+        from("198.51.100.4").await.status,
+        200,
+        "another address is not"
+    );
 
     // 20 failures for one username from 20 addresses lock it for every unknown client.
     let mut wrong = 0;
@@ -405,7 +443,8 @@ async fn pairs_are_locked_apart_and_guessing_from_many_addresses_is_bounded() {
         .load(&mut app.conn())
         .expect("keys");
     assert!(
-        keys.iter().all(|k| !k.contains(card) && !k.contains("alice")),
+        keys.iter()
+            .all(|k| !k.contains(card) && !k.contains("alice")),
         "{keys:?}"
     );
 }
@@ -420,7 +459,10 @@ async fn an_admin_unlocks_a_locked_login_and_a_non_admin_cannot() {
     let bob = app.create_user("bob", PASSWORD, "product_admin");
     let stranger = app.client();
     for _ in 0..3 {
-        assert_eq!(stranger.login("bob", "wrong password here").await.status, 401);
+        assert_eq!(
+            stranger.login("bob", "wrong password here").await.status,
+            401
+        );
     }
     assert_eq!(stranger.login("bob", PASSWORD).await.status, 429);
     let key: String = login_throttle::table
@@ -441,16 +483,28 @@ async fn an_admin_unlocks_a_locked_login_and_a_non_admin_cannot() {
         )
         .await;
     assert_eq!(r.status, 403);
-    assert_eq!(stranger.login("bob", PASSWORD).await.status, 429, "still locked");
+    assert_eq!(
+        stranger.login("bob", PASSWORD).await.status,
+        429,
+        "still locked"
+    );
 
     let admin = app.logged_in("root", "admin").await;
     let settings = admin.get("/settings").await;
-    assert!(settings.body.contains("Login locks (1)"), "{}", settings.body);
+    assert!(
+        settings.body.contains("Login locks (1)"),
+        "{}",
+        settings.body
+    );
     let page = admin.get("/settings/logins").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("bob from 127.0.0.1"), "{}", page.body);
     let r = admin
-        .submit("/settings/logins", "/settings/logins/unlock", &[("key", &key)])
+        .submit(
+            "/settings/logins",
+            "/settings/logins/unlock",
+            &[("key", &key)],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let (actor, object): (Option<i64>, Option<String>) = audit_log::table
@@ -462,7 +516,11 @@ async fn an_admin_unlocks_a_locked_login_and_a_non_admin_cannot() {
     assert_eq!(object, Some(bob.to_string()));
     assert_eq!(stranger.login("bob", PASSWORD).await.status, 303);
     let again = admin
-        .submit("/settings/logins", "/settings/logins/unlock", &[("key", &key)])
+        .submit(
+            "/settings/logins",
+            "/settings/logins/unlock",
+            &[("key", &key)],
+        )
         .await;
     assert_eq!(again.status, 404);
 }
@@ -475,7 +533,14 @@ async fn settings_warn_about_x_forwarded_for_from_an_untrusted_peer() {
     let app = TestApp::spawn().await;
     let admin = app.logged_in("root", "admin").await;
     assert!(!admin.get("/settings").await.body.contains(warning));
-    let r = api_login(&app.client(), "root", "wrong password", None, Some("198.51.100.7")).await;
+    let r = api_login(
+        &app.client(),
+        "root",
+        "wrong password",
+        None,
+        Some("198.51.100.7"),
+    )
+    .await;
     assert_eq!(r.status, 401);
     let settings = admin.get("/settings").await;
     assert!(settings.body.contains(warning), "{}", settings.body);
@@ -483,6 +548,17 @@ async fn settings_warn_about_x_forwarded_for_from_an_untrusted_peer() {
 
     let app = TestApp::spawn_with(&[("PORTALOPS_TRUSTED_PROXIES", "127.0.0.1")]).await;
     let admin = app.logged_in("root", "admin").await;
-    api_login(&app.client(), "root", "wrong password", None, Some("198.51.100.7")).await;
-    assert!(!admin.get("/settings").await.body.contains("X-Forwarded-For from"));
+    api_login(
+        &app.client(),
+        "root",
+        "wrong password",
+        None,
+        Some("198.51.100.7"),
+    )
+    .await;
+    assert!(!admin
+        .get("/settings")
+        .await
+        .body
+        .contains("X-Forwarded-For from"));
 }
