@@ -44,16 +44,23 @@ impl ConfigError {
     }
 }
 
-/// Login throttling thresholds (documented in docs/architecture.md).
+/// Login throttling thresholds (the policy is in `auth::throttle`, documented in
+/// docs/rbac.md, "Login throttling").
 #[derive(Debug, Clone)]
 pub struct ThrottleConfig {
-    /// Failures per username inside the window before the username is locked.
+    /// Failures per (username, client address) pair, and per known device, inside the window
+    /// before that pair or device is locked.
     pub max_failures_per_user: i32,
-    /// Failures per client address inside the window before the address is locked.
+    /// Failures per username from clients that are not its known devices, from any address,
+    /// before such clients are locked out of it (known devices still get in).
+    pub max_failures_per_account: i32,
+    /// Failures per client address inside the window before the address is locked (known
+    /// devices still get in).
     pub max_failures_per_ip: i32,
     /// The counting window, and how long a lock lasts.
     pub lockout: Duration,
-    /// Added delay per failure beyond the second, doubled each time (capped at 8 steps).
+    /// The delay before verifying the third attempt on a pair, device or username, doubled
+    /// per further failure (at most 16 times this).
     pub delay_step: Duration,
 }
 
@@ -222,12 +229,17 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     (
         "PORTALOPS_LOGIN_MAX_FAILURES",
         "5",
-        "failed logins per username before a lockout",
+        "failed logins per username from one client address (or one known device) before that pair is locked",
+    ),
+    (
+        "PORTALOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        "20",
+        "failed logins per username from all clients that are not its known devices before they are locked out of it (its known devices still log in)",
     ),
     (
         "PORTALOPS_LOGIN_MAX_FAILURES_PER_IP",
         "30",
-        "failed logins per client address before a lockout",
+        "failed logins per client address, any username, before the address is locked (known devices still log in)",
     ),
     (
         "PORTALOPS_LOGIN_LOCKOUT",
@@ -237,7 +249,7 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     (
         "PORTALOPS_LOGIN_DELAY_MS",
         "250",
-        "base delay added to repeated failed logins, in milliseconds",
+        "delay before verifying the 3rd attempt on a username, doubled per further failure (at most 16 times), in milliseconds",
     ),
     (
         "PORTALOPS_TRUSTED_PROXIES",
@@ -339,6 +351,12 @@ impl Config {
                 "PORTALOPS_LOGIN_MAX_FAILURES",
                 var("PORTALOPS_LOGIN_MAX_FAILURES"),
                 5,
+                1,
+            )? as i32,
+            max_failures_per_account: parse_num(
+                "PORTALOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                var("PORTALOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT"),
+                20,
                 1,
             )? as i32,
             max_failures_per_ip: parse_num(

@@ -283,6 +283,11 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/settings/outbox/{id}/retry",
             aw::post().to(settings::retry_email),
         )
+        .route("/settings/logins", aw::get().to(auth::lock_pages::page))
+        .route(
+            "/settings/logins/unlock",
+            aw::post().to(auth::lock_pages::unlock),
+        )
         .route("/calendar", aw::get().to(payments::calendar::page))
         .route(
             "/calendar/feed/{token}",

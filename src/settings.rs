@@ -17,6 +17,9 @@ use crate::web::{AppState, PageCtx};
 struct SettingsPage {
     ctx: PageCtx,
     rows: Vec<(&'static str, String)>,
+    locks_in_force: i64,
+    /// Peers sending X-Forwarded-For without being trusted proxies, and when last seen.
+    forwarders: Vec<(crate::auth::forwarding::Forwarder, String)>,
 }
 
 pub async fn show(
@@ -47,10 +50,11 @@ pub async fn show(
         (
             "Login throttling",
             format!(
-                "lock after {} failures per username or {} per address within {} min, for {} min; delays from the 3rd failure, starting at {} ms",
-                t.max_failures_per_user,
-                t.max_failures_per_ip,
+                "within {} min: {} failures lock a username from one address (or one known device), {} lock it from every client but its known devices, {} lock an address (known devices excepted); locks last {} min; delays from the 3rd attempt, starting at {} ms",
                 t.lockout.as_secs() / 60,
+                t.max_failures_per_user,
+                t.max_failures_per_account,
+                t.max_failures_per_ip,
                 t.lockout.as_secs() / 60,
                 t.delay_step.as_millis()
             ),
@@ -70,9 +74,26 @@ pub async fn show(
             },
         ),
     ];
+    let now = state.clock.now();
+    let trusted = c.trusted_proxies.clone();
+    let (locks_in_force, forwarders) = crate::db::run(&state.pool, move |conn| {
+        Ok((
+            crate::auth::locks::count_in_force(conn, now)?,
+            crate::auth::forwarding::recent(conn, &trusted, now)?,
+        ))
+    })
+    .await?;
     let page = SettingsPage {
         ctx: PageCtx::new(&session, Some(&user.0), "Settings", "/settings"),
         rows,
+        locks_in_force,
+        forwarders: forwarders
+            .into_iter()
+            .map(|f| {
+                let seen = crate::inventory::queries::format_time(f.last_seen);
+                (f, seen)
+            })
+            .collect(),
     };
     html(StatusCode::OK, page.render())
 }

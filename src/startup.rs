@@ -165,6 +165,12 @@ fn serve_with(config: Config, url: &str, generated_secrets: bool) -> Result<(), 
             "marked imports interrupted by a restart as failed"
         );
     }
+    crate::auth::forwarding::warn_at_startup(
+        &mut conn,
+        &state.config.trusted_proxies,
+        state.clock.now(),
+    )
+    .map_err(|e| e.to_string())?;
     drop(conn);
 
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Json, Problem};
 use crate::auth::commands::{self, LoginAttempt, LoginOutcome};
+use crate::auth::forwarding;
 use crate::auth::tokens::{self, RefreshOutcome};
 use crate::authz::Role;
 use crate::web::{client_ip, AppState};
@@ -20,6 +21,10 @@ pub struct Credentials {
     #[serde(default)]
     #[schema(required = true, min_length = 1)]
     password: String,
+    /// The `device_token` of an earlier login of this account from this client: a known
+    /// device is not locked out by other clients' failures (docs/rbac.md, "Login throttling").
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 /// A new access token (a JWT for `Authorization: Bearer …`) and its refresh token.
@@ -32,9 +37,18 @@ struct TokenPair {
     expires_in: u64,
     /// Exchange at `/api/v1/auth/refresh` once, for a new pair; it rotates on every use.
     refresh_token: String,
+    /// Login only: send it with the next logins of this account from this client, so that
+    /// other clients' failures do not lock it out. Not a credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
-fn token_pair(state: &AppState, access: String, refresh: String) -> HttpResponse {
+fn token_pair(
+    state: &AppState,
+    access: String,
+    refresh: String,
+    device_token: Option<String>,
+) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(TokenPair {
@@ -42,13 +56,16 @@ fn token_pair(state: &AppState, access: String, refresh: String) -> HttpResponse
             token_type: "Bearer",
             expires_in: state.config.access_token_ttl.as_secs(),
             refresh_token: refresh,
+            device_token,
         })
 }
 
 /// Log in with a username and password.
 ///
-/// The same throttling as the login page: delays after repeated failures, then 429 with
-/// `Retry-After` while the username or address is locked.
+/// The same throttling as the login page (docs/rbac.md, "Login throttling"): delays after
+/// repeated failures, then 429 with `Retry-After` while this client is locked out of the
+/// username, or its address is locked. Send back the `device_token` of an earlier login to
+/// be a known device, which other clients' failures do not lock out.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = Credentials,
     responses((status = 200, description = "Logged in", body = TokenPair)))]
@@ -74,9 +91,19 @@ pub async fn login(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        device_token: body.device_token,
+        untrusted_forwarder: forwarding::untrusted_forwarder(&req, &state.config.trusted_proxies),
     };
     match commands::login(&state, attempt).await? {
-        LoginOutcome::Success(issued) => Ok(token_pair(&state, issued.access, issued.refresh)),
+        LoginOutcome::Success {
+            tokens,
+            device_token,
+        } => Ok(token_pair(
+            &state,
+            tokens.access,
+            tokens.refresh,
+            Some(device_token),
+        )),
         LoginOutcome::Failed => Err(Problem::unauthorized("Invalid username or password.")),
         LoginOutcome::Locked { retry_after_secs } => Err(crate::error::AppError::TooManyRequests {
             message: format!(
@@ -137,7 +164,7 @@ pub async fn refresh(
             refresh,
         } => {
             let access = state.keys.issue_access(user_id, session_id)?;
-            Ok(token_pair(&state, access, refresh))
+            Ok(token_pair(&state, access, refresh, None))
         }
         RefreshOutcome::Invalid => Err(Problem::unauthorized(
             "The refresh token is not valid (unknown, expired or its session has ended).",

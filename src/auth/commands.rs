@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::password::{self, Verified};
 use super::throttle::{self, Verdict};
 use super::tokens::{self, IssuedTokens};
+use super::{forwarding, known_device};
 use crate::audit::{self, AuditEntry};
 use crate::authz::{Actor, Role};
 use crate::db::lower_nullable;
@@ -15,7 +16,11 @@ use crate::web::forms::FieldErrors;
 use crate::web::AppState;
 
 pub enum LoginOutcome {
-    Success(IssuedTokens),
+    /// Logged in; `device_token` marks this client as a known device of the account.
+    Success {
+        tokens: IssuedTokens,
+        device_token: String,
+    },
     /// Wrong username or password (deliberately not told apart), or a user who may not log in.
     Failed,
     Locked {
@@ -28,31 +33,48 @@ pub struct LoginAttempt {
     pub password: String,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The known-device token the client presented (cookie or API field), if any.
+    pub device_token: Option<String>,
+    /// The peer, when it sent `X-Forwarded-For` without being a trusted proxy.
+    pub untrusted_forwarder: Option<String>,
 }
 
+type LoginUser = (
+    i64,
+    Option<String>,
+    String,
+    bool,
+    String,
+    Option<chrono::NaiveDate>,
+);
+
+/// The login both doors use: throttle (the attempt reserved before the password is
+/// verified, see `throttle`) → verify on the hashing pool → session + audit in one
+/// transaction.
 pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutcome, AppError> {
     let username = attempt.username.trim().to_lowercase();
     let ip = attempt
         .client_ip
         .clone()
         .unwrap_or_else(|| "unknown".into());
-    let user_key = throttle::user_key(&username);
-    let ip_key = throttle::ip_key(&ip);
+    let secret: Vec<u8> = state
+        .config
+        .jwt_secret
+        .as_ref()
+        .map(|s| s.expose().to_vec())
+        .ok_or_else(|| AppError::internal("JWT secret not resolved"))?;
+    let name_key = throttle::username_key(&secret, &username);
     let cfg = state.config.throttle.clone();
+    let clock = state.clock.clone();
 
-    let keys = vec![user_key.clone(), ip_key.clone()];
-    let check_cfg = cfg.clone();
+    let reserve_cfg = cfg.clone();
     let lookup_name = username.clone();
-    let (verdict, user) = crate::db::run(&state.pool, move |conn| {
-        let verdict = throttle::check(conn, &check_cfg, &keys)?;
-        let user: Option<(
-            i64,
-            Option<String>,
-            String,
-            bool,
-            String,
-            Option<chrono::NaiveDate>,
-        )> = users::table
+    let presented = attempt.device_token.clone();
+    let forwarder = attempt.untrusted_forwarder.clone();
+    let device_secret = secret.clone();
+    let (verdict, user, keys, device) = crate::db::run(&state.pool, move |conn| {
+        let now = clock.now();
+        let user: Option<LoginUser> = users::table
             .filter(lower_nullable(users::username).eq(&lookup_name))
             .select((
                 users::id,
@@ -64,7 +86,24 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
             ))
             .first(conn)
             .optional()?;
-        Ok((verdict, user))
+        let device = match (&user, &presented) {
+            (Some(u), Some(token)) => known_device::verify(&device_secret, token, u.0, now),
+            _ => None,
+        };
+        let keys = throttle::keys_for(
+            &reserve_cfg,
+            &throttle::Subject {
+                username_key: &name_key,
+                user_id: user.as_ref().map(|u| u.0),
+                client_ip: &ip,
+                known_device: device.as_deref(),
+            },
+        );
+        if let Some(peer) = &forwarder {
+            forwarding::record(conn, peer, now)?;
+        }
+        let verdict = throttle::reserve(conn, &reserve_cfg, now, &keys)?;
+        Ok((verdict, user, keys, device))
     })
     .await?;
 
@@ -99,14 +138,7 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
         .run(move || password::verify(&pw, &stored))
         .await?;
 
-    let may_log_in = |u: &(
-        i64,
-        Option<String>,
-        String,
-        bool,
-        String,
-        Option<chrono::NaiveDate>,
-    )| {
+    let may_log_in = |u: &LoginUser| {
         u.1.is_some()
             && u.3
             && super::current_user::login_allowed_by_status(&u.4, u.5)
@@ -120,10 +152,10 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
     let Some(user_id) = success else {
         let ip_for_audit = attempt.client_ip.clone();
         let user_id = user.as_ref().map(|u| u.0);
+        let clock = state.clock.clone();
         crate::db::run(&state.pool, move |conn| {
             conn.transaction(|conn| {
-                throttle::record_failure(conn, &cfg, &user_key, cfg.max_failures_per_user)?;
-                throttle::record_failure(conn, &cfg, &ip_key, cfg.max_failures_per_ip)?;
+                throttle::record_failure(conn, &cfg, clock.now(), &keys)?;
                 audit::record(
                     conn,
                     AuditEntry::system(
@@ -149,18 +181,20 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
         }
         _ => None,
     };
-    let keys = state.keys.clone();
-    let issued = crate::db::run(&state.pool, move |conn| {
+    let token_keys = state.keys.clone();
+    let clock = state.clock.clone();
+    let (tokens, device_token) = crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
+            let now = clock.now();
             if let Some(h) = &new_hash {
                 diesel::update(users::table.find(user_id))
                     .set(users::password_hash.eq(h))
                     .execute(conn)?;
             }
-            throttle::clear(conn, &user_key)?;
+            throttle::record_success(conn, now, &keys)?;
             let issued = tokens::start_session(
                 conn,
-                &keys,
+                &token_keys,
                 user_id,
                 attempt.client_ip.as_deref(),
                 attempt.user_agent.as_deref(),
@@ -177,11 +211,15 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
                     .summary(summary)
                     .client_ip(attempt.client_ip.as_deref()),
             )?;
-            Ok::<_, AppError>(issued)
+            let device_token = known_device::issue(&secret, user_id, device.as_deref(), now);
+            Ok::<_, AppError>((issued, device_token))
         })
     })
     .await?;
-    Ok(LoginOutcome::Success(issued))
+    Ok(LoginOutcome::Success {
+        tokens,
+        device_token,
+    })
 }
 
 /// Logs out: revokes the session (refresh-token family) and audits it.

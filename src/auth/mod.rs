@@ -1,10 +1,15 @@
 //! Authentication: password hashing and policy, JWT access tokens and rotating refresh
-//! tokens kept in the session cookie, CSRF protection, login throttling, and the login,
-//! logout and first-run pages.
+//! tokens kept in the session cookie, CSRF protection, login throttling (with known devices,
+//! untrusted-proxy warnings and the Admins' unlock page), and the login, logout and
+//! first-run pages.
 
 pub mod commands;
 pub mod csrf;
 pub mod current_user;
+pub mod forwarding;
+pub mod known_device;
+pub mod lock_pages;
+pub mod locks;
 pub mod pages;
 pub mod password;
 pub mod session;

@@ -1,6 +1,7 @@
 //! Login and logout pages (thin: parse, call a command, render).
 
 use actix_session::Session;
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -9,6 +10,7 @@ use serde::Deserialize;
 use super::commands::{self, LoginAttempt, LoginOutcome};
 use super::current_user::CurrentUser;
 use super::session::{self as sess, FlashKind};
+use super::{forwarding, known_device};
 use crate::error::{AppError, AppResult};
 use crate::web::respond::{html, redirect};
 use crate::web::{client_ip, safe_next, AppState, PageCtx};
@@ -81,6 +83,7 @@ pub async fn login(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
+    let secure = state.config.cookie_secure;
     let attempt = LoginAttempt {
         username: username.clone(),
         password: form.password,
@@ -90,6 +93,10 @@ pub async fn login(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        device_token: req
+            .cookie(known_device::cookie_name(secure))
+            .map(|c| c.value().to_string()),
+        untrusted_forwarder: forwarding::untrusted_forwarder(&req, &state.config.trusted_proxies),
     };
     let outcome = match commands::login(&state, attempt).await {
         Ok(outcome) => outcome,
@@ -101,10 +108,25 @@ pub async fn login(
         Err(e) => return Err(e),
     };
     match outcome {
-        LoginOutcome::Success(tokens) => {
+        LoginOutcome::Success {
+            tokens,
+            device_token,
+        } => {
             sess::begin(&session, &tokens.access, &tokens.refresh);
             let target = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
-            Ok(redirect(&target))
+            let mut resp = redirect(&target);
+            let max_age =
+                actix_web::cookie::time::Duration::seconds(known_device::LIFETIME.num_seconds());
+            let cookie = Cookie::build(known_device::cookie_name(secure), device_token)
+                .path("/")
+                .secure(secure)
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .max_age(max_age)
+                .finish();
+            resp.add_cookie(&cookie)
+                .map_err(|e| AppError::internal(format!("device cookie: {e}")))?;
+            Ok(resp)
         }
         LoginOutcome::Failed => render_login(
             &session,

@@ -37,6 +37,18 @@ diesel::table! {
         failures -> Int4,
         window_start -> Timestamptz,
         locked_until -> Nullable<Timestamptz>,
+        kind -> Text,
+        user_id -> Nullable<Int8>,
+        client_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    untrusted_forwarders (peer) {
+        peer -> Text,
+        first_seen -> Timestamptz,
+        last_seen -> Timestamptz,
+        requests -> Int8,
     }
 }
 
@@ -350,6 +362,7 @@ diesel::table! {
 }
 
 diesel::joinable!(auth_sessions -> users (user_id));
+diesel::joinable!(login_throttle -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(products -> services (service_id));
 diesel::joinable!(billing_records -> products (product_id));
@@ -393,6 +406,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     services,
     tasks,
     template_products,
+    untrusted_forwarders,
     users,
     workflows,
 );

@@ -267,6 +267,8 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", "/settings/scheduler/outbox/run".into(), none(),                                    [303, 403, 403, 403, 403, 303]),
         ("POST", "/settings/scheduler/nonsense/run".into(), none(),                                  [404, 403, 403, 403, 403, 303]),
         ("POST", "/settings/outbox/999999/retry".into(), none(),                                     [404, 403, 403, 403, 403, 303]),
+        ("GET", "/settings/logins".into(), none(),                                                   [200, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/logins/unlock".into(), kv(&[("key", "ip:192.0.2.99")]),                  [404, 403, 403, 403, 403, 303]),
         ("GET", "/settings".into(), none(),                                                          [200, 403, 403, 403, 403, 303]),
         ("GET", "/account".into(), none(),                                                           [200, 200, 200, 200, 200, 303]),
         ("POST", format!("/workflows/{}/cancel", f.w1), kv(&[("reason", "matrix")]),                [303, 403, 403, 403, 403, 303]),

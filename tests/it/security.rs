@@ -223,16 +223,33 @@ async fn responses_carry_the_security_headers_and_a_safe_cookie() {
     assert!(page.header("access-control-allow-origin").is_none());
 
     let login = c.login("alice", PASSWORD).await;
-    let cookie = login.header("set-cookie").expect("session cookie");
-    assert!(cookie.starts_with("__Host-portalops="), "{cookie}");
-    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
-        assert!(cookie.contains(attr), "{attr} missing in {cookie}");
-    }
-    assert!(!cookie.contains("Domain"));
+    // The session cookie and the known-device cookie (docs/rbac.md, "Login throttling").
+    let cookies: Vec<&str> = login
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
     assert!(
-        !cookie.contains(PASSWORD) && !cookie.contains("alice"),
-        "the cookie is encrypted"
+        cookies.iter().any(|c| c.starts_with("__Host-portalops=")),
+        "{cookies:?}"
     );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-portalops-device=")),
+        "{cookies:?}"
+    );
+    for cookie in cookies {
+        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attr), "{attr} missing in {cookie}");
+        }
+        assert!(!cookie.contains("Domain"));
+        assert!(
+            !cookie.contains(PASSWORD) && !cookie.contains("alice"),
+            "no secret or username in {cookie}"
+        );
+    }
 }
 
 #[actix_web::test]
