@@ -436,6 +436,41 @@ async fn a_data_directory_under_a_private_home_serves_without_loosening_the_home
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("restored"));
 
+    // A recorded cluster that has gone is not silently replaced by an empty one.
+    let orphan = home.path().join("portalops").join("orphan");
+    std::fs::create_dir_all(&orphan).expect("orphan dir");
+    std::fs::write(
+        orphan.join(portalops::db::embedded::LOCATION_FILE),
+        format!(
+            "{}/gone/postgres\n",
+            portalops::db::embedded::ROOT_CLUSTERS_DIR
+        ),
+    )
+    .expect("record");
+    let out = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .arg("backup")
+        .arg("--out")
+        .arg(home.path().join("orphan-backups"))
+        .env("PORTALOPS_DATA_DIR", &orphan)
+        .output()
+        .expect("backup");
+    if root {
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("holds no PostgreSQL cluster any more"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!orphan.join("postgres").exists());
+    } else {
+        // Not root: the cluster is always `<data>/postgres`; the record means nothing.
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     let after = std::fs::metadata(home.path()).expect("stat");
     assert_eq!(
         after.mode() & 0o7777,
