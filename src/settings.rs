@@ -39,7 +39,10 @@ pub async fn show(
             if c.database_url.is_some() {
                 "external (DATABASE_URL)".into()
             } else {
-                format!("embedded, under {}", c.data_dir.join("postgres").display())
+                format!(
+                    "embedded, under {}",
+                    crate::db::embedded::cluster_dir(&c.data_dir).display()
+                )
             },
         ),
         ("Data directory", c.data_dir.display().to_string()),

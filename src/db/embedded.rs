@@ -3,7 +3,10 @@
 //!
 //! Also used by the test harness (one throwaway cluster per test binary).
 //! Pitfalls handled here (see shared PITFALLS.md): PostgreSQL refuses to run as root, so as
-//! root the server runs as the `postgres` system user; socket paths over ~100 bytes fall back
+//! root the server runs as the `postgres` system user — and when that user cannot reach the
+//! data directory (under root's mode-0700 home, say), the cluster is kept in a private
+//! directory of its own under /var/lib/portalops instead, recorded in the data directory,
+//! rather than loosening the directories above it; socket paths over ~100 bytes fall back
 //! to a short directory under /tmp; a stale `postmaster.pid` after a crash is left for
 //! PostgreSQL itself to judge; a cluster that is already running (a second PortalOps command
 //! on the same data directory) is reused, not started twice.
@@ -21,6 +24,10 @@ use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
 use crate::sys;
 
 pub const DATABASE_NAME: &str = "portalops";
+/// Where clusters live, as root, for data directories the server user cannot reach.
+pub const ROOT_CLUSTERS_DIR: &str = "/var/lib/portalops";
+/// The file in the data directory that records a cluster kept outside it.
+pub const LOCATION_FILE: &str = "postgres.location";
 const PORT: u16 = 5432;
 const SUPERUSER: &str = "postgres";
 
@@ -61,6 +68,166 @@ struct ServerUser {
     gid: u32,
 }
 
+/// Where a data directory's cluster lives.
+#[derive(Debug)]
+struct ClusterPlace {
+    pgdata: PathBuf,
+    /// Outside the data directory (root, data directory out of the server user's reach).
+    outside: bool,
+}
+
+impl ClusterPlace {
+    /// `<data>/postgres`, unless PortalOps runs as root and the server user cannot reach the
+    /// data directory: then the cluster recorded in `<data>/postgres.location`, or a new one
+    /// in `/var/lib/portalops/<hash of the data directory>/postgres` (the server user's own,
+    /// mode 0700). A cluster already in `<data>/postgres` is always used where it is.
+    fn for_data_dir(
+        bin: &Path,
+        data_dir: &Path,
+        user: Option<ServerUser>,
+    ) -> Result<Self, EmbeddedError> {
+        let inside = Self {
+            pgdata: data_dir.join("postgres"),
+            outside: false,
+        };
+        let Some(user) = user else {
+            return Ok(inside);
+        };
+        if inside.pgdata.join("PG_VERSION").exists() {
+            return Ok(inside);
+        }
+        if let Some(recorded) = recorded_cluster(data_dir) {
+            if !recorded.join("PG_VERSION").exists() {
+                return Err(fail(format!(
+                    "{} records the database at {}, which holds no PostgreSQL cluster any more; \
+                     restore a backup (`portalops restore`) after removing that file, or remove \
+                     it to start with an empty database",
+                    data_dir.join(LOCATION_FILE).display(),
+                    recorded.display()
+                )));
+            }
+            return Ok(Self {
+                pgdata: recorded,
+                outside: true,
+            });
+        }
+        let Some(blocking) = unreachable_ancestor(bin, data_dir, user) else {
+            return Ok(inside);
+        };
+        let pgdata = outside_cluster_dir(data_dir);
+        tracing::info!(
+            blocked_by = %blocking.display(),
+            pgdata = %pgdata.display(),
+            "running as root: PostgreSQL runs as 'postgres', which cannot reach the data directory; \
+             keeping the cluster in a private directory of its own"
+        );
+        let base = pgdata.parent().unwrap_or(Path::new(ROOT_CLUSTERS_DIR));
+        let root = Path::new(ROOT_CLUSTERS_DIR);
+        let prepared = (if root.is_dir() {
+            Ok(())
+        } else {
+            // Root's, and traversable: the server user must pass through it.
+            fs::create_dir_all(root)
+                .and_then(|()| fs::set_permissions(root, fs::Permissions::from_mode(0o755)))
+        })
+        .map_err(|e| e.to_string())
+        .and_then(|()| make_private_dir(base, Some(user)).map_err(|e| e.to_string()));
+        if let Err(e) = prepared {
+            return Err(fail(format!(
+                "PostgreSQL runs as 'postgres' (it refuses root), which cannot reach {} \
+                 (blocked at {}), and {ROOT_CLUSTERS_DIR} cannot be prepared ({e}): run PortalOps \
+                 as an ordinary user, set PORTALOPS_DATA_DIR to a directory 'postgres' can reach, \
+                 or set DATABASE_URL",
+                data_dir.display(),
+                blocking.display()
+            )));
+        }
+        Ok(Self {
+            pgdata,
+            outside: true,
+        })
+    }
+
+    /// Records an outside cluster in the data directory, so later commands find it.
+    fn record(&self, data_dir: &Path) -> Result<(), EmbeddedError> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = data_dir.join(LOCATION_FILE);
+        let tmp = data_dir.join(format!("{LOCATION_FILE}.tmp"));
+        let err = |e: std::io::Error| fail(format!("cannot write {}: {e}", path.display()));
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(err)?;
+        writeln!(f, "{}", self.pgdata.display()).map_err(err)?;
+        f.sync_all().map_err(err)?;
+        fs::rename(&tmp, &path).map_err(err)
+    }
+
+    /// `<cluster's directory>/run` for an outside cluster (short, and the server user's);
+    /// else `<data>/run` or its short fallback.
+    fn socket_dir(&self, data_dir: &Path) -> PathBuf {
+        match (self.outside, self.pgdata.parent()) {
+            (true, Some(base)) => base.join("run"),
+            _ => socket_dir_for(data_dir),
+        }
+    }
+}
+
+/// The cluster directory recorded in `<data>/postgres.location`, if any.
+fn recorded_cluster(data_dir: &Path) -> Option<PathBuf> {
+    let text = fs::read_to_string(data_dir.join(LOCATION_FILE)).ok()?;
+    let line = text.lines().next()?.trim();
+    (!line.is_empty()).then(|| PathBuf::from(line))
+}
+
+/// Where the embedded cluster of `data_dir` lives (or will): the recorded location, else
+/// `<data>/postgres`. For display (Settings).
+pub fn cluster_dir(data_dir: &Path) -> PathBuf {
+    recorded_cluster(data_dir).unwrap_or_else(|| data_dir.join("postgres"))
+}
+
+/// `/var/lib/portalops/<first 12 hex digits of SHA-256(data directory)>/postgres`.
+fn outside_cluster_dir(data_dir: &Path) -> PathBuf {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    Path::new(ROOT_CLUSTERS_DIR).join(short).join("postgres")
+}
+
+/// The first directory above `data_dir` (its parent and up) that `user` cannot enter, by
+/// asking the kernel as that user (so groups, ACLs and mount options count); `None` when
+/// the server user can reach `data_dir`'s parent. The data directory itself is PortalOps's
+/// to open up for the cluster inside it, as it always has.
+fn unreachable_ancestor(bin: &Path, data_dir: &Path, user: ServerUser) -> Option<PathBuf> {
+    let parent = data_dir.parent()?;
+    if can_enter(bin, parent, user) {
+        return None;
+    }
+    let mut ancestors: Vec<&Path> = parent.ancestors().collect();
+    ancestors.reverse();
+    ancestors
+        .into_iter()
+        .find(|dir| !can_enter(bin, dir, user))
+        .map(Path::to_path_buf)
+}
+
+/// Whether `user` can make `dir` its working directory (`postgres --version` started there).
+fn can_enter(bin: &Path, dir: &Path, user: ServerUser) -> bool {
+    let mut cmd = Command::new(bin.join("postgres"));
+    cmd.arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    as_server_user(&mut cmd, Some(user));
+    // After the change of user: the child enters `dir` as the server user, or fails to start.
+    cmd.current_dir(dir);
+    cmd.status().is_ok_and(|s| s.success())
+}
+
 impl EmbeddedPostgres {
     /// Creates (first time) and starts the cluster under `data_dir/postgres`, or attaches to
     /// the one already running there, and makes sure the application database exists.
@@ -76,10 +243,14 @@ impl EmbeddedPostgres {
         let data_dir = data_dir
             .canonicalize()
             .map_err(|e| fail(format!("cannot resolve {}: {e}", data_dir.display())))?;
-        let pgdata = data_dir.join("postgres");
+        let place = ClusterPlace::for_data_dir(&bin, &data_dir, server_user)?;
+        let pgdata = place.pgdata.clone();
 
         if !pgdata.join("PG_VERSION").exists() {
-            initdb(&bin, &pgdata, server_user, options)?;
+            initdb(&bin, &pgdata, server_user, options, place.outside)?;
+        }
+        if place.outside && recorded_cluster(&data_dir).is_none() {
+            place.record(&data_dir)?;
         }
 
         if let Some(socket_dir) = running_socket_dir(&pgdata) {
@@ -95,7 +266,7 @@ impl EmbeddedPostgres {
             }
         }
 
-        let socket_dir = socket_dir_for(&data_dir);
+        let socket_dir = place.socket_dir(&data_dir);
         make_private_dir(&socket_dir, server_user)?;
         let log_path = data_dir.join("postgres.log");
         let child = spawn_server(&bin, &pgdata, &socket_dir, &log_path, server_user, options)?;
@@ -273,7 +444,8 @@ fn lookup_user(name: &str) -> Option<ServerUser> {
 fn as_server_user(cmd: &mut Command, user: Option<ServerUser>) {
     use std::os::unix::process::CommandExt as _;
     if let Some(u) = user {
-        cmd.uid(u.uid).gid(u.gid);
+        // Root's working directory (root's home, say) may be out of the server user's reach.
+        cmd.uid(u.uid).gid(u.gid).current_dir("/");
     }
 }
 
@@ -292,6 +464,7 @@ fn initdb(
     pgdata: &Path,
     user: Option<ServerUser>,
     options: &EmbeddedOptions,
+    outside: bool,
 ) -> Result<(), EmbeddedError> {
     if pgdata.exists()
         && fs::read_dir(pgdata)
@@ -303,8 +476,9 @@ fn initdb(
             pgdata.display()
         )));
     }
-    if let Some(parent) = pgdata.parent() {
-        // The server user must be able to reach its data directory.
+    if let Some(parent) = pgdata.parent().filter(|_| !outside) {
+        // The server user must be able to reach its data directory. (An outside cluster's
+        // parent is already the server user's own.)
         if user.is_some() {
             let _ = fs::set_permissions(parent, fs::Permissions::from_mode(0o755));
         }
@@ -489,6 +663,26 @@ mod tests {
             socket_dir_for(&long),
             "stable for the same data directory"
         );
+    }
+
+    #[test]
+    fn clusters_kept_outside_are_named_after_their_data_directory() {
+        let a = outside_cluster_dir(Path::new("/root/portalops/data"));
+        let b = outside_cluster_dir(Path::new("/root/other/data"));
+        assert!(
+            a.starts_with(ROOT_CLUSTERS_DIR) && a.ends_with("postgres"),
+            "{}",
+            a.display()
+        );
+        assert_eq!(a, outside_cluster_dir(Path::new("/root/portalops/data")));
+        assert_ne!(a, b);
+        let place = ClusterPlace {
+            pgdata: a.clone(),
+            outside: true,
+        };
+        let socket = place.socket_dir(Path::new("/root/portalops/data"));
+        assert_eq!(socket, a.parent().expect("parent").join("run"));
+        assert!(socket.as_os_str().len() + "/.s.PGSQL.5432".len() < 100);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::card::masked;
 use super::queries::{filtered, today, RegisterFilter};
+use super::renewal::{cancellation_deadline, later_renewals, Notice};
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::{billing_records, products, services, users};
@@ -40,31 +41,88 @@ impl CalEvent {
     }
 }
 
-/// Events between `from` and `to` (inclusive) in the actor's scope, by date.
+/// What the calendar needs of a billing record.
+#[derive(Queryable)]
+struct DatedRecord {
+    id: i64,
+    title: String,
+    next_renewal_on: Option<NaiveDate>,
+    cancellation_deadline: Option<NaiveDate>,
+    contract_end_on: Option<NaiveDate>,
+    card_expires_on: Option<NaiveDate>,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
+    card_exp_month: Option<i16>,
+    card_exp_year: Option<i16>,
+    auto_renew: bool,
+    cycle: String,
+    renewal_anchor_day: Option<i16>,
+    notice_value: Option<i32>,
+    notice_unit: Option<String>,
+}
+
+impl DatedRecord {
+    /// Its dates as (kind, date), not yet limited to a range, up to `to`. An auto-renewing
+    /// record with a recurring cycle renews every cycle from its next renewal on (the dates
+    /// the roll-forward will give it, `renewal::later_renewals`), and each of those renewals
+    /// has its own last day to cancel (the notice period before it, as the roll-forward
+    /// recomputes it). Contract ends and card expiries do not recur: one date each.
+    fn dates(&self, to: NaiveDate) -> Vec<(&'static str, NaiveDate)> {
+        let mut out = vec![
+            ("deadline", self.cancellation_deadline),
+            ("contract_end", self.contract_end_on),
+            ("card", self.card_expires_on),
+        ]
+        .into_iter()
+        .filter_map(|(kind, date)| Some((kind, date?)))
+        .collect::<Vec<_>>();
+        let Some(next) = self.next_renewal_on else {
+            return out;
+        };
+        out.push(("renewal", next));
+        if !self.auto_renew {
+            return out;
+        }
+        let anchor = self
+            .renewal_anchor_day
+            .map(|a| a as u32)
+            .unwrap_or(next.day());
+        let notice = Notice::from_parts(self.notice_value, self.notice_unit.as_deref());
+        for renewal in later_renewals(next, &self.cycle, anchor) {
+            let deadline = cancellation_deadline(Some(renewal), self.contract_end_on, true, notice);
+            // Deadlines come before their renewals: past `to`, nothing more can fall inside.
+            if deadline.unwrap_or(renewal) > to {
+                break;
+            }
+            out.push(("renewal", renewal));
+            if let Some(deadline) = deadline {
+                out.push(("deadline", deadline));
+            }
+        }
+        out
+    }
+}
+
+/// Events between `from` and `to` (inclusive) in the actor's scope, by date; recurring
+/// renewals (and their deadlines) once for every time they fall in the range.
 pub fn events(
     conn: &mut PgConnection,
     actor: &Actor,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<CalEvent>, AppError> {
-    let rows: Vec<(
-        i64,
-        String,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        Option<String>,
-        Option<String>,
-        Option<i16>,
-        Option<i16>,
-    )> = filtered(actor, &RegisterFilter::default())
+    let rows: Vec<DatedRecord> = filtered(actor, &RegisterFilter::default())
         .filter(
             billing_records::next_renewal_on
                 .between(from, to)
                 .or(billing_records::cancellation_deadline.between(from, to))
                 .or(billing_records::contract_end_on.between(from, to))
-                .or(billing_records::card_expires_on.between(from, to)),
+                .or(billing_records::card_expires_on.between(from, to))
+                // A renewal before the range recurs into it.
+                .or(billing_records::auto_renew
+                    .eq(true)
+                    .and(billing_records::cycle.ne("one_off"))
+                    .and(billing_records::next_renewal_on.le(to))),
         )
         .select((
             billing_records::id,
@@ -77,38 +135,47 @@ pub fn events(
             billing_records::card_last4,
             billing_records::card_exp_month,
             billing_records::card_exp_year,
+            billing_records::auto_renew,
+            billing_records::cycle,
+            billing_records::renewal_anchor_day,
+            billing_records::notice_value,
+            billing_records::notice_unit,
         ))
         .load(conn)?;
     let mut out = Vec::new();
     for r in rows {
-        for (kind, date) in [
-            ("renewal", r.2),
-            ("deadline", r.3),
-            ("contract_end", r.4),
-            ("card", r.5),
-        ] {
-            let Some(date) = date.filter(|d| *d >= from && *d <= to) else {
+        for (kind, date) in r.dates(to) {
+            if date < from || date > to {
                 continue;
-            };
+            }
             let title = match kind {
-                "renewal" => format!("Renewal: {}", r.1),
-                "deadline" => format!("Last day to cancel: {}", r.1),
-                "contract_end" => format!("Contract ends: {}", r.1),
+                "renewal" => format!("Renewal: {}", r.title),
+                "deadline" => format!("Last day to cancel: {}", r.title),
+                "contract_end" => format!("Contract ends: {}", r.title),
                 _ => format!(
                     "Card expires: {} ({})",
-                    r.1,
-                    masked(r.6.as_deref(), r.7.as_deref(), r.8, r.9)
+                    r.title,
+                    masked(
+                        r.card_brand.as_deref(),
+                        r.card_last4.as_deref(),
+                        r.card_exp_month,
+                        r.card_exp_year
+                    )
                 ),
             };
             out.push(CalEvent {
                 date,
                 kind,
                 title,
-                record_id: r.0,
+                record_id: r.id,
             });
         }
     }
-    out.sort_by(|a, b| a.date.cmp(&b.date).then(a.title.cmp(&b.title)));
+    out.sort_by(|a, b| {
+        (a.date, &a.title, a.record_id, a.kind).cmp(&(b.date, &b.title, b.record_id, b.kind))
+    });
+    // A recomputed deadline can coincide with the stored one.
+    out.dedup_by(|a, b| a.date == b.date && a.kind == b.kind && a.record_id == b.record_id);
     Ok(out)
 }
 
@@ -210,7 +277,9 @@ pub async fn page(
 }
 
 /// The personal feed: the token names the user; what they may see, 30 days back to a year
-/// ahead. An unknown (or rotated-away) token is a 404.
+/// ahead. A recurring renewal is one event per occurrence in that window (exact, with the
+/// roll-forward's month arithmetic; no RRULE for clients to expand their own way), each
+/// with a stable UID. An unknown (or rotated-away) token is a 404.
 pub async fn feed(state: web::Data<AppState>, path: web::Path<String>) -> AppResult<HttpResponse> {
     let token = path.into_inner();
     let token = token.strip_suffix(".ics").unwrap_or(&token).to_string();
@@ -247,7 +316,10 @@ pub async fn feed(state: web::Data<AppState>, path: web::Path<String>) -> AppRes
                     e.record_id
                 ))
                 .url(&format!("{base}/payments/{}", e.record_id))
-                .all_day(e.date)
+                // All day: DTEND is exclusive (RFC 5545 §3.6.1), the next day. The crate's
+                // `all_day` writes DTEND equal to DTSTART, which clients read as zero days.
+                .starts(e.date)
+                .ends(e.date.succ_opt().unwrap_or(e.date))
                 .done();
             cal.push(event);
         }

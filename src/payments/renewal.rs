@@ -65,6 +65,21 @@ pub fn add_months_anchored(date: NaiveDate, months: u32, anchor_day: u32) -> Opt
     NaiveDate::from_ymd_opt(first.year(), first.month(), day)
 }
 
+/// The renewals after `next_renewal`, one cycle apart and on the anchor day of the month
+/// where the month has it: the series the roll-forward moves along (and the calendar shows).
+/// Empty for a cycle that does not recur; bounded at 200 years.
+pub fn later_renewals(
+    next_renewal: NaiveDate,
+    cycle: &str,
+    anchor_day: u32,
+) -> impl Iterator<Item = NaiveDate> {
+    let step = super::money::months(cycle);
+    step.into_iter().flat_map(move |step| {
+        (1..=12 * 200 / step)
+            .map_while(move |k| add_months_anchored(next_renewal, step * k, anchor_day))
+    })
+}
+
 /// The next renewal on or after `today` for an auto-renewing record whose renewal date has
 /// passed; `None` when it has not passed or the cycle does not recur.
 pub fn rolled_forward(
@@ -76,18 +91,7 @@ pub fn rolled_forward(
     if next_renewal >= today {
         return None;
     }
-    let step = super::money::months(cycle)?;
-    let mut k = 1;
-    loop {
-        let d = add_months_anchored(next_renewal, step * k, anchor_day)?;
-        if d >= today {
-            return Some(d);
-        }
-        k += 1;
-        if k > 12 * 200 {
-            return None;
-        }
-    }
+    later_renewals(next_renewal, cycle, anchor_day).find(|d| *d >= today)
 }
 
 /// Rolls every active auto-renewing record whose renewal date has passed forward by its
@@ -261,6 +265,32 @@ mod tests {
                 "{renewal:?} {end:?} {auto} {notice:?}"
             );
         }
+    }
+
+    #[test]
+    fn later_renewals_follow_the_cycle_on_the_anchor_day() {
+        let take = |from: &str, cycle: &str, anchor: u32, n: usize| -> Vec<NaiveDate> {
+            later_renewals(d(from), cycle, anchor).take(n).collect()
+        };
+        assert_eq!(
+            take("2027-01-31", "monthly", 31, 4),
+            ["2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31"].map(d)
+        );
+        // After a clamped month, the anchor day comes back.
+        assert_eq!(
+            take("2028-02-29", "monthly", 31, 2),
+            ["2028-03-31", "2028-04-30"].map(d)
+        );
+        assert_eq!(
+            take("2027-11-30", "quarterly", 30, 3),
+            ["2028-02-29", "2028-05-30", "2028-08-30"].map(d)
+        );
+        assert_eq!(
+            take("2024-02-29", "annual", 29, 4),
+            ["2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29"].map(d)
+        );
+        assert_eq!(take("2027-01-15", "usage", 15, 1), [d("2027-02-15")]);
+        assert!(take("2027-01-15", "one_off", 15, 3).is_empty());
     }
 
     #[test]

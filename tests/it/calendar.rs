@@ -1,8 +1,9 @@
 //! The renewal calendar and the personal iCalendar feed: scope, content, token rotation.
 
 use crate::common::{TestApp, PASSWORD};
+use chrono::{Datelike as _, NaiveDate};
 use diesel::prelude::*;
-use icalendar::Component as _;
+use icalendar::{Component as _, DatePerhapsTime};
 use portalops::db::schema::billing_records;
 
 /// Gmail (pam's) renews in 40 days with a 1-month notice; Drive (not pam's) in 50 days.
@@ -172,4 +173,228 @@ async fn the_feed_is_personal_scoped_and_stops_working_when_rotated() {
     assert!(app
         .audit_actions()
         .contains(&"calendar.token_rotated".to_string()));
+}
+
+/// An auto-renewing record renewing on `next` with a `notice_days` notice period; its stored
+/// deadline is what a save would compute.
+fn recurring(app: &TestApp, product: i64, cycle: &str, next: NaiveDate, notice_days: i32) -> i64 {
+    let id = app.insert_billing(product, cycle, "10", "EUR", None);
+    diesel::update(billing_records::table.find(id))
+        .set((
+            billing_records::next_renewal_on.eq(next),
+            billing_records::renewal_anchor_day.eq(Some(next.day() as i16)),
+            billing_records::auto_renew.eq(true),
+            billing_records::notice_value.eq(Some(notice_days)),
+            billing_records::notice_unit.eq(Some("days")),
+            billing_records::cancellation_deadline
+                .eq(next - chrono::TimeDelta::days(i64::from(notice_days))),
+        ))
+        .execute(&mut app.conn())
+        .expect("dates");
+    id
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+/// The days of the month grid (`data-date` cells) that show `text`, and all the grid's days.
+fn days_showing(body: &str, text: &str) -> (Vec<NaiveDate>, Vec<NaiveDate>) {
+    let mut showing = Vec::new();
+    let mut all = Vec::new();
+    for piece in body.split("data-date=\"").skip(1) {
+        let day = date(&piece[..10]);
+        all.push(day);
+        if piece
+            .split("</td>")
+            .next()
+            .is_some_and(|c| c.contains(text))
+        {
+            showing.push(day);
+        }
+    }
+    (showing, all)
+}
+
+#[actix_web::test]
+async fn the_month_grid_shows_a_monthly_renewal_every_month_on_its_anchor_day() {
+    let app = TestApp::spawn().await;
+    let s = app.insert_service("Atlassian");
+    let jira = app.insert_product(s, "Jira", None);
+    let wiki = app.insert_product(s, "Confluence", None);
+    let books = app.insert_product(s, "Bookkeeping", None);
+    recurring(&app, jira, "monthly", date("2031-01-31"), 10);
+    recurring(&app, wiki, "quarterly", date("2031-01-31"), 10);
+    // Not auto-renewing: it renews once (a decision), then stops.
+    let once = recurring(&app, books, "monthly", date("2031-01-31"), 10);
+    diesel::update(billing_records::table.find(once))
+        .set(billing_records::auto_renew.eq(false))
+        .execute(&mut app.conn())
+        .expect("no auto-renew");
+    let admin = app.logged_in("boss", "admin").await;
+
+    // Jan 31 → Feb 28 → Mar 31 → Apr 30 …, Feb 29 in 2032; each renewal with its own last
+    // day to cancel, ten days before.
+    let monthly: Vec<NaiveDate> = [
+        "2031-01-31",
+        "2031-02-28",
+        "2031-03-31",
+        "2031-04-30",
+        "2031-05-31",
+        "2031-06-30",
+        "2031-07-31",
+        "2031-08-31",
+        "2031-09-30",
+        "2031-10-31",
+        "2031-11-30",
+        "2031-12-31",
+        "2032-01-31",
+        "2032-02-29",
+        "2032-03-31",
+    ]
+    .map(date)
+    .to_vec();
+    let quarterly: Vec<NaiveDate> = [
+        "2031-01-31",
+        "2031-04-30",
+        "2031-07-31",
+        "2031-10-31",
+        "2032-01-31",
+    ]
+    .map(date)
+    .to_vec();
+    let ten_days_before = |v: &[NaiveDate]| -> Vec<NaiveDate> {
+        v.iter().map(|d| *d - chrono::TimeDelta::days(10)).collect()
+    };
+    for month in [
+        "2030-12", "2031-01", "2031-02", "2031-03", "2031-04", "2031-05", "2031-06", "2031-10",
+        "2032-01", "2032-02", "2032-03",
+    ] {
+        let body = admin.get(&format!("/calendar?month={month}")).await.body;
+        for (text, dates) in [
+            ("Renewal: Atlassian → Jira", monthly.clone()),
+            (
+                "Last day to cancel: Atlassian → Jira",
+                ten_days_before(&monthly),
+            ),
+            ("Renewal: Atlassian → Confluence", quarterly.clone()),
+            (
+                "Last day to cancel: Atlassian → Confluence",
+                ten_days_before(&quarterly),
+            ),
+            ("Renewal: Atlassian → Bookkeeping", vec![date("2031-01-31")]),
+        ] {
+            let (showing, grid) = days_showing(&body, text);
+            assert!(grid.len() >= 28, "{month}: the grid's days are marked");
+            let expected: Vec<NaiveDate> = dates.into_iter().filter(|d| grid.contains(d)).collect();
+            assert_eq!(showing, expected, "{month}: {text}");
+        }
+        if month == "2032-02" {
+            assert!(days_showing(&body, "Renewal: Atlassian → Jira")
+                .0
+                .contains(&date("2032-02-29")));
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_monthly_renewal_shows_every_month_in_the_next_90_days_and_the_feed_with_exclusive_ends()
+{
+    let app = TestApp::spawn().await;
+    let s = app.insert_service("Slack");
+    let pro = app.insert_product(s, "Slack Pro", None);
+    let today = chrono::Utc::now().date_naive();
+    // The 10th of next month, then the 10th of every month.
+    let first_of_next = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .expect("next month");
+    let next = first_of_next + chrono::TimeDelta::days(9);
+    let id = recurring(&app, pro, "monthly", next, 3);
+    let tenths = |until: NaiveDate| -> Vec<NaiveDate> {
+        (0..)
+            .map(|k| {
+                next.checked_add_months(chrono::Months::new(k))
+                    .expect("month")
+            })
+            .take_while(|d| *d <= until)
+            .collect()
+    };
+    let admin = app.logged_in("boss", "admin").await;
+
+    let page = admin.get("/calendar").await.body;
+    let list = page
+        .split("Next 90 days")
+        .nth(1)
+        .expect("90-day list")
+        .to_string();
+    let in_90 = tenths(today + chrono::TimeDelta::days(90));
+    assert!(in_90.len() >= 2, "{in_90:?}");
+    assert_eq!(
+        list.matches(">Renewal: Slack → Slack Pro</a>").count(),
+        in_90.len(),
+        "{list}"
+    );
+    for d in &in_90 {
+        assert!(
+            list.contains(&format!("<td class=\"nowrap\">{d}</td>")),
+            "{d} in {list}"
+        );
+    }
+
+    let r = admin
+        .submit("/account", "/account/calendar-token", &[])
+        .await;
+    let re = regex_lite::Regex::new(r#"(/calendar/feed/[A-Za-z0-9_-]+\.ics)"#).expect("re");
+    let path = re.captures(&r.body).expect("feed url")[1].to_string();
+    let feed = app.client().get(&path).await;
+    assert_eq!(feed.status, 200);
+    let cal: icalendar::Calendar = feed.body.parse().expect("a valid iCalendar");
+    let span = |e: &icalendar::Event| match (e.get_start(), e.get_end()) {
+        (Some(DatePerhapsTime::Date(s)), Some(DatePerhapsTime::Date(e))) => (s, e),
+        other => panic!("not an all-day event: {other:?}"),
+    };
+    let mut renewals: Vec<NaiveDate> = Vec::new();
+    let mut deadlines: Vec<NaiveDate> = Vec::new();
+    let mut uids = std::collections::HashSet::new();
+    for e in cal.events() {
+        let (start, end) = span(e);
+        assert_eq!(
+            end,
+            start + chrono::TimeDelta::days(1),
+            "DTEND is the next day"
+        );
+        assert!(
+            uids.insert(e.get_uid().expect("uid").to_string()),
+            "unique UIDs"
+        );
+        assert!(e
+            .get_url()
+            .is_some_and(|u| u.ends_with(&format!("/payments/{id}"))));
+        match e.get_summary() {
+            Some("Renewal: Slack → Slack Pro") => renewals.push(start),
+            Some("Last day to cancel: Slack → Slack Pro") => deadlines.push(start),
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    renewals.sort();
+    deadlines.sort();
+    let horizon = today + chrono::TimeDelta::days(366);
+    let expected = tenths(horizon);
+    assert!(expected.len() >= 11, "{expected:?}");
+    assert_eq!(
+        renewals, expected,
+        "one event for every renewal in the year"
+    );
+    let expected_deadlines: Vec<NaiveDate> = tenths(horizon + chrono::TimeDelta::days(3))
+        .into_iter()
+        .map(|d| d - chrono::TimeDelta::days(3))
+        .filter(|d| *d <= horizon)
+        .collect();
+    assert_eq!(deadlines, expected_deadlines);
+    // As written on the wire: dates, not date-times, and no RRULE to expand.
+    assert!(feed.body.contains(&format!(
+        "DTEND;VALUE=DATE:{}",
+        (next + chrono::TimeDelta::days(1)).format("%Y%m%d")
+    )));
+    assert!(!feed.body.contains("RRULE"));
 }

@@ -293,6 +293,193 @@ async fn the_binary_runs_embedded_postgres_prints_a_setup_url_and_keeps_data_acr
     assert!(bin.terminate().success());
 }
 
+/// Removes a cluster kept outside its data directory when the test ends, however it ends.
+struct RemoveOnDrop(Vec<std::path::PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for dir in self.0.drain(..) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Root who clones into /root (mode 0700) and runs the README's command: PostgreSQL runs as
+/// `postgres`, which cannot enter /root, so the cluster lives in a private directory of its
+/// own; /root's permissions stay as they were. Tests run as root here and in CI; as an
+/// ordinary user the cluster stays in the data directory, as before.
+#[actix_web::test]
+async fn a_data_directory_under_a_private_home_serves_without_loosening_the_home() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let before = std::fs::metadata(home.path()).expect("stat");
+    let data = home.path().join("portalops").join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let root = portalops::sys::euid() == 0;
+    let mut cleanup = RemoveOnDrop(Vec::new());
+
+    // Started from the clone (inside the home), as `./scripts/run.sh` does.
+    let log = home.path().join("first-start.log");
+    let out = std::fs::File::create(&log).expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .arg("serve")
+        .current_dir(home.path().join("portalops"))
+        .env("PORTALOPS_DATA_DIR", "data")
+        .env("PORTALOPS_BIND", "127.0.0.1:0")
+        .env_remove("DATABASE_URL")
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(out)
+        .spawn()
+        .expect("spawn portalops");
+    let bin = Binary { child, log };
+    let base = wait_healthy(&bin).await;
+    let location = data.join(portalops::db::embedded::LOCATION_FILE);
+    let pgdata = if root {
+        let recorded = std::fs::read_to_string(&location).expect("the cluster's place is recorded");
+        let pgdata = std::path::PathBuf::from(recorded.trim());
+        cleanup
+            .0
+            .extend(pgdata.parent().map(std::path::Path::to_path_buf));
+        assert!(
+            pgdata.starts_with(portalops::db::embedded::ROOT_CLUSTERS_DIR),
+            "{}",
+            pgdata.display()
+        );
+        let postgres_uid = std::fs::read_to_string("/etc/passwd")
+            .expect("passwd")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("postgres:")?
+                    .split(':')
+                    .nth(1)?
+                    .parse::<u32>()
+                    .ok()
+            })
+            .expect("postgres user");
+        for dir in [&pgdata, &pgdata.parent().expect("parent").to_path_buf()] {
+            let m = std::fs::metadata(dir).expect("stat cluster dir");
+            assert_eq!(m.uid(), postgres_uid, "{}", dir.display());
+            assert_eq!(m.mode() & 0o7777, 0o700, "{} is private", dir.display());
+        }
+        pgdata
+    } else {
+        assert!(!location.exists());
+        data.join("postgres")
+    };
+    assert!(pgdata.join("PG_VERSION").exists());
+
+    // A command while it serves attaches to the running cluster, wherever it lives.
+    let out = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .arg("backup")
+        .arg("--out")
+        .arg(home.path().join("backups"))
+        .env("PORTALOPS_DATA_DIR", &data)
+        .output()
+        .expect("backup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        crate::common::Client::new(&base)
+            .get("/healthz")
+            .await
+            .status,
+        200
+    );
+    assert!(bin.terminate().success());
+    assert!(
+        !pgdata.join("postmaster.pid").exists(),
+        "the embedded PostgreSQL was stopped on shutdown"
+    );
+
+    // A later start finds the same cluster (the first Admin's setup is still pending: no
+    // second cluster was made).
+    let bin = Binary::start(&data);
+    wait_healthy(&bin).await;
+    assert!(
+        bin.log().contains(&pgdata.display().to_string()),
+        "{}",
+        bin.log()
+    );
+    assert!(bin.terminate().success());
+
+    // `portalops restore` into a new data directory under the same private home.
+    let archive = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .expect("archive path")
+        .trim()
+        .to_string();
+    let restored = home.path().join("portalops").join("restored");
+    let out = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .arg("restore")
+        .arg(&archive)
+        .env("PORTALOPS_DATA_DIR", &restored)
+        .output()
+        .expect("restore");
+    if let Ok(recorded) =
+        std::fs::read_to_string(restored.join(portalops::db::embedded::LOCATION_FILE))
+    {
+        cleanup.0.extend(
+            std::path::Path::new(recorded.trim())
+                .parent()
+                .map(std::path::Path::to_path_buf),
+        );
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("restored"));
+
+    // A recorded cluster that has gone is not silently replaced by an empty one.
+    let orphan = home.path().join("portalops").join("orphan");
+    std::fs::create_dir_all(&orphan).expect("orphan dir");
+    std::fs::write(
+        orphan.join(portalops::db::embedded::LOCATION_FILE),
+        format!(
+            "{}/gone/postgres\n",
+            portalops::db::embedded::ROOT_CLUSTERS_DIR
+        ),
+    )
+    .expect("record");
+    let out = Command::new(env!("CARGO_BIN_EXE_portalops"))
+        .arg("backup")
+        .arg("--out")
+        .arg(home.path().join("orphan-backups"))
+        .env("PORTALOPS_DATA_DIR", &orphan)
+        .output()
+        .expect("backup");
+    if root {
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("holds no PostgreSQL cluster any more"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!orphan.join("postgres").exists());
+    } else {
+        // Not root: the cluster is always `<data>/postgres`; the record means nothing.
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let after = std::fs::metadata(home.path()).expect("stat");
+    assert_eq!(
+        after.mode() & 0o7777,
+        0o700,
+        "the home directory stays private"
+    );
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+}
+
 #[test]
 fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
     let out = Command::new(env!("CARGO_BIN_EXE_portalops"))
