@@ -94,10 +94,12 @@ pub async fn change_password(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<PasswordChange>,
+    form: crate::web::input::Form<PasswordChange>,
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ChangeOwnPassword)?;
-    match commands::change_password(&state, &user.0, form.into_inner()).await? {
+    // Only passwords, which are secrets and never screened as text.
+    let (form, _) = form.into_parts();
+    match commands::change_password(&state, &user.0, form).await? {
         ChangeOutcome::Changed {
             other_sessions_ended,
         } => {

@@ -75,9 +75,9 @@ pub async fn form(
 pub async fn submit(
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<SetupForm>,
+    form: crate::web::input::Form<SetupForm>,
 ) -> AppResult<HttpResponse> {
-    let SetupForm { token, mut user } = form.into_inner();
+    let (SetupForm { token, mut user }, refused) = form.into_parts();
     check_token(&state, &token)?;
     let rerender = |user: NewLoginUser, errors: FieldErrors| {
         let page = SetupPage {
@@ -92,7 +92,7 @@ pub async fn submit(
         };
         html(StatusCode::UNPROCESSABLE_ENTITY, page.render())
     };
-    if let Err(errors) = user.validate() {
+    if let Err(errors) = crate::web::input::with_refusals(refused, user.validate()) {
         return rerender(user, errors);
     }
     let pw = user.password.clone();

@@ -232,8 +232,9 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
     Ok(actor)
 }
 
-/// A JSON request body: `web::Json` (same size limit and problem on a bad body), except that
-/// a whole number written with a fraction (`5.0`) is the integer it is. JSON has one number
+/// A JSON request body: `web::Json` (same size limit and problem on a bad body), screened by
+/// `web::input` (a card number or a line break in a one-line field is a 422 naming each
+/// field), and a whole number written with a fraction (`5.0`) is the integer it is. JSON has one number
 /// type, and generated clients write either form.
 pub struct Json<T>(pub T);
 
@@ -252,6 +253,12 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
         Box::pin(async move {
             let mut value = body.await?.into_inner();
             normalize(&mut value);
+            // The input policy every door shares (web::input): card numbers and line breaks
+            // in one-line fields are refused, every such field at once, before any handler.
+            let refused = crate::web::input::screen_json(&mut value);
+            if !refused.is_empty() {
+                return Err(Problem::from(crate::error::CommandError::Invalid(refused)).into());
+            }
             serde_json::from_value(value).map(Json).map_err(|e| {
                 Problem::bad_request(format!("The JSON body could not be read: {e}")).into()
             })

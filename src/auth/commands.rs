@@ -107,7 +107,11 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
     })
     .await?;
 
-    let label: String = username.chars().take(100).collect();
+    // What was typed is recorded (audit log) only masked: it may hold a card number.
+    let label: String = crate::payments::card::mask(&username)
+        .chars()
+        .take(100)
+        .collect();
     match verdict {
         Verdict::Locked { retry_after_secs } => {
             let ip_for_audit = attempt.client_ip.clone();

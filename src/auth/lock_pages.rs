@@ -72,11 +72,13 @@ pub async fn unlock(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<UnlockForm>,
+    form: crate::web::input::Form<UnlockForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManageSettings)?;
-    let key = form.into_inner().key;
+    // A hidden value naming the lock: nothing typed to refuse.
+    let (form, _) = form.into_parts();
+    let key = form.key;
     let now = state.clock.now();
     let what = crate::db::run(&state.pool, move |conn| {
         locks::unlock(conn, &actor, &key, now)

@@ -69,9 +69,10 @@ pub async fn login(
     req: HttpRequest,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<LoginForm>,
+    form: crate::web::input::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
-    let form = form.into_inner();
+    // A username holding a card number is emptied by the screen: asked again, never recorded.
+    let (form, _) = form.into_parts();
     let username = form.username.trim().to_string();
     if username.is_empty() || form.password.is_empty() {
         let msg = "Enter your username and password.".to_string();

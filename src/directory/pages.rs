@@ -14,6 +14,7 @@ use crate::auth::password;
 use crate::authz::{authorize, can, Action, Actor};
 use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
+use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
 use crate::web::respond::{after_command, html};
 use crate::web::{AppState, PageCtx};
@@ -164,22 +165,25 @@ pub async fn grant(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<GrantForm>,
+    form: Form<GrantForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let mut form = form.into_inner();
+    let (mut form, refused) = form.into_parts();
     form.person = id.to_string();
     let back = format!("/directory/{id}");
     let Some(product_id) = form.product_id else {
-        let mut errors = FieldErrors::new();
+        let mut errors = refused;
         errors.add("product_id", "Choose a product.");
         return render_person(&session, &state, &actor, id, form, errors).await;
     };
     let (a, f) = (actor.clone(), form.clone());
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(grants::grant(conn, &a, product_id, &f))
-    })
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| {
+            Ok(grants::grant(conn, &a, product_id, &f))
+        }),
+    )
     .await?;
     match after_command(
         &session,
@@ -260,12 +264,12 @@ pub async fn create(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<PersonForm>,
+    form: Form<PersonForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
-    let mut form = form.into_inner();
-    let values = match form.validate() {
+    let (form, values) = form.check(PersonForm::validate);
+    let values = match values {
         Ok(v) => v,
         Err(errors) => return render_form(&session, &actor, None, form, errors),
     };
@@ -344,13 +348,13 @@ pub async fn update(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<PersonForm>,
+    form: Form<PersonForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let id = path.into_inner();
-    let mut form = form.into_inner();
-    let values = match form.validate() {
+    let (form, values) = form.check(PersonForm::validate);
+    let values = match values {
         Ok(v) => v,
         Err(errors) => return render_form(&session, &actor, Some(id), form, errors),
     };

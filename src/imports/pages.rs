@@ -190,6 +190,31 @@ pub async fn upload(
         );
         return Ok(redirect("/imports"));
     };
+    // The file is kept with the import (its rows are shown and committed from it), so a card
+    // number anywhere in it refuses the whole file before anything is stored.
+    if crate::web::input::screen_text(&text).is_some() {
+        let lines: Vec<String> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| crate::payments::card::contains_card_number(line))
+            .map(|(i, _)| (i + 1).to_string())
+            .take(10)
+            .collect();
+        let at = if lines.is_empty() {
+            String::new()
+        } else {
+            format!(" (line {})", lines.join(", "))
+        };
+        sess::flash(
+            &session,
+            FlashKind::Error,
+            &format!(
+                "The file holds what looks like a full card number{at}. PortalOps stores only \
+                 the last four digits: remove it and upload the file again. Nothing was stored."
+            ),
+        );
+        return Ok(redirect("/imports"));
+    }
     let a = actor.clone();
     let id = crate::db::run(&state.pool, move |conn| {
         job::create(conn, &a, kind, &filename, &text)

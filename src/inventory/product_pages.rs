@@ -15,6 +15,7 @@ use crate::authz::{authorize, authorize_on, can, Action, Actor, Object, ObjectAc
 use crate::directory::grants::{self, GrantForm};
 use crate::error::{AppError, AppResult, CommandError};
 use crate::web::forms::FieldErrors;
+use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
 use crate::web::respond::{after_command, html, redirect};
 use crate::web::{safe_next, AppState, PageCtx};
@@ -208,13 +209,13 @@ pub async fn create(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<ProductForm>,
+    form: Form<ProductForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let service_id = path.into_inner();
     authorize_on(&actor, ObjectAction::Edit, Object::Service(service_id))?;
-    let mut form = form.into_inner();
-    let values = match form.validate() {
+    let (form, values) = form.check(ProductForm::validate);
+    let values = match values {
         Ok(v) => v,
         Err(errors) => {
             return render_form(&session, &state, &actor, service_id, None, form, errors).await
@@ -282,7 +283,7 @@ pub async fn update(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<ProductForm>,
+    form: Form<ProductForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
@@ -293,8 +294,8 @@ pub async fn update(
         Ok(p)
     })
     .await?;
-    let mut form = form.into_inner();
-    let values = match form.validate() {
+    let (form, values) = form.check(ProductForm::validate);
+    let values = match values {
         Ok(v) => v,
         Err(errors) => {
             return render_form(
@@ -393,8 +394,10 @@ pub async fn add_admin(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<AdminForm>,
+    form: Form<AdminForm>,
 ) -> AppResult<HttpResponse> {
+    // A select of people: nothing typed to refuse.
+    let (form, _) = form.into_parts();
     set_admin(user, session, state, path.into_inner(), form.user_id, true).await
 }
 
@@ -451,14 +454,17 @@ pub async fn grant(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<GrantForm>,
+    form: Form<GrantForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let form = form.into_inner();
+    let (form, refused) = form.into_parts();
     let (a, f) = (actor.clone(), form.clone());
-    let result =
-        crate::db::run(&state.pool, move |conn| Ok(grants::grant(conn, &a, id, &f))).await?;
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| Ok(grants::grant(conn, &a, id, &f))),
+    )
+    .await?;
     let back = format!("/inventory/products/{id}");
     match after_command(
         &session,
@@ -489,16 +495,19 @@ pub async fn revoke(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<RevokeForm>,
+    form: Form<RevokeForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let grant_id = path.into_inner();
-    let form = form.into_inner();
+    let (form, refused) = form.into_parts();
     let a = actor.clone();
     let reason = form.reason.clone();
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(grants::revoke(conn, &a, grant_id, &reason))
-    })
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| {
+            Ok(grants::revoke(conn, &a, grant_id, &reason))
+        }),
+    )
     .await?;
     let back = safe_next(Some(&form.return_to)).unwrap_or_else(|| "/inventory".into());
     match after_command(

@@ -13,6 +13,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, authorize_on, can, Action, Object, ObjectAction, Role};
 use crate::error::{AppResult, CommandError};
 use crate::web::forms::FieldErrors;
+use crate::web::input::Form;
 use crate::web::pagination::Pager;
 use crate::web::respond::{after_command, html, redirect};
 use crate::web::{AppState, PageCtx};
@@ -160,12 +161,12 @@ pub async fn create(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<ServiceForm>,
+    form: Form<ServiceForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManageServices)?;
-    let mut form = form.into_inner();
-    if let Err(errors) = form.validate() {
+    let (form, checked) = form.check(ServiceForm::validate);
+    if let Err(errors) = checked {
         return render_form(&session, &actor, None, form, errors);
     }
     let (a, f) = (actor.clone(), form.clone());
@@ -222,13 +223,13 @@ pub async fn update(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<ServiceForm>,
+    form: Form<ServiceForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
     authorize_on(&actor, ObjectAction::Edit, Object::Service(id))?;
-    let mut form = form.into_inner();
-    if let Err(errors) = form.validate() {
+    let (form, checked) = form.check(ServiceForm::validate);
+    if let Err(errors) = checked {
         return render_form(&session, &actor, Some(id), form, errors);
     }
     let (a, f) = (actor.clone(), form.clone());
@@ -296,9 +297,11 @@ pub async fn add_admin(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<AdminForm>,
+    form: Form<AdminForm>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
+    // A select of people: nothing typed to refuse.
+    let (form, _) = form.into_parts();
     set_admin(user, session, state, id, form.user_id, true).await
 }
 

@@ -55,7 +55,7 @@ fn card_spans(text: &str) -> Vec<(usize, usize)> {
     let mut run: Vec<(u8, usize, usize)> = Vec::new();
     let mut gap = 0;
     let mut spans = Vec::new();
-    let mut flush = |run: &mut Vec<(u8, usize, usize)>, spans: &mut Vec<(usize, usize)>| {
+    let flush = |run: &mut Vec<(u8, usize, usize)>, spans: &mut Vec<(usize, usize)>| {
         if run.len() >= 13 {
             let digits: Vec<u8> = run.iter().map(|d| d.0).collect();
             for start in 0..=digits.len() - 13 {

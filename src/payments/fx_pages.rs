@@ -73,11 +73,13 @@ pub async fn set_reporting(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<ReportingForm>,
+    form: crate::web::input::Form<ReportingForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManageSettings)?;
-    let currency = form.into_inner().currency.trim().to_uppercase();
+    // A select of currencies: a refused value is emptied, and an empty one is refused below.
+    let (form, _) = form.into_parts();
+    let currency = form.currency.trim().to_uppercase();
     if money::minor_units(&currency).is_none() {
         sess::flash(&session, FlashKind::Error, "Choose a currency.");
         return Ok(redirect("/settings/currency"));
@@ -192,11 +194,16 @@ pub async fn add_rates(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<RatesForm>,
+    form: crate::web::input::Form<RatesForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManageSettings)?;
-    match parse_rates(&form.csv) {
+    let (form, refused) = form.into_parts();
+    let parsed = match refused.into_result() {
+        Ok(()) => parse_rates(&form.csv),
+        Err(_) => Err(crate::payments::card::REFUSAL.to_string()),
+    };
+    match parsed {
         Err(m) => sess::flash(&session, FlashKind::Error, &m),
         Ok(rates) => {
             let n = rates.len();

@@ -22,6 +22,7 @@ use crate::db::schema::{billing_records, payments, users};
 use crate::error::AppResult;
 use crate::inventory::queries::format_time;
 use crate::web::forms::FieldErrors;
+use crate::web::input::{unless_refused, Form};
 use crate::web::respond::{after_command, html, redirect};
 use crate::web::{AppState, PageCtx};
 
@@ -112,12 +113,12 @@ pub async fn create(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<BillingForm>,
+    form: Form<BillingForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ViewPayments)?;
-    let mut form = form.into_inner();
-    let values = match form.validate() {
+    let (form, values) = form.check(BillingForm::validate);
+    let values = match values {
         Ok(v) => v,
         Err(errors) => return render_form(&session, &state, &actor, None, form, errors).await,
     };
@@ -343,7 +344,7 @@ pub async fn update(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<BillingForm>,
+    form: Form<BillingForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
@@ -352,8 +353,8 @@ pub async fn update(
         commands::authorize_record(conn, &a, id)
     })
     .await?;
-    let mut form = form.into_inner();
-    let values = match form.validate() {
+    let (form, values) = form.check(BillingForm::validate);
+    let values = match values {
         Ok(v) => v,
         Err(errors) => return render_form(&session, &state, &actor, Some(id), form, errors).await,
     };
@@ -431,15 +432,18 @@ pub async fn add_payment(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<PaymentForm>,
+    form: Form<PaymentForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let mut form = form.into_inner();
+    let (mut form, refused) = form.into_parts();
     let (a, f) = (actor.clone(), form.clone());
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::add_payment(conn, &a, id, &f))
-    })
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| {
+            Ok(commands::add_payment(conn, &a, id, &f))
+        }),
+    )
     .await?;
     let back = format!("/payments/{id}");
     match after_command(

@@ -1,9 +1,11 @@
 //! Form plumbing shared by every page: per-field error messages, shown next to the field
 //! while the form keeps what the user typed.
 
+use std::borrow::Cow;
+
 /// Field name → message. Empty when the form is valid.
 #[derive(Debug, Default, Clone)]
-pub struct FieldErrors(Vec<(&'static str, String)>, Conflict);
+pub struct FieldErrors(Vec<(Cow<'static, str>, String)>, Conflict);
 
 /// Whether the errors come from a change made at the same moment (a unique rule the
 /// database enforced): the form is shown again with the message, answered 409, not 422.
@@ -30,13 +32,22 @@ impl FieldErrors {
     /// keeping whether it is a conflict.
     pub fn rename(&mut self, from: &str, to: &'static str) {
         for (field, _) in self.0.iter_mut().filter(|(f, _)| *f == from) {
-            *field = to;
+            *field = Cow::Borrowed(to);
         }
     }
 
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        if self.get(field).is_empty() {
+    pub fn add(&mut self, field: impl Into<Cow<'static, str>>, message: impl Into<String>) {
+        let field = field.into();
+        if self.get(&field).is_empty() {
             self.0.push((field, message.into()));
+        }
+    }
+
+    /// Adds every message of `other` (a field keeps its first message).
+    pub fn merge(&mut self, other: FieldErrors) {
+        self.1 .0 |= other.1 .0;
+        for (field, message) in other.0 {
+            self.add(field, message);
         }
     }
 
@@ -44,7 +55,7 @@ impl FieldErrors {
     pub fn get(&self, field: &str) -> &str {
         self.0
             .iter()
-            .find(|(f, _)| *f == field)
+            .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
             .unwrap_or("")
     }
@@ -66,8 +77,8 @@ impl FieldErrors {
     }
 
     /// (field, message) pairs, for the API's problem documents.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.0.iter().map(|(f, m)| (*f, m.as_str()))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, m)| (f.as_ref(), m.as_str()))
     }
 
     pub fn into_result(self) -> Result<(), FieldErrors> {

@@ -4,6 +4,7 @@
 
 pub mod csv_out;
 pub mod forms;
+pub mod input;
 pub mod nul_bytes;
 pub mod pagination;
 pub mod redact;

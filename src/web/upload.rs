@@ -34,6 +34,15 @@ pub async fn read_file(
             .and_then(|cd| cd.get_filename())
             .unwrap_or_default()
             .to_string();
+        // The name is kept (shown, and sent back in Content-Disposition): the input policy
+        // of every door applies to it.
+        if crate::web::input::screen_text(&name).is_some() {
+            return Err(AppError::BadRequest(
+                "The file's name looks like it holds a full card number. PortalOps stores only \
+                 the last four digits: rename the file and upload it again."
+                    .into(),
+            ));
+        }
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(unreadable)?;

@@ -440,12 +440,13 @@ pub async fn submit(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<HandoverForm>,
+    form: crate::web::input::Form<HandoverForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let id = path.into_inner();
-    let email = form.into_inner().email;
+    let (form, refused) = form.into_parts();
+    let email = form.email;
     let (workflow_id, result) = crate::db::run(&state.pool, move |conn| {
         let workflow_id: i64 = handovers::table
             .find(id)
@@ -453,7 +454,11 @@ pub async fn submit(
             .first(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
-        Ok((workflow_id, complete(conn, &actor, id, &email)))
+        let result = match refused.into_result() {
+            Ok(()) => complete(conn, &actor, id, &email),
+            Err(refused) => Err(crate::error::CommandError::Invalid(refused)),
+        };
+        Ok((workflow_id, result))
     })
     .await?;
     let back = format!("/workflows/{workflow_id}");

@@ -17,6 +17,7 @@ use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::{onboarding_templates, template_products, users};
 use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
+use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
 use crate::web::respond::{after_command, after_inline_command, html};
 use crate::web::{AppState, PageCtx};
@@ -155,8 +156,7 @@ pub async fn onboard_form(
 }
 
 /// Parses the form by hand: `product_ids` repeats, which `web::Form` cannot read.
-fn parse_onboard(body: &[u8]) -> OnboardForm {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+fn parse_onboard(pairs: Vec<(String, String)>) -> OnboardForm {
     let mut f = OnboardForm::default();
     for (k, v) in pairs {
         match k.as_str() {
@@ -181,16 +181,20 @@ pub async fn onboard(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: Form<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
-    let form = parse_onboard(&body);
+    let (pairs, refused) = body.into_parts();
+    let form = parse_onboard(pairs);
     let (a, f) = (actor.clone(), form.clone());
     let lead = state.config.task_lead_days;
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::start_onboarding(conn, &a, &f, lead))
-    })
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| {
+            Ok(commands::start_onboarding(conn, &a, &f, lead))
+        }),
+    )
     .await?;
     match after_command(
         &session,
@@ -243,15 +247,18 @@ pub async fn offboard(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    form: web::Form<OffboardForm>,
+    form: Form<OffboardForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
-    let form = form.into_inner();
+    let (form, refused) = form.into_parts();
     let (a, f) = (actor.clone(), form.clone());
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::start_offboarding(conn, &a, &f))
-    })
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| {
+            Ok(commands::start_offboarding(conn, &a, &f))
+        }),
+    )
     .await?;
     match after_command(
         &session,
@@ -314,15 +321,19 @@ pub async fn cancel(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<ReasonForm>,
+    form: Form<ReasonForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let id = path.into_inner();
-    let reason = form.into_inner().reason;
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::cancel(conn, &actor, id, &reason))
-    })
+    let (form, refused) = form.into_parts();
+    let reason = form.reason;
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| {
+            Ok(commands::cancel(conn, &actor, id, &reason))
+        }),
+    )
     .await?;
     let back = format!("/workflows/{id}");
     after_inline_command(
@@ -463,15 +474,18 @@ pub async fn complete(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<CompleteForm>,
+    form: Form<CompleteForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let mut form = form.into_inner();
+    let (mut form, refused) = form.into_parts();
     let (a, f) = (actor.clone(), form.clone());
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::complete_task(conn, &a, id, &f))
-    })
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| {
+            Ok(commands::complete_task(conn, &a, id, &f))
+        }),
+    )
     .await?;
     let back = format!("/tasks/{id}");
     match after_command(
@@ -500,15 +514,19 @@ pub async fn not_needed(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<ReasonForm>,
+    form: Form<ReasonForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let reason = form.into_inner().reason;
+    let (form, refused) = form.into_parts();
+    let reason = form.reason;
     let a = actor.clone();
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::close_not_needed(conn, &a, id, &reason))
-    })
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| {
+            Ok(commands::close_not_needed(conn, &a, id, &reason))
+        }),
+    )
     .await?;
     let back = format!("/tasks/{id}");
     match after_command(

@@ -14,6 +14,7 @@ use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::{onboarding_templates, template_products, users};
 use crate::error::{invalid, AppError, AppResult, CommandError};
 use crate::web::forms::FieldErrors;
+use crate::web::input::{unless_refused, Form};
 use crate::web::respond::{after_command, html, redirect};
 use crate::web::{AppState, PageCtx};
 
@@ -27,8 +28,7 @@ pub struct TemplateForm {
     pub product_ids: Vec<i64>,
 }
 
-fn parse(body: &[u8]) -> TemplateForm {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+fn parse(pairs: Vec<(String, String)>) -> TemplateForm {
     let mut f = TemplateForm::default();
     for (k, v) in pairs {
         match k.as_str() {
@@ -323,7 +323,7 @@ pub async fn create(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: Form<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     submit(user, session, state, None, body).await
 }
@@ -333,7 +333,7 @@ pub async fn update(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Form<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     submit(user, session, state, Some(path.into_inner()), body).await
 }
@@ -343,13 +343,18 @@ async fn submit(
     session: Session,
     state: web::Data<AppState>,
     id: Option<i64>,
-    body: web::Bytes,
+    body: Form<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
-    let form = parse(&body);
+    let (pairs, refused) = body.into_parts();
+    let form = parse(pairs);
     let (a, f) = (actor.clone(), form.clone());
-    let result = crate::db::run(&state.pool, move |conn| Ok(save(conn, &a, id, &f))).await?;
+    let result = unless_refused(
+        refused,
+        crate::db::run(&state.pool, move |conn| Ok(save(conn, &a, id, &f))),
+    )
+    .await?;
     match after_command(
         &session,
         result,
