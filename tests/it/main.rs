@@ -9,6 +9,7 @@ mod auth;
 mod authz_matrix;
 mod browser;
 mod calendar;
+mod cards;
 mod cluster;
 mod demo;
 mod derived;

@@ -5,6 +5,7 @@
 //! redirects.
 
 pub mod client;
+pub mod logs;
 pub mod smtp;
 
 use std::net::TcpListener;
