@@ -25,6 +25,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # curl and Python's venv: scripts/api-fuzz.sh logs in and installs schemathesis from PyPI.
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# faketime: scripts/test.sh runs the suite a second time with the clock years ahead.
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ "${#need[@]}" -gt 0 ]; then

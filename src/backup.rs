@@ -65,7 +65,7 @@ pub fn backup(db_url: &str, upload_dir: &Path, out_dir: &Path) -> Result<BackupS
     let major = server_major(&mut conn)?;
     let pg_dump = client_tool("pg_dump", major)?;
     fs::create_dir_all(out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f").to_string();
+    let stamp = crate::clock::now().format("%Y%m%d-%H%M%S-%3f").to_string();
     let work = out_dir.join(format!(".portalops-backup-{stamp}"));
     fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let result = (|| {
@@ -121,7 +121,7 @@ pub fn backup(db_url: &str, upload_dir: &Path, out_dir: &Path) -> Result<BackupS
         let manifest = Manifest {
             format: FORMAT,
             portalops_version: env!("CARGO_PKG_VERSION").into(),
-            created_at: chrono::Utc::now().to_rfc3339(),
+            created_at: crate::clock::now().to_rfc3339(),
             server_version,
             latest_migration,
             tables,
@@ -179,7 +179,7 @@ fn write_archive(
     let mut header = tar::Header::new_gnu();
     header.set_size(json.len() as u64);
     header.set_mode(0o600);
-    header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
+    header.set_mtime(crate::clock::now().timestamp().max(0) as u64);
     header.set_cksum();
     tar.append_data(&mut header, MANIFEST, json.as_slice())
         .map_err(fail)?;

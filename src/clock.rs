@@ -18,11 +18,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
-        self.fixed
-            .lock()
-            .ok()
-            .and_then(|f| *f)
-            .unwrap_or_else(now)
+        self.fixed.lock().ok().and_then(|f| *f).unwrap_or_else(now)
     }
 
     /// Fixes the time (tests); `None` returns to the system clock.

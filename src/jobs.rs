@@ -59,7 +59,7 @@ pub fn run_job(state: &AppState, job: &str) -> Result<String, AppError> {
     if !got {
         return Ok("skipped: running in another instance".into());
     }
-    let started = Utc::now();
+    let started = crate::clock::now();
     let result = run_locked(state, &mut conn, job);
     let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
         .bind::<diesel::sql_types::BigInt, _>(key)
@@ -72,7 +72,7 @@ pub fn run_job(state: &AppState, job: &str) -> Result<String, AppError> {
         .values((
             job_runs::job.eq(job),
             job_runs::last_started_at.eq(started),
-            job_runs::last_finished_at.eq(Utc::now()),
+            job_runs::last_finished_at.eq(crate::clock::now()),
             job_runs::last_result.eq(&text),
             job_runs::last_ok.eq(ok),
         ))
@@ -80,7 +80,7 @@ pub fn run_job(state: &AppState, job: &str) -> Result<String, AppError> {
         .do_update()
         .set((
             job_runs::last_started_at.eq(started),
-            job_runs::last_finished_at.eq(Utc::now()),
+            job_runs::last_finished_at.eq(crate::clock::now()),
             job_runs::last_result.eq(&text),
             job_runs::last_ok.eq(ok),
         ))

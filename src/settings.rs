@@ -286,7 +286,7 @@ pub async fn retry_email(
             .set((
                 email_outbox::failed_at.eq(None::<DateTime<Utc>>),
                 email_outbox::attempts.eq(0),
-                email_outbox::next_attempt_at.eq(Utc::now()),
+                email_outbox::next_attempt_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
             if n == 0 {

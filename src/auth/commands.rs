@@ -307,7 +307,7 @@ pub async fn change_password(
             diesel::update(users::table.find(actor.id))
                 .set((
                     users::password_hash.eq(&hash),
-                    users::updated_at.eq(chrono::Utc::now()),
+                    users::updated_at.eq(crate::clock::now()),
                 ))
                 .execute(conn)?;
             let ended = tokens::revoke_user_sessions(

@@ -6,7 +6,6 @@
 use actix_session::SessionExt as _;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use chrono::Utc;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
@@ -140,7 +139,7 @@ pub fn load_actor(
         .filter(users::id.eq(user_id))
         .filter(auth_sessions::id.eq(session_id))
         .filter(auth_sessions::revoked_at.is_null())
-        .filter(auth_sessions::expires_at.gt(Utc::now()))
+        .filter(auth_sessions::expires_at.gt(crate::clock::now()))
         .select(LoginRow::as_select())
         .first(conn)
         .optional()?;

@@ -65,7 +65,7 @@ mod tests {
 
     #[test]
     fn a_token_is_bound_to_its_account_secret_and_lifetime() {
-        let now = Utc::now();
+        let now = crate::clock::now();
         let t = issue(b"secret", 7, None, now);
         let device = verify(b"secret", &t, 7, now).expect("valid");
         assert_eq!(verify(b"secret", &t, 8, now), None, "another account");

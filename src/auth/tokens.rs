@@ -74,7 +74,7 @@ impl TokenKeys {
     }
 
     pub fn issue_access(&self, user_id: i64, session_id: i64) -> Result<String, AppError> {
-        let now = Utc::now().timestamp();
+        let now = crate::clock::now().timestamp();
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -122,7 +122,7 @@ pub fn start_session(
     client_ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> Result<IssuedTokens, AppError> {
-    let expires_at = Utc::now()
+    let expires_at = crate::clock::now()
         + chrono::Duration::from_std(keys.refresh_ttl).unwrap_or(chrono::TimeDelta::days(14));
     let session_id: i64 = diesel::insert_into(auth_sessions::table)
         .values((
@@ -204,7 +204,7 @@ pub fn rotate(
         else {
             return Ok(RefreshOutcome::Invalid);
         };
-        let now = Utc::now();
+        let now = crate::clock::now();
         if revoked_at.is_some() || expires_at <= now {
             return Ok(RefreshOutcome::Invalid);
         }
@@ -257,7 +257,7 @@ pub fn revoke_session(
             .filter(auth_sessions::revoked_at.is_null()),
     )
     .set((
-        auth_sessions::revoked_at.eq(Utc::now()),
+        auth_sessions::revoked_at.eq(crate::clock::now()),
         auth_sessions::revoked_reason.eq(reason),
     ))
     .execute(conn)?;
@@ -278,7 +278,7 @@ pub fn revoke_user_sessions(
             .filter(auth_sessions::id.ne(keep.unwrap_or(-1))),
     )
     .set((
-        auth_sessions::revoked_at.eq(Utc::now()),
+        auth_sessions::revoked_at.eq(crate::clock::now()),
         auth_sessions::revoked_reason.eq(reason),
     ))
     .execute(conn)?;

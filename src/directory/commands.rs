@@ -341,7 +341,7 @@ pub fn update_person(
                 users::employment_status.eq(&v.employment_status),
                 users::start_date.eq(v.start_date),
                 users::end_date.eq(v.end_date),
-                users::updated_at.eq(chrono::Utc::now()),
+                users::updated_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         if let Some(h) = password_hash {
@@ -369,7 +369,7 @@ pub fn update_person(
                     .filter(auth_sessions::revoked_at.is_null()),
             )
             .set((
-                auth_sessions::revoked_at.eq(chrono::Utc::now()),
+                auth_sessions::revoked_at.eq(crate::clock::now()),
                 auth_sessions::revoked_reason.eq("changed by an Admin"),
             ))
             .execute(conn)?;

@@ -188,7 +188,7 @@ pub fn revoke(
         }
         diesel::update(access_grants::table.find(grant_id))
             .set((
-                access_grants::revoked_at.eq(Utc::now()),
+                access_grants::revoked_at.eq(crate::clock::now()),
                 access_grants::revoked_by.eq(actor.id),
                 access_grants::revoke_note.eq(reason),
             ))

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use diesel::prelude::*;
 
 use super::{people, services, Kind, Outcome, MAX_ERRORS};
@@ -29,7 +28,7 @@ pub fn create(
             imports::csv_data.eq(data),
             imports::uploaded_by.eq(actor.id),
             // Compared with the application's clock by `mark_interrupted`: written by it too.
-            imports::created_at.eq(Utc::now()),
+            imports::created_at.eq(crate::clock::now()),
         ))
         .returning(imports::id)
         .get_result(conn)?)
@@ -40,12 +39,12 @@ pub fn mark_interrupted(conn: &mut PgConnection) -> Result<usize, AppError> {
     Ok(diesel::update(
         imports::table
             .filter(imports::status.eq_any(["validating", "committing"]))
-            .filter(imports::created_at.lt(Utc::now() - chrono::TimeDelta::minutes(10))),
+            .filter(imports::created_at.lt(crate::clock::now() - chrono::TimeDelta::minutes(10))),
     )
     .set((
         imports::status.eq("failed"),
         imports::message.eq("Interrupted by a restart before it finished. Nothing was written; upload the file again."),
-        imports::finished_at.eq(Utc::now()),
+        imports::finished_at.eq(crate::clock::now()),
     ))
     .execute(conn)?)
 }
@@ -100,7 +99,7 @@ fn fail(pool: &PgPool, id: i64, e: &AppError) {
             .set((
                 imports::status.eq("failed"),
                 imports::message.eq("The import failed unexpectedly and nothing was written. The error has been logged."),
-                imports::finished_at.eq(Utc::now()),
+                imports::finished_at.eq(crate::clock::now()),
             ))
             .execute(&mut conn);
     }
@@ -220,7 +219,7 @@ fn commit(pool: &PgPool, id: i64, actor: &Actor) -> Result<(), AppError> {
                     "{} created, {} updated.",
                     outcome.creates, outcome.updates
                 )),
-                imports::finished_at.eq(Utc::now()),
+                imports::finished_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         record_outcome(conn, id, &outcome, "done")?;

@@ -203,14 +203,14 @@ pub async fn upload(
         let at = if lines.is_empty() {
             String::new()
         } else {
-            format!(" (line {})", lines.join(", "))
+            format!("Line {}: ", lines.join(", "))
         };
         sess::flash(
             &session,
             FlashKind::Error,
             &format!(
-                "The file holds what looks like a full card number{at}. PortalOps stores only \
-                 the last four digits: remove it and upload the file again. Nothing was stored."
+                "{at}{} Nothing was stored: upload the file again without it.",
+                crate::payments::card::REFUSAL
             ),
         );
         return Ok(redirect("/imports"));

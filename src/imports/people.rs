@@ -215,7 +215,7 @@ pub fn apply(
                         users::employment_status.eq(&v.employment_status),
                         users::start_date.eq(v.start_date),
                         users::end_date.eq(v.end_date),
-                        users::updated_at.eq(chrono::Utc::now()),
+                        users::updated_at.eq(crate::clock::now()),
                     ))
                     .execute(conn)?;
                 before.id

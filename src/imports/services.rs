@@ -291,7 +291,7 @@ pub fn apply(
                             services::category.eq(&f.category),
                             services::website.eq(&f.website),
                             services::description.eq(&f.description),
-                            services::updated_at.eq(chrono::Utc::now()),
+                            services::updated_at.eq(crate::clock::now()),
                         ))
                         .execute(conn)?;
                     audit::record(
@@ -335,7 +335,7 @@ pub fn apply(
                             products::description.eq(&v.description),
                             products::license_model.eq(&v.license_model),
                             products::seats_purchased.eq(v.seats_purchased),
-                            products::updated_at.eq(chrono::Utc::now()),
+                            products::updated_at.eq(crate::clock::now()),
                         ))
                         .execute(conn)?;
                     audit::record(

@@ -1,6 +1,5 @@
 //! Inventory writes: validate → authorize → change + audit (before/after) in one transaction.
 
-use chrono::Utc;
 use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 use serde_json::json;
@@ -95,7 +94,7 @@ pub fn update_service(
                 services::category.eq(&form.category),
                 services::website.eq(&form.website),
                 services::description.eq(&form.description),
-                services::updated_at.eq(Utc::now()),
+                services::updated_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         let after = find_service(conn, id)?;
@@ -122,7 +121,7 @@ pub fn set_service_status(
         diesel::update(services::table.find(id))
             .set((
                 services::status.eq(status),
-                services::updated_at.eq(Utc::now()),
+                services::updated_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         let verb = if status == "archived" {
@@ -281,7 +280,7 @@ pub fn update_product(
                 products::description.eq(&v.description),
                 products::license_model.eq(&v.license_model),
                 products::seats_purchased.eq(v.seats_purchased),
-                products::updated_at.eq(Utc::now()),
+                products::updated_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         let after = find_product(conn, id)?;
@@ -308,7 +307,7 @@ pub fn set_product_status(
         diesel::update(products::table.find(id))
             .set((
                 products::status.eq(status),
-                products::updated_at.eq(Utc::now()),
+                products::updated_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
         let verb = if status == "archived" {

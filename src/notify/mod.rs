@@ -88,7 +88,7 @@ pub fn mark_read(
     if let Some(id) = only {
         q = q.filter(notifications::id.eq(id));
     }
-    Ok(q.set(notifications::read_at.eq(chrono::Utc::now()))
+    Ok(q.set(notifications::read_at.eq(crate::clock::now()))
         .execute(conn)?)
 }
 

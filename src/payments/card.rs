@@ -18,13 +18,12 @@
 fn digit_value(c: char) -> Option<u8> {
     // The first code point (zero) of each block of ten decimal digits in Unicode 15.
     const ZEROS: &[u32] = &[
-        0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6,
-        0xD66, 0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0,
-        0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0,
-        0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136,
-        0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950,
-        0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2,
-        0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+        0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
+        0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
+        0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
+        0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0,
+        0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0,
+        0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
     ];
     let cp = c as u32;
     if cp < 0x80 {
@@ -41,9 +40,17 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,
-            '-' | '.' | '/' | '_' | '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{2010}'..='\u{2015}'
-                | '\u{2212}' | '\u{30FB}' | '\u{FF0D}' | '\u{FF0E}' | '\u{FF0F}' | '\u{00B7}'
-                | '\u{200B}' | '\u{2060}' | '\u{FEFF}'
+            '-' | '.' | '/' | '_' | '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{2010}'
+                ..='\u{2015}'
+                    | '\u{2212}'
+                    | '\u{30FB}'
+                    | '\u{FF0D}'
+                    | '\u{FF0E}'
+                    | '\u{FF0F}'
+                    | '\u{00B7}'
+                    | '\u{200B}'
+                    | '\u{2060}'
+                    | '\u{FEFF}'
         )
 }
 
@@ -88,7 +95,11 @@ fn card_spans(text: &str) -> Vec<(usize, usize)> {
 /// True when `text` contains something that is a full card number.
 pub fn contains_card_number(text: &str) -> bool {
     // Fewer than 13 digits of any script cannot hold one (the common case, checked fast).
-    text.chars().filter(|c| digit_value(*c).is_some()).nth(12).is_some() && !card_spans(text).is_empty()
+    text.chars()
+        .filter(|c| digit_value(*c).is_some())
+        .nth(12)
+        .is_some()
+        && !card_spans(text).is_empty()
 }
 
 /// `text` with every full card number in it replaced by `[card number removed]`, for text
@@ -211,10 +222,7 @@ mod tests {
 
     #[test]
     fn masking_keeps_the_text_around_the_number() {
-        assert_eq!(
-            mask("ada 4242 4242 4242 4242 x"),
-            format!("ada {MASK} x")
-        );
+        assert_eq!(mask("ada 4242 4242 4242 4242 x"), format!("ada {MASK} x"));
         assert_eq!(mask("4242424242424242"), MASK);
     }
 

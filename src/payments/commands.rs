@@ -1,7 +1,7 @@
 //! Register writes: validate → authorize on the product → change + audit (card fields
 //! only ever masked) in one transaction.
 
-use chrono::{Datelike as _, NaiveDate, Utc};
+use chrono::{Datelike as _, NaiveDate};
 
 use super::renewal::{cancellation_deadline, Notice};
 use diesel::prelude::*;
@@ -221,7 +221,7 @@ pub fn update_record(
                 billing_records::cost_center.eq(&v.cost_center),
                 billing_records::notes.eq(&v.notes),
                 billing_records::status.eq(&v.status),
-                billing_records::updated_at.eq(Utc::now()),
+                billing_records::updated_at.eq(crate::clock::now()),
                 billing_records::notice_value.eq(notice_value(v)),
                 billing_records::notice_unit.eq(notice_unit(v)),
                 billing_records::minimum_term_months.eq(v.minimum_term_months),
@@ -314,7 +314,7 @@ pub fn remove_attachment(conn: &mut PgConnection, actor: &Actor, id: i64) -> Res
         authorize_record(conn, actor, record_id)?;
         diesel::update(attachments::table.find(id))
             .set((
-                attachments::removed_at.eq(Utc::now()),
+                attachments::removed_at.eq(crate::clock::now()),
                 attachments::removed_by.eq(actor.id),
             ))
             .execute(conn)?;

@@ -5,7 +5,6 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::Utc;
 use std::sync::Arc;
 
 use super::chart::{chart, Chart};
@@ -200,7 +199,7 @@ pub async fn print(
     };
     let page = PrintPage {
         title,
-        generated: Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        generated: crate::clock::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         by: actor.full_name.clone(),
         filters: describe(&filter, &reg),
         charts: charts_of(&reg),

@@ -142,7 +142,7 @@ pub fn roll_forward_due(
                 .set((
                     br::next_renewal_on.eq(new),
                     br::cancellation_deadline.eq(deadline),
-                    br::updated_at.eq(chrono::Utc::now()),
+                    br::updated_at.eq(crate::clock::now()),
                 ))
                 .execute(conn)?;
             audit::record(

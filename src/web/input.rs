@@ -173,10 +173,11 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Form<T> {
         Box::pin(async move {
             let mut pairs = pairs.await?.into_inner();
             let refused = screen_pairs(&mut pairs);
-            let encoded = serde_urlencoded::to_string(&pairs)
-                .map_err(actix_web::error::ErrorBadRequest)?;
-            let value = serde_urlencoded::from_str(&encoded)
-                .map_err(|e| actix_web::error::ErrorBadRequest(format!("The form could not be read: {e}")))?;
+            let encoded =
+                serde_urlencoded::to_string(&pairs).map_err(actix_web::error::ErrorBadRequest)?;
+            let value = serde_urlencoded::from_str(&encoded).map_err(|e| {
+                actix_web::error::ErrorBadRequest(format!("The form could not be read: {e}"))
+            })?;
             Ok(Form { value, refused })
         })
     }
@@ -198,7 +199,8 @@ mod tests {
         assert_eq!(screen("lines[3][description]", &mut v), None);
         let mut v = "4242424242424242".to_string();
         assert_eq!(screen("new_password", &mut v), None, "secrets are not text");
-        let mut json = serde_json::json!({"name": "ok", "items": [{"note": "5555 5555 5555 4444"}]});
+        let mut json =
+            serde_json::json!({"name": "ok", "items": [{"note": "5555 5555 5555 4444"}]});
         let errors = screen_json(&mut json);
         assert_eq!(errors.get("items[0].note"), REFUSAL);
         assert_eq!(json["items"][0]["note"], "");

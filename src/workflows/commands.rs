@@ -1,7 +1,7 @@
 //! Workflow writes. Each step — starting, completing or closing a task, cancelling — makes
 //! its change, its audit entry and its notifications in one transaction.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -259,7 +259,7 @@ fn end_sessions(conn: &mut PgConnection, person_id: i64, reason: &str) -> Result
             .filter(auth_sessions::revoked_at.is_null()),
     )
     .set((
-        auth_sessions::revoked_at.eq(Utc::now()),
+        auth_sessions::revoked_at.eq(crate::clock::now()),
         auth_sessions::revoked_reason.eq(reason),
     ))
     .execute(conn)?;
@@ -549,7 +549,7 @@ pub fn complete_task(
                     .filter(access_grants::revoked_at.is_null()),
             )
             .set((
-                access_grants::revoked_at.eq(Utc::now()),
+                access_grants::revoked_at.eq(crate::clock::now()),
                 access_grants::revoked_by.eq(actor.id),
                 access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
             ))
@@ -573,7 +573,7 @@ pub fn complete_task(
                 tasks::status.eq("done"),
                 tasks::grant_id.eq(grant_id),
                 tasks::completed_by.eq(actor.id),
-                tasks::completed_at.eq(Utc::now()),
+                tasks::completed_at.eq(crate::clock::now()),
                 tasks::account_identifier.eq(account),
                 tasks::note.eq(note),
             ))
@@ -616,7 +616,7 @@ pub fn close_not_needed(
             .set((
                 tasks::status.eq("not_needed"),
                 tasks::completed_by.eq(actor.id),
-                tasks::completed_at.eq(Utc::now()),
+                tasks::completed_at.eq(crate::clock::now()),
                 tasks::note.eq(reason),
             ))
             .execute(conn)?;
@@ -689,7 +689,7 @@ fn finish(
     diesel::update(workflows::table.find(workflow_id))
         .set((
             workflows::status.eq("completed"),
-            workflows::completed_at.eq(Utc::now()),
+            workflows::completed_at.eq(crate::clock::now()),
         ))
         .execute(conn)?;
     let name: String = users::table
@@ -793,7 +793,7 @@ fn leave(conn: &mut PgConnection, person_id: i64) -> Result<Left, AppError> {
             users::employment_status.eq("offboarded"),
             users::is_active.eq(false),
             users::role.eq("user"),
-            users::updated_at.eq(Utc::now()),
+            users::updated_at.eq(crate::clock::now()),
         ))
         .execute(conn)?;
     end_sessions(conn, person_id, "offboarded")?;
@@ -874,14 +874,14 @@ pub fn cancel(
         .set((
             tasks::status.eq("cancelled"),
             tasks::note.eq(reason),
-            tasks::completed_at.eq(Utc::now()),
+            tasks::completed_at.eq(crate::clock::now()),
         ))
         .execute(conn)?;
         super::handover::cancel_open(conn, workflow_id, reason)?;
         diesel::update(workflows::table.find(workflow_id))
             .set((
                 workflows::status.eq("cancelled"),
-                workflows::cancelled_at.eq(Utc::now()),
+                workflows::cancelled_at.eq(crate::clock::now()),
                 workflows::cancel_reason.eq(reason),
             ))
             .execute(conn)?;

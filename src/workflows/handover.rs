@@ -172,7 +172,7 @@ pub fn cancel_open(
     .set((
         handovers::status.eq("cancelled"),
         handovers::note.eq(reason),
-        handovers::completed_at.eq(Utc::now()),
+        handovers::completed_at.eq(crate::clock::now()),
     ))
     .execute(conn)?)
 }
@@ -405,7 +405,7 @@ pub fn complete(
                 handovers::status.eq("done"),
                 handovers::new_owner_id.eq(new_owner.as_ref().map(|o| o.0)),
                 handovers::completed_by.eq(actor.id),
-                handovers::completed_at.eq(Utc::now()),
+                handovers::completed_at.eq(crate::clock::now()),
                 handovers::note.eq(&note),
             ))
             .execute(conn)?;

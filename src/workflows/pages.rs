@@ -374,7 +374,7 @@ pub async fn report(
     let page = ReportPage {
         d,
         rows,
-        generated: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        generated: crate::clock::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         by: user.0.full_name.clone(),
     };
     html(StatusCode::OK, page.render())

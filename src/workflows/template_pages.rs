@@ -265,7 +265,7 @@ pub(crate) fn save(
                         onboarding_templates::department.eq(&f.department),
                         onboarding_templates::description.eq(&f.description),
                         onboarding_templates::maintainer_id.eq(maintainer),
-                        onboarding_templates::updated_at.eq(chrono::Utc::now()),
+                        onboarding_templates::updated_at.eq(crate::clock::now()),
                     ))
                     .execute(conn)?;
                 if found == 0 {

@@ -119,7 +119,7 @@ async fn admins_filter_and_page_through_the_audit_log() {
     let bad_date = c.get("/audit?from=yesterday").await;
     assert_eq!(bad_date.status, 200);
     assert!(bad_date.body.contains("is not a date"));
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = portalops::clock::now().date_naive().to_string();
     let dated = c
         .get(&format!("/audit?from={today}&to={today}&actor=alice"))
         .await;

@@ -282,7 +282,7 @@ async fn a_lock_is_never_cleared_or_shortened_by_a_later_failure() {
             known_device: None,
         },
     );
-    let t0 = chrono::Utc::now();
+    let t0 = portalops::clock::now();
     let mut conn = app.conn();
     for _ in 0..cfg.max_failures_per_user {
         assert!(matches!(

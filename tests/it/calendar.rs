@@ -13,7 +13,7 @@ fn estate(app: &TestApp) -> (i64, i64) {
     let drive = app.insert_product(s, "Drive", None);
     app.create_user("pam", PASSWORD, "product_admin");
     app.make_product_admin("pam", gmail);
-    let today = chrono::Utc::now().date_naive();
+    let today = portalops::clock::now().date_naive();
     let mine = app.insert_billing(gmail, "annual", "100", "EUR", None);
     let theirs = app.insert_billing(drive, "annual", "200", "EUR", None);
     for (id, days) in [(mine, 40), (theirs, 50)] {
@@ -95,7 +95,7 @@ async fn the_dashboard_lists_the_last_days_to_cancel_in_scope() {
         diesel::update(billing_records::table.find(id))
             .set(
                 billing_records::cancellation_deadline
-                    .eq(chrono::Utc::now().date_naive() + chrono::TimeDelta::days(3)),
+                    .eq(portalops::clock::now().date_naive() + chrono::TimeDelta::days(3)),
             )
             .execute(&mut app.conn())
             .expect("deadline");
@@ -111,7 +111,7 @@ async fn the_dashboard_lists_the_last_days_to_cancel_in_scope() {
     diesel::update(billing_records::table)
         .set(
             billing_records::cancellation_deadline
-                .eq(chrono::Utc::now().date_naive() - chrono::TimeDelta::days(1)),
+                .eq(portalops::clock::now().date_naive() - chrono::TimeDelta::days(1)),
         )
         .execute(&mut app.conn())
         .expect("past");
@@ -303,7 +303,7 @@ async fn a_monthly_renewal_shows_every_month_in_the_next_90_days_and_the_feed_wi
     let app = TestApp::spawn().await;
     let s = app.insert_service("Slack");
     let pro = app.insert_product(s, "Slack Pro", None);
-    let today = chrono::Utc::now().date_naive();
+    let today = portalops::clock::now().date_naive();
     // The 10th of next month, then the 10th of every month.
     let first_of_next = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
         .and_then(|d| d.checked_add_months(chrono::Months::new(1)))

@@ -786,10 +786,11 @@ async fn try_field(
                 let location = r.location();
                 let next = c.get(&location).await;
                 if next.body.contains(REFUSAL) {
-                    report.fail(format!(
-                        "{what} → {} to {location}, refusal shown there (expected 422 on the form)",
-                        r.status
-                    ));
+                    // A one-field form inside another page (a reason, a handover's email,
+                    // the rates box) answers with that page and the refusal as its message;
+                    // what matters here is that it is refused, said, and not stored (the dump
+                    // below checks the last).
+                    report.refused += 1;
                 } else {
                     report.fail(format!("{what} → {} to {location}: accepted", r.status));
                 }
@@ -1553,6 +1554,7 @@ async fn no_door_lets_a_full_card_number_in_and_nothing_stored_holds_one() {
     // by chance, and no input reaches them) and the numbers sent, in any shape.
     let mut per_table: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let insert_re = regex_lite::Regex::new(r"^INSERT INTO (?:public\.)?([A-Za-z_]+)").expect("re");
+    let hashes_re = regex_lite::Regex::new(r"'\\x[0-9a-f]*'|\b[0-9a-f]{64}\b").expect("re");
     let mut table = String::from("?");
     for line in dump.lines() {
         if let Some(c) = insert_re.captures(line) {
@@ -1561,6 +1563,9 @@ async fn no_door_lets_a_full_card_number_in_and_nothing_stored_holds_one() {
         if table == "__diesel_schema_migrations" {
             continue;
         }
+        // Hashes and other bytes (bytea as '\x…' hex, SHA-256 digests as 64 hex digits)
+        // are no text anyone typed; their hex digits pass the Luhn check by chance.
+        let line = &*hashes_re.replace_all(line, "'<bytes>'");
         if contains_card_number(line) || holds_a_sent_number(line, &numbers) {
             per_table
                 .entry(table.clone())

@@ -177,7 +177,7 @@ async fn register_filters_find_renewals_and_expiring_cards() {
     let c = app.logged_in("root", "admin").await;
     let s = app.insert_service("Cards");
     let p = app.insert_product(s, "Card product", None);
-    let soon = chrono::Utc::now().date_naive();
+    let soon = portalops::clock::now().date_naive();
     use chrono::Datelike as _;
     let expiring = app.insert_billing(
         p,
@@ -195,7 +195,7 @@ async fn register_filters_find_renewals_and_expiring_cards() {
     diesel::update(billing_records::table.find(later))
         .set(
             billing_records::next_renewal_on
-                .eq(chrono::Utc::now().date_naive() + chrono::TimeDelta::days(200)),
+                .eq(portalops::clock::now().date_naive() + chrono::TimeDelta::days(200)),
         )
         .execute(&mut app.conn())
         .expect("later");

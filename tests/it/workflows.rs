@@ -977,7 +977,7 @@ async fn the_login_stays_until_the_last_day_ends_and_the_leaver_keeps_no_role_or
     assert!(run_job(&app, "offboardings").await.starts_with("0 "));
     app.state
         .clock
-        .set(Some(chrono::Utc::now() + chrono::TimeDelta::days(1)));
+        .set(Some(portalops::clock::now() + chrono::TimeDelta::days(1)));
     assert!(run_job(&app, "offboardings").await.starts_with("1 "));
     assert_eq!(
         state(),
