@@ -23,6 +23,17 @@ struct Nginx(Child);
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // SIGTERM lets the master stop its workers; a SIGKILLed master leaves them running
+        // (they kept the test binary's output pipe open, so a wrapper such as `faketime`
+        // never saw the run end). SIGKILL only if it has not gone in five seconds.
+        let _ = portalops::sys::signal(self.0.id() as i32, libc::SIGTERM);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
