@@ -24,28 +24,7 @@ use serde_json::{json, Value};
 
 use crate::common::{Client, Resp, TestApp, PASSWORD};
 
-/// The card shapes of `portalops::payments::card::tests::SHAPES` (which is `#[cfg(test)]` in
-/// the library, so copied here): what people type and what outside testing used.
-const SHAPES: &[&str] = &[
-    "4242424242424242",
-    "4242 4242 4242 4242",
-    "4242-4242-4242-4242",
-    "4242.4242.4242.4242",
-    "4242/4242/4242/4242",
-    "4242\u{a0}4242\u{a0}4242\u{a0}4242",
-    "4242\u{202f}4242\u{2009}4242 4242",
-    "４２４２４２４２４２４２４２４２",
-    "card 5555555555554444 123",
-    "55555555555544441226",
-    "4242424242424242 12/27 cvv 123",
-    "378282246310005",
-    "3782 822463 10005",
-    "ref 4000056655665556x",
-    "x4000056655665556",
-    "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢",
-    "4242 - 4242 - 4242 - 4242",
-    "𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐",
-];
+use portalops::payments::card::SHAPES;
 
 /// Different shapes each field is sent.
 const SHAPES_PER_FIELD: usize = 2;
