@@ -5,49 +5,7 @@
 
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    ServiceAdmin,
-    ProductAdmin,
-    /// Exists in the directory only; cannot log in.
-    User,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "service_admin" => Some(Role::ServiceAdmin),
-            "product_admin" => Some(Role::ProductAdmin),
-            "user" => Some(Role::User),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::ServiceAdmin => "service_admin",
-            Role::ProductAdmin => "product_admin",
-            Role::User => "user",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Admin => "Admin",
-            Role::ServiceAdmin => "Service Administrator",
-            Role::ProductAdmin => "Product Administrator",
-            Role::User => "User (no login)",
-        }
-    }
-
-    /// Whether people with this role may log in at all.
-    pub fn can_log_in(self) -> bool {
-        self != Role::User
-    }
-}
+pub use crate::domain::Role;
 
 /// What part of the inventory an actor runs, loaded from the database on every request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

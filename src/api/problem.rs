@@ -148,7 +148,7 @@ impl From<CommandError> for Problem {
         match e {
             CommandError::Invalid(fields) => {
                 // 409 when the fields clash with a change made at the same moment.
-                let status = match fields.status() {
+                let status = match crate::web::forms::status(&fields) {
                     StatusCode::CONFLICT => StatusCode::CONFLICT,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };

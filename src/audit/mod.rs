@@ -86,11 +86,11 @@ pub fn record(conn: &mut PgConnection, entry: AuditEntry) -> Result<i64, AppErro
             audit_log::actor_id.eq(entry.actor_id),
             // The last line of the card-number policy: what the doors let through is
             // screened already; text recorded from elsewhere is masked here.
-            audit_log::actor_label.eq(crate::payments::card::mask(&entry.actor_label).as_ref()),
+            audit_log::actor_label.eq(crate::domain::card::mask(&entry.actor_label).as_ref()),
             audit_log::action.eq(entry.action),
             audit_log::object_type.eq(entry.object_type),
             audit_log::object_id.eq(entry.object_id),
-            audit_log::summary.eq(crate::payments::card::mask(&entry.summary).as_ref()),
+            audit_log::summary.eq(crate::domain::card::mask(&entry.summary).as_ref()),
             audit_log::before.eq(entry.before),
             audit_log::after.eq(entry.after),
             audit_log::client_ip.eq(entry.client_ip),
@@ -127,7 +127,7 @@ fn mask_secrets(value: Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(mask_secrets).collect()),
-        Value::String(s) => Value::String(crate::payments::card::mask(&s).into_owned()),
+        Value::String(s) => Value::String(crate::domain::card::mask(&s).into_owned()),
         other => other,
     }
 }

@@ -108,7 +108,7 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
     .await?;
 
     // What was typed is recorded (audit log) only masked: it may hold a card number.
-    let label: String = crate::payments::card::mask(&username)
+    let label: String = crate::domain::card::mask(&username)
         .chars()
         .take(100)
         .collect();

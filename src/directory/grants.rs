@@ -36,7 +36,7 @@ impl GrantForm {
             ("note", &mut self.note),
             ("person", &mut self.person),
         ] {
-            if errors.get(field) == crate::payments::card::REFUSAL {
+            if errors.get(field) == crate::domain::card::REFUSAL {
                 value.clear();
             }
         }
@@ -55,8 +55,8 @@ pub fn grant(
         ("note", &form.note),
         ("person", &form.person),
     ] {
-        if crate::payments::card::contains_card_number(value) {
-            return Err(invalid(field, crate::payments::card::REFUSAL));
+        if crate::domain::card::contains_card_number(value) {
+            return Err(invalid(field, crate::domain::card::REFUSAL));
         }
     }
     crate::db::transaction(conn, |conn| {
@@ -153,8 +153,8 @@ pub fn revoke(
     grant_id: i64,
     reason: &str,
 ) -> Result<(i64, i64), CommandError> {
-    if crate::payments::card::contains_card_number(reason) {
-        return Err(invalid("reason", crate::payments::card::REFUSAL));
+    if crate::domain::card::contains_card_number(reason) {
+        return Err(invalid("reason", crate::domain::card::REFUSAL));
     }
     crate::db::transaction(conn, |conn| {
         let row: Option<(i64, i64, Option<chrono::DateTime<Utc>>, String)> = access_grants::table

@@ -125,7 +125,7 @@ async fn render_person(
         Ok((d, grantable))
     })
     .await?;
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let page = PersonPage {
         ctx: PageCtx::new(
             session,
@@ -222,7 +222,7 @@ fn render_form(
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
     form.password.clear();
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let title = if id.is_some() {
         "Edit person"
     } else {

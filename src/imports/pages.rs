@@ -196,7 +196,7 @@ pub async fn upload(
         let lines: Vec<String> = text
             .lines()
             .enumerate()
-            .filter(|(_, line)| crate::payments::card::contains_card_number(line))
+            .filter(|(_, line)| crate::domain::card::contains_card_number(line))
             .map(|(i, _)| (i + 1).to_string())
             .take(10)
             .collect();
@@ -210,7 +210,7 @@ pub async fn upload(
             FlashKind::Error,
             &format!(
                 "{at}{} Nothing was stored: upload the file again without it.",
-                crate::payments::card::REFUSAL
+                crate::domain::card::REFUSAL
             ),
         );
         return Ok(redirect("/imports"));

@@ -88,7 +88,7 @@ async fn render_product(
     })
     .await?;
     let obj = product_object(&product);
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let view = ProductPage {
         ctx: PageCtx::new(
             session,
@@ -162,7 +162,7 @@ async fn render_form(
         queries::find_service(conn, service_id)
     })
     .await?;
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let title = if id.is_some() {
         "Edit product"
     } else {

@@ -131,7 +131,7 @@ fn render_form(
     form: ServiceForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let title = if id.is_some() {
         "Edit service"
     } else {

@@ -20,8 +20,8 @@ use crate::db::schema::{
     billing_records, product_admins, products, reminders_sent, service_admins, services, tasks,
     users, workflows,
 };
+use crate::domain::card::masked;
 use crate::error::AppError;
-use crate::payments::card::masked;
 use crate::payments::money;
 use crate::workflows::assign;
 

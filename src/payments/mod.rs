@@ -3,7 +3,7 @@
 //! CSV export and a cost chart.
 
 pub mod calendar;
-pub mod card;
+pub use crate::domain::card;
 pub mod chart;
 pub mod commands;
 pub mod fx;

@@ -61,7 +61,7 @@ async fn render_form(
         crate::directory::queries::grantable_products(conn, &a)
     })
     .await?;
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let page = FormPage {
         ctx: PageCtx::new(
             session,
@@ -219,7 +219,7 @@ async fn render_record(
         Ok((r, notes, notice, files, history))
     })
     .await?;
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let page = RecordPage {
         ctx: PageCtx::new(
             session,

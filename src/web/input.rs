@@ -2,7 +2,7 @@
 //! handler reads a form body), JSON bodies (`api::Json` calls `screen_json`), multipart file
 //! names and CSV files (`screen_text`, where they arrive). A field is checked by its name,
 //! whatever form or endpoint it belongs to, so a new field is covered the day it is added:
-//! - a full card number (`payments::card`) is refused with the field's own message and the
+//! - a full card number (`domain::card`) is refused with the field's own message and the
 //!   value is emptied, so it is neither stored nor shown back;
 //! - a line break is refused in a single-line field (every field but those of
 //!   `MULTI_LINE`, the ones rendered as a text area);
@@ -16,7 +16,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::forms::FieldErrors;
-use crate::payments::card::{contains_card_number, REFUSAL};
+use crate::domain::card::{contains_card_number, REFUSAL};
 
 /// Fields that hold several lines (rendered as text areas; in JSON, the same names).
 pub const MULTI_LINE: &[&str] = &["description", "notes", "csv"];

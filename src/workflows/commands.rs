@@ -486,8 +486,8 @@ pub fn complete_task(
             ("account_identifier", &form.account_identifier),
             ("note", &form.note),
         ] {
-            if crate::payments::card::contains_card_number(value) {
-                return Err(invalid(field, crate::payments::card::REFUSAL));
+            if crate::domain::card::contains_card_number(value) {
+                return Err(invalid(field, crate::domain::card::REFUSAL));
             }
         }
         if t.status != "open" {
@@ -606,8 +606,8 @@ pub fn close_not_needed(
         if reason.is_empty() {
             return Err(invalid("reason", "Say why this task is not needed."));
         }
-        if crate::payments::card::contains_card_number(reason) {
-            return Err(invalid("reason", crate::payments::card::REFUSAL));
+        if crate::domain::card::contains_card_number(reason) {
+            return Err(invalid("reason", crate::domain::card::REFUSAL));
         }
         if t.status != "open" {
             return Err(CommandError::Refused("This task is already closed.".into()));

@@ -94,7 +94,7 @@ async fn render_onboard(
         ))
     })
     .await?;
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let page = OnboardPage {
         ctx: PageCtx::new(session, Some(actor), "Start an onboarding", "/workflows"),
         form,
@@ -436,7 +436,7 @@ async fn render_task(
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
     let t = crate::db::run(&state.pool, move |conn| queries::task(conn, &a, id)).await?;
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let title = format!(
         "{} {} for {}",
         if t.kind == "grant" { "Grant" } else { "Revoke" },
@@ -500,7 +500,7 @@ pub async fn complete(
                 ("account_identifier", &mut form.account_identifier),
                 ("note", &mut form.note),
             ] {
-                if errors.get(field) == crate::payments::card::REFUSAL {
+                if errors.get(field) == crate::domain::card::REFUSAL {
                     value.clear();
                 }
             }

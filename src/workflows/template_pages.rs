@@ -87,7 +87,7 @@ async fn render(
         ))
     })
     .await?;
-    let status = errors.status();
+    let status = crate::web::forms::status(&errors);
     let page = TemplatesPage {
         ctx: PageCtx::new(session, Some(actor), "Onboarding templates", "/workflows"),
         rows,
