@@ -11,6 +11,7 @@ pub mod authz;
 pub mod backup;
 pub use domain::clock;
 pub mod config;
+pub mod crypto;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
@@ -27,6 +28,7 @@ pub mod settings;
 pub mod setup;
 pub mod startup;
 pub mod sys;
+pub mod telemetry;
 pub mod web;
 pub mod workflows;
 

@@ -168,15 +168,10 @@ fn handlers_hold_no_sql() {
 /// direction, a hook, or a fact the caller acts on).
 const MUTUAL_IMPORTS: &[(&str, &str)] = &[
     ("audit", "auth"),
-    ("auth", "config"),
     ("auth", "inventory"),
     ("auth", "notify"),
-    ("auth", "web"),
-    ("db", "web"),
     ("directory", "inventory"),
     ("directory", "workflows"),
-    ("error", "web"),
-    ("error", "workflows"),
     ("inventory", "payments"),
     ("notify", "workflows"),
 ];
