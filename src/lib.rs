@@ -73,7 +73,7 @@ pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
         // room in that queue, then 429.
         hasher: Hasher::new(cores / 2, 16, std::time::Duration::from_secs(5)),
         setup_token: Arc::new(Mutex::new(None)),
-        clock: Arc::new(clock::Clock::default()),
+        clock: Arc::new(clock::Clock::new(config.timezone)),
         // 64 results of the newest snapshot: the largest (a printed register of 1,500 rows)
         // is about 0.5 MB.
         cache: Arc::new(crate::db::snapshot_cache::SnapshotCache::new(64)),
