@@ -506,3 +506,69 @@ pub fn grantable_products(
     }
     Ok(q.load(conn)?)
 }
+
+/// A person as the CSV export selects them.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(Pg))]
+struct Exported {
+    id: PersonId,
+    full_name: String,
+    email: String,
+    username: Option<String>,
+    department: Option<String>,
+    job_title: Option<String>,
+    manager_id: Option<PersonId>,
+    employment_status: EmploymentStatus,
+    role: Role,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+}
+
+/// The whole directory as the CSV export's rows (in `export::HEADER`'s order), each with
+/// its active access (Admins only).
+pub fn export_rows(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<Vec<String>>, AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    let people: Vec<Exported> = users::table
+        .select(Exported::as_select())
+        .order((lower(users::full_name).asc(), users::id.asc()))
+        .load(conn)?;
+    let mut access: HashMap<PersonId, Vec<String>> = HashMap::new();
+    let grants: Vec<(PersonId, String)> = access_grants::table
+        .inner_join(products::table.inner_join(services::table))
+        .filter(access_grants::revoked_at.is_null())
+        .select((
+            access_grants::user_id,
+            services::name.concat(" → ").concat(products::name),
+        ))
+        .order((
+            access_grants::user_id.asc(),
+            services::name.asc(),
+            products::name.asc(),
+        ))
+        .load(conn)?;
+    for (uid, label) in grants {
+        access.entry(uid).or_default().push(label);
+    }
+    let emails: HashMap<PersonId, String> =
+        people.iter().map(|p| (p.id, p.email.clone())).collect();
+    Ok(people
+        .into_iter()
+        .map(|p| {
+            vec![
+                p.full_name,
+                p.email,
+                p.username.unwrap_or_default(),
+                p.department.unwrap_or_default(),
+                p.job_title.unwrap_or_default(),
+                p.manager_id
+                    .and_then(|m| emails.get(&m).cloned())
+                    .unwrap_or_default(),
+                p.employment_status.as_str().to_string(),
+                p.role.as_str().to_string(),
+                p.start_date.map(|d| d.to_string()).unwrap_or_default(),
+                p.end_date.map(|d| d.to_string()).unwrap_or_default(),
+                access.remove(&p.id).unwrap_or_default().join("; "),
+            ]
+        })
+        .collect())
+}
