@@ -310,10 +310,6 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             aw::post().to(payments::fx_pages::add_rates),
         )
         .route(
-            "/directory/export.csv",
-            aw::get().to(directory::export::directory_csv),
-        )
-        .route(
             "/inventory/export.csv",
             aw::get().to(inventory::export::inventory_csv),
         )
@@ -328,19 +324,7 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/imports/{id}/commit",
             aw::post().to(imports::pages::commit),
         )
-        .route("/directory", aw::get().to(directory::pages::list))
-        .route("/directory", aw::post().to(directory::pages::create))
-        .route("/directory/new", aw::get().to(directory::pages::new_form))
-        .route("/directory/{id}", aw::get().to(directory::pages::show))
-        .route("/directory/{id}", aw::post().to(directory::pages::update))
-        .route(
-            "/directory/{id}/edit",
-            aw::get().to(directory::pages::edit_form),
-        )
-        .route(
-            "/directory/{id}/grants",
-            aw::post().to(directory::pages::grant),
-        );
+        .configure(directory::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
