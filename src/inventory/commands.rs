@@ -587,8 +587,21 @@ pub fn change_admin(
     })
 }
 
-/// Adds or removes a Service Administrator of a service (Admins only): `change_admin` by
-/// bare ids, for the roles API and handovers.
+/// `change_admin` by bare ids, as the roles API and handovers call it: the role is checked
+/// first (403 for non-Admins, in or out of scope), as it always was.
+fn change_admin_by_ids(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    item: Item,
+    user_id: i64,
+    add: bool,
+) -> Result<(), CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    let person = Some(PersonId(user_id));
+    change_admin(conn, actor, AdminChange { item, person, add })
+}
+
+/// Adds or removes a Service Administrator of a service (Admins only).
 pub fn set_service_admin(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -596,20 +609,11 @@ pub fn set_service_admin(
     user_id: i64,
     add: bool,
 ) -> Result<(), CommandError> {
-    authorize(actor, Action::ManagePeople)?;
-    change_admin(
-        conn,
-        actor,
-        AdminChange {
-            item: Item::Service(ServiceId(service_id)),
-            person: Some(PersonId(user_id)),
-            add,
-        },
-    )
+    let item = Item::Service(ServiceId(service_id));
+    change_admin_by_ids(conn, actor, item, user_id, add)
 }
 
-/// Adds or removes a Product Administrator of a product (Admins only): `change_admin` by
-/// bare ids, for the roles API and handovers.
+/// Adds or removes a Product Administrator of a product (Admins only).
 pub fn set_product_admin(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -617,14 +621,6 @@ pub fn set_product_admin(
     user_id: i64,
     add: bool,
 ) -> Result<(), CommandError> {
-    authorize(actor, Action::ManagePeople)?;
-    change_admin(
-        conn,
-        actor,
-        AdminChange {
-            item: Item::Product(ProductId(product_id)),
-            person: Some(PersonId(user_id)),
-            add,
-        },
-    )
+    let item = Item::Product(ProductId(product_id));
+    change_admin_by_ids(conn, actor, item, user_id, add)
 }
