@@ -100,79 +100,7 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/account/password", aw::post().to(account::change_password))
         .route("/audit", aw::get().to(audit::pages::list))
         .route("/settings", aw::get().to(settings::show))
-        .route("/inventory", aw::get().to(inventory::service_pages::list))
-        .route(
-            "/inventory/services/new",
-            aw::get().to(inventory::service_pages::new_form),
-        )
-        .route(
-            "/inventory/services",
-            aw::post().to(inventory::service_pages::create),
-        )
-        .route(
-            "/inventory/services/{id}",
-            aw::get().to(inventory::service_pages::show),
-        )
-        .route(
-            "/inventory/services/{id}",
-            aw::post().to(inventory::service_pages::update),
-        )
-        .route(
-            "/inventory/services/{id}/edit",
-            aw::get().to(inventory::service_pages::edit_form),
-        )
-        .route(
-            "/inventory/services/{id}/admins",
-            aw::post().to(inventory::service_pages::add_admin),
-        )
-        .route(
-            "/inventory/services/{id}/admins/{uid}/remove",
-            aw::post().to(inventory::service_pages::remove_admin),
-        )
-        .route(
-            "/inventory/services/{id}/products/new",
-            aw::get().to(inventory::product_pages::new_form),
-        )
-        .route(
-            "/inventory/services/{id}/products",
-            aw::post().to(inventory::product_pages::create),
-        )
-        .route(
-            "/inventory/services/{id}/{op:archive|restore|delete}",
-            aw::post().to(inventory::service_pages::lifecycle),
-        )
-        .route(
-            "/inventory/products/{id}",
-            aw::get().to(inventory::product_pages::show),
-        )
-        .route(
-            "/inventory/products/{id}",
-            aw::post().to(inventory::product_pages::update),
-        )
-        .route(
-            "/inventory/products/{id}/edit",
-            aw::get().to(inventory::product_pages::edit_form),
-        )
-        .route(
-            "/inventory/products/{id}/admins",
-            aw::post().to(inventory::product_pages::add_admin),
-        )
-        .route(
-            "/inventory/products/{id}/admins/{uid}/remove",
-            aw::post().to(inventory::product_pages::remove_admin),
-        )
-        .route(
-            "/inventory/products/{id}/grants",
-            aw::post().to(inventory::product_pages::grant),
-        )
-        .route(
-            "/inventory/products/{id}/{op:archive|restore|delete}",
-            aw::post().to(inventory::product_pages::lifecycle),
-        )
-        .route(
-            "/grants/{id}/revoke",
-            aw::post().to(inventory::product_pages::revoke),
-        )
+        .configure(inventory::routes)
         .route(
             "/payments",
             aw::get().to(payments::register_pages::register),
@@ -308,10 +236,6 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route(
             "/settings/currency/rates",
             aw::post().to(payments::fx_pages::add_rates),
-        )
-        .route(
-            "/inventory/export.csv",
-            aw::get().to(inventory::export::inventory_csv),
         )
         .route("/imports", aw::get().to(imports::pages::list))
         .route("/imports", aw::post().to(imports::pages::upload))
