@@ -255,3 +255,43 @@ mod tests {
         }
     }
 }
+
+/// Something done to one task of a workflow (docs/rbac.md, "Tasks"). Answered from what the
+/// database says about the task now (`TaskFacts`, loaded by `workflows::queries`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskAction {
+    /// See the task's page.
+    View,
+    /// Close it: mark it done (which grants or revokes the access) or not needed.
+    Close,
+}
+
+/// What deciding a task action needs to know about the task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskFacts {
+    /// The person the task's workflow is about.
+    pub person_id: i64,
+    /// Whether the actor is one of the task's assignees now (`workflows::assign`: the
+    /// product's administrators, else its service's, else the Admins; never the person).
+    pub assigned_to_actor: bool,
+    pub open: bool,
+    /// Who closed it, once closed.
+    pub completed_by: Option<i64>,
+}
+
+/// Decides a task action. Outside the task's scope (not an assignee, not an Admin; for a
+/// closed task, not whoever closed it) the task is invisible (404). An Admin who is the
+/// task's person sees it but may not close it (403: another administrator completes it).
+pub fn authorize_task(actor: &Actor, action: TaskAction, task: &TaskFacts) -> Result<(), AppError> {
+    let assignee = actor.id != task.person_id && task.assigned_to_actor;
+    let visible = actor.is_admin()
+        || (task.open && assignee)
+        || (!task.open && task.completed_by == Some(actor.id));
+    let may_close = actor.id != task.person_id && (actor.is_admin() || assignee);
+    match action {
+        TaskAction::View if visible => Ok(()),
+        TaskAction::Close if may_close => Ok(()),
+        TaskAction::Close if actor.is_admin() => Err(AppError::Forbidden),
+        _ => Err(AppError::NotFound),
+    }
+}
