@@ -295,3 +295,56 @@ pub fn authorize_task(actor: &Actor, action: TaskAction, task: &TaskFacts) -> Re
         _ => Err(AppError::NotFound),
     }
 }
+
+#[cfg(test)]
+mod task_tests {
+    use super::*;
+
+    fn actor(id: i64, role: Role) -> Actor {
+        Actor {
+            id,
+            username: "u".into(),
+            full_name: "U".into(),
+            role,
+            session_id: 1,
+            client_ip: None,
+            scope: Scope::default(),
+            unread: 0,
+        }
+    }
+
+    #[test]
+    fn task_matrix() {
+        use TaskAction::*;
+        let status = |a: &Actor, action, t: &TaskFacts| match authorize_task(a, action, t) {
+            Ok(()) => 200,
+            Err(AppError::Forbidden) => 403,
+            Err(AppError::NotFound) => 404,
+            Err(e) => panic!("{e}"),
+        };
+        let open = |assigned| TaskFacts {
+            person_id: 9,
+            assigned_to_actor: assigned,
+            open: true,
+            completed_by: None,
+        };
+        let closed_by = |who| TaskFacts {
+            open: false,
+            completed_by: Some(who),
+            ..open(false)
+        };
+        let pa = actor(1, Role::ProductAdmin);
+        let admin = actor(2, Role::Admin);
+        let admin_leaving = actor(9, Role::Admin);
+        assert_eq!(status(&pa, Close, &open(true)), 200);
+        assert_eq!(status(&pa, View, &open(true)), 200);
+        assert_eq!(status(&pa, Close, &open(false)), 404);
+        assert_eq!(status(&pa, View, &open(false)), 404);
+        assert_eq!(status(&pa, View, &closed_by(1)), 200);
+        assert_eq!(status(&pa, View, &closed_by(2)), 404);
+        assert_eq!(status(&admin, Close, &open(false)), 200);
+        assert_eq!(status(&admin, View, &closed_by(1)), 200);
+        assert_eq!(status(&admin_leaving, View, &open(false)), 200);
+        assert_eq!(status(&admin_leaving, Close, &open(false)), 403);
+    }
+}
