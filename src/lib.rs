@@ -144,67 +144,8 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/attachments/{id}/remove",
             aw::post().to(payments::record_pages::remove_attachment),
         )
-        .route("/workflows", aw::get().to(workflows::pages::list))
-        .route(
-            "/workflows/onboard",
-            aw::get().to(workflows::pages::onboard_form),
-        )
-        .route(
-            "/workflows/onboard",
-            aw::post().to(workflows::pages::onboard),
-        )
-        .route(
-            "/workflows/offboard",
-            aw::get().to(workflows::pages::offboard_form),
-        )
-        .route(
-            "/workflows/offboard",
-            aw::post().to(workflows::pages::offboard),
-        )
-        .route(
-            "/workflows/templates",
-            aw::get().to(workflows::template_pages::list),
-        )
-        .route(
-            "/workflows/templates",
-            aw::post().to(workflows::template_pages::create),
-        )
-        .route(
-            "/workflows/templates/{id}",
-            aw::get().to(workflows::template_pages::edit),
-        )
-        .route(
-            "/workflows/templates/{id}",
-            aw::post().to(workflows::template_pages::update),
-        )
-        .route(
-            "/workflows/templates/{id}/delete",
-            aw::post().to(workflows::template_pages::delete),
-        )
-        .route("/workflows/{id}", aw::get().to(workflows::pages::detail))
-        .route(
-            "/workflows/{id}/cancel",
-            aw::post().to(workflows::pages::cancel),
-        )
-        .route(
-            "/workflows/{id}/report",
-            aw::get().to(workflows::pages::report),
-        )
-        .route(
-            "/handovers/{id}",
-            aw::post().to(workflows::handover::submit),
-        )
-        .route("/tasks", aw::get().to(workflows::pages::my_tasks))
-        .route("/tasks/{id}", aw::get().to(workflows::pages::task))
-        .route(
-            "/tasks/{id}/complete",
-            aw::post().to(workflows::pages::complete),
-        )
-        .route(
-            "/tasks/{id}/not-needed",
-            aw::post().to(workflows::pages::not_needed),
-        )
-        .route("/notifications", aw::get().to(notify::pages::list))
+        .configure(workflows::routes)
+        .configure(notify::routes)
         .route("/settings/scheduler", aw::get().to(settings::scheduler))
         .route(
             "/settings/scheduler/{job}/run",
