@@ -42,6 +42,9 @@ pub struct Actor {
     pub scope: Scope,
     /// Unread notifications, for the badge in the navigation.
     pub unread: i64,
+    /// Today in the configured time zone, from the application's clock when the request was
+    /// authenticated: what commands count due dates and last days from (tests fix the clock).
+    pub today: chrono::NaiveDate,
 }
 
 impl Actor {
@@ -176,6 +179,7 @@ mod tests {
                 products: vec![(20, 11)],
             },
             unread: 0,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date"),
         }
     }
 
@@ -310,6 +314,7 @@ mod task_tests {
             client_ip: None,
             scope: Scope::default(),
             unread: 0,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date"),
         }
     }
 

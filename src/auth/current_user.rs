@@ -178,6 +178,7 @@ pub fn load_actor(
         client_ip: None,
         scope,
         unread: crate::notify::unread_count(conn, id)?,
+        today: clock.today(),
     }))
 }
 
@@ -244,13 +245,14 @@ pub fn actor_without_session(
         ))
         .first(conn)
         .optional()?;
+    let today = crate::clock::local_today();
     let Some((username, full_name, role, is_active, status, hash, end_date)) = row else {
         return Ok(None);
     };
     if !(is_active
         && role.can_log_in()
         && hash.is_some()
-        && login_allowed_by_status(status, end_date, crate::clock::local_today()))
+        && login_allowed_by_status(status, end_date, today))
     {
         return Ok(None);
     }
@@ -263,5 +265,6 @@ pub fn actor_without_session(
         client_ip: None,
         scope: load_scope(conn, user_id, role)?,
         unread: 0,
+        today,
     }))
 }

@@ -625,7 +625,7 @@ pub(crate) fn finish_if_done(
     actor: &Actor,
     workflow_id: WorkflowId,
 ) -> Result<(), AppError> {
-    finish(conn, Some(actor), workflow_id, crate::clock::local_today())
+    finish(conn, Some(actor), workflow_id, actor.today)
 }
 
 /// What finishing a workflow needs to know about it.

@@ -913,7 +913,7 @@ async fn an_admin_follows_a_cancellation_deadline_from_the_calendar_and_prints_t
     app.create_user("root", PASSWORD, "admin");
     let p = app.insert_product(app.insert_service("Salesforce"), "Sales Cloud", Some(20));
     let id = app.insert_billing(p, "annual", "12000", "EUR", None);
-    let today = portalops::clock::local_today();
+    let today = app.state.clock.today();
     diesel::update(billing_records::table.find(id))
         .set((
             billing_records::next_renewal_on.eq(today.checked_add_months(chrono::Months::new(1))),

@@ -757,7 +757,7 @@ async fn a_leaver_is_never_assigned_a_task_of_their_own_offboarding() {
     // pam runs Gmail (no Service Administrator on Google Workspace) and uses it herself.
     app.insert_grant(pam_id, e.gmail);
     let pam = login(&app, "pam").await;
-    let last_day = portalops::clock::local_today() + chrono::TimeDelta::days(1);
+    let last_day = app.state.clock.today() + chrono::TimeDelta::days(1);
     let last_day = last_day.to_string();
     let r = root
         .submit(
@@ -890,7 +890,7 @@ async fn the_login_stays_until_the_last_day_ends_and_the_leaver_keeps_no_role_or
     let leo = app.user_id("leo");
     app.insert_grant(leo, e.gmail);
     let leo_client = login(&app, "leo").await;
-    let today = portalops::clock::local_today();
+    let today = app.state.clock.today();
     let r = root
         .submit(
             "/workflows/offboard",
