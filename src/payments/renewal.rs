@@ -4,7 +4,9 @@
 
 use chrono::{Datelike as _, Months, NaiveDate};
 
-use crate::domain::{BillingCycle, BillingStatus, NoticeUnit};
+use diesel::NullableExpressionMethods as _;
+
+use crate::domain::{BillingCycle, BillingRecordId, BillingStatus, NoticeUnit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
@@ -112,6 +114,23 @@ pub fn rolled_forward(
     later_renewals(next_renewal, cycle, anchor_day).find(|d| *d >= today)
 }
 
+/// What the roll-forward needs of a record whose renewal date has passed.
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = crate::db::schema::billing_records, check_for_backend(diesel::pg::Pg))]
+struct DueRecord {
+    id: BillingRecordId,
+    #[diesel(
+        select_expression = crate::db::schema::billing_records::next_renewal_on.assume_not_null(),
+        select_expression_type = diesel::dsl::AssumeNotNull<crate::db::schema::billing_records::next_renewal_on>
+    )]
+    next_renewal_on: NaiveDate,
+    cycle: BillingCycle,
+    renewal_anchor_day: Option<i16>,
+    contract_end_on: Option<NaiveDate>,
+    notice_value: Option<i32>,
+    notice_unit: Option<NoticeUnit>,
+}
+
 /// Rolls every active auto-renewing record whose renewal date has passed forward by its
 /// cycle (recomputing its cancellation deadline), each with an audit entry. Returns how many.
 pub fn roll_forward_due(
@@ -121,30 +140,23 @@ pub fn roll_forward_due(
     use crate::audit::{self, AuditEntry};
     use crate::db::schema::billing_records as br;
     use diesel::prelude::*;
-    let due: Vec<(
-        i64,
-        NaiveDate,
-        BillingCycle,
-        Option<i16>,
-        Option<NaiveDate>,
-        Option<i32>,
-        Option<NoticeUnit>,
-    )> = br::table
+    let due: Vec<DueRecord> = br::table
         .filter(br::status.eq(BillingStatus::Active))
         .filter(br::auto_renew.eq(true))
         .filter(br::next_renewal_on.lt(today))
-        .select((
-            br::id,
-            br::next_renewal_on.assume_not_null(),
-            br::cycle,
-            br::renewal_anchor_day,
-            br::contract_end_on,
-            br::notice_value,
-            br::notice_unit,
-        ))
+        .select(DueRecord::as_select())
         .load(conn)?;
     let mut rolled = 0;
-    for (id, next, cycle, anchor, contract_end, nv, nu) in due {
+    for DueRecord {
+        id,
+        next_renewal_on: next,
+        cycle,
+        renewal_anchor_day: anchor,
+        contract_end_on: contract_end,
+        notice_value: nv,
+        notice_unit: nu,
+    } in due
+    {
         let anchor = anchor.map(|a| a as u32).unwrap_or(next.day());
         let Some(new) = rolled_forward(next, cycle, anchor, today) else {
             continue;
