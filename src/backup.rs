@@ -316,11 +316,11 @@ fn restore_from(
     // machine): the next instance records its own. Sessions from the backup survive only
     // if it has the old ones.
     diesel::sql_query("DELETE FROM app_settings WHERE key = $1")
-        .bind::<diesel::sql_types::Text, _>(crate::startup::SECRETS_FINGERPRINT)
+        .bind::<diesel::sql_types::Text, _>(crate::db::SECRETS_FINGERPRINT)
         .execute(&mut conn)
         .map_err(db_error)?;
     drop(conn);
-    let migrations_applied = crate::startup::migrate(db_url)?;
+    let migrations_applied = crate::db::migrate_locked(db_url)?;
     Ok(RestoreSummary {
         manifest,
         replaced,

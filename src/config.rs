@@ -622,7 +622,7 @@ fn load_or_generate(
     }
     std::fs::create_dir_all(&dir).map_err(io_err)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err)?;
-    let bytes = crate::auth::random_bytes(len);
+    let bytes = crate::crypto::random_bytes(len);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

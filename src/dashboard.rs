@@ -143,11 +143,7 @@ pub async fn show(
     authorize(&actor, Action::ViewDashboard)?;
     let a = actor.clone();
     let cache = state.cache.clone();
-    let key = format!(
-        "dashboard:{}:{}",
-        actor.cache_key(),
-        crate::clock::local_today()
-    );
+    let key = format!("dashboard:{}:{}", actor.cache_key(), state.clock.today());
     let (stats, mine, recent, renewals, cards, deadlines, (totals, reporting)) =
         crate::db::run(&state.pool, move |conn| {
             cache.get_or_compute(conn, key, |conn| {

@@ -5,7 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
-use crate::web::request_log::current_request_id;
+use crate::telemetry::current_request_id;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -73,17 +73,13 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "name",
         "A template with this name already exists.",
     ),
-    (
-        "workflows_one_open_offboarding",
-        "email",
-        crate::workflows::commands::OFFBOARDING_OPEN,
-    ),
-    (
-        "workflows_one_open_onboarding",
-        "email",
-        crate::workflows::commands::ONBOARDING_OPEN,
-    ),
+    ("workflows_one_open_offboarding", "email", OFFBOARDING_OPEN),
+    ("workflows_one_open_onboarding", "email", ONBOARDING_OPEN),
 ];
+
+/// One open onboarding (offboarding) per person: `workflows_one_open_*`.
+pub const ONBOARDING_OPEN: &str = "An onboarding for this person is already open.";
+pub const OFFBOARDING_OPEN: &str = "An offboarding for this person is already open.";
 
 /// A unique violation: the rule it broke, if it is one of `UNIQUE_RULES` (field, message).
 fn unique_rule(e: &diesel::result::Error) -> Option<Option<(&'static str, &'static str)>> {
@@ -216,7 +212,7 @@ impl ResponseError for AppError {
 /// A command's failure: field errors to show next to the form, or anything else.
 #[derive(Debug)]
 pub enum CommandError {
-    Invalid(crate::web::forms::FieldErrors),
+    Invalid(crate::domain::FieldErrors),
     /// A rule refused the change; the message is shown as it is.
     Refused(String),
     Other(AppError),
@@ -229,7 +225,7 @@ impl From<AppError> for CommandError {
         match &e {
             AppError::Database(d) => match unique_rule(d) {
                 Some(Some((field, message))) => {
-                    CommandError::Invalid(crate::web::forms::FieldErrors::conflict(field, message))
+                    CommandError::Invalid(crate::domain::FieldErrors::conflict(field, message))
                 }
                 _ => CommandError::Other(e),
             },
@@ -246,7 +242,7 @@ impl From<diesel::result::Error> for CommandError {
 
 /// A command failure with one field error.
 pub fn invalid(field: &'static str, msg: &str) -> CommandError {
-    let mut e = crate::web::forms::FieldErrors::new();
+    let mut e = crate::domain::FieldErrors::new();
     e.add(field, msg);
     CommandError::Invalid(e)
 }

@@ -96,7 +96,7 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
     match job {
         REMINDERS => {
             let now = state.clock.now();
-            let today = state.clock.today(cfg.timezone);
+            let today = state.clock.today();
             let rolled = crate::payments::renewal::roll_forward_due(conn, today)?;
             let billing = reminders::scan_billing(conn, cfg, today, now)?;
             let digests = reminders::task_digests(conn, cfg, today, now)?;
@@ -111,7 +111,7 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
         }
         BACKUP => scheduled_backup(state, conn),
         OFFBOARDINGS => {
-            let today = state.clock.today(cfg.timezone);
+            let today = state.clock.today();
             let n = crate::workflows::commands::complete_after_last_day(conn, today)?;
             Ok(format!(
                 "{n} offboarding(s) completed after the last day ({today})"

@@ -11,6 +11,7 @@ pub mod authz;
 pub mod backup;
 pub use domain::clock;
 pub mod config;
+pub mod crypto;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
@@ -27,6 +28,7 @@ pub mod settings;
 pub mod setup;
 pub mod startup;
 pub mod sys;
+pub mod telemetry;
 pub mod web;
 pub mod workflows;
 
@@ -71,7 +73,7 @@ pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
         // room in that queue, then 429.
         hasher: Hasher::new(cores / 2, 16, std::time::Duration::from_secs(5)),
         setup_token: Arc::new(Mutex::new(None)),
-        clock: Arc::new(clock::Clock::default()),
+        clock: Arc::new(clock::Clock::new(config.timezone)),
         // 64 results of the newest snapshot: the largest (a printed register of 1,500 rows)
         // is about 0.5 MB.
         cache: Arc::new(crate::db::snapshot_cache::SnapshotCache::new(64)),
@@ -252,10 +254,6 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             aw::post().to(account::rotate_calendar),
         )
         .route(
-            "/directory/export.csv",
-            aw::get().to(directory::export::directory_csv),
-        )
-        .route(
             "/inventory/export.csv",
             aw::get().to(inventory::export::inventory_csv),
         )
@@ -270,19 +268,7 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/imports/{id}/commit",
             aw::post().to(imports::pages::commit),
         )
-        .route("/directory", aw::get().to(directory::pages::list))
-        .route("/directory", aw::post().to(directory::pages::create))
-        .route("/directory/new", aw::get().to(directory::pages::new_form))
-        .route("/directory/{id}", aw::get().to(directory::pages::show))
-        .route("/directory/{id}", aw::post().to(directory::pages::update))
-        .route(
-            "/directory/{id}/edit",
-            aw::get().to(directory::pages::edit_form),
-        )
-        .route(
-            "/directory/{id}/grants",
-            aw::post().to(directory::pages::grant),
-        );
+        .configure(directory::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

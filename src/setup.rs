@@ -6,21 +6,15 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::audit::AuditEntry;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::auth::{constant_time_eq, password};
-use crate::authz::Role;
-use crate::directory::commands::{admin_exists, insert_login_user, CreateError, NewLoginUser};
+use crate::directory::commands::{create_first_admin, CreateError, NewLoginUser};
 use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
 use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
-
-/// Serialises first-Admin creation across instances (an advisory lock key).
-const SETUP_LOCK: i64 = 0x706f_7274_616c;
 
 #[derive(Template)]
 #[template(path = "setup.html")]
@@ -99,21 +93,7 @@ pub async fn submit(
     let hash = state.hasher.run(move || password::hash(&pw)).await??;
     let to_insert = user.clone();
     let created = crate::db::run(&state.pool, move |conn| {
-        Ok(conn.transaction(|conn| {
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                .bind::<diesel::sql_types::BigInt, _>(SETUP_LOCK)
-                .execute(conn)?;
-            if admin_exists(conn)? {
-                return Err(CreateError::Other(AppError::NotFound));
-            }
-            let entry = AuditEntry::system("user.created", "user", None)
-                .actor(None, "first-run setup")
-                .summary(format!(
-                    "First Admin '{}' created through the setup page",
-                    to_insert.username
-                ));
-            insert_login_user(conn, &to_insert, &hash, Role::Admin, entry)
-        }))
+        Ok(create_first_admin(conn, &to_insert, &hash))
     })
     .await?;
     match created {

@@ -10,9 +10,6 @@ use crate::config::Config;
 use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres, DATABASE_NAME};
 use crate::directory::commands::admin_exists;
 
-/// Serialises migrations between instances sharing one database.
-const MIGRATION_LOCK: i64 = 0x706f_7274_6d67;
-
 /// The database to use: `DATABASE_URL`, or the embedded cluster (started or attached to).
 /// The embedded server stops when the returned handle is dropped.
 pub fn open_database(config: &Config) -> Result<(Option<EmbeddedPostgres>, String), String> {
@@ -25,23 +22,7 @@ pub fn open_database(config: &Config) -> Result<(Option<EmbeddedPostgres>, Strin
     Ok((Some(pg), url))
 }
 
-/// Applies pending migrations while holding an advisory lock.
-pub fn migrate(url: &str) -> Result<Vec<String>, String> {
-    let mut conn =
-        PgConnection::establish(url).map_err(|e| format!("cannot connect to the database: {e}"))?;
-    diesel::sql_query("SELECT pg_advisory_lock($1)")
-        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
-        .execute(&mut conn)
-        .map_err(|e| e.to_string())?;
-    let result = crate::db::migrate(&mut conn);
-    let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
-        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
-        .execute(&mut conn);
-    result
-}
-
-/// The `app_settings` key of the secrets' fingerprint.
-pub const SECRETS_FINGERPRINT: &str = "secrets_fingerprint";
+pub use crate::db::{migrate_locked as migrate, SECRETS_FINGERPRINT};
 
 /// Instances sharing a database must share the session key and JWT secret, or a user who
 /// logged in on one is a stranger to the next. The database keeps a fingerprint of the

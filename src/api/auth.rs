@@ -140,6 +140,7 @@ pub async fn refresh(
         return Err(Problem::invalid("refresh_token", "Send the refresh token."));
     }
     let keys = state.keys.clone();
+    let clock = state.clock.clone();
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let outcome = crate::db::run(&state.pool, move |conn| {
         let outcome = tokens::rotate(conn, &keys, &token, ip.as_deref())?;
@@ -150,7 +151,8 @@ pub async fn refresh(
             ..
         } = &outcome
         {
-            if crate::auth::current_user::load_actor(conn, *user_id, *session_id)?.is_none() {
+            if crate::auth::current_user::load_actor(conn, *user_id, *session_id, &clock)?.is_none()
+            {
                 return Ok(RefreshOutcome::Invalid);
             }
         }

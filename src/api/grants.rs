@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Json, Problem};
 use crate::authz::{authorize, Action};
-use crate::directory::grants::{self, GrantForm};
+use crate::directory::grants::{self, Revoke};
 use crate::directory::queries;
+use crate::domain::{GrantId, PersonId, ProductId};
+use crate::error::CommandError;
 use crate::web::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -19,7 +21,7 @@ pub struct NewGrant {
     #[schema(required = true, min_length = 1)]
     person: String,
     #[schema(required = true)]
-    product_id: Option<i64>,
+    product_id: Option<ProductId>,
     #[serde(default)]
     account_identifier: String,
     #[serde(default)]
@@ -28,7 +30,7 @@ pub struct NewGrant {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct Granted {
-    id: i64,
+    id: GrantId,
 }
 
 /// Give a person access to a product (Admins, and administrators of the product's scope).
@@ -52,14 +54,15 @@ pub async fn create(
             "Name the person by email address or directory id.",
         ));
     }
-    let form = GrantForm {
-        person: body.person,
-        product_id: Some(product_id),
-        account_identifier: body.account_identifier,
-        note: body.note,
-    };
+    let request = grants::NewGrant::new(
+        &body.person,
+        product_id,
+        &body.account_identifier,
+        &body.note,
+    )
+    .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
     let id = crate::db::run(&state.pool, move |conn| {
-        Ok(grants::grant(conn, &actor, product_id, &form))
+        Ok(grants::grant(conn, &actor, request))
     })
     .await??;
     Ok(HttpResponse::Created()
@@ -69,9 +72,9 @@ pub async fn create(
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct Grant {
-    id: i64,
-    person_id: i64,
-    product_id: i64,
+    id: GrantId,
+    person_id: PersonId,
+    product_id: ProductId,
     service: String,
     product: String,
     granted_at: String,
@@ -95,7 +98,7 @@ struct Grant {
 pub async fn show(
     user: ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<GrantId>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ViewDirectory)?;
@@ -129,9 +132,9 @@ pub struct Revocation {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct Revoked {
-    id: i64,
-    product_id: i64,
-    person_id: i64,
+    id: GrantId,
+    product_id: ProductId,
+    person_id: PersonId,
 }
 
 /// Take a person's access away, with a reason (same rights as granting).
@@ -142,19 +145,20 @@ struct Revoked {
 pub async fn revoke(
     user: ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<GrantId>,
     body: Json<Revocation>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let reason = body.into_inner().reason;
-    let (product_id, person_id) = crate::db::run(&state.pool, move |conn| {
-        Ok(grants::revoke(conn, &actor, id, &reason))
+    let request = Revoke::new(id, &body.into_inner().reason)
+        .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
+    let revoked = crate::db::run(&state.pool, move |conn| {
+        Ok(grants::revoke(conn, &actor, request))
     })
     .await??;
     Ok(HttpResponse::Ok().json(Revoked {
         id,
-        product_id,
-        person_id,
+        product_id: revoked.product,
+        person_id: revoked.person,
     }))
 }

@@ -221,8 +221,9 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
         .parse()
         .map_err(|_| Problem::unauthorized("The access token is not valid."))?;
     let session_id = claims.sid;
+    let clock = state.clock.clone();
     let actor = crate::db::run(&state.pool, move |conn| {
-        crate::auth::current_user::load_actor(conn, user_id, session_id)
+        crate::auth::current_user::load_actor(conn, user_id, session_id, &clock)
     })
     .await?;
     let mut actor = actor.ok_or_else(|| {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{page_limit, page_number, ApiResult, ApiUser, Page};
 use crate::authz::{authorize, Action};
 use crate::directory::queries::{self, PeopleFilter, PersonGrant};
+use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId, Role};
 use crate::web::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -24,7 +25,8 @@ pub struct PeopleQuery {
     #[param(inline)]
     status: Option<EmploymentStatus>,
     /// People with an active grant on this product.
-    product_id: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    product_id: Option<ProductId>,
     /// The page, from 1.
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
@@ -33,33 +35,13 @@ pub struct PeopleQuery {
     limit: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum EmploymentStatus {
-    Onboarding,
-    Active,
-    Offboarding,
-    Offboarded,
-}
-
-impl EmploymentStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Onboarding => "onboarding",
-            Self::Active => "active",
-            Self::Offboarding => "offboarding",
-            Self::Offboarded => "offboarded",
-        }
-    }
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
 struct PersonItem {
-    id: i64,
+    id: PersonId,
     full_name: String,
     email: String,
     department: String,
-    status: String,
+    status: EmploymentStatus,
     /// Active grants (in the caller's scope).
     grants: i64,
 }
@@ -81,7 +63,7 @@ pub async fn list(
         q: q.q,
         department: q.department,
         status: q.status.map(EmploymentStatus::as_str).unwrap_or("").into(),
-        product_id: q.product_id,
+        product_id: q.product_id.map(ProductId::get),
         ..Default::default()
     };
     let list = crate::db::run(&state.pool, move |conn| {
@@ -111,18 +93,18 @@ pub async fn list(
 #[derive(Serialize, utoipa::ToSchema)]
 struct HrFields {
     job_title: Option<String>,
-    manager_id: Option<i64>,
+    manager_id: Option<PersonId>,
     start_date: Option<chrono::NaiveDate>,
     end_date: Option<chrono::NaiveDate>,
-    role: String,
+    role: Role,
     username: Option<String>,
     login_enabled: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct GrantItem {
-    id: i64,
-    product_id: i64,
+    id: GrantId,
+    product_id: ProductId,
     service: String,
     product: String,
     granted_at: String,
@@ -157,11 +139,11 @@ impl From<PersonGrant> for GrantItem {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct PersonDetail {
-    id: i64,
+    id: PersonId,
     full_name: String,
     email: String,
     department: Option<String>,
-    status: String,
+    status: EmploymentStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     hr: Option<HrFields>,
     active_grants: Vec<GrantItem>,
@@ -175,15 +157,14 @@ struct PersonDetail {
 pub async fn show(
     user: ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<PersonId>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ViewDirectory)?;
     let id = path.into_inner();
     let is_admin = actor.is_admin();
     let d = crate::db::run(&state.pool, move |conn| {
-        let person = queries::find_person(conn, id)?;
-        queries::person_detail(conn, &actor, person)
+        queries::person_detail(conn, &actor, id)
     })
     .await?;
     let p = d.person;

@@ -130,7 +130,7 @@ impl From<AppError> for Problem {
         };
         let mut p = Self::new(status, detail);
         if status.is_server_error() {
-            p.0.request_id = crate::web::request_log::current_request_id();
+            p.0.request_id = crate::telemetry::current_request_id();
             tracing::error!(request_id = %p.0.request_id, error = %e, "API request failed");
         }
         if let AppError::TooManyRequests {

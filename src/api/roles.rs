@@ -1,31 +1,25 @@
 //! Roles and scopes (Admins): a person's role, and who administers which service or product.
-//! The directory's person command and the inventory's scope commands of the pages: the same
-//! rules (a login role needs a username and, the first time, a password; the last Admin
-//! stays; a scope needs the matching role), each change audited in its transaction.
+//! The directory's role command (the person form's rules, one transaction) and the
+//! inventory's scope commands of the pages: the same rules (a login role needs a username
+//! and, the first time, a password; the last Admin stays; a scope needs the matching role),
+//! each change audited in its transaction.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Json, Problem};
 use crate::authz::{authorize, authorize_on, Action, Object, ObjectAction};
-use crate::directory::{commands as people, pages};
+use crate::directory::commands as people;
+use crate::directory::requests::{self, hash_if_given};
+use crate::domain::{PersonId, Role};
+use crate::error::CommandError;
 use crate::inventory::commands as scopes;
 use crate::web::AppState;
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleName {
-    Admin,
-    ServiceAdmin,
-    ProductAdmin,
-    /// In the directory only: cannot log in.
-    User,
-}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoleChange {
     #[schema(required = true)]
-    role: Option<RoleName>,
+    role: Option<Role>,
     /// The login name; required for a login role when the person has none yet.
     username: Option<String>,
     /// Required for a login role when the person has no password yet (at least 12
@@ -38,8 +32,8 @@ pub struct RoleChange {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct RoleSet {
-    id: i64,
-    role: RoleName,
+    id: PersonId,
+    role: Role,
     username: Option<String>,
     login_enabled: bool,
 }
@@ -53,51 +47,31 @@ struct RoleSet {
 pub async fn set_role(
     user: ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<PersonId>,
     body: Json<RoleChange>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let id = path.into_inner();
-    let change = body.into_inner();
-    let Some(role) = change.role else {
-        return Err(Problem::invalid("role", "Choose a role."));
-    };
-    let mut form = crate::db::run(&state.pool, move |conn| pages::current_form(conn, id)).await?;
-    form.role = super::wire_name(role);
-    if let Some(username) = change.username {
-        form.username = username;
-    }
-    if let Some(password) = change.password {
-        form.password = password;
-    }
-    if let Some(enabled) = change.login_enabled {
-        form.is_active = enabled.then(|| "on".into());
-    }
-    let values = form
-        .validate()
-        .map_err(|e| Problem::from(crate::error::CommandError::Invalid(e)))?;
-    let hash = pages::hash_if_given(&state, &values.password).await?;
-    let a = actor.clone();
-    crate::db::run(&state.pool, move |conn| {
-        Ok(people::update_person(
-            conn,
-            &a,
-            id,
-            &values,
-            hash.as_deref(),
-        ))
+    let body = body.into_inner();
+    let mut change = requests::RoleChange::new(
+        body.role,
+        body.username.as_deref(),
+        body.password.as_deref(),
+        body.login_enabled,
+    )
+    .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
+    // Hashed here, off the database's threads; the command checks it against the person.
+    hash_if_given(&state.hasher, &mut change.password).await?;
+    let set = crate::db::run(&state.pool, move |conn| {
+        Ok(people::change_role(conn, &actor, id, change))
     })
     .await??;
-    let p = crate::db::run(&state.pool, move |conn| {
-        crate::directory::queries::find_person(conn, id)
-    })
-    .await?;
     Ok(HttpResponse::Ok().json(RoleSet {
-        id,
-        role,
-        username: p.username,
-        login_enabled: p.is_active,
+        id: set.id,
+        role: set.role,
+        username: set.username,
+        login_enabled: set.login_enabled,
     }))
 }
 

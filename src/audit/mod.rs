@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::authz::Actor;
 use crate::db::schema::audit_log;
 use crate::error::AppError;
-use crate::web::request_log::current_request_id;
+use crate::telemetry::current_request_id;
 
 /// One audit entry, built from the actor and the change.
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ use crate::audit::{self, AuditEntry};
 use crate::authz::{Actor, Role};
 use crate::db::lower_nullable;
 use crate::db::schema::users;
+use crate::domain::EmploymentStatus;
 use crate::error::AppError;
 use crate::web::forms::FieldErrors;
 use crate::web::AppState;
@@ -42,9 +43,9 @@ pub struct LoginAttempt {
 type LoginUser = (
     i64,
     Option<String>,
-    String,
+    Role,
     bool,
-    String,
+    EmploymentStatus,
     Option<chrono::NaiveDate>,
 );
 
@@ -145,8 +146,8 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
     let may_log_in = |u: &LoginUser| {
         u.1.is_some()
             && u.3
-            && super::current_user::login_allowed_by_status(&u.4, u.5)
-            && Role::parse(&u.2).is_some_and(Role::can_log_in)
+            && super::current_user::login_allowed_by_status(u.4, u.5, state.clock.today())
+            && u.2.can_log_in()
     };
     let success = match (&user, &verified) {
         (Some(u), Verified::Match { .. }) => may_log_in(u).then_some(u.0),

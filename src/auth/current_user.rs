@@ -12,7 +12,9 @@ use futures_util::future::LocalBoxFuture;
 use super::session as sess;
 use super::tokens::{self, AccessError, RefreshOutcome};
 use crate::authz::{Actor, Role, Scope};
+use crate::clock::Clock;
 use crate::db::schema::{auth_sessions, product_admins, products, service_admins, users};
+use crate::domain::EmploymentStatus;
 use crate::error::AppError;
 use crate::web::{client_ip, AppState};
 
@@ -75,6 +77,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, AppError> {
     };
 
     let keys = state.keys.clone();
+    let clock = state.clock.clone();
     let ip_for_db = ip.clone();
     let result = crate::db::run(&state.pool, move |conn| {
         let (user_id, session_id, rotated) = match step {
@@ -94,7 +97,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, AppError> {
                 }
             }
         };
-        let actor = load_actor(conn, user_id, session_id)?;
+        let actor = load_actor(conn, user_id, session_id, &clock)?;
         Ok(actor.map(|a| (a, rotated)))
     })
     .await?;
@@ -121,9 +124,9 @@ struct LoginRow {
     id: i64,
     username: Option<String>,
     full_name: String,
-    role: String,
+    role: Role,
     is_active: bool,
-    employment_status: String,
+    employment_status: EmploymentStatus,
     password_hash: Option<String>,
     end_date: Option<chrono::NaiveDate>,
 }
@@ -133,12 +136,14 @@ pub fn load_actor(
     conn: &mut PgConnection,
     user_id: i64,
     session_id: i64,
+    clock: &Clock,
 ) -> Result<Option<Actor>, AppError> {
     let row: Option<LoginRow> = users::table
         .inner_join(auth_sessions::table)
         .filter(users::id.eq(user_id))
         .filter(auth_sessions::id.eq(session_id))
         .filter(auth_sessions::revoked_at.is_null())
+        // Sessions are written with the process clock (`auth::tokens`), so they expire by it.
         .filter(auth_sessions::expires_at.gt(crate::clock::now()))
         .select(LoginRow::as_select())
         .first(conn)
@@ -156,11 +161,10 @@ pub fn load_actor(
     else {
         return Ok(None);
     };
-    let role = Role::parse(&role).unwrap_or(Role::User);
     let may_log_in = is_active
         && role.can_log_in()
         && password_hash.is_some()
-        && login_allowed_by_status(&employment_status, end_date);
+        && login_allowed_by_status(employment_status, end_date, clock.today());
     if !may_log_in {
         return Ok(None);
     }
@@ -202,13 +206,14 @@ fn load_scope(conn: &mut PgConnection, user_id: i64, role: Role) -> Result<Scope
 /// Offboarded people cannot log in, nor can people being offboarded once their last day has
 /// passed (their login is disabled "on the last day").
 pub fn login_allowed_by_status(
-    employment_status: &str,
+    employment_status: EmploymentStatus,
     end_date: Option<chrono::NaiveDate>,
+    today: chrono::NaiveDate,
 ) -> bool {
     match employment_status {
-        "offboarded" => false,
-        "offboarding" => end_date.is_none_or(|d| d >= crate::clock::local_today()),
-        _ => true,
+        EmploymentStatus::Offboarded => false,
+        EmploymentStatus::Offboarding => end_date.is_none_or(|d| d >= today),
+        EmploymentStatus::Active | EmploymentStatus::Onboarding => true,
     }
 }
 
@@ -221,9 +226,9 @@ pub fn actor_without_session(
     let row: Option<(
         Option<String>,
         String,
-        String,
+        Role,
         bool,
-        String,
+        EmploymentStatus,
         Option<String>,
         Option<chrono::NaiveDate>,
     )> = users::table
@@ -242,11 +247,10 @@ pub fn actor_without_session(
     let Some((username, full_name, role, is_active, status, hash, end_date)) = row else {
         return Ok(None);
     };
-    let role = Role::parse(&role).unwrap_or(Role::User);
     if !(is_active
         && role.can_log_in()
         && hash.is_some()
-        && login_allowed_by_status(&status, end_date))
+        && login_allowed_by_status(status, end_date, crate::clock::local_today()))
     {
         return Ok(None);
     }

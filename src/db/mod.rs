@@ -7,6 +7,7 @@ pub mod snapshot_cache;
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::RunQueryDsl as _;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::cell::Cell;
 use std::time::Duration;
@@ -60,7 +61,7 @@ where
     })
     .await
     .map_err(|_| AppError::internal("blocking task was cancelled"))?;
-    crate::web::request_log::add_queries(queries);
+    crate::telemetry::add_queries(queries);
     result
 }
 
@@ -128,3 +129,24 @@ diesel::define_sql_function! {
     #[sql_name = "lower"]
     fn lower_nullable(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
+
+/// Serialises migrations between instances sharing one database.
+const MIGRATION_LOCK: i64 = 0x706f_7274_6d67;
+
+/// Applies pending migrations while holding an advisory lock.
+pub fn migrate_locked(url: &str) -> Result<Vec<String>, String> {
+    let mut conn = <PgConnection as diesel::Connection>::establish(url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(&mut conn)
+        .map_err(|e| e.to_string())?;
+    let result = migrate(&mut conn);
+    let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(&mut conn);
+    result
+}
+
+/// The `app_settings` key of the secrets' fingerprint.
+pub const SECRETS_FINGERPRINT: &str = "secrets_fingerprint";

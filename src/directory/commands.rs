@@ -1,4 +1,5 @@
-//! Writes to the directory: validate → authorize → change + audit, in one transaction.
+//! Writes to the directory: authorize → check → change + audit, in one transaction. Each
+//! command takes a request of domain types (`super::requests`), built by its door.
 
 use diesel::prelude::*;
 
@@ -7,6 +8,7 @@ use crate::auth::password;
 use crate::authz::Role;
 use crate::db::schema::users;
 use crate::db::{lower, lower_nullable};
+use crate::domain::{EmploymentStatus, PersonId};
 use crate::error::AppError;
 use crate::web::forms::FieldErrors;
 
@@ -141,11 +143,38 @@ pub fn insert_login_user(
     Ok(id)
 }
 
+/// Serialises first-Admin creation across instances (an advisory lock key).
+const SETUP_LOCK: i64 = 0x706f_7274_616c;
+
+/// Creates the first Admin (first-run setup), with `password_hash`, unless an Admin exists
+/// by then (another instance or tab was first): that is `NotFound`, as the setup page is.
+pub fn create_first_admin(
+    conn: &mut PgConnection,
+    user: &NewLoginUser,
+    password_hash: &str,
+) -> Result<PersonId, CreateError> {
+    conn.transaction(|conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(SETUP_LOCK)
+            .execute(conn)?;
+        if admin_exists(conn)? {
+            return Err(CreateError::Other(AppError::NotFound));
+        }
+        let entry = AuditEntry::system("user.created", "user", None)
+            .actor(None, "first-run setup")
+            .summary(format!(
+                "First Admin '{}' created through the setup page",
+                user.username
+            ));
+        insert_login_user(conn, user, password_hash, Role::Admin, entry).map(PersonId)
+    })
+}
+
 /// Whether any active Admin who can log in exists.
 pub fn admin_exists(conn: &mut PgConnection) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(
         users::table
-            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::role.eq(Role::Admin))
             .filter(users::is_active.eq(true)),
     ))
     .get_result(conn)?)
@@ -153,8 +182,8 @@ pub fn admin_exists(conn: &mut PgConnection) -> Result<bool, AppError> {
 
 // ---- People, edited by Admins ------------------------------------------------------------
 
-use super::model::PersonValues;
-use super::queries::{find_person, Person};
+use super::queries::{find_person, manager_email, Person};
+use super::requests::{PersonChanges, RoleChange};
 use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::{auth_sessions, product_admins, service_admins};
 use crate::error::{invalid, CommandError};
@@ -168,17 +197,52 @@ fn person_json(p: &Person) -> serde_json::Value {
     })
 }
 
+/// The columns a create or an update sets from `PersonChanges`.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct PersonRow<'a> {
+    full_name: &'a str,
+    email: &'a str,
+    username: Option<&'a str>,
+    role: Role,
+    is_active: bool,
+    department: Option<&'a str>,
+    job_title: Option<&'a str>,
+    manager_id: Option<PersonId>,
+    employment_status: EmploymentStatus,
+    start_date: Option<chrono::NaiveDate>,
+    end_date: Option<chrono::NaiveDate>,
+}
+
+impl<'a> PersonRow<'a> {
+    fn of(v: &'a PersonChanges, manager_id: Option<PersonId>) -> Self {
+        Self {
+            full_name: v.full_name.as_str(),
+            email: v.email.as_str(),
+            username: v.username.as_deref(),
+            role: v.role,
+            is_active: v.is_active,
+            department: v.department.as_deref(),
+            job_title: v.job_title.as_deref(),
+            manager_id,
+            employment_status: v.employment_status,
+            start_date: v.start_date,
+            end_date: v.end_date,
+        }
+    }
+}
+
 /// Duplicate email/username and an unknown manager become field errors.
 fn check_unique(
     conn: &mut PgConnection,
-    v: &PersonValues,
-    except: Option<i64>,
-) -> Result<Option<i64>, CommandError> {
+    v: &PersonChanges,
+    except: Option<PersonId>,
+) -> Result<Option<PersonId>, CommandError> {
     let mut errors = FieldErrors::new();
-    let except = except.unwrap_or(-1);
+    let except = except.unwrap_or(PersonId(-1));
     let email_taken: bool = diesel::select(diesel::dsl::exists(
         users::table
-            .filter(lower(users::email).eq(&v.email))
+            .filter(lower(users::email).eq(v.email.as_str()))
             .filter(users::id.ne(except)),
     ))
     .get_result(conn)?;
@@ -191,7 +255,7 @@ fn check_unique(
     if let Some(u) = &v.username {
         let taken: bool = diesel::select(diesel::dsl::exists(
             users::table
-                .filter(lower_nullable(users::username).eq(u))
+                .filter(lower_nullable(users::username).eq(u.as_str()))
                 .filter(users::id.ne(except)),
         ))
         .get_result(conn)?;
@@ -201,8 +265,8 @@ fn check_unique(
     }
     let manager_id = match &v.manager_email {
         Some(m) => {
-            let id: Option<i64> = users::table
-                .filter(lower(users::email).eq(m))
+            let id: Option<PersonId> = users::table
+                .filter(lower(users::email).eq(m.as_str()))
                 .select(users::id)
                 .first(conn)
                 .optional()?;
@@ -226,14 +290,14 @@ fn check_unique(
     }
 }
 
-/// Creates a person. `password_hash` is required when the role can log in.
+/// Creates a person. A role that can log in needs a (hashed) password.
 pub fn create_person(
     conn: &mut PgConnection,
     actor: &Actor,
-    v: &PersonValues,
-    password_hash: Option<&str>,
-) -> Result<i64, CommandError> {
+    v: PersonChanges,
+) -> Result<PersonId, CommandError> {
     authorize(actor, Action::ManagePeople)?;
+    let password_hash = v.password.as_ref().map(|p| p.hash()).transpose()?;
     if v.role.can_log_in() && password_hash.is_none() {
         return Err(invalid(
             "password",
@@ -241,21 +305,11 @@ pub fn create_person(
         ));
     }
     crate::db::transaction(conn, |conn| {
-        let manager_id = check_unique(conn, v, None)?;
-        let id: i64 = diesel::insert_into(users::table)
+        let manager_id = check_unique(conn, &v, None)?;
+        let id: PersonId = diesel::insert_into(users::table)
             .values((
-                users::full_name.eq(&v.full_name),
-                users::email.eq(&v.email),
-                users::username.eq(&v.username),
+                PersonRow::of(&v, manager_id),
                 users::password_hash.eq(password_hash),
-                users::role.eq(v.role.as_str()),
-                users::is_active.eq(v.is_active),
-                users::department.eq(&v.department),
-                users::job_title.eq(&v.job_title),
-                users::manager_id.eq(manager_id),
-                users::employment_status.eq(&v.employment_status),
-                users::start_date.eq(v.start_date),
-                users::end_date.eq(v.end_date),
             ))
             .returning(users::id)
             .get_result(conn)?;
@@ -279,18 +333,18 @@ pub fn create_person(
 /// they have left), locking every active Admin's row in id order so that two demotions
 /// cannot race each other past the last-Admin rule — in one order, so that two Admins
 /// demoting each other wait for each other instead of deadlocking.
-fn other_active_admins(conn: &mut PgConnection, except: i64) -> Result<usize, AppError> {
-    let ids: Vec<(i64, String)> = users::table
-        .filter(users::role.eq(Role::Admin.as_str()))
+fn other_active_admins(conn: &mut PgConnection, except: PersonId) -> Result<usize, AppError> {
+    let ids: Vec<(PersonId, EmploymentStatus)> = users::table
+        .filter(users::role.eq(Role::Admin))
         .filter(users::is_active.eq(true))
-        .filter(users::employment_status.ne("offboarded"))
+        .filter(users::employment_status.ne(EmploymentStatus::Offboarded))
         .order(users::id.asc())
         .select((users::id, users::employment_status))
         .for_update()
         .load(conn)?;
     Ok(ids
         .iter()
-        .filter(|(id, status)| *id != except && status != "offboarding")
+        .filter(|(id, status)| *id != except && *status != EmploymentStatus::Offboarding)
         .count())
 }
 
@@ -299,107 +353,143 @@ fn other_active_admins(conn: &mut PgConnection, except: i64) -> Result<usize, Ap
 pub fn update_person(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
-    v: &PersonValues,
-    password_hash: Option<&str>,
+    id: PersonId,
+    v: PersonChanges,
 ) -> Result<(), CommandError> {
     authorize(actor, Action::ManagePeople)?;
     crate::db::transaction(conn, |conn| {
         let before = find_person(conn, id)?;
-        let manager_id = check_unique(conn, v, Some(id))?;
-        let was_admin = before.role == Role::Admin.as_str()
-            && before.is_active
-            && before.employment_status != "offboarded";
-        let stays_admin =
-            v.role == Role::Admin && v.is_active && v.employment_status != "offboarded";
-        if was_admin && !stays_admin && other_active_admins(conn, id)? == 0 {
-            return Err(CommandError::Refused(format!(
-                "{} is the last active Admin: make someone else an Admin first.",
-                before.full_name
-            )));
-        }
-        let has_password: bool = users::table
-            .find(id)
-            .select(users::password_hash.is_not_null())
-            .first(conn)?;
-        if v.role.can_log_in() && !has_password && password_hash.is_none() {
-            return Err(invalid(
-                "password",
-                "Set an initial password for someone who can log in.",
-            ));
-        }
+        save_person(conn, actor, before, &v).map(drop)
+    })
+}
+
+/// What a role change left: the person's role, username and whether they may log in.
+#[derive(Debug, Clone)]
+pub struct RoleSet {
+    pub id: PersonId,
+    pub role: Role,
+    pub username: Option<String>,
+    pub login_enabled: bool,
+}
+
+/// Changes a person's role (and gives them a login), by the person form's rules: the
+/// stored person with the change applied is checked as the form would be, then saved as an
+/// update is (scopes that no longer match the role are dropped; the last Admin stays).
+pub fn change_role(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: PersonId,
+    change: RoleChange,
+) -> Result<RoleSet, CommandError> {
+    authorize(actor, Action::ManagePeople)?;
+    crate::db::transaction(conn, |conn| {
+        let before = find_person(conn, id)?;
+        let manager = manager_email(conn, &before)?;
+        let v = change
+            .apply_to(&before, manager.as_deref())
+            .map_err(CommandError::Invalid)?;
+        let after = save_person(conn, actor, before, &v)?;
+        Ok(RoleSet {
+            id,
+            role: after.role,
+            username: after.username,
+            login_enabled: after.is_active,
+        })
+    })
+}
+
+/// The update itself, inside the caller's transaction; returns the person as saved.
+fn save_person(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    before: Person,
+    v: &PersonChanges,
+) -> Result<Person, CommandError> {
+    let id = before.id;
+    let password_hash = v.password.as_ref().map(|p| p.hash()).transpose()?;
+    let manager_id = check_unique(conn, v, Some(id))?;
+    let was_admin = before.role == Role::Admin
+        && before.is_active
+        && before.employment_status != EmploymentStatus::Offboarded;
+    let stays_admin =
+        v.role == Role::Admin && v.is_active && v.employment_status != EmploymentStatus::Offboarded;
+    if was_admin && !stays_admin && other_active_admins(conn, id)? == 0 {
+        return Err(CommandError::Refused(format!(
+            "{} is the last active Admin: make someone else an Admin first.",
+            before.full_name
+        )));
+    }
+    let has_password: bool = users::table
+        .find(id)
+        .select(users::password_hash.is_not_null())
+        .first(conn)?;
+    if v.role.can_log_in() && !has_password && password_hash.is_none() {
+        return Err(invalid(
+            "password",
+            "Set an initial password for someone who can log in.",
+        ));
+    }
+    diesel::update(users::table.find(id))
+        .set((
+            PersonRow::of(v, manager_id),
+            users::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(conn)?;
+    if let Some(h) = password_hash {
         diesel::update(users::table.find(id))
-            .set((
-                users::full_name.eq(&v.full_name),
-                users::email.eq(&v.email),
-                users::username.eq(&v.username),
-                users::role.eq(v.role.as_str()),
-                users::is_active.eq(v.is_active),
-                users::department.eq(&v.department),
-                users::job_title.eq(&v.job_title),
-                users::manager_id.eq(manager_id),
-                users::employment_status.eq(&v.employment_status),
-                users::start_date.eq(v.start_date),
-                users::end_date.eq(v.end_date),
-                users::updated_at.eq(crate::clock::now()),
-            ))
+            .set(users::password_hash.eq(h))
             .execute(conn)?;
-        if let Some(h) = password_hash {
-            diesel::update(users::table.find(id))
-                .set(users::password_hash.eq(h))
-                .execute(conn)?;
-        }
-        // Scopes belong to a role: a person who no longer holds it no longer runs anything.
-        if v.role != Role::ServiceAdmin {
-            diesel::delete(service_admins::table.filter(service_admins::user_id.eq(id)))
-                .execute(conn)?;
-        }
-        if v.role != Role::ProductAdmin {
-            diesel::delete(product_admins::table.filter(product_admins::user_id.eq(id)))
-                .execute(conn)?;
-        }
-        let lost_login = !v.is_active
-            || !v.role.can_log_in()
-            || v.employment_status == "offboarded"
-            || password_hash.is_some();
-        if lost_login {
-            diesel::update(
-                auth_sessions::table
-                    .filter(auth_sessions::user_id.eq(id))
-                    .filter(auth_sessions::revoked_at.is_null()),
-            )
-            .set((
-                auth_sessions::revoked_at.eq(crate::clock::now()),
-                auth_sessions::revoked_reason.eq("changed by an Admin"),
-            ))
+    }
+    // Scopes belong to a role: a person who no longer holds it no longer runs anything.
+    if v.role != Role::ServiceAdmin {
+        diesel::delete(service_admins::table.filter(service_admins::user_id.eq(id)))
             .execute(conn)?;
-        }
-        let after = find_person(conn, id)?;
-        if before.role != after.role {
-            audit::record(
-                conn,
-                AuditEntry::by(actor, "person.role_changed", "user", Some(id.to_string()))
-                    .summary(format!(
-                        "{}: role {} → {}",
-                        after.full_name,
-                        super::model::role_label(&before.role),
-                        super::model::role_label(&after.role)
-                    ))
-                    .before(serde_json::json!({"role": before.role}))
-                    .after(serde_json::json!({"role": after.role})),
-            )?;
-        }
-        let mut summary = format!("Edited {}", after.full_name);
-        if password_hash.is_some() {
-            summary.push_str(" (password set by an Admin)");
-        }
+    }
+    if v.role != Role::ProductAdmin {
+        diesel::delete(product_admins::table.filter(product_admins::user_id.eq(id)))
+            .execute(conn)?;
+    }
+    let lost_login = !v.is_active
+        || !v.role.can_log_in()
+        || v.employment_status == EmploymentStatus::Offboarded
+        || password_hash.is_some();
+    if lost_login {
+        diesel::update(
+            auth_sessions::table
+                .filter(auth_sessions::user_id.eq(id))
+                .filter(auth_sessions::revoked_at.is_null()),
+        )
+        .set((
+            auth_sessions::revoked_at.eq(crate::clock::now()),
+            auth_sessions::revoked_reason.eq("changed by an Admin"),
+        ))
+        .execute(conn)?;
+    }
+    let after = find_person(conn, id)?;
+    if before.role != after.role {
         audit::record(
             conn,
-            AuditEntry::by(actor, "person.updated", "user", Some(id.to_string()))
-                .summary(summary)
-                .before(person_json(&before))
-                .after(person_json(&after)),
+            AuditEntry::by(actor, "person.role_changed", "user", Some(id.to_string()))
+                .summary(format!(
+                    "{}: role {} → {}",
+                    after.full_name,
+                    before.role.label(),
+                    after.role.label()
+                ))
+                .before(serde_json::json!({"role": before.role}))
+                .after(serde_json::json!({"role": after.role})),
         )?;
-        Ok(())
-    })
+    }
+    let mut summary = format!("Edited {}", after.full_name);
+    if password_hash.is_some() {
+        summary.push_str(" (password set by an Admin)");
+    }
+    audit::record(
+        conn,
+        AuditEntry::by(actor, "person.updated", "user", Some(id.to_string()))
+            .summary(summary)
+            .before(person_json(&before))
+            .after(person_json(&after)),
+    )?;
+    Ok(after)
 }

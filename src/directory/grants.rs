@@ -4,16 +4,19 @@
 
 use chrono::Utc;
 use diesel::dsl::exists;
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde_json::json;
 
+use super::requests::Grantee;
+pub use super::requests::{NewGrant, Revoke};
 use crate::audit::{self, AuditEntry};
-use crate::authz::{authorize_on, Actor, ObjectAction};
+use crate::authz::{authorize_on, Actor, Object, ObjectAction};
 use crate::db::lower;
 use crate::db::schema::{access_grants, products, services, users};
-use crate::error::{invalid, CommandError};
-use crate::inventory::commands::product_object;
-use crate::inventory::queries::find_product;
+use crate::domain::{EmploymentStatus, GrantId, InventoryStatus, PersonId, ProductId, ServiceId};
+use crate::error::{invalid, AppError, CommandError};
+use crate::web::forms::FieldErrors;
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct GrantForm {
@@ -29,8 +32,14 @@ pub struct GrantForm {
 }
 
 impl GrantForm {
+    /// The request for granting `product` (the product's page has it in its path, the
+    /// person's page in the form).
+    pub fn request(&self, product: ProductId) -> Result<NewGrant, FieldErrors> {
+        NewGrant::new(&self.person, product, &self.account_identifier, &self.note)
+    }
+
     /// Empties the fields refused for holding a card number, before the form is shown again.
-    pub fn clear_refused(&mut self, errors: &crate::web::forms::FieldErrors) {
+    pub fn clear_refused(&mut self, errors: &FieldErrors) {
         for (field, value) in [
             ("account_identifier", &mut self.account_identifier),
             ("note", &mut self.note),
@@ -43,42 +52,54 @@ impl GrantForm {
     }
 }
 
-/// Grants `product_id` to the person named in the form; returns the grant id.
+/// The product a grant is about, with what authorization and the audit entry need.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = products, check_for_backend(Pg))]
+struct GrantedProduct {
+    id: ProductId,
+    service_id: ServiceId,
+    name: String,
+    status: InventoryStatus,
+    #[diesel(select_expression = services::name)]
+    service_name: String,
+}
+
+impl GrantedProduct {
+    fn find(conn: &mut PgConnection, id: ProductId) -> Result<Self, AppError> {
+        products::table
+            .inner_join(services::table)
+            .filter(products::id.eq(id))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)
+    }
+
+    fn object(&self) -> Object {
+        Object::Product {
+            id: self.id.get(),
+            service_id: self.service_id.get(),
+        }
+    }
+}
+
+/// Grants the request's product to its person; returns the grant's id.
 pub fn grant(
     conn: &mut PgConnection,
     actor: &Actor,
-    product_id: i64,
-    form: &GrantForm,
-) -> Result<i64, CommandError> {
-    for (field, value) in [
-        ("account_identifier", &form.account_identifier),
-        ("note", &form.note),
-        ("person", &form.person),
-    ] {
-        if crate::domain::card::contains_card_number(value) {
-            return Err(invalid(field, crate::domain::card::REFUSAL));
-        }
-    }
+    req: NewGrant,
+) -> Result<GrantId, CommandError> {
     crate::db::transaction(conn, |conn| {
-        let product = find_product(conn, product_id)?;
-        authorize_on(actor, ObjectAction::Grant, product_object(&product))?;
-        let service_name: String = services::table
-            .find(product.service_id)
-            .select(services::name)
-            .first(conn)?;
-        let who = form.person.trim();
-        let person: Option<(i64, String, String)> = if let Ok(id) = who.parse::<i64>() {
-            users::table
-                .find(id)
-                .select((users::id, users::full_name, users::employment_status))
+        let product = GrantedProduct::find(conn, req.product)?;
+        authorize_on(actor, ObjectAction::Grant, product.object())?;
+        let who = users::table.select((users::id, users::full_name, users::employment_status));
+        let person: Option<(PersonId, String, EmploymentStatus)> = match &req.person {
+            Grantee::Id(id) => who.filter(users::id.eq(*id)).first(conn).optional()?,
+            Grantee::Email(email) => who
+                .filter(lower(users::email).eq(email.to_lowercase()))
                 .first(conn)
-                .optional()?
-        } else {
-            users::table
-                .filter(lower(users::email).eq(who.to_lowercase()))
-                .select((users::id, users::full_name, users::employment_status))
-                .first(conn)
-                .optional()?
+                .optional()?,
+            Grantee::Nobody => None,
         };
         let Some((user_id, full_name, status)) = person else {
             return Err(invalid(
@@ -86,32 +107,18 @@ pub fn grant(
                 "Nobody in the directory has this email address.",
             ));
         };
-        if status == "offboarded" {
+        if status == EmploymentStatus::Offboarded {
             return Err(invalid("person", "This person has been offboarded."));
         }
-        if product.status == "archived" {
+        if product.status.is_archived() {
             return Err(CommandError::Refused(
                 "This product is archived: restore it before granting access.".into(),
-            ));
-        }
-        let account_identifier = form.account_identifier.trim();
-        let note = form.note.trim();
-        if account_identifier.chars().count() > 200 {
-            return Err(invalid(
-                "account_identifier",
-                "The account identifier is too long (at most 200 characters).",
-            ));
-        }
-        if note.chars().count() > 1000 {
-            return Err(invalid(
-                "note",
-                "The note is too long (at most 1000 characters).",
             ));
         }
         let already: bool = diesel::select(exists(
             access_grants::table
                 .filter(access_grants::user_id.eq(user_id))
-                .filter(access_grants::product_id.eq(product_id))
+                .filter(access_grants::product_id.eq(product.id))
                 .filter(access_grants::revoked_at.is_null()),
         ))
         .get_result(conn)?;
@@ -121,71 +128,71 @@ pub fn grant(
                 "This person already has access to this product.",
             ));
         }
-        let id: i64 = diesel::insert_into(access_grants::table)
+        let (account_identifier, note) = (req.account_identifier.as_str(), req.note.as_str());
+        let id: GrantId = diesel::insert_into(access_grants::table)
             .values((
                 access_grants::user_id.eq(user_id),
-                access_grants::product_id.eq(product_id),
+                access_grants::product_id.eq(product.id),
                 access_grants::granted_by.eq(actor.id),
                 access_grants::account_identifier.eq(account_identifier),
                 access_grants::note.eq(note),
             ))
             .returning(access_grants::id)
             .get_result(conn)?;
-        crate::workflows::commands::on_new_grant(conn, user_id, product_id, id)?;
+        crate::workflows::commands::on_new_grant(conn, user_id.get(), product.id.get(), id.get())?;
         audit::record(
             conn,
             AuditEntry::by(actor, "grant.created", "access_grant", Some(id.to_string()))
                 .summary(format!(
-                    "Granted {service_name} → {} to {full_name}",
-                    product.name
+                    "Granted {} → {} to {full_name}",
+                    product.service_name, product.name
                 ))
-                .after(json!({"user_id": user_id, "product_id": product_id,
+                .after(json!({"user_id": user_id, "product_id": product.id,
                               "account_identifier": account_identifier, "note": note})),
         )?;
         Ok(id)
     })
 }
 
-/// Revokes an active grant, keeping the record; returns (product id, person id).
+/// What a revocation ended: the grant's product and person.
+#[derive(Debug, Clone, Copy)]
+pub struct Revoked {
+    pub product: ProductId,
+    pub person: PersonId,
+}
+
+/// Revokes an active grant, keeping the record.
 pub fn revoke(
     conn: &mut PgConnection,
     actor: &Actor,
-    grant_id: i64,
-    reason: &str,
-) -> Result<(i64, i64), CommandError> {
-    if crate::domain::card::contains_card_number(reason) {
-        return Err(invalid("reason", crate::domain::card::REFUSAL));
-    }
+    req: Revoke,
+) -> Result<Revoked, CommandError> {
+    let grant_id = req.grant;
     crate::db::transaction(conn, |conn| {
-        let row: Option<(i64, i64, Option<chrono::DateTime<Utc>>, String)> = access_grants::table
-            .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
-            .filter(access_grants::id.eq(grant_id))
-            .select((
-                access_grants::user_id,
-                access_grants::product_id,
-                access_grants::revoked_at,
-                users::full_name,
-            ))
-            .for_update()
-            .first(conn)
-            .optional()?;
+        let row: Option<(PersonId, ProductId, Option<chrono::DateTime<Utc>>, String)> =
+            access_grants::table
+                .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
+                .filter(access_grants::id.eq(grant_id))
+                .select((
+                    access_grants::user_id,
+                    access_grants::product_id,
+                    access_grants::revoked_at,
+                    users::full_name,
+                ))
+                .for_update()
+                .first(conn)
+                .optional()?;
         let Some((user_id, product_id, revoked_at, full_name)) = row else {
-            return Err(CommandError::Other(crate::error::AppError::NotFound));
+            return Err(CommandError::Other(AppError::NotFound));
         };
-        let product = find_product(conn, product_id)?;
-        authorize_on(actor, ObjectAction::Grant, product_object(&product))?;
+        let product = GrantedProduct::find(conn, product_id)?;
+        authorize_on(actor, ObjectAction::Grant, product.object())?;
         if revoked_at.is_some() {
             return Err(CommandError::Refused(
                 "This access was already revoked.".into(),
             ));
         }
-        let reason = reason.trim();
-        if reason.chars().count() > 1000 {
-            return Err(invalid(
-                "reason",
-                "The reason is too long (at most 1000 characters).",
-            ));
-        }
+        let reason = req.reason.as_str();
         diesel::update(access_grants::table.find(grant_id))
             .set((
                 access_grants::revoked_at.eq(crate::clock::now()),
@@ -193,11 +200,6 @@ pub fn revoke(
                 access_grants::revoke_note.eq(reason),
             ))
             .execute(conn)?;
-        let service_name: String = products::table
-            .inner_join(services::table)
-            .filter(products::id.eq(product_id))
-            .select(services::name)
-            .first(conn)?;
         audit::record(
             conn,
             AuditEntry::by(
@@ -207,12 +209,15 @@ pub fn revoke(
                 Some(grant_id.to_string()),
             )
             .summary(format!(
-                "Revoked {service_name} → {} from {full_name}",
-                product.name
+                "Revoked {} → {} from {full_name}",
+                product.service_name, product.name
             ))
             .before(json!({"user_id": user_id, "product_id": product_id, "active": true}))
             .after(json!({"active": false, "reason": reason})),
         )?;
-        Ok((product_id, user_id))
+        Ok(Revoked {
+            product: product_id,
+            person: user_id,
+        })
     })
 }

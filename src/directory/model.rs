@@ -1,28 +1,14 @@
-//! The person form and its validation.
+//! The person form: what the page holds, and its translation into `PersonChanges`.
 
-use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::commands::{valid_email, valid_username};
+use super::requests::{PersonChanges, PersonText};
 use crate::authz::Role;
 use crate::web::forms::FieldErrors;
 
-pub const EMPLOYMENT_STATUSES: &[(&str, &str)] = &[
-    ("active", "Active"),
-    ("onboarding", "Onboarding"),
-    ("offboarding", "Offboarding"),
-    ("offboarded", "Offboarded"),
-];
-
-pub const ROLES: &[(&str, &str)] = &[
-    ("user", "User (no login)"),
-    ("product_admin", "Product Administrator"),
-    ("service_admin", "Service Administrator"),
-    ("admin", "Admin"),
-];
-
+/// The label of a stored role, or "Unknown".
 pub fn role_label(key: &str) -> &'static str {
-    Role::parse(key).map(Role::label).unwrap_or("Unknown")
+    Role::label_of(key)
 }
 
 /// The person form, as typed (Admins only).
@@ -56,39 +42,10 @@ pub struct PersonForm {
     pub password: String,
 }
 
-/// A validated person (the manager still to be resolved by email).
-#[derive(Debug, Clone)]
-pub struct PersonValues {
-    pub full_name: String,
-    pub email: String,
-    pub username: Option<String>,
-    pub role: Role,
-    pub is_active: bool,
-    pub department: Option<String>,
-    pub job_title: Option<String>,
-    pub manager_email: Option<String>,
-    pub employment_status: String,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub password: Option<String>,
-}
-
-fn opt(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_string())
-}
-
-fn date(e: &mut FieldErrors, field: &'static str, s: &str) -> Option<NaiveDate> {
-    if s.trim().is_empty() {
-        return None;
-    }
-    crate::web::forms::parse_date(s)
-        .map_err(|m| e.add(field, m))
-        .ok()
-}
-
 impl PersonForm {
-    pub fn validate(&mut self) -> Result<PersonValues, FieldErrors> {
+    /// Normalises what is shown back (trimmed name, lower-case email and username, card
+    /// numbers emptied) and translates the form into the request.
+    pub fn validate(&mut self) -> Result<PersonChanges, FieldErrors> {
         self.full_name = self.full_name.trim().to_string();
         self.email = self.email.trim().to_lowercase();
         self.username = self.username.trim().to_lowercase();
@@ -104,78 +61,19 @@ impl PersonForm {
         if !e.is_empty() {
             return Err(e);
         }
-        if self.full_name.is_empty() || self.full_name.chars().count() > 200 {
-            e.add("full_name", "Enter a name of up to 200 characters.");
-        }
-        if !valid_email(&self.email) {
-            e.add("email", "Enter an email address like name@example.com.");
-        }
-        let role = Role::parse(&self.role);
-        if role.is_none() {
-            e.add("role", "Choose a role.");
-        }
-        let role = role.unwrap_or(Role::User);
-        let username = opt(&self.username);
-        match &username {
-            Some(u) if !valid_username(u) => e.add(
-                "username",
-                "Use 3 to 64 lower-case letters, digits, dots, dashes or underscores.",
-            ),
-            None if role.can_log_in() => {
-                e.add("username", "People who can log in need a username.")
-            }
-            _ => {}
-        }
-        if !EMPLOYMENT_STATUSES
-            .iter()
-            .any(|(k, _)| *k == self.employment_status)
-        {
-            e.add("employment_status", "Choose an employment status.");
-        }
-        for (field, value, max) in [
-            ("department", &self.department, 100),
-            ("job_title", &self.job_title, 100),
-        ] {
-            if value.trim().chars().count() > max {
-                e.add(field, format!("At most {max} characters."));
-            }
-        }
-        let manager_email = opt(&self.manager_email).map(|m| m.to_lowercase());
-        if manager_email.as_deref().is_some_and(|m| !valid_email(m)) {
-            e.add(
-                "manager_email",
-                "Enter the manager's email address, or leave it empty.",
-            );
-        }
-        let start_date = date(&mut e, "start_date", &self.start_date);
-        let end_date = date(&mut e, "end_date", &self.end_date);
-        if let (Some(s), Some(en)) = (start_date, end_date) {
-            if en < s {
-                e.add("end_date", "The end date is before the start date.");
-            }
-        }
-        let password = (!self.password.is_empty()).then(|| self.password.clone());
-        if let Some(p) = &password {
-            if let Err(m) =
-                crate::auth::password::check_policy(p, username.as_deref(), Some(&self.full_name))
-            {
-                e.add("password", m);
-            }
-        }
-        e.into_result()?;
-        Ok(PersonValues {
-            full_name: self.full_name.clone(),
-            email: self.email.clone(),
-            username,
-            role,
+        PersonChanges::parse(&PersonText {
+            full_name: &self.full_name,
+            email: &self.email,
+            username: &self.username,
+            role: &self.role,
             is_active: self.is_active.is_some(),
-            department: opt(&self.department),
-            job_title: opt(&self.job_title),
-            manager_email,
-            employment_status: self.employment_status.clone(),
-            start_date,
-            end_date,
-            password,
+            department: &self.department,
+            job_title: &self.job_title,
+            manager_email: &self.manager_email,
+            employment_status: &self.employment_status,
+            start_date: &self.start_date,
+            end_date: &self.end_date,
+            password: &self.password,
         })
     }
 }
@@ -197,8 +95,8 @@ mod tests {
     #[test]
     fn a_plain_user_needs_no_username() {
         let v = form().validate().expect("valid");
-        assert_eq!(v.email, "ann@example.com");
-        assert_eq!(v.username, None);
+        assert_eq!(v.email.as_str(), "ann@example.com");
+        assert!(v.username.is_none());
     }
 
     #[test]

@@ -7,12 +7,13 @@ use askama::Template;
 
 use super::commands;
 use super::grants::{self, GrantForm};
-use super::model::{role_label, PersonForm, EMPLOYMENT_STATUSES, ROLES};
+use super::model::PersonForm;
 use super::queries::{self, PeopleFilter, PeopleList, Person, PersonDetail};
+use super::requests::hash_if_given;
 use crate::auth::current_user::CurrentUser;
-use crate::auth::password;
-use crate::authz::{authorize, can, Action, Actor};
-use crate::error::{AppError, AppResult};
+use crate::authz::{authorize, can, Action, Actor, Role};
+use crate::domain::{EmploymentStatus, PersonId, ProductId};
+use crate::error::{AppResult, CommandError};
 use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
@@ -34,8 +35,8 @@ struct ListPage {
 }
 
 impl ListPage {
-    fn role(&self, key: &str) -> &'static str {
-        role_label(key)
+    fn role(&self, role: &Role) -> &'static str {
+        role.label()
     }
 }
 
@@ -76,8 +77,8 @@ pub async fn list(
     let page = ListPage {
         ctx: PageCtx::new(&session, Some(&actor), "Directory", "/directory"),
         is_admin: can(&actor, Action::ManagePeople),
-        statuses: EMPLOYMENT_STATUSES,
-        roles: ROLES,
+        statuses: EmploymentStatus::OPTIONS,
+        roles: Role::OPTIONS,
         filter,
         list,
         pager,
@@ -98,7 +99,7 @@ struct PersonPage {
 
 impl PersonPage {
     fn role(&self) -> &'static str {
-        role_label(&self.d.person.role)
+        self.d.person.role.label()
     }
     fn selected(&self, id: &i64) -> bool {
         self.grant.product_id == Some(*id)
@@ -109,7 +110,7 @@ async fn render_person(
     session: &Session,
     state: &AppState,
     actor: &Actor,
-    id: i64,
+    id: PersonId,
     grant: GrantForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
@@ -118,8 +119,7 @@ async fn render_person(
     let cache = state.cache.clone();
     let key = format!("grantable:{}", actor.cache_key());
     let (d, grantable) = crate::db::run(&state.pool, move |conn| {
-        let person = queries::find_person(conn, id)?;
-        let d = queries::person_detail(conn, &a, person)?;
+        let d = queries::person_detail(conn, &a, id)?;
         let grantable =
             cache.get_or_compute(conn, key, |conn| queries::grantable_products(conn, &a))?;
         Ok((d, grantable))
@@ -146,7 +146,7 @@ pub async fn show(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<PersonId>,
 ) -> AppResult<HttpResponse> {
     render_person(
         &session,
@@ -164,7 +164,7 @@ pub async fn grant(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<PersonId>,
     form: Form<GrantForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
@@ -177,13 +177,14 @@ pub async fn grant(
         errors.add("product_id", "Choose a product.");
         return render_person(&session, &state, &actor, id, form, errors).await;
     };
-    let (a, f) = (actor.clone(), form.clone());
-    let result = unless_refused(
-        refused,
-        crate::db::run(&state.pool, move |conn| {
-            Ok(grants::grant(conn, &a, product_id, &f))
-        }),
-    )
+    let request = form.request(ProductId(product_id));
+    let (a, pool) = (actor.clone(), state.pool.clone());
+    let result = unless_refused(refused, async move {
+        match request {
+            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::grant(conn, &a, r))).await,
+            Err(errors) => Ok(Err(CommandError::Invalid(errors))),
+        }
+    })
     .await?;
     match after_command(
         &session,
@@ -207,7 +208,7 @@ pub async fn grant(
 #[template(path = "directory/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    id: Option<i64>,
+    id: Option<PersonId>,
     form: PersonForm,
     errors: FieldErrors,
     statuses: Options,
@@ -217,7 +218,7 @@ struct FormPage {
 fn render_form(
     session: &Session,
     actor: &Actor,
-    id: Option<i64>,
+    id: Option<PersonId>,
     mut form: PersonForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
@@ -233,8 +234,8 @@ fn render_form(
         id,
         form,
         errors,
-        statuses: EMPLOYMENT_STATUSES,
-        roles: ROLES,
+        statuses: EmploymentStatus::OPTIONS,
+        roles: Role::OPTIONS,
     };
     html(status, page.render())
 }
@@ -250,16 +251,6 @@ pub async fn new_form(user: CurrentUser, session: Session) -> AppResult<HttpResp
     render_form(&session, &user.0, None, form, FieldErrors::new())
 }
 
-pub(crate) async fn hash_if_given(
-    state: &AppState,
-    pw: &Option<String>,
-) -> AppResult<Option<String>> {
-    match pw.clone() {
-        Some(p) => Ok(Some(state.hasher.run(move || password::hash(&p)).await??)),
-        None => Ok(None),
-    }
-}
-
 pub async fn create(
     user: CurrentUser,
     session: Session,
@@ -269,14 +260,14 @@ pub async fn create(
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let (form, values) = form.check(PersonForm::validate);
-    let values = match values {
+    let mut values = match values {
         Ok(v) => v,
         Err(errors) => return render_form(&session, &actor, None, form, errors),
     };
-    let hash = hash_if_given(&state, &values.password).await?;
+    hash_if_given(&state.hasher, &mut values.password).await?;
     let a = actor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::create_person(conn, &a, &values, hash.as_deref()))
+        Ok(commands::create_person(conn, &a, values))
     })
     .await?;
     match after_command(
@@ -295,17 +286,17 @@ pub async fn create(
     }
 }
 
-fn form_of(p: &Person, manager_email: String) -> PersonForm {
+fn form_of(p: &Person, manager_email: Option<String>) -> PersonForm {
     PersonForm {
         full_name: p.full_name.clone(),
         email: p.email.clone(),
         username: p.username.clone().unwrap_or_default(),
-        role: p.role.clone(),
+        role: p.role.as_str().into(),
         is_active: p.is_active.then(|| "on".into()),
         department: p.department.clone().unwrap_or_default(),
         job_title: p.job_title.clone().unwrap_or_default(),
-        manager_email,
-        employment_status: p.employment_status.clone(),
+        manager_email: manager_email.unwrap_or_default(),
+        employment_status: p.employment_status.as_str().into(),
         start_date: p.start_date.map(|d| d.to_string()).unwrap_or_default(),
         end_date: p.end_date.map(|d| d.to_string()).unwrap_or_default(),
         password: String::new(),
@@ -316,60 +307,44 @@ pub async fn edit_form(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<PersonId>,
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
     let id = path.into_inner();
-    let form = crate::db::run(&state.pool, move |conn| current_form(conn, id)).await?;
-    render_form(&session, &user.0, Some(id), form, FieldErrors::new())
-}
-
-/// The edit form of person `id` as stored (no password): what a change starts from.
-pub(crate) fn current_form(
-    conn: &mut diesel::PgConnection,
-    id: i64,
-) -> Result<PersonForm, AppError> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    let p = queries::find_person(conn, id)?;
-    let manager_email: Option<String> = match p.manager_id {
-        Some(m) => users::table
-            .find(m)
-            .select(users::email)
-            .first(conn)
-            .optional()?,
-        None => None,
-    };
-    Ok(form_of(&p, manager_email.unwrap_or_default()))
+    let a = user.0.clone();
+    let (p, manager_email) = crate::db::run(&state.pool, move |conn| {
+        queries::person_for_edit(conn, &a, id)
+    })
+    .await?;
+    render_form(
+        &session,
+        &user.0,
+        Some(id),
+        form_of(&p, manager_email),
+        FieldErrors::new(),
+    )
 }
 
 pub async fn update(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<PersonId>,
     form: Form<PersonForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let id = path.into_inner();
     let (form, values) = form.check(PersonForm::validate);
-    let values = match values {
+    let mut values = match values {
         Ok(v) => v,
         Err(errors) => return render_form(&session, &actor, Some(id), form, errors),
     };
-    let hash = hash_if_given(&state, &values.password).await?;
+    hash_if_given(&state.hasher, &mut values.password).await?;
     let a = actor.clone();
+    // A missing person is a 404 (the command's `NotFound`), not a form error.
     let result = crate::db::run(&state.pool, move |conn| {
-        // A missing person is a 404, not a form error.
-        queries::find_person(conn, id)?;
-        Ok::<_, AppError>(commands::update_person(
-            conn,
-            &a,
-            id,
-            &values,
-            hash.as_deref(),
-        ))
+        Ok(commands::update_person(conn, &a, id, values))
     })
     .await?;
     let back = format!("/directory/{id}");

@@ -1,5 +1,7 @@
 //! Directory reads. Everyone who can log in may look people up; grants are shown only
 //! inside the actor's scope. A list page is four queries whatever the directory's size.
+//! Detail queries take the actor and authorize; `find_person` is for commands, inside their
+//! transaction, after they have.
 
 use std::collections::HashMap;
 
@@ -9,9 +11,10 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::authz::{Actor, Role};
+use crate::authz::{authorize, Action, Actor, Role};
 use crate::db::lower;
 use crate::db::schema::{access_grants, product_admins, products, service_admins, services, users};
+use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId, ServiceId};
 
 use crate::error::AppError;
 use crate::inventory::queries::{contains_pattern, format_time};
@@ -40,14 +43,27 @@ pub struct PeopleFilter {
 }
 
 pub struct PersonRow {
-    pub id: i64,
+    pub id: PersonId,
     pub full_name: String,
     pub email: String,
     pub username: String,
     pub department: String,
-    pub status: String,
-    pub role: String,
+    pub status: EmploymentStatus,
+    pub role: Role,
     pub grants: i64,
+}
+
+/// A person as the list selects them (the grant count comes from a second query).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(Pg))]
+struct Listed {
+    id: PersonId,
+    full_name: String,
+    email: String,
+    username: Option<String>,
+    department: Option<String>,
+    employment_status: EmploymentStatus,
+    role: Role,
 }
 
 pub struct PeopleList {
@@ -180,28 +196,12 @@ pub fn list_people_page(
         (_, false) => q.order((lower(users::full_name).asc(), users::id.asc())),
         (_, true) => q.order((lower(users::full_name).desc(), users::id.desc())),
     };
-    let page: Vec<(
-        i64,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-    )> = q
-        .select((
-            users::id,
-            users::full_name,
-            users::email,
-            users::username,
-            users::department,
-            users::employment_status,
-            users::role,
-        ))
+    let page: Vec<Listed> = q
+        .select(Listed::as_select())
         .limit(limit)
         .offset(crate::web::pagination::offset(page_no, limit))
         .load(conn)?;
-    let ids: Vec<i64> = page.iter().map(|r| r.0).collect();
+    let ids: Vec<PersonId> = page.iter().map(|r| r.id).collect();
     let mut counts_q = access_grants::table
         .filter(access_grants::user_id.eq_any(ids))
         .filter(access_grants::revoked_at.is_null())
@@ -211,22 +211,23 @@ pub fn list_people_page(
     if let Some(s) = &scope {
         counts_q = counts_q.filter(access_grants::product_id.eq_any(s.clone()));
     }
-    let counts: HashMap<i64, i64> = counts_q.load::<(i64, i64)>(conn)?.into_iter().collect();
+    let counts: HashMap<PersonId, i64> = counts_q
+        .load::<(PersonId, i64)>(conn)?
+        .into_iter()
+        .collect();
     Ok(PeopleList {
         rows: page
             .into_iter()
-            .map(
-                |(id, full_name, email, username, department, status, role)| PersonRow {
-                    grants: counts.get(&id).copied().unwrap_or(0),
-                    id,
-                    full_name,
-                    email,
-                    username: username.unwrap_or_default(),
-                    department: department.unwrap_or_default(),
-                    status,
-                    role,
-                },
-            )
+            .map(|r| PersonRow {
+                grants: counts.get(&r.id).copied().unwrap_or(0),
+                id: r.id,
+                full_name: r.full_name,
+                email: r.email,
+                username: r.username.unwrap_or_default(),
+                department: r.department.unwrap_or_default(),
+                status: r.employment_status,
+                role: r.role,
+            })
             .collect(),
         total,
         departments: Vec::new(),
@@ -247,21 +248,22 @@ pub fn departments(conn: &mut PgConnection) -> Result<Vec<String>, AppError> {
 #[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = users, check_for_backend(Pg))]
 pub struct Person {
-    pub id: i64,
+    pub id: PersonId,
     pub full_name: String,
     pub email: String,
     pub username: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub is_active: bool,
     pub department: Option<String>,
     pub job_title: Option<String>,
-    pub manager_id: Option<i64>,
-    pub employment_status: String,
+    pub manager_id: Option<PersonId>,
+    pub employment_status: EmploymentStatus,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
 }
 
-pub fn find_person(conn: &mut PgConnection, id: i64) -> Result<Person, AppError> {
+/// Person `id`, for a command that has authorized (or `NotFound`).
+pub fn find_person(conn: &mut PgConnection, id: PersonId) -> Result<Person, AppError> {
     users::table
         .find(id)
         .select(Person::as_select())
@@ -270,9 +272,34 @@ pub fn find_person(conn: &mut PgConnection, id: i64) -> Result<Person, AppError>
         .ok_or(AppError::NotFound)
 }
 
+/// The email address of `p`'s manager, if they have one.
+pub fn manager_email(conn: &mut PgConnection, p: &Person) -> Result<Option<String>, AppError> {
+    Ok(match p.manager_id {
+        Some(m) => users::table
+            .find(m)
+            .select(users::email)
+            .first(conn)
+            .optional()?,
+        None => None,
+    })
+}
+
+/// Person `id` as stored, with their manager's email: what the edit form starts from
+/// (Admins only).
+pub fn person_for_edit(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: PersonId,
+) -> Result<(Person, Option<String>), AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    let p = find_person(conn, id)?;
+    let manager = manager_email(conn, &p)?;
+    Ok((p, manager))
+}
+
 pub struct PersonGrant {
-    pub id: i64,
-    pub product_id: i64,
+    pub id: GrantId,
+    pub product_id: ProductId,
     pub service_name: String,
     pub product_name: String,
     pub granted_at: String,
@@ -286,19 +313,23 @@ pub struct PersonGrant {
 
 pub struct PersonDetail {
     pub person: Person,
-    pub manager: Option<(i64, String)>,
+    pub manager: Option<(PersonId, String)>,
     pub active: Vec<PersonGrant>,
     pub revoked: Vec<PersonGrant>,
     /// (id, name) of services this person runs, and of products (with their service).
-    pub runs_services: Vec<(i64, String)>,
-    pub runs_products: Vec<(i64, String)>,
+    pub runs_services: Vec<(ServiceId, String)>,
+    pub runs_products: Vec<(ProductId, String)>,
 }
 
+/// Person `id` with their grants in the actor's scope and what they run (everyone who may
+/// look people up sees everyone; which fields a page shows is the page's).
 pub fn person_detail(
     conn: &mut PgConnection,
     actor: &Actor,
-    person: Person,
+    id: PersonId,
 ) -> Result<PersonDetail, AppError> {
+    authorize(actor, Action::ViewDirectory)?;
+    let person = find_person(conn, id)?;
     let manager = match person.manager_id {
         Some(m) => users::table
             .find(m)
@@ -341,8 +372,25 @@ pub fn person_detail(
 }
 
 enum GrantsOf {
-    Person(i64),
-    Grant(i64),
+    Person(PersonId),
+    Grant(GrantId),
+}
+
+/// A grant as `scoped_grants` selects it.
+#[derive(Queryable)]
+struct GrantRow {
+    id: GrantId,
+    product_id: ProductId,
+    service_name: String,
+    product_name: String,
+    granted_at: DateTime<Utc>,
+    granted_by: Option<String>,
+    account_identifier: String,
+    note: String,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_by: Option<String>,
+    revoke_note: String,
+    person_id: PersonId,
 }
 
 /// Grants (active and revoked) of a person, or one grant, in the actor's scope only, each
@@ -351,22 +399,9 @@ fn scoped_grants(
     conn: &mut PgConnection,
     actor: &Actor,
     of: GrantsOf,
-) -> Result<Vec<(i64, PersonGrant)>, AppError> {
+) -> Result<Vec<(PersonId, PersonGrant)>, AppError> {
     let (granter, revoker) = diesel::alias!(users as granter, users as revoker);
-    let rows: Vec<(
-        i64,
-        i64,
-        String,
-        String,
-        DateTime<Utc>,
-        Option<String>,
-        String,
-        String,
-        Option<DateTime<Utc>>,
-        Option<String>,
-        String,
-        i64,
-    )> = {
+    let rows: Vec<GrantRow> = {
         let mut q = access_grants::table
             .inner_join(products::table.inner_join(services::table))
             .left_join(
@@ -414,19 +449,19 @@ fn scoped_grants(
         .into_iter()
         .map(|r| {
             (
-                r.11,
+                r.person_id,
                 PersonGrant {
-                    id: r.0,
-                    product_id: r.1,
-                    service_name: r.2,
-                    product_name: r.3,
-                    granted_at: format_time(r.4),
-                    granted_by: r.5.unwrap_or_else(|| "—".into()),
-                    account_identifier: r.6,
-                    note: r.7,
-                    revoked_at: r.8.map(format_time).unwrap_or_default(),
-                    revoked_by: r.9.unwrap_or_else(|| "—".into()),
-                    revoke_note: r.10,
+                    id: r.id,
+                    product_id: r.product_id,
+                    service_name: r.service_name,
+                    product_name: r.product_name,
+                    granted_at: format_time(r.granted_at),
+                    granted_by: r.granted_by.unwrap_or_else(|| "—".into()),
+                    account_identifier: r.account_identifier,
+                    note: r.note,
+                    revoked_at: r.revoked_at.map(format_time).unwrap_or_default(),
+                    revoked_by: r.revoked_by.unwrap_or_else(|| "—".into()),
+                    revoke_note: r.revoke_note,
                 },
             )
         })
@@ -438,8 +473,9 @@ fn scoped_grants(
 pub fn grant_in_scope(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
-) -> Result<(i64, PersonGrant), AppError> {
+    id: GrantId,
+) -> Result<(PersonId, PersonGrant), AppError> {
+    authorize(actor, Action::ViewDirectory)?;
     scoped_grants(conn, actor, GrantsOf::Grant(id))?
         .pop()
         .ok_or(AppError::NotFound)
@@ -469,4 +505,70 @@ pub fn grantable_products(
         Role::User => return Ok(Vec::new()),
     }
     Ok(q.load(conn)?)
+}
+
+/// A person as the CSV export selects them.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(Pg))]
+struct Exported {
+    id: PersonId,
+    full_name: String,
+    email: String,
+    username: Option<String>,
+    department: Option<String>,
+    job_title: Option<String>,
+    manager_id: Option<PersonId>,
+    employment_status: EmploymentStatus,
+    role: Role,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+}
+
+/// The whole directory as the CSV export's rows (in `export::HEADER`'s order), each with
+/// its active access (Admins only).
+pub fn export_rows(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<Vec<String>>, AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    let people: Vec<Exported> = users::table
+        .select(Exported::as_select())
+        .order((lower(users::full_name).asc(), users::id.asc()))
+        .load(conn)?;
+    let mut access: HashMap<PersonId, Vec<String>> = HashMap::new();
+    let grants: Vec<(PersonId, String)> = access_grants::table
+        .inner_join(products::table.inner_join(services::table))
+        .filter(access_grants::revoked_at.is_null())
+        .select((
+            access_grants::user_id,
+            services::name.concat(" → ").concat(products::name),
+        ))
+        .order((
+            access_grants::user_id.asc(),
+            services::name.asc(),
+            products::name.asc(),
+        ))
+        .load(conn)?;
+    for (uid, label) in grants {
+        access.entry(uid).or_default().push(label);
+    }
+    let emails: HashMap<PersonId, String> =
+        people.iter().map(|p| (p.id, p.email.clone())).collect();
+    Ok(people
+        .into_iter()
+        .map(|p| {
+            vec![
+                p.full_name,
+                p.email,
+                p.username.unwrap_or_default(),
+                p.department.unwrap_or_default(),
+                p.job_title.unwrap_or_default(),
+                p.manager_id
+                    .and_then(|m| emails.get(&m).cloned())
+                    .unwrap_or_default(),
+                p.employment_status.as_str().to_string(),
+                p.role.as_str().to_string(),
+                p.start_date.map(|d| d.to_string()).unwrap_or_default(),
+                p.end_date.map(|d| d.to_string()).unwrap_or_default(),
+                access.remove(&p.id).unwrap_or_default().join("; "),
+            ]
+        })
+        .collect())
 }

@@ -11,12 +11,29 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-#[derive(Default)]
+/// The application's clock: the time, and the time zone "today" is counted in
+/// (`PORTALOPS_TIMEZONE`). Every "now" and "today" of a request or a job comes from here.
 pub struct Clock {
     fixed: Mutex<Option<DateTime<Utc>>>,
+    tz: chrono_tz::Tz,
+}
+
+impl Default for Clock {
+    /// The system clock, in UTC.
+    fn default() -> Self {
+        Self::new(chrono_tz::UTC)
+    }
 }
 
 impl Clock {
+    /// The system clock, counting days in `tz`.
+    pub fn new(tz: chrono_tz::Tz) -> Self {
+        Self {
+            fixed: Mutex::new(None),
+            tz,
+        }
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.fixed.lock().ok().and_then(|f| *f).unwrap_or_else(now)
     }
@@ -28,9 +45,14 @@ impl Clock {
         }
     }
 
-    /// Today's date in `tz`.
-    pub fn today(&self, tz: chrono_tz::Tz) -> NaiveDate {
-        self.now().with_timezone(&tz).date_naive()
+    /// The zone days are counted in.
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.tz
+    }
+
+    /// Today's date in the clock's zone: due dates, renewal windows, a last working day.
+    pub fn today(&self) -> NaiveDate {
+        self.now().with_timezone(&self.tz).date_naive()
     }
 }
 

@@ -10,8 +10,9 @@ use super::{cell, read_csv, Outcome, RowError};
 use crate::audit::{self, AuditEntry};
 use crate::authz::Actor;
 use crate::db::schema::users;
-use crate::directory::model::{PersonForm, PersonValues};
+use crate::directory::model::PersonForm;
 use crate::directory::queries::Person;
+use crate::directory::requests::PersonChanges;
 use crate::error::AppError;
 
 pub const COLUMNS: &[&str] = &[
@@ -27,7 +28,7 @@ pub const COLUMNS: &[&str] = &[
 
 pub struct Planned {
     existing: Option<Person>,
-    values: PersonValues,
+    values: PersonChanges,
 }
 
 fn err(row: usize, field: &str, message: impl Into<String>) -> RowError {
@@ -107,7 +108,7 @@ pub fn plan(
             email: email.clone(),
             username: current.and_then(|p| p.username.clone()).unwrap_or_default(),
             role: current
-                .map(|p| p.role.clone())
+                .map(|p| p.role.as_str().to_string())
                 .unwrap_or_else(|| "user".into()),
             is_active: Some("on".into()),
             department: pick("department", current.and_then(|p| p.department.clone())),
@@ -116,7 +117,7 @@ pub fn plan(
             employment_status: pick(
                 "employment_status",
                 current
-                    .map(|p| p.employment_status.clone())
+                    .map(|p| p.employment_status.as_str().to_string())
                     .or(Some("active".into())),
             )
             .to_lowercase(),
@@ -133,7 +134,7 @@ pub fn plan(
         match form.validate() {
             Ok(mut values) => {
                 if let Some(m) = &values.manager_email {
-                    if *m == email {
+                    if m.as_str() == email {
                         outcome.errors.push(err(
                             line,
                             "manager_email",
@@ -142,7 +143,7 @@ pub fn plan(
                         continue;
                     }
                     if !file_emails.contains(m.as_str()) {
-                        managers_to_check.push((line, m.clone()));
+                        managers_to_check.push((line, m.to_string()));
                     }
                 }
                 if let Some(p) = current {
@@ -188,7 +189,7 @@ pub fn plan(
     Ok((outcome, planned))
 }
 
-fn person_json(v: &PersonValues, manager_id: Option<i64>) -> serde_json::Value {
+fn person_json(v: &PersonChanges, manager_id: Option<i64>) -> serde_json::Value {
     json!({"full_name": v.full_name, "email": v.email, "department": v.department, "job_title": v.job_title,
            "manager_id": manager_id, "employment_status": v.employment_status,
            "start_date": v.start_date, "end_date": v.end_date})
@@ -209,37 +210,37 @@ pub fn apply(
             Some(before) => {
                 diesel::update(users::table.find(before.id))
                     .set((
-                        users::full_name.eq(&v.full_name),
-                        users::department.eq(&v.department),
-                        users::job_title.eq(&v.job_title),
-                        users::employment_status.eq(&v.employment_status),
+                        users::full_name.eq(v.full_name.as_str()),
+                        users::department.eq(v.department.as_deref()),
+                        users::job_title.eq(v.job_title.as_deref()),
+                        users::employment_status.eq(v.employment_status),
                         users::start_date.eq(v.start_date),
                         users::end_date.eq(v.end_date),
                         users::updated_at.eq(crate::clock::now()),
                     ))
                     .execute(conn)?;
-                before.id
+                before.id.get()
             }
             None => diesel::insert_into(users::table)
                 .values((
-                    users::full_name.eq(&v.full_name),
-                    users::email.eq(&v.email),
-                    users::department.eq(&v.department),
-                    users::job_title.eq(&v.job_title),
-                    users::employment_status.eq(&v.employment_status),
+                    users::full_name.eq(v.full_name.as_str()),
+                    users::email.eq(v.email.as_str()),
+                    users::department.eq(v.department.as_deref()),
+                    users::job_title.eq(v.job_title.as_deref()),
+                    users::employment_status.eq(v.employment_status),
                     users::start_date.eq(v.start_date),
                     users::end_date.eq(v.end_date),
                 ))
                 .returning(users::id)
                 .get_result(conn)?,
         };
-        ids.insert(v.email.clone(), id);
+        ids.insert(v.email.to_string(), id);
         progress(n + 1, total);
     }
     // Managers last: they may be people created by this same file.
     let wanted: Vec<String> = planned
         .iter()
-        .filter_map(|p| p.values.manager_email.clone())
+        .filter_map(|p| p.values.manager_email.as_ref().map(|m| m.to_string()))
         .collect();
     let manager_ids: HashMap<String, i64> = users::table
         .filter(crate::db::lower(users::email).eq_any(&wanted))
@@ -250,10 +251,13 @@ pub fn apply(
         .collect();
     for p in planned {
         let v = &p.values;
-        let id = ids[&v.email];
+        let id = ids[v.email.as_str()];
         let manager_id = match &v.manager_email {
-            Some(m) => manager_ids.get(m).copied(),
-            None => p.existing.as_ref().and_then(|e| e.manager_id),
+            Some(m) => manager_ids.get(m.as_str()).copied(),
+            None => p
+                .existing
+                .as_ref()
+                .and_then(|e| e.manager_id.map(|m| m.get())),
         };
         diesel::update(users::table.find(id))
             .set(users::manager_id.eq(manager_id))

@@ -459,11 +459,14 @@ pub async fn grant(
     let actor = user.0;
     let id = path.into_inner();
     let (form, refused) = form.into_parts();
-    let (a, f) = (actor.clone(), form.clone());
-    let result = unless_refused(
-        refused,
-        crate::db::run(&state.pool, move |conn| Ok(grants::grant(conn, &a, id, &f))),
-    )
+    let request = form.request(crate::domain::ProductId(id));
+    let (a, pool) = (actor.clone(), state.pool.clone());
+    let result = unless_refused(refused, async move {
+        match request {
+            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::grant(conn, &a, r))).await,
+            Err(errors) => Ok(Err(CommandError::Invalid(errors))),
+        }
+    })
     .await?;
     let back = format!("/inventory/products/{id}");
     match after_command(
@@ -500,14 +503,14 @@ pub async fn revoke(
     let actor = user.0;
     let grant_id = path.into_inner();
     let (form, refused) = form.into_parts();
-    let a = actor.clone();
-    let reason = form.reason.clone();
-    let result = unless_refused(
-        refused,
-        crate::db::run(&state.pool, move |conn| {
-            Ok(grants::revoke(conn, &a, grant_id, &reason))
-        }),
-    )
+    let request = grants::Revoke::new(crate::domain::GrantId(grant_id), &form.reason);
+    let (a, pool) = (actor.clone(), state.pool.clone());
+    let result = unless_refused(refused, async move {
+        match request {
+            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::revoke(conn, &a, r))).await,
+            Err(errors) => Ok(Err(CommandError::Invalid(errors))),
+        }
+    })
     .await?;
     let back = safe_next(Some(&form.return_to)).unwrap_or_else(|| "/inventory".into());
     match after_command(

@@ -2,6 +2,7 @@
 //! template receives (navigation, flash messages, CSRF token), static assets and the
 //! outer middleware frame.
 
+pub mod csrf;
 pub mod csv_out;
 pub mod forms;
 pub mod input;
@@ -10,6 +11,7 @@ pub mod pagination;
 pub mod redact;
 pub mod request_log;
 pub mod respond;
+pub mod session;
 pub mod static_files;
 pub mod upload;
 
@@ -18,12 +20,12 @@ use std::sync::{Arc, Mutex};
 use actix_session::Session;
 use actix_web::HttpRequest;
 
-use crate::auth::password::Hasher;
-use crate::auth::session::{self as sess, Flash};
-use crate::auth::tokens::TokenKeys;
 use crate::authz::{can, Action, Actor};
 use crate::config::Config;
+use crate::crypto::jwt::TokenKeys;
+use crate::crypto::password::Hasher;
 use crate::db::PgPool;
+use crate::web::session::{self as sess, Flash};
 
 /// Shared by every worker (cheap to clone).
 #[derive(Clone)]

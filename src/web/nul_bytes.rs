@@ -10,7 +10,7 @@ use actix_web::http::Uri;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 
-use crate::auth::csrf::is_urlencoded_form;
+use crate::web::csrf::is_urlencoded_form;
 
 pub async fn remove<B: MessageBody>(
     mut req: ServiceRequest,

@@ -2,7 +2,6 @@
 //! (method, path without query and with its secrets redacted, status, latency; never bodies,
 //! cookies or tokens), errors turned into pages, and the security headers.
 
-use std::cell::Cell;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -10,27 +9,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 
-/// What the frame knows about the request being handled.
-struct RequestInfo {
-    id: String,
-    queries: Cell<u32>,
-}
-
-tokio::task_local! {
-    static REQUEST: RequestInfo;
-}
-
-/// The id of the request being handled, or "-" outside a request.
-pub fn current_request_id() -> String {
-    REQUEST
-        .try_with(|r| r.id.clone())
-        .unwrap_or_else(|_| "-".into())
-}
-
-/// Adds to the number of SQL statements the current request ran.
-pub fn add_queries(n: u32) {
-    let _ = REQUEST.try_with(|r| r.queries.set(r.queries.get() + n));
-}
+pub use crate::telemetry::{add_queries, current_request_id};
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -47,16 +26,7 @@ pub async fn frame(
 
     // Handlers and the inner middleware turn their errors into pages themselves (inside this
     // scope, so error pages carry the request id).
-    let info = RequestInfo {
-        id: request_id.clone(),
-        queries: Cell::new(0),
-    };
-    let (res, queries) = REQUEST
-        .scope(info, async move {
-            let res = next.call(req).await;
-            (res, REQUEST.with(|r| r.queries.get()))
-        })
-        .await;
+    let (res, queries) = crate::telemetry::in_request(request_id.clone(), next.call(req)).await;
     let mut res = res?.map_into_boxed_body();
 
     let headers = res.headers_mut();
@@ -93,7 +63,7 @@ pub async fn frame(
 }
 
 fn hex_id() -> String {
-    crate::auth::random_bytes(8)
+    crate::crypto::random_bytes(8)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -5,9 +5,9 @@ use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 
-use crate::auth::session::{self as sess, FlashKind};
 use crate::error::{AppError, AppResult, CommandError};
 use crate::web::forms::FieldErrors;
+use crate::web::session::{self as sess, FlashKind};
 
 pub fn html(status: StatusCode, body: Result<String, askama::Error>) -> AppResult<HttpResponse> {
     let body = body.map_err(|e| AppError::internal(format!("template: {e}")))?;

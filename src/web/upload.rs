@@ -21,7 +21,7 @@ pub async fn read_file(
     let mut too_large = Some(too_large);
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(unreadable)?;
-        if field.name() == Some(crate::auth::csrf::FIELD) && file.is_none() {
+        if field.name() == Some(crate::web::csrf::FIELD) && file.is_none() {
             continue;
         }
         if field.name() != Some("file") || file.is_some() {

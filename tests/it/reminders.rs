@@ -185,6 +185,13 @@ async fn open_tasks_make_one_digest_per_assignee_per_day() {
             .ends_with("1 task digest(s) for 2027-01-05"),
         "overdue: a new day, a new digest"
     );
+    let queued = app.queued_emails();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].0, "pam@example.com");
+    assert!(
+        queued[0].1.contains("open task(s) due soon or overdue"),
+        "{queued:?}"
+    );
 }
 
 #[actix_web::test]
@@ -293,6 +300,13 @@ async fn failed_emails_are_shown_to_admins_who_can_retry_them() {
     let pam = app.client();
     pam.login("pam", PASSWORD).await;
     assert_eq!(pam.get("/settings/scheduler").await.status, 403);
+    let queued = app.queued_emails();
+    assert_eq!(
+        queued.len(),
+        1,
+        "the retried email waits for the next outbox run, and running the reminders again \
+         queues nothing new: {queued:?}"
+    );
 }
 
 #[actix_web::test]

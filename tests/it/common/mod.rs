@@ -156,6 +156,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub state: portalops::web::AppState,
     pub handle: actix_web::dev::ServerHandle,
+    /// Whether the test has looked at the emails it queued (`queued_emails`); see `Drop`.
+    outbox_read: std::sync::atomic::AtomicBool,
 }
 
 impl TestApp {
@@ -188,7 +190,15 @@ impl TestApp {
             pool,
             state,
             handle,
+            outbox_read: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The emails queued and not yet sent (to, subject, text), oldest first; marks the
+    /// outbox as looked at, so the test may end with them still queued.
+    pub fn queued_emails(&self) -> Vec<(String, String, String)> {
+        self.outbox_read.store(true, Ordering::SeqCst);
+        unsent_emails(&mut self.conn()).expect("outbox")
     }
 
     pub fn client(&self) -> Client {
@@ -241,11 +251,43 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    /// Stops the server, and fails a test that queued emails it never delivered nor looked
+    /// at: an email nobody asserted on is behaviour nobody tested (as crates.io's TestApp
+    /// fails a test that leaves background jobs queued).
     fn drop(&mut self) {
         let handle = self.handle.clone();
         // Stop accepting; the runtime of the test ends right after anyway.
         drop(handle.stop(false));
+        if std::thread::panicking() || self.outbox_read.load(Ordering::SeqCst) {
+            return;
+        }
+        // A test that stopped or restarted its database server has nothing to check.
+        let Ok(mut conn) = self.pool.get_timeout(std::time::Duration::from_secs(2)) else {
+            return;
+        };
+        let Ok(left) = unsent_emails(&mut conn) else {
+            return;
+        };
+        assert!(
+            left.is_empty(),
+            "the test left {} email(s) queued that it neither delivered nor looked at \
+             (deliver them with the outbox job, or assert on `app.queued_emails()`): {:?}",
+            left.len(),
+            left.iter()
+                .map(|(to, subject, _)| format!("{to}: {subject}"))
+                .collect::<Vec<_>>()
+        );
     }
+}
+
+/// Emails neither sent nor given up on: (to, subject, text), oldest first.
+fn unsent_emails(conn: &mut PgConnection) -> QueryResult<Vec<(String, String, String)>> {
+    use portalops::db::schema::email_outbox as o;
+    o::table
+        .filter(o::sent_at.is_null().and(o::failed_at.is_null()))
+        .order(o::id.asc())
+        .select((o::to_address, o::subject, o::body_text))
+        .load(conn)
 }
 
 pub const PASSWORD: &str = "quiet meadow lantern 47";

@@ -19,8 +19,8 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpMessage as _;
 use futures_util::StreamExt as _;
 
-use super::constant_time_eq;
 use super::session::existing_csrf_token;
+use crate::crypto::constant_time_eq;
 use crate::error::AppError;
 use crate::web::AppState;
 

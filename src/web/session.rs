@@ -27,7 +27,7 @@ pub fn begin(session: &Session, access: &str, refresh: &str) {
     session.clear();
     session.renew();
     set_tokens(session, access, refresh);
-    let _ = session.insert(CSRF, super::random_token());
+    let _ = session.insert(CSRF, crate::crypto::random_token());
 }
 
 /// Forgets the login (tokens and CSRF secret); flash messages may still be added after.
@@ -41,7 +41,7 @@ pub fn csrf_token(session: &Session) -> String {
     if let Ok(Some(t)) = session.get::<String>(CSRF) {
         return t;
     }
-    let t = super::random_token();
+    let t = crate::crypto::random_token();
     let _ = session.insert(CSRF, &t);
     t
 }

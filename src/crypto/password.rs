@@ -26,7 +26,7 @@ fn argon2() -> Argon2<'static> {
 
 /// Hashes a new password with argon2id.
 pub fn hash(password: &str) -> Result<String, AppError> {
-    let salt = super::random_bytes(16);
+    let salt = crate::crypto::random_bytes(16);
     argon2()
         .hash_password_with_salt(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -66,7 +66,7 @@ pub fn verify(password: &str, stored: &str) -> Verified {
 /// username costs the same time as a wrong password.
 pub fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash(&super::random_token()).unwrap_or_default())
+    DUMMY.get_or_init(|| hash(&crate::crypto::random_token()).unwrap_or_default())
 }
 
 /// Runs password hashing on its own threads: at most `threads` hashes at once, and at most
