@@ -255,3 +255,96 @@ mod tests {
         }
     }
 }
+
+/// Something done to one task of a workflow (docs/rbac.md, "Tasks"). Answered from what the
+/// database says about the task now (`TaskFacts`, loaded by `workflows::queries`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskAction {
+    /// See the task's page.
+    View,
+    /// Close it: mark it done (which grants or revokes the access) or not needed.
+    Close,
+}
+
+/// What deciding a task action needs to know about the task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskFacts {
+    /// The person the task's workflow is about.
+    pub person_id: i64,
+    /// Whether the actor is one of the task's assignees now (`workflows::assign`: the
+    /// product's administrators, else its service's, else the Admins; never the person).
+    pub assigned_to_actor: bool,
+    pub open: bool,
+    /// Who closed it, once closed.
+    pub completed_by: Option<i64>,
+}
+
+/// Decides a task action. Outside the task's scope (not an assignee, not an Admin; for a
+/// closed task, not whoever closed it) the task is invisible (404). An Admin who is the
+/// task's person sees it but may not close it (403: another administrator completes it).
+pub fn authorize_task(actor: &Actor, action: TaskAction, task: &TaskFacts) -> Result<(), AppError> {
+    let assignee = actor.id != task.person_id && task.assigned_to_actor;
+    let visible = actor.is_admin()
+        || (task.open && assignee)
+        || (!task.open && task.completed_by == Some(actor.id));
+    let may_close = actor.id != task.person_id && (actor.is_admin() || assignee);
+    match action {
+        TaskAction::View if visible => Ok(()),
+        TaskAction::Close if may_close => Ok(()),
+        TaskAction::Close if actor.is_admin() => Err(AppError::Forbidden),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod task_tests {
+    use super::*;
+
+    fn actor(id: i64, role: Role) -> Actor {
+        Actor {
+            id,
+            username: "u".into(),
+            full_name: "U".into(),
+            role,
+            session_id: 1,
+            client_ip: None,
+            scope: Scope::default(),
+            unread: 0,
+        }
+    }
+
+    #[test]
+    fn task_matrix() {
+        use TaskAction::*;
+        let status = |a: &Actor, action, t: &TaskFacts| match authorize_task(a, action, t) {
+            Ok(()) => 200,
+            Err(AppError::Forbidden) => 403,
+            Err(AppError::NotFound) => 404,
+            Err(e) => panic!("{e}"),
+        };
+        let open = |assigned| TaskFacts {
+            person_id: 9,
+            assigned_to_actor: assigned,
+            open: true,
+            completed_by: None,
+        };
+        let closed_by = |who| TaskFacts {
+            open: false,
+            completed_by: Some(who),
+            ..open(false)
+        };
+        let pa = actor(1, Role::ProductAdmin);
+        let admin = actor(2, Role::Admin);
+        let admin_leaving = actor(9, Role::Admin);
+        assert_eq!(status(&pa, Close, &open(true)), 200);
+        assert_eq!(status(&pa, View, &open(true)), 200);
+        assert_eq!(status(&pa, Close, &open(false)), 404);
+        assert_eq!(status(&pa, View, &open(false)), 404);
+        assert_eq!(status(&pa, View, &closed_by(1)), 200);
+        assert_eq!(status(&pa, View, &closed_by(2)), 404);
+        assert_eq!(status(&admin, Close, &open(false)), 200);
+        assert_eq!(status(&admin, View, &closed_by(1)), 200);
+        assert_eq!(status(&admin_leaving, View, &open(false)), 200);
+        assert_eq!(status(&admin_leaving, Close, &open(false)), 403);
+    }
+}

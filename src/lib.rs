@@ -100,141 +100,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/account/password", aw::post().to(account::change_password))
         .route("/audit", aw::get().to(audit::pages::list))
         .route("/settings", aw::get().to(settings::show))
-        .route("/inventory", aw::get().to(inventory::service_pages::list))
-        .route(
-            "/inventory/services/new",
-            aw::get().to(inventory::service_pages::new_form),
-        )
-        .route(
-            "/inventory/services",
-            aw::post().to(inventory::service_pages::create),
-        )
-        .route(
-            "/inventory/services/{id}",
-            aw::get().to(inventory::service_pages::show),
-        )
-        .route(
-            "/inventory/services/{id}",
-            aw::post().to(inventory::service_pages::update),
-        )
-        .route(
-            "/inventory/services/{id}/edit",
-            aw::get().to(inventory::service_pages::edit_form),
-        )
-        .route(
-            "/inventory/services/{id}/admins",
-            aw::post().to(inventory::service_pages::add_admin),
-        )
-        .route(
-            "/inventory/services/{id}/admins/{uid}/remove",
-            aw::post().to(inventory::service_pages::remove_admin),
-        )
-        .route(
-            "/inventory/services/{id}/products/new",
-            aw::get().to(inventory::product_pages::new_form),
-        )
-        .route(
-            "/inventory/services/{id}/products",
-            aw::post().to(inventory::product_pages::create),
-        )
-        .route(
-            "/inventory/services/{id}/{op:archive|restore|delete}",
-            aw::post().to(inventory::service_pages::lifecycle),
-        )
-        .route(
-            "/inventory/products/{id}",
-            aw::get().to(inventory::product_pages::show),
-        )
-        .route(
-            "/inventory/products/{id}",
-            aw::post().to(inventory::product_pages::update),
-        )
-        .route(
-            "/inventory/products/{id}/edit",
-            aw::get().to(inventory::product_pages::edit_form),
-        )
-        .route(
-            "/inventory/products/{id}/admins",
-            aw::post().to(inventory::product_pages::add_admin),
-        )
-        .route(
-            "/inventory/products/{id}/admins/{uid}/remove",
-            aw::post().to(inventory::product_pages::remove_admin),
-        )
-        .route(
-            "/inventory/products/{id}/grants",
-            aw::post().to(inventory::product_pages::grant),
-        )
-        .route(
-            "/inventory/products/{id}/{op:archive|restore|delete}",
-            aw::post().to(inventory::product_pages::lifecycle),
-        )
-        .route(
-            "/grants/{id}/revoke",
-            aw::post().to(inventory::product_pages::revoke),
-        )
+        .configure(inventory::routes)
         .configure(payments::routes)
-        .route("/workflows", aw::get().to(workflows::pages::list))
-        .route(
-            "/workflows/onboard",
-            aw::get().to(workflows::pages::onboard_form),
-        )
-        .route(
-            "/workflows/onboard",
-            aw::post().to(workflows::pages::onboard),
-        )
-        .route(
-            "/workflows/offboard",
-            aw::get().to(workflows::pages::offboard_form),
-        )
-        .route(
-            "/workflows/offboard",
-            aw::post().to(workflows::pages::offboard),
-        )
-        .route(
-            "/workflows/templates",
-            aw::get().to(workflows::template_pages::list),
-        )
-        .route(
-            "/workflows/templates",
-            aw::post().to(workflows::template_pages::create),
-        )
-        .route(
-            "/workflows/templates/{id}",
-            aw::get().to(workflows::template_pages::edit),
-        )
-        .route(
-            "/workflows/templates/{id}",
-            aw::post().to(workflows::template_pages::update),
-        )
-        .route(
-            "/workflows/templates/{id}/delete",
-            aw::post().to(workflows::template_pages::delete),
-        )
-        .route("/workflows/{id}", aw::get().to(workflows::pages::detail))
-        .route(
-            "/workflows/{id}/cancel",
-            aw::post().to(workflows::pages::cancel),
-        )
-        .route(
-            "/workflows/{id}/report",
-            aw::get().to(workflows::pages::report),
-        )
-        .route(
-            "/handovers/{id}",
-            aw::post().to(workflows::handover::submit),
-        )
-        .route("/tasks", aw::get().to(workflows::pages::my_tasks))
-        .route("/tasks/{id}", aw::get().to(workflows::pages::task))
-        .route(
-            "/tasks/{id}/complete",
-            aw::post().to(workflows::pages::complete),
-        )
-        .route(
-            "/tasks/{id}/not-needed",
-            aw::post().to(workflows::pages::not_needed),
-        )
-        .route("/notifications", aw::get().to(notify::pages::list))
+        .configure(workflows::routes)
+        .configure(notify::routes)
         .route("/settings/scheduler", aw::get().to(settings::scheduler))
         .route(
             "/settings/scheduler/{job}/run",
@@ -252,10 +121,6 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route(
             "/account/calendar-token",
             aw::post().to(account::rotate_calendar),
-        )
-        .route(
-            "/inventory/export.csv",
-            aw::get().to(inventory::export::inventory_csv),
         )
         .route("/imports", aw::get().to(imports::pages::list))
         .route("/imports", aw::post().to(imports::pages::upload))

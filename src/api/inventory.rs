@@ -5,8 +5,8 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{page_limit, page_number, ApiResult, ApiUser, Page};
-use crate::authz::{authorize, authorize_on, Action, Object, ObjectAction};
-use crate::inventory::commands::product_object;
+use crate::authz::{authorize, Action};
+use crate::domain::{GrantId, InventoryStatus, LicenseModel, PersonId, ProductId, ServiceId};
 use crate::inventory::queries::{self, ServiceFilter};
 use crate::web::AppState;
 
@@ -42,11 +42,11 @@ pub enum ServiceStatus {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct ServiceItem {
-    id: i64,
+    id: ServiceId,
     name: String,
     vendor: String,
     category: String,
-    status: String,
+    status: InventoryStatus,
     /// Products of the service (in the caller's scope).
     products: i64,
     /// Active grants over the service's products.
@@ -87,11 +87,11 @@ pub async fn list_services(
             .rows
             .into_iter()
             .map(|r| ServiceItem {
-                id: r.id,
-                name: r.name,
-                vendor: r.vendor,
-                category: r.category,
-                status: r.status,
+                id: r.service.id,
+                name: r.service.name,
+                vendor: r.service.vendor,
+                category: r.service.category,
+                status: r.service.status,
                 products: r.products,
                 seats_in_use: r.seats_in_use,
             })
@@ -104,23 +104,23 @@ pub async fn list_services(
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct ProductItem {
-    id: i64,
+    id: ProductId,
     name: String,
-    license_model: String,
+    license_model: LicenseModel,
     seats_purchased: Option<i32>,
     seats_used: i64,
-    status: String,
+    status: InventoryStatus,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct ServiceDetail {
-    id: i64,
+    id: ServiceId,
     name: String,
     vendor: String,
     category: String,
     website: String,
     description: String,
-    status: String,
+    status: InventoryStatus,
     people_with_access: i64,
     products: Vec<ProductItem>,
 }
@@ -132,14 +132,12 @@ struct ServiceDetail {
 pub async fn service(
     user: ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ServiceId>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    authorize_on(&actor, ObjectAction::View, Object::Service(id))?;
     let d = crate::db::run(&state.pool, move |conn| {
-        let service = queries::find_service(conn, id)?;
-        queries::service_detail(conn, &actor, service)
+        queries::service_detail(conn, &actor, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(ServiceDetail {
@@ -168,15 +166,15 @@ pub async fn service(
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct PersonRef {
-    id: i64,
+    id: PersonId,
     full_name: String,
     email: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct ProductGrant {
-    id: i64,
-    person_id: i64,
+    id: GrantId,
+    person_id: PersonId,
     person: String,
     email: String,
     granted_at: String,
@@ -187,16 +185,16 @@ struct ProductGrant {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct ProductDetail {
-    id: i64,
-    service_id: i64,
+    id: ProductId,
+    service_id: ServiceId,
     service: String,
     name: String,
     description: String,
     /// e.g. `per_seat`, `flat`, `usage`.
-    license_model: String,
+    license_model: LicenseModel,
     seats_purchased: Option<i32>,
     seats_used: i64,
-    status: String,
+    status: InventoryStatus,
     /// Its Product Administrators.
     admins: Vec<PersonRef>,
     /// Who has access: this page of them (50 each), by name.
@@ -218,19 +216,17 @@ pub struct ProductQuery {
 pub async fn product(
     user: ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProductId>,
     query: web::Query<ProductQuery>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
     let page = page_number(query.page)?;
-    let (p, d) = crate::db::run(&state.pool, move |conn| {
-        let p = queries::find_product(conn, id)?;
-        authorize_on(&actor, ObjectAction::View, product_object(&p))?;
-        let d = queries::product_detail(conn, &p, page)?;
-        Ok((p, d))
+    let d = crate::db::run(&state.pool, move |conn| {
+        queries::product_detail(conn, &actor, id, page)
     })
     .await?;
+    let p = d.product;
     Ok(HttpResponse::Ok().json(ProductDetail {
         id: p.id,
         service_id: p.service_id,

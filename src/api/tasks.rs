@@ -1,7 +1,8 @@
 //! Tasks: `GET /api/v1/tasks` (the caller's open tasks, like "My tasks"), one task, and
 //! closing one — done (which grants or revokes the access in the same transaction) or not
-//! needed. The workflow commands of the pages, with their assignment rules: a task is the
-//! caller's when they may complete it now; anyone else gets 404.
+//! needed. The workflow commands of the pages, with the same requests and the same rule
+//! (`authz::authorize_task`): a task is the caller's when they may complete it now; anyone
+//! else gets 404.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -9,22 +10,26 @@ use serde::{Deserialize, Serialize};
 use super::workflows::Reason;
 use super::{ApiResult, ApiUser, Json};
 use crate::authz::{authorize, Action};
+use crate::domain::{TaskId, TaskKind, TaskStatus};
 use crate::web::AppState;
-use crate::workflows::commands::{self, CompleteForm};
+use crate::workflows::commands;
 use crate::workflows::queries::{self, TaskFilter, TaskRow};
+use crate::workflows::requests::TaskCompletion;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Task {
     id: i64,
     workflow_id: i64,
     /// `grant` (onboarding) or `revoke` (offboarding).
-    kind: String,
+    #[schema(value_type = String)]
+    kind: TaskKind,
     product_id: i64,
     product: String,
     person_id: i64,
     person: String,
     /// `open`, `done`, `not_needed` or `cancelled`.
-    status: String,
+    #[schema(value_type = String)]
+    status: TaskStatus,
     due_on: chrono::NaiveDate,
     overdue: bool,
     /// Who may complete it now.
@@ -37,12 +42,12 @@ pub struct Task {
 impl From<TaskRow> for Task {
     fn from(t: TaskRow) -> Self {
         Self {
-            id: t.id,
-            workflow_id: t.workflow_id,
+            id: t.id.get(),
+            workflow_id: t.workflow_id.get(),
             kind: t.kind,
-            product_id: t.product_id,
+            product_id: t.product_id.get(),
             product: t.product,
-            person_id: t.person_id,
+            person_id: t.person_id.get(),
             person: t.person,
             status: t.status,
             due_on: t.due_on,
@@ -53,13 +58,6 @@ impl From<TaskRow> for Task {
             note: t.note,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskKind {
-    Grant,
-    Revoke,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -86,12 +84,7 @@ pub async fn mine(
     authorize(&actor, Action::ViewDashboard)?;
     let q = query.into_inner();
     let filter = TaskFilter {
-        kind: match q.kind {
-            None => "",
-            Some(TaskKind::Grant) => "grant",
-            Some(TaskKind::Revoke) => "revoke",
-        }
-        .into(),
+        kind: q.kind.map(TaskKind::as_str).unwrap_or_default().into(),
         due: if q.overdue { "overdue" } else { "" }.into(),
     };
     let rows = crate::db::run(&state.pool, move |conn| {
@@ -112,7 +105,7 @@ pub async fn show(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
+    let id = TaskId(path.into_inner());
     let t = crate::db::run(&state.pool, move |conn| queries::task(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(Task::from(t)))
 }
@@ -145,17 +138,16 @@ pub async fn complete(
     body: Json<Completion>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
+    let id = TaskId(path.into_inner());
     let body = body.into_inner();
-    let form = CompleteForm {
-        account_identifier: body.account_identifier,
-        note: body.note,
-    };
+    let request = TaskCompletion::done(&body.account_identifier, &body.note);
     let workflow_id = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::complete_task(conn, &actor, id, &form))
+        Ok(commands::close_task(conn, &actor, id, request))
     })
     .await??;
-    Ok(HttpResponse::Ok().json(Closed { workflow_id }))
+    Ok(HttpResponse::Ok().json(Closed {
+        workflow_id: workflow_id.get(),
+    }))
 }
 
 /// Close a task as not needed, with a reason.
@@ -170,11 +162,13 @@ pub async fn not_needed(
     body: Json<Reason>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
-    let reason = body.into_inner().reason;
+    let id = TaskId(path.into_inner());
+    let request = TaskCompletion::not_needed(&body.into_inner().reason);
     let workflow_id = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::close_not_needed(conn, &actor, id, &reason))
+        Ok(commands::close_task(conn, &actor, id, request))
     })
     .await??;
-    Ok(HttpResponse::Ok().json(Closed { workflow_id }))
+    Ok(HttpResponse::Ok().json(Closed {
+        workflow_id: workflow_id.get(),
+    }))
 }

@@ -1,5 +1,6 @@
 //! Onboarding templates (Admins): the product sets an onboarding starts from, e.g. "Sales
-//! starter kit". The template page's queries and commands, audited in their transactions.
+//! starter kit". The queries and commands of `workflows::templates` (the page's too),
+//! audited in their transactions.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -7,8 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Json};
 use crate::authz::{authorize, Action};
+use crate::domain::{FieldErrors, ProductId, TemplateId};
+use crate::error::CommandError;
 use crate::web::AppState;
-use crate::workflows::template_pages::{self as templates, TemplateForm};
+use crate::workflows::requests::TemplateChanges;
+use crate::workflows::templates::{self, TemplateDetail};
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct TemplateItem {
@@ -24,12 +28,13 @@ struct TemplateItem {
 #[utoipa::path(get, path = "/api/v1/templates", tag = "workflows", operation_id = "list_templates",
     responses((status = 200, description = "The templates", body = Vec<TemplateItem>)))]
 pub async fn list(user: ApiUser, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    authorize(&user.0, Action::ManagePeople)?;
-    let rows = crate::db::run(&state.pool, templates::templates).await?;
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let rows = crate::db::run(&state.pool, move |conn| templates::list(conn, &actor)).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(|r| TemplateItem {
-                id: r.id,
+                id: r.id.get(),
                 name: r.name,
                 department: r.department,
                 maintainer: r.maintainer,
@@ -59,31 +64,28 @@ pub struct Template {
     product_ids: Vec<i64>,
 }
 
-impl From<TemplateForm> for Template {
-    fn from(f: TemplateForm) -> Self {
+impl From<TemplateDetail> for Template {
+    fn from(t: TemplateDetail) -> Self {
         Self {
-            name: f.name,
-            department: f.department,
-            description: f.description,
-            maintainer_email: f.maintainer_email,
-            product_ids: f.product_ids,
+            name: t.name,
+            department: t.department,
+            description: t.description,
+            maintainer_email: t.maintainer_email,
+            product_ids: t.product_ids.into_iter().map(ProductId::get).collect(),
         }
     }
 }
 
 impl Template {
-    /// The page's form, trimmed and deduplicated as the page does.
-    fn into_form(self) -> TemplateForm {
-        let mut product_ids = self.product_ids;
-        product_ids.sort_unstable();
-        product_ids.dedup();
-        TemplateForm {
-            name: self.name.trim().to_string(),
-            department: self.department.trim().to_string(),
-            description: self.description.trim().to_string(),
-            maintainer_email: self.maintainer_email.trim().to_lowercase(),
-            product_ids,
-        }
+    /// The command's request (trimmed and deduplicated, as the page's).
+    fn request(&self) -> Result<TemplateChanges, FieldErrors> {
+        TemplateChanges::new(
+            &self.name,
+            &self.department,
+            &self.description,
+            &self.maintainer_email,
+            &self.product_ids,
+        )
     }
 }
 
@@ -96,10 +98,11 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    authorize(&user.0, Action::ManagePeople)?;
-    let id = path.into_inner();
-    let form = crate::db::run(&state.pool, move |conn| templates::template(conn, id)).await?;
-    Ok(HttpResponse::Ok().json(Template::from(form)))
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let id = TemplateId(path.into_inner());
+    let t = crate::db::run(&state.pool, move |conn| templates::detail(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(Template::from(t)))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -118,14 +121,15 @@ pub async fn create(
     body: Json<Template>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    let form = body.into_inner().into_form();
+    authorize(&actor, Action::ManagePeople)?;
+    let request = body.into_inner().request().map_err(CommandError::Invalid)?;
     let id = crate::db::run(&state.pool, move |conn| {
-        Ok(templates::save(conn, &actor, None, &form))
+        Ok(templates::save(conn, &actor, None, request))
     })
     .await??;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/templates/{id}")))
-        .json(Saved { id }))
+        .json(Saved { id: id.get() }))
 }
 
 /// Save a template: every field as given.
@@ -140,13 +144,14 @@ pub async fn update(
     body: Json<Template>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
-    let form = body.into_inner().into_form();
+    authorize(&actor, Action::ManagePeople)?;
+    let id = TemplateId(path.into_inner());
+    let request = body.into_inner().request().map_err(CommandError::Invalid)?;
     let id = crate::db::run(&state.pool, move |conn| {
-        Ok(templates::save(conn, &actor, Some(id), &form))
+        Ok(templates::save(conn, &actor, Some(id), request))
     })
     .await??;
-    Ok(HttpResponse::Ok().json(Saved { id }))
+    Ok(HttpResponse::Ok().json(Saved { id: id.get() }))
 }
 
 /// Delete a template (onboardings started from it keep their tasks).
@@ -159,7 +164,7 @@ pub async fn delete(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
+    let id = TemplateId(path.into_inner());
     crate::db::run(&state.pool, move |conn| templates::remove(conn, &actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,7 +1,7 @@
 //! Workflows: `POST /api/v1/workflows/onboarding` and `/workflows/offboarding` (what an HR
 //! system calls when someone is hired or leaves), the list, one workflow, and cancelling.
-//! The workflow commands and queries of the pages, unchanged (Admins; each change one
-//! transaction with its tasks, notifications and audit entry).
+//! The workflow commands and queries of the pages, with the same requests (Admins; each
+//! change one transaction with its tasks, notifications and audit entry).
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -9,19 +9,44 @@ use serde::{Deserialize, Serialize};
 
 use super::{page_number, ApiResult, ApiUser, Json, Page};
 use crate::authz::{authorize, Action};
+use crate::domain::{WorkflowId, WorkflowKind};
+use crate::error::CommandError;
 use crate::web::AppState;
-use crate::workflows::commands::{self, OffboardForm, OnboardForm};
+use crate::workflows::commands;
 use crate::workflows::queries;
+use crate::workflows::requests::{Cancellation, NewOffboarding, NewOnboarding};
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct Started {
     id: i64,
 }
 
-fn started(id: i64) -> HttpResponse {
+fn started(id: WorkflowId) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/workflows/{id}")))
-        .json(Started { id })
+        .json(Started { id: id.get() })
+}
+
+/// A new person to onboard, or an existing one (by email).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct Onboarding {
+    #[serde(default)]
+    #[schema(required = true, format = Email)]
+    email: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    job_title: String,
+    /// The first working day, YYYY-MM-DD.
+    #[serde(default)]
+    #[schema(required = true, format = Date)]
+    start_date: String,
+    template_id: Option<i64>,
+    /// Products chosen (the template's are pre-selected on the form).
+    #[serde(default)]
+    product_ids: Vec<i64>,
 }
 
 /// Start an onboarding (Admins): what an HR system calls when someone is hired.
@@ -29,20 +54,30 @@ fn started(id: i64) -> HttpResponse {
 /// The person is created when the email address is new; each product becomes a grant task
 /// for its administrator, due before the start date.
 #[utoipa::path(post, path = "/api/v1/workflows/onboarding", tag = "workflows", operation_id = "start_onboarding",
-    request_body = OnboardForm,
+    request_body = Onboarding,
     responses((status = 201, description = "Started", body = Started,
         headers(("Location" = String, description = "The workflow")))))]
 pub async fn onboard(
     user: ApiUser,
     state: web::Data<AppState>,
-    body: Json<OnboardForm>,
+    body: Json<Onboarding>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
-    let form = body.into_inner();
+    let b = body.into_inner();
+    let request = NewOnboarding::new(
+        &b.email,
+        &b.full_name,
+        &b.department,
+        &b.job_title,
+        &b.start_date,
+        b.template_id,
+        &b.product_ids,
+    )
+    .map_err(CommandError::Invalid)?;
     let lead = state.config.task_lead_days;
     let id = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::start_onboarding(conn, &actor, &form, lead))
+        Ok(commands::start_onboarding(conn, &actor, request, lead))
     })
     .await??;
     Ok(started(id))
@@ -76,23 +111,13 @@ pub async fn offboard(
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let body = body.into_inner();
-    let form = OffboardForm {
-        email: body.email,
-        last_day: body.last_day,
-        disable_now: body.disable_now.then(|| "on".to_string()),
-    };
+    let request = NewOffboarding::new(&body.email, &body.last_day, body.disable_now)
+        .map_err(CommandError::Invalid)?;
     let id = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::start_offboarding(conn, &actor, &form))
+        Ok(commands::start_offboarding(conn, &actor, request))
     })
     .await??;
     Ok(started(id))
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkflowKind {
-    Onboarding,
-    Offboarding,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
@@ -131,13 +156,15 @@ struct Progress {
 struct Workflow {
     id: i64,
     /// `onboarding` or `offboarding`.
-    kind: String,
+    #[schema(value_type = String)]
+    kind: WorkflowKind,
     person_id: i64,
     person: String,
     /// The start date (onboarding) or last working day (offboarding).
     effective_on: chrono::NaiveDate,
     /// `open`, `completed` or `cancelled`.
-    status: String,
+    #[schema(value_type = String)]
+    status: crate::domain::WorkflowStatus,
     created_at: String,
     progress: Progress,
 }
@@ -145,9 +172,9 @@ struct Workflow {
 impl From<queries::WorkflowRow> for Workflow {
     fn from(r: queries::WorkflowRow) -> Self {
         Self {
-            id: r.id,
+            id: r.id.get(),
             kind: r.kind,
-            person_id: r.person_id,
+            person_id: r.person_id.get(),
             person: r.person_name,
             effective_on: r.effective_on,
             status: r.status,
@@ -175,12 +202,7 @@ pub async fn list(
     let q = query.into_inner();
     let page = page_number(q.page)?;
     let filter = queries::WorkflowFilter {
-        kind: match q.kind {
-            None => "",
-            Some(WorkflowKind::Onboarding) => "onboarding",
-            Some(WorkflowKind::Offboarding) => "offboarding",
-        }
-        .into(),
+        kind: q.kind.map(WorkflowKind::as_str).unwrap_or_default().into(),
         status: match q.status {
             None | Some(WorkflowStatus::Open) => "open",
             Some(WorkflowStatus::Completed) => "completed",
@@ -190,8 +212,11 @@ pub async fn list(
         .into(),
         page: Some(page),
     };
-    let (rows, total) =
-        crate::db::run(&state.pool, move |conn| queries::list(conn, &filter)).await?;
+    let actor = user.0;
+    let (rows, total) = crate::db::run(&state.pool, move |conn| {
+        queries::list(conn, &actor, &filter)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Page {
         items: rows.into_iter().map(Workflow::from).collect(),
         page,
@@ -204,11 +229,13 @@ pub async fn list(
 struct Handover {
     id: i64,
     /// `service_admin`, `product_admin`, `billing_owner` or `template_maintainer`.
-    kind: String,
+    #[schema(value_type = String)]
+    kind: crate::domain::HandoverKind,
     /// What is handed over.
     label: String,
     /// `open`, `done` or `cancelled`.
-    status: String,
+    #[schema(value_type = String)]
+    status: crate::domain::HandoverStatus,
     new_owner: String,
     completed_by: String,
     completed_at: String,
@@ -234,9 +261,10 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    authorize(&user.0, Action::ManagePeople)?;
-    let id = path.into_inner();
-    let d = crate::db::run(&state.pool, move |conn| queries::detail(conn, id)).await?;
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let id = WorkflowId(path.into_inner());
+    let d = crate::db::run(&state.pool, move |conn| queries::detail(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(WorkflowDetail {
         workflow: d.row.into(),
         started_by: d.started_by,
@@ -246,7 +274,7 @@ pub async fn show(
             .handovers
             .into_iter()
             .map(|h| Handover {
-                id: h.id,
+                id: h.id.get(),
                 kind: h.kind,
                 label: h.label,
                 status: h.status,
@@ -280,10 +308,10 @@ pub async fn cancel(
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
-    let id = path.into_inner();
-    let reason = body.into_inner().reason;
+    let id = WorkflowId(path.into_inner());
+    let request = Cancellation::new(&body.into_inner().reason).map_err(CommandError::Invalid)?;
     crate::db::run(&state.pool, move |conn| {
-        Ok(commands::cancel(conn, &actor, id, &reason))
+        Ok(commands::cancel(conn, &actor, id, request))
     })
     .await??;
     Ok(HttpResponse::NoContent().finish())

@@ -11,9 +11,11 @@ use super::{cell, read_csv, Outcome, RowError};
 use crate::audit::{self, AuditEntry};
 use crate::authz::Actor;
 use crate::db::schema::{products, services};
+use crate::domain::ServiceId;
 use crate::error::AppError;
-use crate::inventory::model::{ProductForm, ProductValues, ServiceForm};
+use crate::inventory::model::{ProductForm, ServiceForm};
 use crate::inventory::queries::{Product, Service};
+use crate::inventory::requests::ProductChanges;
 
 pub const COLUMNS: &[&str] = &[
     "service_name",
@@ -36,7 +38,7 @@ pub struct PlannedService {
 
 struct PlannedProduct {
     existing: Option<Product>,
-    values: ProductValues,
+    values: ProductChanges,
     changed: bool,
 }
 
@@ -81,7 +83,7 @@ pub fn plan(
         .into_iter()
         .map(|s| (s.name.to_lowercase(), s))
         .collect();
-    let existing_products: HashMap<(i64, String), Product> = products::table
+    let existing_products: HashMap<(ServiceId, String), Product> = products::table
         .select(Product::as_select())
         .load(conn)?
         .into_iter()
@@ -302,7 +304,7 @@ pub fn apply(
                             .after(after),
                     )?;
                 }
-                old.id
+                old.id.get()
             }
             None => {
                 let id: i64 = diesel::insert_into(services::table)
@@ -332,8 +334,8 @@ pub fn apply(
                 Some(old) if p.changed => {
                     diesel::update(products::table.find(old.id))
                         .set((
-                            products::description.eq(&v.description),
-                            products::license_model.eq(&v.license_model),
+                            products::description.eq(v.description.as_str()),
+                            products::license_model.eq(v.license_model),
                             products::seats_purchased.eq(v.seats_purchased),
                             products::updated_at.eq(crate::clock::now()),
                         ))
@@ -351,9 +353,9 @@ pub fn apply(
                     let id: i64 = diesel::insert_into(products::table)
                         .values((
                             products::service_id.eq(service_id),
-                            products::name.eq(&v.name),
-                            products::description.eq(&v.description),
-                            products::license_model.eq(&v.license_model),
+                            products::name.eq(v.name.as_str()),
+                            products::description.eq(v.description.as_str()),
+                            products::license_model.eq(v.license_model),
                             products::seats_purchased.eq(v.seats_purchased),
                         ))
                         .returning(products::id)

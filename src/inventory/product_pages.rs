@@ -6,14 +6,17 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::commands::{self, product_object};
-use super::model::{license_label, ProductForm, LICENSE_MODELS};
-use super::queries::{self, PersonRef, Product, ProductDetail};
+use super::commands::{self, Lifecycled};
+use super::model::ProductForm;
+use super::queries::{self, PersonRef, ProductDetail};
+use super::requests::{AdminChange, Item, Lifecycle, LifecycleChange, NewProduct, ProductUpdate};
+use super::service_pages::{change_admin, AdminForm};
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
-use crate::authz::{authorize, authorize_on, can, Action, Actor, Object, ObjectAction, Role};
+use crate::authz::{authorize_on, can, Action, Actor, Object, ObjectAction, Role};
 use crate::directory::grants::{self, GrantForm};
-use crate::error::{AppError, AppResult, CommandError};
+use crate::domain::{InventoryStatus, LicenseModel, PersonId, ProductId, ServiceId};
+use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
@@ -24,7 +27,6 @@ use crate::web::{safe_next, AppState, PageCtx};
 #[template(path = "inventory/product.html")]
 struct ProductPage {
     ctx: PageCtx,
-    product: Product,
     d: ProductDetail,
     pager: Pager,
     can_edit: bool,
@@ -38,16 +40,14 @@ struct ProductPage {
 }
 
 impl ProductPage {
-    fn license(&self) -> &'static str {
-        license_label(&self.product.license_model)
-    }
     fn over(&self) -> bool {
-        self.product
+        self.d
+            .product
             .seats_purchased
             .is_some_and(|p| self.d.seats_used > i64::from(p))
     }
     fn seats(&self) -> String {
-        match self.product.seats_purchased {
+        match self.d.product.seats_purchased {
             Some(p) => format!("{} of {p}", self.d.seats_used),
             None => format!("{} (no seat limit recorded)", self.d.seats_used),
         }
@@ -59,41 +59,37 @@ pub struct PageQuery {
     page: Option<i64>,
 }
 
+/// The product's page for `actor` (404 outside their scope), with the grant form as given.
+/// `id`: a `ProductId`, or the bare id of a path not yet typed.
 async fn render_product(
     session: &Session,
     state: &AppState,
     actor: &Actor,
-    id: i64,
+    id: impl Into<i64>,
     page: i64,
     grant: GrantForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
-    let can_assign = can(actor, Action::ManagePeople);
+    let id = ProductId(id.into());
     let a = actor.clone();
-    let (product, d, candidates, billing) = crate::db::run(&state.pool, move |conn| {
-        let product = queries::find_product(conn, id)?;
-        authorize_on(&a, ObjectAction::View, product_object(&product))?;
-        let billing = if authorize_on(&a, ObjectAction::Billing, product_object(&product)).is_ok() {
-            crate::payments::queries::records_of_product(conn, &a, id)?
+    let (d, candidates, billing) = crate::db::run(&state.pool, move |conn| {
+        let d = queries::product_detail(conn, &a, id, page)?;
+        let billing = if authorize_on(&a, ObjectAction::Billing, d.product.object()).is_ok() {
+            crate::payments::queries::records_of_product(conn, &a, id.into())?
         } else {
             Vec::new()
         };
-        let d = queries::product_detail(conn, &product, page)?;
-        let candidates = if can_assign {
-            queries::people_with_role(conn, Role::ProductAdmin)?
-        } else {
-            Vec::new()
-        };
-        Ok((product, d, candidates, billing))
+        let candidates = queries::scope_candidates(conn, &a, Role::ProductAdmin)?;
+        Ok((d, candidates, billing))
     })
     .await?;
-    let obj = product_object(&product);
+    let obj = d.product.object();
     let status = crate::web::forms::status(&errors);
     let view = ProductPage {
         ctx: PageCtx::new(
             session,
             Some(actor),
-            format!("{} → {}", d.service_name, product.name),
+            format!("{} → {}", d.service_name, d.product.name),
             "/inventory",
         ),
         pager: Pager::new(
@@ -106,9 +102,8 @@ async fn render_product(
         can_grant: authorize_on(actor, ObjectAction::Grant, obj).is_ok(),
         can_bill: authorize_on(actor, ObjectAction::Billing, obj).is_ok(),
         billing,
-        can_assign,
+        can_assign: can(actor, Action::ManagePeople),
         candidates,
-        product,
         d,
         grant,
         errors,
@@ -120,7 +115,7 @@ pub async fn show(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProductId>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let page = query.page.unwrap_or(1);
@@ -140,10 +135,10 @@ pub async fn show(
 #[template(path = "inventory/product_form.html")]
 struct ProductFormPage {
     ctx: PageCtx,
-    service_id: i64,
+    service_id: ServiceId,
     service_name: String,
     /// None when creating.
-    id: Option<i64>,
+    id: Option<ProductId>,
     form: ProductForm,
     errors: FieldErrors,
     models: &'static [(&'static str, &'static str)],
@@ -153,13 +148,14 @@ async fn render_form(
     session: &Session,
     state: &AppState,
     actor: &Actor,
-    service_id: i64,
-    id: Option<i64>,
+    service_id: ServiceId,
+    id: Option<ProductId>,
     form: ProductForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
+    let a = actor.clone();
     let service = crate::db::run(&state.pool, move |conn| {
-        queries::find_service(conn, service_id)
+        queries::service_in_scope(conn, &a, service_id, ObjectAction::Edit)
     })
     .await?;
     let status = crate::web::forms::status(&errors);
@@ -175,7 +171,7 @@ async fn render_form(
         id,
         form,
         errors,
-        models: LICENSE_MODELS,
+        models: LicenseModel::OPTIONS,
     };
     html(status, page.render())
 }
@@ -184,12 +180,16 @@ pub async fn new_form(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ServiceId>,
 ) -> AppResult<HttpResponse> {
     let service_id = path.into_inner();
-    authorize_on(&user.0, ObjectAction::Edit, Object::Service(service_id))?;
+    authorize_on(
+        &user.0,
+        ObjectAction::Edit,
+        Object::Service(service_id.into()),
+    )?;
     let form = ProductForm {
-        license_model: "per_seat".into(),
+        license_model: LicenseModel::PerSeat.as_str().into(),
         ..Default::default()
     };
     render_form(
@@ -208,22 +208,34 @@ pub async fn create(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ServiceId>,
     form: Form<ProductForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let service_id = path.into_inner();
-    authorize_on(&actor, ObjectAction::Edit, Object::Service(service_id))?;
-    let (form, values) = form.check(ProductForm::validate);
-    let values = match values {
-        Ok(v) => v,
+    // Refused before the form is looked at, as the command would refuse it.
+    authorize_on(
+        &actor,
+        ObjectAction::Edit,
+        Object::Service(service_id.into()),
+    )?;
+    let (form, checked) = form.check(ProductForm::validate);
+    let changes = match checked {
+        Ok(changes) => changes,
         Err(errors) => {
             return render_form(&session, &state, &actor, service_id, None, form, errors).await
         }
     };
     let a = actor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::create_product(conn, &a, service_id, &values))
+        Ok(commands::create_product(
+            conn,
+            &a,
+            NewProduct {
+                service_id,
+                changes,
+            },
+        ))
     })
     .await?;
     let back = format!("/inventory/services/{service_id}");
@@ -247,32 +259,21 @@ pub async fn edit_form(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProductId>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let a = user.0.clone();
     let product = crate::db::run(&state.pool, move |conn| {
-        let p = queries::find_product(conn, id)?;
-        authorize_on(&a, ObjectAction::Edit, product_object(&p))?;
-        Ok(p)
+        queries::product_in_scope(conn, &a, id, ObjectAction::Edit)
     })
     .await?;
-    let form = ProductForm {
-        name: product.name,
-        description: product.description,
-        license_model: product.license_model,
-        seats_purchased: product
-            .seats_purchased
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-    };
     render_form(
         &session,
         &state,
         &user.0,
         product.service_id,
         Some(id),
-        form,
+        ProductForm::of(&product),
         FieldErrors::new(),
     )
     .await
@@ -282,37 +283,32 @@ pub async fn update(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProductId>,
     form: Form<ProductForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
     let a = actor.clone();
+    // Refused before the form is looked at; the form needs the product's service anyway.
     let product = crate::db::run(&state.pool, move |conn| {
-        let p = queries::find_product(conn, id)?;
-        authorize_on(&a, ObjectAction::Edit, product_object(&p))?;
-        Ok(p)
+        queries::product_in_scope(conn, &a, id, ObjectAction::Edit)
     })
     .await?;
-    let (form, values) = form.check(ProductForm::validate);
-    let values = match values {
-        Ok(v) => v,
+    let service_id = product.service_id;
+    let (form, checked) = form.check(ProductForm::validate);
+    let changes = match checked {
+        Ok(changes) => changes,
         Err(errors) => {
-            return render_form(
-                &session,
-                &state,
-                &actor,
-                product.service_id,
-                Some(id),
-                form,
-                errors,
-            )
-            .await
+            return render_form(&session, &state, &actor, service_id, Some(id), form, errors).await
         }
     };
     let a = actor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::update_product(conn, &a, id, &values))
+        Ok(commands::update_product(
+            conn,
+            &a,
+            ProductUpdate { id, changes },
+        ))
     })
     .await?;
     let back = format!("/inventory/products/{id}");
@@ -324,16 +320,7 @@ pub async fn update(
     )? {
         Ok(resp) => Ok(resp),
         Err(errors) => {
-            render_form(
-                &session,
-                &state,
-                &actor,
-                product.service_id,
-                Some(id),
-                form,
-                errors,
-            )
-            .await
+            render_form(&session, &state, &actor, service_id, Some(id), form, errors).await
         }
     }
 }
@@ -343,109 +330,69 @@ pub async fn lifecycle(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProductId, String)>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let (id, op) = path.into_inner();
+    let change = Lifecycle::parse(&op).ok_or(AppError::NotFound)?;
     let back = format!("/inventory/products/{id}");
-    let a = actor.clone();
-    let result: Result<(String, String), CommandError> = crate::db::run(&state.pool, move |conn| {
-        Ok(match op.as_str() {
-            "archive" => commands::set_product_status(conn, &a, id, "archived").map(|_| {
-                (
-                    "Product archived.".to_string(),
-                    format!("/inventory/products/{id}"),
-                )
-            }),
-            "restore" => commands::set_product_status(conn, &a, id, "active").map(|_| {
-                (
-                    "Product restored.".to_string(),
-                    format!("/inventory/products/{id}"),
-                )
-            }),
-            "delete" => commands::delete_product(conn, &a, id).map(|service_id| {
-                (
-                    "Product deleted.".to_string(),
-                    format!("/inventory/services/{service_id}"),
-                )
-            }),
-            _ => Err(CommandError::Other(AppError::NotFound)),
-        })
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::lifecycle(
+            conn,
+            &actor,
+            LifecycleChange {
+                item: Item::Product(id),
+                change,
+            },
+        ))
     })
     .await?;
-    match after_command(
-        &session,
-        result,
-        |(msg, to)| (msg.clone(), to.clone()),
-        &back,
-    )? {
+    let done = |d: &Lifecycled| match change {
+        Lifecycle::SetStatus(InventoryStatus::Archived) => {
+            ("Product archived.".into(), back.clone())
+        }
+        Lifecycle::SetStatus(InventoryStatus::Active) => ("Product restored.".into(), back.clone()),
+        Lifecycle::Delete => (
+            "Product deleted.".into(),
+            format!("/inventory/services/{}", d.service_id),
+        ),
+    };
+    match after_command(&session, result, done, &back)? {
         Ok(resp) => Ok(resp),
         Err(_) => Ok(redirect(&back)),
     }
-}
-
-#[derive(Deserialize)]
-pub struct AdminForm {
-    user_id: Option<i64>,
 }
 
 pub async fn add_admin(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProductId>,
     form: Form<AdminForm>,
 ) -> AppResult<HttpResponse> {
     // A select of people: nothing typed to refuse.
     let (form, _) = form.into_parts();
-    set_admin(user, session, state, path.into_inner(), form.user_id, true).await
+    let change = AdminChange {
+        item: Item::Product(path.into_inner()),
+        person: form.user_id(),
+        add: true,
+    };
+    change_admin(user, session, state, change).await
 }
 
 pub async fn remove_admin(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(ProductId, PersonId)>,
 ) -> AppResult<HttpResponse> {
     let (id, uid) = path.into_inner();
-    set_admin(user, session, state, id, Some(uid), false).await
-}
-
-async fn set_admin(
-    user: CurrentUser,
-    session: Session,
-    state: web::Data<AppState>,
-    id: i64,
-    uid: Option<i64>,
-    add: bool,
-) -> AppResult<HttpResponse> {
-    let actor = user.0;
-    let a = actor.clone();
-    crate::db::run(&state.pool, move |conn| {
-        let p = queries::find_product(conn, id)?;
-        authorize_on(&a, ObjectAction::View, product_object(&p))
-    })
-    .await?;
-    authorize(&actor, Action::ManagePeople)?;
-    let back = format!("/inventory/products/{id}");
-    let Some(uid) = uid else {
-        sess::flash(&session, FlashKind::Error, "Choose a person to add.");
-        return Ok(redirect(&back));
+    let change = AdminChange {
+        item: Item::Product(id),
+        person: Some(uid),
+        add: false,
     };
-    let a = actor.clone();
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::set_product_admin(conn, &a, id, uid, add))
-    })
-    .await?;
-    let msg = if add {
-        "Product Administrator added."
-    } else {
-        "Product Administrator removed."
-    };
-    match after_command(&session, result, |_| (msg.into(), back.clone()), &back)? {
-        Ok(resp) => Ok(resp),
-        Err(_) => Ok(redirect(&back)),
-    }
+    change_admin(user, session, state, change).await
 }
 
 /// Grants the product to a person (from the product's page).
@@ -464,7 +411,7 @@ pub async fn grant(
     let result = unless_refused(refused, async move {
         match request {
             Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::grant(conn, &a, r))).await,
-            Err(errors) => Ok(Err(CommandError::Invalid(errors))),
+            Err(errors) => Ok(Err(crate::error::CommandError::Invalid(errors))),
         }
     })
     .await?;
@@ -508,7 +455,7 @@ pub async fn revoke(
     let result = unless_refused(refused, async move {
         match request {
             Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::revoke(conn, &a, r))).await,
-            Err(errors) => Ok(Err(CommandError::Invalid(errors))),
+            Err(errors) => Ok(Err(crate::error::CommandError::Invalid(errors))),
         }
     })
     .await?;

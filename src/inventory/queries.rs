@@ -1,5 +1,7 @@
 //! Inventory reads, filtered by the actor's scope in SQL. Every list page costs a fixed
-//! number of queries: a count, the page, and one aggregate per column of counts.
+//! number of queries: a count, the page, and one aggregate per column of counts. A query of
+//! one service or product takes the actor and answers `NotFound` outside their scope (and
+//! `Forbidden` inside it when the action is not theirs: `authz::authorize_on`).
 
 use std::collections::HashMap;
 
@@ -9,10 +11,12 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::authz::{Actor, Role};
+use super::requests::Item;
+use crate::authz::{authorize, authorize_on, can, Action, Actor, Object, ObjectAction, Role};
 use crate::db::schema::{
     access_grants, product_admins, product_seat_counts, products, service_admins, services, users,
 };
+use crate::domain::{GrantId, InventoryStatus, LicenseModel, PersonId, ProductId, ServiceId};
 use crate::error::AppError;
 use crate::web::pagination::{Pager, PER_PAGE};
 
@@ -39,14 +43,29 @@ impl ServiceFilter {
             _ => "active",
         }
     }
+
+    /// The one status listed, or `None` for all of them.
+    pub fn only_status(&self) -> Option<InventoryStatus> {
+        match self.status_or_default() {
+            "all" => None,
+            s => Some(InventoryStatus::parse(s).unwrap_or(InventoryStatus::Active)),
+        }
+    }
 }
 
-pub struct ServiceRow {
-    pub id: i64,
+/// A service as the list shows it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = services, check_for_backend(Pg))]
+pub struct ServiceSummary {
+    pub id: ServiceId,
     pub name: String,
     pub vendor: String,
     pub category: String,
-    pub status: String,
+    pub status: InventoryStatus,
+}
+
+pub struct ServiceRow {
+    pub service: ServiceSummary,
     pub products: i64,
     /// Active grants over the service's products (a person with two products counts twice).
     pub seats_in_use: i64,
@@ -95,9 +114,8 @@ fn scoped_services<'a>(actor: &Actor, f: &ServiceFilter) -> ServiceQuery<'a> {
     if !f.category.trim().is_empty() {
         q = q.filter(services::category.eq(f.category.trim().to_string()));
     }
-    match f.status_or_default() {
-        "all" => {}
-        s => q = q.filter(services::status.eq(s.to_string())),
+    if let Some(status) = f.only_status() {
+        q = q.filter(services::status.eq(status));
     }
     q
 }
@@ -108,6 +126,14 @@ pub fn list_services(
     f: &ServiceFilter,
 ) -> Result<ServiceList, AppError> {
     list_services_page(conn, actor, f, f.page.unwrap_or(1), PER_PAGE)
+}
+
+/// Products and active grants of one service.
+#[derive(Queryable)]
+struct ServiceCounts {
+    service_id: ServiceId,
+    products: i64,
+    seats: Option<i64>,
 }
 
 /// One page of `limit` services (the API chooses its page size; the pages use `PER_PAGE`).
@@ -131,22 +157,16 @@ pub fn list_services_page(
         (_, false) => q.order((crate::db::lower(services::name).asc(), services::id.asc())),
         (_, true) => q.order((crate::db::lower(services::name).desc(), services::id.desc())),
     };
-    let rows: Vec<(i64, String, String, String, String)> = q
-        .select((
-            services::id,
-            services::name,
-            services::vendor,
-            services::category,
-            services::status,
-        ))
+    let rows: Vec<ServiceSummary> = q
+        .select(ServiceSummary::as_select())
         .limit(limit)
         .offset(crate::web::pagination::offset(page, limit))
         .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<ServiceId> = rows.iter().map(|r| r.id).collect();
     // Products and seats in use per service in one pass over the page's products. Seats are
     // summed from the per-product counters: counting distinct people over every grant of 50
     // services cost 3–5 ms per request at 100,000 grants (the service page still shows them).
-    let counts: HashMap<i64, (i64, i64)> = products::table
+    let counts: HashMap<ServiceId, ServiceCounts> = products::table
         .left_join(product_seat_counts::table)
         .filter(products::service_id.eq_any(&ids))
         .group_by(products::service_id)
@@ -155,9 +175,9 @@ pub fn list_services_page(
             count_star(),
             sum(product_seat_counts::active_grants.nullable()),
         ))
-        .load::<(i64, i64, Option<i64>)>(conn)?
+        .load::<ServiceCounts>(conn)?
         .into_iter()
-        .map(|(id, products, seats)| (id, (products, seats.unwrap_or(0))))
+        .map(|c| (c.service_id, c))
         .collect();
     let categories: Vec<String> = services::table
         .filter(services::category.ne(""))
@@ -168,14 +188,13 @@ pub fn list_services_page(
     Ok(ServiceList {
         rows: rows
             .into_iter()
-            .map(|(id, name, vendor, category, status)| ServiceRow {
-                products: counts.get(&id).map_or(0, |c| c.0),
-                seats_in_use: counts.get(&id).map_or(0, |c| c.1),
-                id,
-                name,
-                vendor,
-                category,
-                status,
+            .map(|service| {
+                let c = counts.get(&service.id);
+                ServiceRow {
+                    products: c.map_or(0, |c| c.products),
+                    seats_in_use: c.and_then(|c| c.seats).unwrap_or(0),
+                    service,
+                }
             })
             .collect(),
         total,
@@ -186,17 +205,18 @@ pub fn list_services_page(
 #[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = services, check_for_backend(Pg))]
 pub struct Service {
-    pub id: i64,
+    pub id: ServiceId,
     pub name: String,
     pub vendor: String,
     pub category: String,
     pub website: String,
     pub description: String,
-    pub status: String,
+    pub status: InventoryStatus,
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn find_service(conn: &mut PgConnection, id: i64) -> Result<Service, AppError> {
+/// A service by id, whoever asks (for commands, which authorize themselves).
+pub(super) fn find_service(conn: &mut PgConnection, id: ServiceId) -> Result<Service, AppError> {
     services::table
         .find(id)
         .select(Service::as_select())
@@ -205,25 +225,62 @@ pub fn find_service(conn: &mut PgConnection, id: i64) -> Result<Service, AppErro
         .ok_or(AppError::NotFound)
 }
 
+/// A service `actor` may do `action` on (404 outside their scope, 403 inside it when the
+/// action is not theirs).
+pub fn service_in_scope(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: ServiceId,
+    action: ObjectAction,
+) -> Result<Service, AppError> {
+    authorize_on(actor, action, Object::Service(id.into()))?;
+    find_service(conn, id)
+}
+
 #[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = products, check_for_backend(Pg))]
 pub struct Product {
-    pub id: i64,
-    pub service_id: i64,
+    pub id: ProductId,
+    pub service_id: ServiceId,
     pub name: String,
     pub description: String,
-    pub license_model: String,
+    pub license_model: LicenseModel,
     pub seats_purchased: Option<i32>,
-    pub status: String,
+    pub status: InventoryStatus,
 }
 
-pub fn find_product(conn: &mut PgConnection, id: i64) -> Result<Product, AppError> {
+impl Product {
+    /// What scope checks need to know of it.
+    pub fn object(&self) -> Object {
+        Object::Product {
+            id: self.id.into(),
+            service_id: self.service_id.into(),
+        }
+    }
+}
+
+/// A product by id, whoever asks (for commands, which authorize on `Product::object`). Takes
+/// a `ProductId`, or a bare `i64` from the callers outside the inventory not yet typed.
+pub fn find_product(conn: &mut PgConnection, id: impl Into<i64>) -> Result<Product, AppError> {
     products::table
-        .find(id)
+        .find(ProductId(id.into()))
         .select(Product::as_select())
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)
+}
+
+/// A product `actor` may do `action` on (404 outside their scope, 403 inside it when the
+/// action is not theirs).
+pub fn product_in_scope(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: ProductId,
+    action: ObjectAction,
+) -> Result<Product, AppError> {
+    let p = find_product(conn, id)?;
+    authorize_on(actor, action, p.object())?;
+    Ok(p)
 }
 
 pub struct ProductRow {
@@ -240,10 +297,30 @@ impl ProductRow {
 }
 
 /// A person named on a page: id, name, username.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(Pg))]
 pub struct PersonRef {
-    pub id: i64,
+    pub id: PersonId,
     pub full_name: String,
     pub email: String,
+}
+
+/// The administrators of a service or product, by name.
+fn admins_of(conn: &mut PgConnection, item: Item) -> Result<Vec<PersonRef>, AppError> {
+    Ok(match item {
+        Item::Service(id) => service_admins::table
+            .inner_join(users::table)
+            .filter(service_admins::service_id.eq(id))
+            .select(PersonRef::as_select())
+            .order(users::full_name.asc())
+            .load(conn)?,
+        Item::Product(id) => product_admins::table
+            .inner_join(users::table)
+            .filter(product_admins::product_id.eq(id))
+            .select(PersonRef::as_select())
+            .order(users::full_name.asc())
+            .load(conn)?,
+    })
 }
 
 pub struct ServiceDetail {
@@ -253,30 +330,47 @@ pub struct ServiceDetail {
     pub people_with_access: i64,
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = product_seat_counts, check_for_backend(Pg))]
+struct SeatCount {
+    product_id: ProductId,
+    active_grants: i32,
+}
+
 /// Active grants per product, for the given products, from the trigger-kept counters
 /// (migration 0011); a product missing from the map has none.
+fn seat_counts(
+    conn: &mut PgConnection,
+    product_ids: &[ProductId],
+) -> Result<HashMap<ProductId, i64>, AppError> {
+    Ok(product_seat_counts::table
+        .filter(product_seat_counts::product_id.eq_any(product_ids))
+        .select(SeatCount::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|c| (c.product_id, i64::from(c.active_grants)))
+        .collect())
+}
+
+/// `seat_counts` by bare ids, for the dashboard and the savings report.
 pub fn seats_used(
     conn: &mut PgConnection,
     product_ids: &[i64],
 ) -> Result<HashMap<i64, i64>, AppError> {
-    Ok(product_seat_counts::table
-        .filter(product_seat_counts::product_id.eq_any(product_ids))
-        .select((
-            product_seat_counts::product_id,
-            product_seat_counts::active_grants,
-        ))
-        .load::<(i64, i32)>(conn)?
+    let ids: Vec<ProductId> = product_ids.iter().copied().map(ProductId).collect();
+    Ok(seat_counts(conn, &ids)?
         .into_iter()
-        .map(|(id, n)| (id, i64::from(n)))
+        .map(|(id, n)| (id.get(), n))
         .collect())
 }
 
-/// A service page: Product Administrators see only their own products of it.
+/// A service's page: Product Administrators see only their own products of it.
 pub fn service_detail(
     conn: &mut PgConnection,
     actor: &Actor,
-    service: Service,
+    id: ServiceId,
 ) -> Result<ServiceDetail, AppError> {
+    let service = service_in_scope(conn, actor, id, ObjectAction::View)?;
     let mut q = products::table
         .filter(products::service_id.eq(service.id))
         .select(Product::as_select())
@@ -286,21 +380,9 @@ pub fn service_detail(
         q = q.filter(products::id.eq_any(actor.scope.product_ids()));
     }
     let prods: Vec<Product> = q.load(conn)?;
-    let ids: Vec<i64> = prods.iter().map(|p| p.id).collect();
-    let used = seats_used(conn, &ids)?;
-    let admins = service_admins::table
-        .inner_join(users::table)
-        .filter(service_admins::service_id.eq(service.id))
-        .select((users::id, users::full_name, users::email))
-        .order(users::full_name.asc())
-        .load::<(i64, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, full_name, email)| PersonRef {
-            id,
-            full_name,
-            email,
-        })
-        .collect();
+    let ids: Vec<ProductId> = prods.iter().map(|p| p.id).collect();
+    let used = seat_counts(conn, &ids)?;
+    let admins = admins_of(conn, Item::Service(service.id))?;
     let people_with_access: i64 = access_grants::table
         .filter(access_grants::product_id.eq_any(&ids))
         .filter(access_grants::revoked_at.is_null())
@@ -320,9 +402,23 @@ pub fn service_detail(
     })
 }
 
+/// An active grant as stored, with the names of the person and of who granted it.
+#[derive(Queryable)]
+struct GrantRecord {
+    id: GrantId,
+    person_id: PersonId,
+    person_name: String,
+    person_email: String,
+    granted_at: DateTime<Utc>,
+    granted_by: Option<String>,
+    account_identifier: String,
+    note: String,
+}
+
+/// An active grant as a product's page shows it.
 pub struct GrantRow {
-    pub id: i64,
-    pub person_id: i64,
+    pub id: GrantId,
+    pub person_id: PersonId,
     pub person_name: String,
     pub person_email: String,
     pub granted_at: String,
@@ -331,7 +427,23 @@ pub struct GrantRow {
     pub note: String,
 }
 
+impl From<GrantRecord> for GrantRow {
+    fn from(r: GrantRecord) -> Self {
+        Self {
+            id: r.id,
+            person_id: r.person_id,
+            person_name: r.person_name,
+            person_email: r.person_email,
+            granted_at: format_time(r.granted_at),
+            granted_by: r.granted_by.unwrap_or_else(|| "—".into()),
+            account_identifier: r.account_identifier,
+            note: r.note,
+        }
+    }
+}
+
 pub struct ProductDetail {
+    pub product: Product,
     pub service_name: String,
     pub admins: Vec<PersonRef>,
     pub seats_used: i64,
@@ -342,44 +454,25 @@ pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// A product page: its admins and a page of the people who have access.
+/// A product's page: its admins and a page of the people who have access.
 pub fn product_detail(
     conn: &mut PgConnection,
-    product: &Product,
+    actor: &Actor,
+    id: ProductId,
     page: i64,
 ) -> Result<ProductDetail, AppError> {
+    let product = product_in_scope(conn, actor, id, ObjectAction::View)?;
     let service_name: String = services::table
         .find(product.service_id)
         .select(services::name)
         .first(conn)?;
-    let admins = product_admins::table
-        .inner_join(users::table)
-        .filter(product_admins::product_id.eq(product.id))
-        .select((users::id, users::full_name, users::email))
-        .order(users::full_name.asc())
-        .load::<(i64, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, full_name, email)| PersonRef {
-            id,
-            full_name,
-            email,
-        })
-        .collect();
-    let seats_used = seats_used(conn, &[product.id])?
+    let admins = admins_of(conn, Item::Product(product.id))?;
+    let seats_used = seat_counts(conn, &[product.id])?
         .get(&product.id)
         .copied()
         .unwrap_or(0);
     let granter = diesel::alias!(users as granter);
-    let rows: Vec<(
-        i64,
-        i64,
-        String,
-        String,
-        DateTime<Utc>,
-        Option<String>,
-        String,
-        String,
-    )> = access_grants::table
+    let grants = access_grants::table
         .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
         .left_join(
             granter.on(granter
@@ -405,40 +498,86 @@ pub fn product_detail(
         ))
         .limit(PER_PAGE)
         .offset(Pager::offset(page))
-        .load(conn)?;
+        .load::<GrantRecord>(conn)?
+        .into_iter()
+        .map(GrantRow::from)
+        .collect();
     Ok(ProductDetail {
+        product,
         service_name,
         admins,
         seats_used,
-        grants: rows
-            .into_iter()
-            .map(|r| GrantRow {
-                id: r.0,
-                person_id: r.1,
-                person_name: r.2,
-                person_email: r.3,
-                granted_at: format_time(r.4),
-                granted_by: r.5.unwrap_or_else(|| "—".into()),
-                account_identifier: r.6,
-                note: r.7,
-            })
-            .collect(),
+        grants,
     })
 }
 
-/// People who may be given a role's scope: the login users holding that role.
-pub fn people_with_role(conn: &mut PgConnection, role: Role) -> Result<Vec<PersonRef>, AppError> {
+/// The people `actor` may make administrators of a service or product (the login users
+/// holding `role`); nobody when `actor` may not assign them.
+pub fn scope_candidates(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    role: Role,
+) -> Result<Vec<PersonRef>, AppError> {
+    if !can(actor, Action::ManagePeople) {
+        return Ok(Vec::new());
+    }
     Ok(users::table
-        .filter(users::role.eq(role.as_str()))
+        .filter(users::role.eq(role))
         .filter(users::is_active.eq(true))
-        .select((users::id, users::full_name, users::email))
+        .select(PersonRef::as_select())
         .order(users::full_name.asc())
-        .load::<(i64, String, String)>(conn)?
+        .load(conn)?)
+}
+
+/// A service with all its products and their active grants, for the CSV export.
+pub struct ExportedService {
+    pub service: Service,
+    pub products: Vec<ProductRow>,
+}
+
+#[derive(Queryable)]
+struct GrantCount {
+    product_id: ProductId,
+    grants: i64,
+}
+
+/// The whole inventory, by name (Admins only).
+pub fn inventory_export(
+    conn: &mut PgConnection,
+    actor: &Actor,
+) -> Result<Vec<ExportedService>, AppError> {
+    authorize(actor, Action::ManageServices)?;
+    let all_services: Vec<Service> = services::table
+        .select(Service::as_select())
+        .order(crate::db::lower(services::name).asc())
+        .load(conn)?;
+    let used: HashMap<ProductId, i64> = access_grants::table
+        .filter(access_grants::revoked_at.is_null())
+        .group_by(access_grants::product_id)
+        .select((access_grants::product_id, count_star()))
+        .load::<GrantCount>(conn)?
         .into_iter()
-        .map(|(id, full_name, email)| PersonRef {
-            id,
-            full_name,
-            email,
+        .map(|c| (c.product_id, c.grants))
+        .collect();
+    let mut by_service: HashMap<ServiceId, Vec<ProductRow>> = HashMap::new();
+    for p in products::table
+        .select(Product::as_select())
+        .order(crate::db::lower(products::name).asc())
+        .load::<Product>(conn)?
+    {
+        by_service
+            .entry(p.service_id)
+            .or_default()
+            .push(ProductRow {
+                seats_used: used.get(&p.id).copied().unwrap_or(0),
+                product: p,
+            });
+    }
+    Ok(all_services
+        .into_iter()
+        .map(|service| ExportedService {
+            products: by_service.remove(&service.id).unwrap_or_default(),
+            service,
         })
         .collect())
 }

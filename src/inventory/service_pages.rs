@@ -6,12 +6,14 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::commands;
-use super::model::{license_label, ServiceForm};
-use super::queries::{self, PersonRef, Service, ServiceDetail, ServiceFilter, ServiceList};
+use super::commands::{self, Lifecycled};
+use super::model::ServiceForm;
+use super::queries::{self, PersonRef, ServiceDetail, ServiceFilter, ServiceList};
+use super::requests::{AdminChange, Item, Lifecycle, LifecycleChange, ServiceUpdate};
 use crate::auth::current_user::CurrentUser;
-use crate::authz::{authorize, authorize_on, can, Action, Object, ObjectAction, Role};
-use crate::error::{AppResult, CommandError};
+use crate::authz::{authorize, authorize_on, can, Action, Actor, Object, ObjectAction, Role};
+use crate::domain::{InventoryStatus, PersonId, ServiceId};
+use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
 use crate::web::input::Form;
 use crate::web::pagination::Pager;
@@ -75,39 +77,26 @@ struct ServicePage {
     candidates: Vec<PersonRef>,
 }
 
-impl ServicePage {
-    fn license(&self, key: &str) -> &'static str {
-        license_label(key)
-    }
-}
-
 pub async fn show(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ServiceId>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    authorize_on(&actor, ObjectAction::View, Object::Service(id))?;
     let a = actor.clone();
-    let can_assign = can(&actor, Action::ManagePeople);
     let (d, candidates) = crate::db::run(&state.pool, move |conn| {
-        let service = queries::find_service(conn, id)?;
-        let d = queries::service_detail(conn, &a, service)?;
-        let candidates = if can_assign {
-            queries::people_with_role(conn, Role::ServiceAdmin)?
-        } else {
-            Vec::new()
-        };
+        let d = queries::service_detail(conn, &a, id)?;
+        let candidates = queries::scope_candidates(conn, &a, Role::ServiceAdmin)?;
         Ok((d, candidates))
     })
     .await?;
     let page = ServicePage {
         ctx: PageCtx::new(&session, Some(&actor), d.service.name.clone(), "/inventory"),
-        can_edit: authorize_on(&actor, ObjectAction::Edit, Object::Service(id)).is_ok(),
+        can_edit: authorize_on(&actor, ObjectAction::Edit, Object::Service(id.into())).is_ok(),
         can_manage: can(&actor, Action::ManageServices),
-        can_assign,
+        can_assign: can(&actor, Action::ManagePeople),
         candidates,
         d,
     };
@@ -119,15 +108,15 @@ pub async fn show(
 struct ServiceFormPage {
     ctx: PageCtx,
     /// None when creating.
-    id: Option<i64>,
+    id: Option<ServiceId>,
     form: ServiceForm,
     errors: FieldErrors,
 }
 
 fn render_form(
     session: &Session,
-    actor: &crate::authz::Actor,
-    id: Option<i64>,
+    actor: &Actor,
+    id: Option<ServiceId>,
     form: ServiceForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
@@ -164,14 +153,16 @@ pub async fn create(
     form: Form<ServiceForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
+    // Refused before the form is looked at, as the command would refuse it.
     authorize(&actor, Action::ManageServices)?;
     let (form, checked) = form.check(ServiceForm::validate);
-    if let Err(errors) = checked {
-        return render_form(&session, &actor, None, form, errors);
-    }
-    let (a, f) = (actor.clone(), form.clone());
+    let changes = match checked {
+        Ok(changes) => changes,
+        Err(errors) => return render_form(&session, &actor, None, form, errors),
+    };
+    let a = actor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::create_service(conn, &a, &f))
+        Ok(commands::create_service(conn, &a, changes))
     })
     .await?;
     match after_command(
@@ -190,30 +181,23 @@ pub async fn create(
     }
 }
 
-fn form_of(s: &Service) -> ServiceForm {
-    ServiceForm {
-        name: s.name.clone(),
-        vendor: s.vendor.clone(),
-        category: s.category.clone(),
-        website: s.website.clone(),
-        description: s.description.clone(),
-    }
-}
-
 pub async fn edit_form(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ServiceId>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    authorize_on(&user.0, ObjectAction::Edit, Object::Service(id))?;
-    let service = crate::db::run(&state.pool, move |conn| queries::find_service(conn, id)).await?;
+    let a = user.0.clone();
+    let service = crate::db::run(&state.pool, move |conn| {
+        queries::service_in_scope(conn, &a, id, ObjectAction::Edit)
+    })
+    .await?;
     render_form(
         &session,
         &user.0,
         Some(id),
-        form_of(&service),
+        ServiceForm::of(&service),
         FieldErrors::new(),
     )
 }
@@ -222,19 +206,25 @@ pub async fn update(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ServiceId>,
     form: Form<ServiceForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    authorize_on(&actor, ObjectAction::Edit, Object::Service(id))?;
+    // Refused before the form is looked at, as the command would refuse it.
+    authorize_on(&actor, ObjectAction::Edit, Object::Service(id.into()))?;
     let (form, checked) = form.check(ServiceForm::validate);
-    if let Err(errors) = checked {
-        return render_form(&session, &actor, Some(id), form, errors);
-    }
-    let (a, f) = (actor.clone(), form.clone());
+    let changes = match checked {
+        Ok(changes) => changes,
+        Err(errors) => return render_form(&session, &actor, Some(id), form, errors),
+    };
+    let a = actor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::update_service(conn, &a, id, &f))
+        Ok(commands::update_service(
+            conn,
+            &a,
+            ServiceUpdate { id, changes },
+        ))
     })
     .await?;
     let back = format!("/inventory/services/{id}");
@@ -254,41 +244,49 @@ pub async fn lifecycle(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ServiceId, String)>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let (id, op) = path.into_inner();
-    authorize_on(&actor, ObjectAction::View, Object::Service(id))?;
-    authorize(&actor, Action::ManageServices)?;
+    let change = Lifecycle::parse(&op).ok_or(AppError::NotFound)?;
     let back = format!("/inventory/services/{id}");
-    let a = actor.clone();
-    let op2 = op.clone();
-    let result: Result<String, CommandError> = crate::db::run(&state.pool, move |conn| {
-        Ok(match op2.as_str() {
-            "archive" => commands::set_service_status(conn, &a, id, "archived")
-                .map(|_| "Service archived.".to_string()),
-            "restore" => commands::set_service_status(conn, &a, id, "active")
-                .map(|_| "Service restored.".to_string()),
-            "delete" => commands::delete_service(conn, &a, id)
-                .map(|name| format!("Service '{name}' deleted.")),
-            _ => Err(CommandError::Other(crate::error::AppError::NotFound)),
-        })
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(commands::lifecycle(
+            conn,
+            &actor,
+            LifecycleChange {
+                item: Item::Service(id),
+                change,
+            },
+        ))
     })
     .await?;
-    let to = if op == "delete" {
-        "/inventory".to_string()
-    } else {
-        back.clone()
+    let done = |d: &Lifecycled| match change {
+        Lifecycle::SetStatus(InventoryStatus::Archived) => {
+            ("Service archived.".into(), back.clone())
+        }
+        Lifecycle::SetStatus(InventoryStatus::Active) => ("Service restored.".into(), back.clone()),
+        Lifecycle::Delete => (
+            format!("Service '{}' deleted.", d.name),
+            "/inventory".into(),
+        ),
     };
-    match after_command(&session, result, |msg| (msg.clone(), to.clone()), &back)? {
+    match after_command(&session, result, done, &back)? {
         Ok(resp) => Ok(resp),
         Err(_) => Ok(redirect(&back)),
     }
 }
 
+/// The person chosen to administer a service or product (a select: empty when none).
 #[derive(Deserialize)]
 pub struct AdminForm {
     user_id: Option<i64>,
+}
+
+impl AdminForm {
+    pub(super) fn user_id(&self) -> Option<PersonId> {
+        self.user_id.map(PersonId)
+    }
 }
 
 /// Adds (`user_id` in the form) or removes (`/admins/{uid}/remove`) a Service Administrator.
@@ -296,56 +294,56 @@ pub async fn add_admin(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ServiceId>,
     form: Form<AdminForm>,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
     // A select of people: nothing typed to refuse.
     let (form, _) = form.into_parts();
-    set_admin(user, session, state, id, form.user_id, true).await
+    let change = AdminChange {
+        item: Item::Service(path.into_inner()),
+        person: form.user_id(),
+        add: true,
+    };
+    change_admin(user, session, state, change).await
 }
 
 pub async fn remove_admin(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(ServiceId, PersonId)>,
 ) -> AppResult<HttpResponse> {
     let (id, uid) = path.into_inner();
-    set_admin(user, session, state, id, Some(uid), false).await
+    let change = AdminChange {
+        item: Item::Service(id),
+        person: Some(uid),
+        add: false,
+    };
+    change_admin(user, session, state, change).await
 }
 
-async fn set_admin(
+/// Adds or removes an administrator of a service or product, from its page (and back to it).
+pub(super) async fn change_admin(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    id: i64,
-    uid: Option<i64>,
-    add: bool,
+    change: AdminChange,
 ) -> AppResult<HttpResponse> {
-    let actor = user.0;
-    authorize_on(&actor, ObjectAction::View, Object::Service(id))?;
-    authorize(&actor, Action::ManagePeople)?;
-    let back = format!("/inventory/services/{id}");
-    let Some(uid) = uid else {
-        crate::auth::session::flash(
-            &session,
-            crate::auth::session::FlashKind::Error,
-            "Choose a person to add.",
-        );
-        return Ok(redirect(&back));
+    let (back, who) = match change.item {
+        Item::Service(id) => (format!("/inventory/services/{id}"), "Service Administrator"),
+        Item::Product(id) => (format!("/inventory/products/{id}"), "Product Administrator"),
     };
-    let a = actor.clone();
+    let actor = user.0;
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::set_service_admin(conn, &a, id, uid, add))
+        Ok(commands::change_admin(conn, &actor, change))
     })
     .await?;
-    let msg = if add {
-        "Service Administrator added."
+    let msg = if change.add {
+        format!("{who} added.")
     } else {
-        "Service Administrator removed."
+        format!("{who} removed.")
     };
-    match after_command(&session, result, |_| (msg.into(), back.clone()), &back)? {
+    match after_command(&session, result, |_| (msg, back.clone()), &back)? {
         Ok(resp) => Ok(resp),
         Err(_) => Ok(redirect(&back)),
     }

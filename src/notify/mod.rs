@@ -12,6 +12,11 @@ use diesel::prelude::*;
 use crate::db::schema::notifications;
 use crate::error::AppError;
 
+/// The notifications page's route.
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.route("/notifications", actix_web::web::get().to(pages::list));
+}
+
 /// Notifies each of `users` once.
 pub fn notify(
     conn: &mut PgConnection,

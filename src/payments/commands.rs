@@ -27,7 +27,7 @@ fn authorize_product(
     product_id: ProductId,
 ) -> Result<(), CommandError> {
     let product =
-        find_product(conn, product_id.get()).map_err(|_| invalid("product_id", CHOOSE_PRODUCT))?;
+        find_product(conn, product_id).map_err(|_| invalid("product_id", CHOOSE_PRODUCT))?;
     authorize_on(actor, ObjectAction::Billing, product_object(&product)).map_err(|e| match e {
         AppError::NotFound => invalid("product_id", CHOOSE_PRODUCT),
         other => CommandError::Other(other),
@@ -46,7 +46,7 @@ pub fn authorize_record(
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
-    let product = find_product(conn, product_id.get())?;
+    let product = find_product(conn, product_id)?;
     authorize_on(actor, ObjectAction::Billing, product_object(&product))?;
     Ok(product_id)
 }

@@ -4,8 +4,9 @@
 //! does not revoke their own access; the task goes to the next in line, down to the other
 //! Admins). A task therefore falls back as soon as an assignee loses their role.
 //!
-//! Every place that needs assignees asks here: the task's notification, the task pages and
-//! their authorization, "My tasks" (pages and API), and the reminder digests.
+//! Every place that needs assignees asks here: the task's notification, the task pages, the
+//! facts their authorization is decided on (`queries::task_facts` for
+//! `authz::authorize_task`), "My tasks" (pages and API), and the reminder digests.
 
 use diesel::prelude::*;
 
@@ -64,25 +65,6 @@ pub fn assignees(
     }
     let admins: Vec<i64> = eligible(Role::Admin, person_id).load(conn)?;
     Ok((admins, Role::Admin))
-}
-
-/// Whether `actor` may complete a task on `product_id` in a workflow about `person_id`: an
-/// assignee, or any Admin — but never the person themselves.
-pub fn may_complete(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    product_id: i64,
-    person_id: i64,
-) -> Result<bool, AppError> {
-    if actor.id == person_id {
-        return Ok(false);
-    }
-    if actor.is_admin() {
-        return Ok(true);
-    }
-    Ok(assignees(conn, product_id, person_id)?
-        .0
-        .contains(&actor.id))
 }
 
 /// Open tasks assigned to `actor`, as a filter on `tasks ⋈ products` (boxed), in SQL: the

@@ -1,63 +1,31 @@
 //! Workflow writes. Each step — starting, completing or closing a task, cancelling — makes
-//! its change, its audit entry and its notifications in one transaction.
+//! its change, its audit entry and its notifications in one transaction. The requests they
+//! take are in `requests`; who may close a task is `authz::authorize_task`, on the facts
+//! `queries::task_facts` loads.
+//!
+//! Completing a grant task inserts its `access_grants` row here (with its audit entry), not
+//! through the directory's grant command: to be routed through it in a later step.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::json;
 
 use super::assign;
+use super::requests::{Cancellation, NewOffboarding, NewOnboarding, TaskCompletion};
 use crate::audit::{self, AuditEntry};
-use crate::authz::{authorize, Action, Actor};
+use crate::authz::{authorize, authorize_task, Action, Actor, TaskAction};
 use crate::db::schema::{
     access_grants, auth_sessions, product_admins, products, service_admins, services, tasks, users,
     workflows,
 };
+use crate::domain::{
+    EmploymentStatus, FieldErrors, GrantId, InventoryStatus, PersonId, ProductId, Role, TaskId,
+    TaskKind, TaskStatus, TemplateId, WorkflowId, WorkflowKind, WorkflowStatus,
+};
 use crate::error::{invalid, AppError, CommandError};
 use crate::notify::notify;
 
-/// A new person to onboard, or an existing one (by email).
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
-pub struct OnboardForm {
-    #[serde(default)]
-    #[schema(required = true, format = Email)]
-    pub email: String,
-    #[serde(default)]
-    pub full_name: String,
-    #[serde(default)]
-    pub department: String,
-    #[serde(default)]
-    pub job_title: String,
-    /// The first working day, YYYY-MM-DD.
-    #[serde(default)]
-    #[schema(required = true, format = Date)]
-    pub start_date: String,
-    pub template_id: Option<i64>,
-    /// Products chosen (the template's are pre-selected on the form).
-    #[serde(default)]
-    pub product_ids: Vec<i64>,
-}
-
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct OffboardForm {
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub last_day: String,
-    /// Checkbox: disable the login now rather than after the last day.
-    pub disable_now: Option<String>,
-}
-
-fn parse_date(field: &'static str, s: &str, what: &str) -> Result<NaiveDate, CommandError> {
-    crate::web::forms::parse_date(s).map_err(|m| {
-        if s.trim().is_empty() {
-            invalid(field, &format!("Enter {what}."))
-        } else {
-            invalid(field, &m)
-        }
-    })
-}
-
-fn product_label(conn: &mut PgConnection, product_id: i64) -> Result<String, AppError> {
+fn product_label(conn: &mut PgConnection, product_id: ProductId) -> Result<String, AppError> {
     Ok(products::table
         .inner_join(services::table)
         .filter(products::id.eq(product_id))
@@ -67,34 +35,35 @@ fn product_label(conn: &mut PgConnection, product_id: i64) -> Result<String, App
 
 /// The person a workflow is about, for a task in it.
 struct Person<'a> {
-    id: i64,
+    id: PersonId,
     name: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = tasks)]
+struct NewTask {
+    workflow_id: WorkflowId,
+    kind: TaskKind,
+    product_id: ProductId,
+    grant_id: Option<GrantId>,
+    due_on: NaiveDate,
 }
 
 /// Creates a task and notifies its assignees (never the person it is about).
 fn create_task(
     conn: &mut PgConnection,
-    workflow_id: i64,
-    kind: &str,
-    product_id: i64,
-    grant_id: Option<i64>,
-    due_on: NaiveDate,
+    task: NewTask,
     person: &Person<'_>,
-) -> Result<i64, AppError> {
+) -> Result<TaskId, AppError> {
     let person_name = person.name;
-    let id: i64 = diesel::insert_into(tasks::table)
-        .values((
-            tasks::workflow_id.eq(workflow_id),
-            tasks::kind.eq(kind),
-            tasks::product_id.eq(product_id),
-            tasks::grant_id.eq(grant_id),
-            tasks::due_on.eq(due_on),
-        ))
+    let (kind, product_id, due_on) = (task.kind, task.product_id, task.due_on);
+    let id: TaskId = diesel::insert_into(tasks::table)
+        .values(&task)
         .returning(tasks::id)
         .get_result(conn)?;
-    let (who, _) = assign::assignees(conn, product_id, person.id)?;
+    let (who, _) = assign::assignees(conn, product_id.get(), person.id.get())?;
     let label = product_label(conn, product_id)?;
-    let verb = if kind == "grant" { "Grant" } else { "Revoke" };
+    let verb = verb(kind);
     notify(
         conn,
         &who,
@@ -105,45 +74,74 @@ fn create_task(
     Ok(id)
 }
 
+/// "Grant" or "Revoke", as the task's title starts.
+pub fn verb(kind: TaskKind) -> &'static str {
+    match kind {
+        TaskKind::Grant => "Grant",
+        TaskKind::Revoke => "Revoke",
+    }
+}
+
 /// One open onboarding and one open offboarding per person (and a unique index each,
 /// which refuses the second of two started at the same moment with the same message).
 pub const ONBOARDING_OPEN: &str = "An onboarding for this person is already open.";
 pub const OFFBOARDING_OPEN: &str = "An offboarding for this person is already open.";
 
-fn open_workflow(conn: &mut PgConnection, person_id: i64, kind: &str) -> Result<bool, AppError> {
+fn open_workflow(
+    conn: &mut PgConnection,
+    person_id: PersonId,
+    kind: WorkflowKind,
+) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(
         workflows::table
             .filter(workflows::person_id.eq(person_id))
             .filter(workflows::kind.eq(kind))
-            .filter(workflows::status.eq("open")),
+            .filter(workflows::status.eq(WorkflowStatus::Open)),
     ))
     .get_result(conn)?)
 }
 
-/// Starts an onboarding (Admins). Products the person already has get no task.
+#[derive(Insertable)]
+#[diesel(table_name = workflows)]
+struct NewWorkflow {
+    kind: WorkflowKind,
+    person_id: PersonId,
+    effective_on: NaiveDate,
+    template_id: Option<TemplateId>,
+    started_by: Option<PersonId>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewHire<'a> {
+    full_name: &'a str,
+    email: &'a str,
+    department: Option<&'a str>,
+    job_title: Option<&'a str>,
+    employment_status: EmploymentStatus,
+    start_date: NaiveDate,
+}
+
+/// Starts an onboarding (Admins). Products the person already has get no task; tasks are
+/// due `lead_days` before the start date.
 pub fn start_onboarding(
     conn: &mut PgConnection,
     actor: &Actor,
-    form: &OnboardForm,
+    request: NewOnboarding,
     lead_days: i64,
-) -> Result<i64, CommandError> {
+) -> Result<WorkflowId, CommandError> {
     authorize(actor, Action::ManagePeople)?;
-    let email = form.email.trim().to_lowercase();
-    if !crate::directory::commands::valid_email(&email) {
-        return Err(invalid("email", "Enter the person's email address."));
-    }
-    let start = parse_date("start_date", &form.start_date, "the start date")?;
-    let mut product_ids = form.product_ids.clone();
-    product_ids.sort_unstable();
-    product_ids.dedup();
-    if product_ids.is_empty() {
-        return Err(invalid(
-            "product_ids",
-            "Choose at least one product (or a template).",
-        ));
-    }
+    let NewOnboarding {
+        email,
+        full_name,
+        department,
+        job_title,
+        start_date: start,
+        template,
+        products: product_ids,
+    } = request;
     crate::db::transaction(conn, |conn| {
-        let existing: Option<(i64, String)> = users::table
+        let existing: Option<(PersonId, String)> = users::table
             .filter(crate::db::lower(users::email).eq(&email))
             .select((users::id, users::full_name))
             .first(conn)
@@ -151,19 +149,18 @@ pub fn start_onboarding(
         let (person_id, name) = match existing {
             Some(p) => p,
             None => {
-                let name = form.full_name.trim();
-                if name.is_empty() {
+                let Some(name) = full_name.as_deref() else {
                     return Err(invalid("full_name", "A new person needs a full name."));
-                }
-                let id: i64 = diesel::insert_into(users::table)
-                    .values((
-                        users::full_name.eq(name),
-                        users::email.eq(&email),
-                        users::department.eq(crate::web::forms::optional(&form.department)),
-                        users::job_title.eq(crate::web::forms::optional(&form.job_title)),
-                        users::employment_status.eq("onboarding"),
-                        users::start_date.eq(start),
-                    ))
+                };
+                let id: PersonId = diesel::insert_into(users::table)
+                    .values(NewHire {
+                        full_name: name,
+                        email: &email,
+                        department: department.as_deref(),
+                        job_title: job_title.as_deref(),
+                        employment_status: EmploymentStatus::Onboarding,
+                        start_date: start,
+                    })
                     .returning(users::id)
                     .get_result(conn)?;
                 audit::record(
@@ -175,22 +172,22 @@ pub fn start_onboarding(
                 (id, name.to_string())
             }
         };
-        if open_workflow(conn, person_id, "onboarding")? {
+        if open_workflow(conn, person_id, WorkflowKind::Onboarding)? {
             return Err(invalid("email", ONBOARDING_OPEN));
         }
         diesel::update(
             users::table
                 .find(person_id)
-                .filter(users::employment_status.ne("offboarded")),
+                .filter(users::employment_status.ne(EmploymentStatus::Offboarded)),
         )
         .set((
-            users::employment_status.eq("onboarding"),
+            users::employment_status.eq(EmploymentStatus::Onboarding),
             users::start_date.eq(start),
         ))
         .execute(conn)?;
-        let active_products: Vec<i64> = products::table
+        let active_products: Vec<ProductId> = products::table
             .filter(products::id.eq_any(&product_ids))
-            .filter(products::status.eq("active"))
+            .filter(products::status.eq(InventoryStatus::Active))
             .select(products::id)
             .load(conn)?;
         if active_products.len() != product_ids.len() {
@@ -199,20 +196,20 @@ pub fn start_onboarding(
                 "One of the chosen products does not exist or is archived.",
             ));
         }
-        let already: Vec<i64> = access_grants::table
+        let already: Vec<ProductId> = access_grants::table
             .filter(access_grants::user_id.eq(person_id))
             .filter(access_grants::product_id.eq_any(&product_ids))
             .filter(access_grants::revoked_at.is_null())
             .select(access_grants::product_id)
             .load(conn)?;
-        let workflow_id: i64 = diesel::insert_into(workflows::table)
-            .values((
-                workflows::kind.eq("onboarding"),
-                workflows::person_id.eq(person_id),
-                workflows::effective_on.eq(start),
-                workflows::template_id.eq(form.template_id),
-                workflows::started_by.eq(actor.id),
-            ))
+        let workflow_id: WorkflowId = diesel::insert_into(workflows::table)
+            .values(NewWorkflow {
+                kind: WorkflowKind::Onboarding,
+                person_id,
+                effective_on: start,
+                template_id: template,
+                started_by: Some(PersonId(actor.id)),
+            })
             .returning(workflows::id)
             .get_result(conn)?;
         let due = start - chrono::TimeDelta::days(lead_days);
@@ -222,7 +219,14 @@ pub fn start_onboarding(
                 id: person_id,
                 name: &name,
             };
-            create_task(conn, workflow_id, "grant", *p, None, due, &person)?;
+            let task = NewTask {
+                workflow_id,
+                kind: TaskKind::Grant,
+                product_id: *p,
+                grant_id: None,
+                due_on: due,
+            };
+            create_task(conn, task, &person)?;
             created += 1;
         }
         audit::record(
@@ -252,7 +256,11 @@ pub fn start_onboarding(
 }
 
 /// Ends a person's sessions (their login is disabled).
-fn end_sessions(conn: &mut PgConnection, person_id: i64, reason: &str) -> Result<(), AppError> {
+fn end_sessions(
+    conn: &mut PgConnection,
+    person_id: PersonId,
+    reason: &str,
+) -> Result<(), AppError> {
     diesel::update(
         auth_sessions::table
             .filter(auth_sessions::user_id.eq(person_id))
@@ -266,48 +274,62 @@ fn end_sessions(conn: &mut PgConnection, person_id: i64, reason: &str) -> Result
     Ok(())
 }
 
+/// The person an offboarding is about, as it starts.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct Leaver {
+    id: PersonId,
+    full_name: String,
+    role: Role,
+    employment_status: EmploymentStatus,
+}
+
 /// Starts an offboarding (Admins): one revoke task per active grant.
 pub fn start_offboarding(
     conn: &mut PgConnection,
     actor: &Actor,
-    form: &OffboardForm,
-) -> Result<i64, CommandError> {
+    request: NewOffboarding,
+) -> Result<WorkflowId, CommandError> {
     authorize(actor, Action::ManagePeople)?;
-    let email = form.email.trim().to_lowercase();
-    let last_day = parse_date("last_day", &form.last_day, "the last working day")?;
+    let NewOffboarding {
+        email,
+        last_day,
+        disable_login_now: disable_now,
+    } = request;
     crate::db::transaction(conn, |conn| {
-        let person: Option<(i64, String, String, String)> = users::table
+        let person: Option<Leaver> = users::table
             .filter(crate::db::lower(users::email).eq(&email))
-            .select((
-                users::id,
-                users::full_name,
-                users::role,
-                users::employment_status,
-            ))
+            .select(Leaver::as_select())
             .first(conn)
             .optional()?;
-        let Some((person_id, name, role, status)) = person else {
+        let Some(Leaver {
+            id: person_id,
+            full_name: name,
+            role,
+            employment_status: status,
+        }) = person
+        else {
             return Err(invalid(
                 "email",
                 "Nobody in the directory has this email address.",
             ));
         };
-        if status == "offboarded" {
+        if status == EmploymentStatus::Offboarded {
             return Err(invalid("email", "This person is already offboarded."));
         }
-        if open_workflow(conn, person_id, "offboarding")? {
+        if open_workflow(conn, person_id, WorkflowKind::Offboarding)? {
             return Err(invalid("email", OFFBOARDING_OPEN));
         }
-        if person_id == actor.id {
+        if person_id.get() == actor.id {
             return Err(invalid("email", "You cannot offboard yourself."));
         }
-        if role == "admin" {
+        if role == Role::Admin {
             let others: i64 = users::table
-                .filter(users::role.eq("admin"))
+                .filter(users::role.eq(Role::Admin))
                 .filter(users::is_active.eq(true))
                 // Someone leaving too does not count: their role goes when they have left.
-                .filter(users::employment_status.ne("offboarding"))
-                .filter(users::employment_status.ne("offboarded"))
+                .filter(users::employment_status.ne(EmploymentStatus::Offboarding))
+                .filter(users::employment_status.ne(EmploymentStatus::Offboarded))
                 .filter(users::id.ne(person_id))
                 .count()
                 .get_result(conn)?;
@@ -317,10 +339,9 @@ pub fn start_offboarding(
                 )));
             }
         }
-        let disable_now = form.disable_now.is_some();
         diesel::update(users::table.find(person_id))
             .set((
-                users::employment_status.eq("offboarding"),
+                users::employment_status.eq(EmploymentStatus::Offboarding),
                 users::end_date.eq(last_day),
             ))
             .execute(conn)?;
@@ -330,16 +351,17 @@ pub fn start_offboarding(
                 .execute(conn)?;
             end_sessions(conn, person_id, "offboarding")?;
         }
-        let workflow_id: i64 = diesel::insert_into(workflows::table)
-            .values((
-                workflows::kind.eq("offboarding"),
-                workflows::person_id.eq(person_id),
-                workflows::effective_on.eq(last_day),
-                workflows::started_by.eq(actor.id),
-            ))
+        let workflow_id: WorkflowId = diesel::insert_into(workflows::table)
+            .values(NewWorkflow {
+                kind: WorkflowKind::Offboarding,
+                person_id,
+                effective_on: last_day,
+                template_id: None,
+                started_by: Some(PersonId(actor.id)),
+            })
             .returning(workflows::id)
             .get_result(conn)?;
-        let grants: Vec<(i64, i64)> = access_grants::table
+        let grants: Vec<(GrantId, ProductId)> = access_grants::table
             .filter(access_grants::user_id.eq(person_id))
             .filter(access_grants::revoked_at.is_null())
             .select((access_grants::id, access_grants::product_id))
@@ -349,15 +371,14 @@ pub fn start_offboarding(
                 id: person_id,
                 name: &name,
             };
-            create_task(
-                conn,
+            let task = NewTask {
                 workflow_id,
-                "revoke",
-                *product_id,
-                Some(*grant_id),
-                last_day,
-                &person,
-            )?;
+                kind: TaskKind::Revoke,
+                product_id: *product_id,
+                grant_id: Some(*grant_id),
+                due_on: last_day,
+            };
+            create_task(conn, task, &person)?;
         }
         let handovers = super::handover::create_for(conn, workflow_id, person_id, &name)?;
         audit::record(
@@ -383,10 +404,11 @@ pub fn on_new_grant(
     product_id: i64,
     grant_id: i64,
 ) -> Result<(), AppError> {
-    let open: Option<(i64, NaiveDate)> = workflows::table
+    let person_id = PersonId(person_id);
+    let open: Option<(WorkflowId, NaiveDate)> = workflows::table
         .filter(workflows::person_id.eq(person_id))
-        .filter(workflows::kind.eq("offboarding"))
-        .filter(workflows::status.eq("open"))
+        .filter(workflows::kind.eq(WorkflowKind::Offboarding))
+        .filter(workflows::status.eq(WorkflowStatus::Open))
         .select((workflows::id, workflows::effective_on))
         .first(conn)
         .optional()?;
@@ -395,13 +417,16 @@ pub fn on_new_grant(
             .find(person_id)
             .select(users::full_name)
             .first(conn)?;
+        let task = NewTask {
+            workflow_id,
+            kind: TaskKind::Revoke,
+            product_id: ProductId(product_id),
+            grant_id: Some(GrantId(grant_id)),
+            due_on: last_day,
+        };
         create_task(
             conn,
-            workflow_id,
-            "revoke",
-            product_id,
-            Some(grant_id),
-            last_day,
+            task,
             &Person {
                 id: person_id,
                 name: &name,
@@ -411,228 +436,182 @@ pub fn on_new_grant(
     Ok(())
 }
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct CompleteForm {
-    #[serde(default)]
-    pub account_identifier: String,
-    #[serde(default)]
-    pub note: String,
-}
-
-struct TaskRow {
-    workflow_id: i64,
-    kind: String,
-    product_id: i64,
-    grant_id: Option<i64>,
-    status: String,
-    person_id: i64,
-    person_name: String,
-}
-
-fn load_task(conn: &mut PgConnection, id: i64) -> Result<TaskRow, AppError> {
-    let r: (i64, String, i64, Option<i64>, String, i64, String) = tasks::table
-        .inner_join(workflows::table.inner_join(users::table))
-        .filter(tasks::id.eq(id))
-        .select((
-            tasks::workflow_id,
-            tasks::kind,
-            tasks::product_id,
-            tasks::grant_id,
-            tasks::status,
-            workflows::person_id,
-            users::full_name,
-        ))
-        .for_update()
-        .first(conn)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
-    Ok(TaskRow {
-        workflow_id: r.0,
-        kind: r.1,
-        product_id: r.2,
-        grant_id: r.3,
-        status: r.4,
-        person_id: r.5,
-        person_name: r.6,
+/// Closes a task: done (a grant task grants the access, a revoke task revokes it, in the
+/// same transaction) or not needed. Who may close it is decided first
+/// (`authz::authorize_task`): anyone else learns nothing, not even that it exists or that
+/// their `request` (the door's translation of its input) was wrong; an Admin who is the
+/// task's person is told why not.
+pub fn close_task(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: TaskId,
+    request: Result<TaskCompletion, FieldErrors>,
+) -> Result<WorkflowId, CommandError> {
+    crate::db::transaction(conn, |conn| {
+        let t = super::queries::task_for_update(conn, id)?;
+        let facts = super::queries::task_facts(conn, actor, &t)?;
+        match authorize_task(actor, TaskAction::Close, &facts) {
+            Err(AppError::Forbidden) => {
+                return Err(CommandError::Refused(
+                    "This task is about you: another administrator completes it.".into(),
+                ))
+            }
+            other => other?,
+        }
+        let request = request.clone().map_err(CommandError::Invalid)?;
+        if t.status != TaskStatus::Open {
+            return Err(CommandError::Refused("This task is already closed.".into()));
+        }
+        match request {
+            TaskCompletion::Done {
+                account_identifier,
+                note,
+            } => done(conn, actor, id, &t, &account_identifier, &note),
+            TaskCompletion::NotNeeded { reason } => not_needed(conn, actor, id, &t, &reason),
+        }?;
+        finish_if_done(conn, actor, t.workflow_id)?;
+        Ok(t.workflow_id)
     })
 }
 
-/// Who may complete or close task `t` (`assign::may_complete`): anyone else learns nothing,
-/// not even that it exists; an Admin who is the task's person is told why.
-fn authorize_task(conn: &mut PgConnection, actor: &Actor, t: &TaskRow) -> Result<(), CommandError> {
-    if assign::may_complete(conn, actor, t.product_id, t.person_id)? {
-        Ok(())
-    } else if actor.is_admin() {
-        Err(CommandError::Refused(
-            "This task is about you: another administrator completes it.".into(),
-        ))
-    } else {
-        Err(CommandError::Other(AppError::NotFound))
-    }
+#[derive(Insertable)]
+#[diesel(table_name = access_grants)]
+struct NewGrant<'a> {
+    user_id: PersonId,
+    product_id: ProductId,
+    granted_by: Option<PersonId>,
+    account_identifier: &'a str,
+    note: &'a str,
 }
 
-/// Completes a task: grants or revokes the access in the same transaction.
-pub fn complete_task(
+/// A task marked done: the access granted or revoked, and the task closed.
+fn done(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
-    form: &CompleteForm,
-) -> Result<i64, CommandError> {
-    crate::db::transaction(conn, |conn| {
-        // Who may complete it first: anyone else learns nothing, not even that it exists.
-        let t = load_task(conn, id)?;
-        authorize_task(conn, actor, &t)?;
-        for (field, value) in [
-            ("account_identifier", &form.account_identifier),
-            ("note", &form.note),
-        ] {
-            if crate::domain::card::contains_card_number(value) {
-                return Err(invalid(field, crate::domain::card::REFUSAL));
-            }
+    id: TaskId,
+    t: &super::queries::TaskState,
+    account: &str,
+    note: &str,
+) -> Result<(), CommandError> {
+    let label = product_label(conn, t.product_id)?;
+    let grant_id = if t.kind == TaskKind::Grant {
+        let product_status: InventoryStatus = products::table
+            .find(t.product_id)
+            .select(products::status)
+            .first(conn)?;
+        if product_status != InventoryStatus::Active {
+            return Err(CommandError::Refused(format!(
+                "{label} has been archived: close this task as not needed instead."
+            )));
         }
-        if t.status != "open" {
-            return Err(CommandError::Refused("This task is already closed.".into()));
-        }
-        let label = product_label(conn, t.product_id)?;
-        let account = form.account_identifier.trim();
-        let note = form.note.trim();
-        let grant_id = if t.kind == "grant" {
-            let product_status: String = products::table
-                .find(t.product_id)
-                .select(products::status)
-                .first(conn)?;
-            if product_status != "active" {
-                return Err(CommandError::Refused(format!(
-                    "{label} has been archived: close this task as not needed instead."
-                )));
-            }
-            let existing: Option<i64> = access_grants::table
-                .filter(access_grants::user_id.eq(t.person_id))
-                .filter(access_grants::product_id.eq(t.product_id))
-                .filter(access_grants::revoked_at.is_null())
-                .select(access_grants::id)
-                .first(conn)
-                .optional()?;
-            match existing {
-                Some(g) => g,
-                None => {
-                    let g: i64 = diesel::insert_into(access_grants::table)
-                        .values((
-                            access_grants::user_id.eq(t.person_id),
-                            access_grants::product_id.eq(t.product_id),
-                            access_grants::granted_by.eq(actor.id),
-                            access_grants::account_identifier.eq(account),
-                            access_grants::note.eq(note),
-                        ))
-                        .returning(access_grants::id)
-                        .get_result(conn)?;
-                    audit::record(
-                        conn,
-                        AuditEntry::by(actor, "grant.created", "access_grant", Some(g.to_string()))
-                            .summary(format!("Granted {label} to {} (onboarding task #{id})", t.person_name))
-                            .after(json!({"user_id": t.person_id, "product_id": t.product_id, "account_identifier": account, "note": note})),
-                    )?;
-                    g
-                }
-            }
-        } else {
-            // Tasks made by PortalOps always name their grant; one loaded from elsewhere
-            // might not, and is closed as not needed instead.
-            let g = t.grant_id.ok_or_else(|| {
-                CommandError::Refused(
-                    "This task names no access to revoke: close it as not needed.".into(),
-                )
-            })?;
-            let n = diesel::update(
-                access_grants::table
-                    .find(g)
-                    .filter(access_grants::revoked_at.is_null()),
-            )
-            .set((
-                access_grants::revoked_at.eq(crate::clock::now()),
-                access_grants::revoked_by.eq(actor.id),
-                access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
-            ))
-            .execute(conn)?;
-            if n == 1 {
+        let existing: Option<GrantId> = access_grants::table
+            .filter(access_grants::user_id.eq(t.person_id))
+            .filter(access_grants::product_id.eq(t.product_id))
+            .filter(access_grants::revoked_at.is_null())
+            .select(access_grants::id)
+            .first(conn)
+            .optional()?;
+        match existing {
+            Some(g) => g,
+            None => {
+                let g: GrantId = diesel::insert_into(access_grants::table)
+                    .values(NewGrant {
+                        user_id: t.person_id,
+                        product_id: t.product_id,
+                        granted_by: Some(PersonId(actor.id)),
+                        account_identifier: account,
+                        note,
+                    })
+                    .returning(access_grants::id)
+                    .get_result(conn)?;
                 audit::record(
                     conn,
-                    AuditEntry::by(actor, "grant.revoked", "access_grant", Some(g.to_string()))
-                        .summary(format!(
-                            "Revoked {label} from {} (offboarding task #{id})",
-                            t.person_name
-                        ))
-                        .before(json!({"active": true}))
-                        .after(json!({"active": false, "reason": note})),
+                    AuditEntry::by(actor, "grant.created", "access_grant", Some(g.to_string()))
+                        .summary(format!("Granted {label} to {} (onboarding task #{id})", t.person_name))
+                        .after(json!({"user_id": t.person_id, "product_id": t.product_id, "account_identifier": account, "note": note})),
                 )?;
+                g
             }
-            g
-        };
-        diesel::update(tasks::table.find(id))
-            .set((
-                tasks::status.eq("done"),
-                tasks::grant_id.eq(grant_id),
-                tasks::completed_by.eq(actor.id),
-                tasks::completed_at.eq(crate::clock::now()),
-                tasks::account_identifier.eq(account),
-                tasks::note.eq(note),
-            ))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            AuditEntry::by(actor, "task.completed", "task", Some(id.to_string())).summary(format!(
-                "{} {label} for {}: done",
-                if t.kind == "grant" { "Grant" } else { "Revoke" },
-                t.person_name
-            )),
-        )?;
-        finish_if_done(conn, actor, t.workflow_id)?;
-        Ok(t.workflow_id)
-    })
+        }
+    } else {
+        // Tasks made by PortalOps always name their grant; one loaded from elsewhere
+        // might not, and is closed as not needed instead.
+        let g = t.grant_id.ok_or_else(|| {
+            CommandError::Refused(
+                "This task names no access to revoke: close it as not needed.".into(),
+            )
+        })?;
+        let n = diesel::update(
+            access_grants::table
+                .find(g)
+                .filter(access_grants::revoked_at.is_null()),
+        )
+        .set((
+            access_grants::revoked_at.eq(crate::clock::now()),
+            access_grants::revoked_by.eq(actor.id),
+            access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            audit::record(
+                conn,
+                AuditEntry::by(actor, "grant.revoked", "access_grant", Some(g.to_string()))
+                    .summary(format!(
+                        "Revoked {label} from {} (offboarding task #{id})",
+                        t.person_name
+                    ))
+                    .before(json!({"active": true}))
+                    .after(json!({"active": false, "reason": note})),
+            )?;
+        }
+        g
+    };
+    diesel::update(tasks::table.find(id))
+        .set((
+            tasks::status.eq(TaskStatus::Done),
+            tasks::grant_id.eq(grant_id),
+            tasks::completed_by.eq(actor.id),
+            tasks::completed_at.eq(crate::clock::now()),
+            tasks::account_identifier.eq(account),
+            tasks::note.eq(note),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        AuditEntry::by(actor, "task.completed", "task", Some(id.to_string())).summary(format!(
+            "{} {label} for {}: done",
+            verb(t.kind),
+            t.person_name
+        )),
+    )?;
+    Ok(())
 }
 
-/// Closes a task without acting (e.g. the person does not need the product), with a reason.
-pub fn close_not_needed(
+/// A task closed without acting (e.g. the person does not need the product), with why.
+fn not_needed(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
+    id: TaskId,
+    t: &super::queries::TaskState,
     reason: &str,
-) -> Result<i64, CommandError> {
-    let reason = reason.trim();
-    crate::db::transaction(conn, |conn| {
-        // Who may close it first: anyone else learns nothing, not even that it exists.
-        let t = load_task(conn, id)?;
-        authorize_task(conn, actor, &t)?;
-        if reason.is_empty() {
-            return Err(invalid("reason", "Say why this task is not needed."));
-        }
-        if crate::domain::card::contains_card_number(reason) {
-            return Err(invalid("reason", crate::domain::card::REFUSAL));
-        }
-        if t.status != "open" {
-            return Err(CommandError::Refused("This task is already closed.".into()));
-        }
-        diesel::update(tasks::table.find(id))
-            .set((
-                tasks::status.eq("not_needed"),
-                tasks::completed_by.eq(actor.id),
-                tasks::completed_at.eq(crate::clock::now()),
-                tasks::note.eq(reason),
-            ))
-            .execute(conn)?;
-        let label = product_label(conn, t.product_id)?;
-        audit::record(
-            conn,
-            AuditEntry::by(actor, "task.not_needed", "task", Some(id.to_string())).summary(
-                format!(
-                    "{label} for {}: closed as not needed ({reason})",
-                    t.person_name
-                ),
-            ),
-        )?;
-        finish_if_done(conn, actor, t.workflow_id)?;
-        Ok(t.workflow_id)
-    })
+) -> Result<(), CommandError> {
+    diesel::update(tasks::table.find(id))
+        .set((
+            tasks::status.eq(TaskStatus::NotNeeded),
+            tasks::completed_by.eq(actor.id),
+            tasks::completed_at.eq(crate::clock::now()),
+            tasks::note.eq(reason),
+        ))
+        .execute(conn)?;
+    let label = product_label(conn, t.product_id)?;
+    audit::record(
+        conn,
+        AuditEntry::by(actor, "task.not_needed", "task", Some(id.to_string())).summary(format!(
+            "{label} for {}: closed as not needed ({reason})",
+            t.person_name
+        )),
+    )?;
+    Ok(())
 }
 
 /// When no task or handover is open, the workflow completes and the person becomes active
@@ -644,51 +623,56 @@ pub fn close_not_needed(
 pub(crate) fn finish_if_done(
     conn: &mut PgConnection,
     actor: &Actor,
-    workflow_id: i64,
+    workflow_id: WorkflowId,
 ) -> Result<(), AppError> {
     finish(conn, Some(actor), workflow_id, crate::clock::local_today())
+}
+
+/// What finishing a workflow needs to know about it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = workflows, check_for_backend(diesel::pg::Pg))]
+struct Finishing {
+    kind: WorkflowKind,
+    person_id: PersonId,
+    started_by: Option<PersonId>,
+    status: WorkflowStatus,
+    effective_on: NaiveDate,
 }
 
 /// `finish_if_done` for `by` (None: the scheduler) on `today` (in the configured zone).
 fn finish(
     conn: &mut PgConnection,
     by: Option<&Actor>,
-    workflow_id: i64,
+    workflow_id: WorkflowId,
     today: NaiveDate,
 ) -> Result<(), AppError> {
     let open: i64 = tasks::table
         .filter(tasks::workflow_id.eq(workflow_id))
-        .filter(tasks::status.eq("open"))
+        .filter(tasks::status.eq(TaskStatus::Open))
         .count()
         .get_result(conn)?;
     if open > 0 || super::handover::open_count(conn, workflow_id)? > 0 {
         return Ok(());
     }
-    let (kind, person_id, started_by, status, last_day): (
-        String,
-        i64,
-        Option<i64>,
-        String,
-        NaiveDate,
-    ) = workflows::table
+    let Finishing {
+        kind,
+        person_id,
+        started_by,
+        status,
+        effective_on: last_day,
+    } = workflows::table
         .find(workflow_id)
-        .select((
-            workflows::kind,
-            workflows::person_id,
-            workflows::started_by,
-            workflows::status,
-            workflows::effective_on,
-        ))
+        .select(Finishing::as_select())
         .first(conn)?;
-    if status != "open" {
+    if status != WorkflowStatus::Open {
         return Ok(());
     }
-    if kind == "offboarding" && keeps_login(conn, person_id)? && last_day >= today {
+    if kind == WorkflowKind::Offboarding && keeps_login(conn, person_id)? && last_day >= today {
         return Ok(());
     }
     diesel::update(workflows::table.find(workflow_id))
         .set((
-            workflows::status.eq("completed"),
+            workflows::status.eq(WorkflowStatus::Completed),
             workflows::completed_at.eq(crate::clock::now()),
         ))
         .execute(conn)?;
@@ -696,13 +680,13 @@ fn finish(
         .find(person_id)
         .select(users::full_name)
         .first(conn)?;
-    let left = if kind == "onboarding" {
+    let left = if kind == WorkflowKind::Onboarding {
         diesel::update(
             users::table
                 .find(person_id)
-                .filter(users::employment_status.eq("onboarding")),
+                .filter(users::employment_status.eq(EmploymentStatus::Onboarding)),
         )
-        .set(users::employment_status.eq("active"))
+        .set(users::employment_status.eq(EmploymentStatus::Active))
         .execute(conn)?;
         None
     } else {
@@ -723,12 +707,12 @@ fn finish(
     };
     let summary = match &left {
         None => format!("Onboarding of {name} completed"),
-        Some(l) if l.role == "user" && l.scopes == 0 => {
+        Some(l) if l.role == Role::User && l.scopes == 0 => {
             format!("Offboarding of {name} completed: login disabled")
         }
         Some(l) => format!(
             "Offboarding of {name} completed: login disabled, role {} and {} administrator scope(s) removed",
-            crate::directory::model::role_label(&l.role),
+            l.role.label(),
             l.scopes
         ),
     };
@@ -745,7 +729,7 @@ fn finish(
     if let Some(starter) = started_by {
         notify(
             conn,
-            &[starter],
+            &[starter.get()],
             "workflow.completed",
             &format!("The {kind} of {name} is complete"),
             &format!("/workflows/{workflow_id}"),
@@ -756,8 +740,8 @@ fn finish(
 
 /// Whether the person can log in now (active, a role with a login, a password): such a
 /// login stays until the end of their last day.
-fn keeps_login(conn: &mut PgConnection, person_id: i64) -> Result<bool, AppError> {
-    let (active, role, has_password): (bool, String, bool) = users::table
+fn keeps_login(conn: &mut PgConnection, person_id: PersonId) -> Result<bool, AppError> {
+    let (active, role, has_password): (bool, Role, bool) = users::table
         .find(person_id)
         .select((
             users::is_active,
@@ -765,20 +749,20 @@ fn keeps_login(conn: &mut PgConnection, person_id: i64) -> Result<bool, AppError
             users::password_hash.is_not_null(),
         ))
         .first(conn)?;
-    Ok(active && crate::authz::Role::parse(&role).is_some_and(|r| r.can_log_in()) && has_password)
+    Ok(active && role.can_log_in() && has_password)
 }
 
 /// What a leaver held when they left.
 struct Left {
-    role: String,
+    role: Role,
     scopes: usize,
 }
 
 /// The person has left: offboarded, login disabled and sessions ended, and no administrator
 /// role or scope kept (the handovers gave their services and products new administrators;
 /// anything added since is removed here).
-fn leave(conn: &mut PgConnection, person_id: i64) -> Result<Left, AppError> {
-    let role: String = users::table
+fn leave(conn: &mut PgConnection, person_id: PersonId) -> Result<Left, AppError> {
+    let role: Role = users::table
         .find(person_id)
         .select(users::role)
         .for_update()
@@ -790,9 +774,9 @@ fn leave(conn: &mut PgConnection, person_id: i64) -> Result<Left, AppError> {
                 .execute(conn)?;
     diesel::update(users::table.find(person_id))
         .set((
-            users::employment_status.eq("offboarded"),
+            users::employment_status.eq(EmploymentStatus::Offboarded),
             users::is_active.eq(false),
-            users::role.eq("user"),
+            users::role.eq(Role::User),
             users::updated_at.eq(crate::clock::now()),
         ))
         .execute(conn)?;
@@ -806,14 +790,14 @@ pub fn complete_after_last_day(
     conn: &mut PgConnection,
     today: NaiveDate,
 ) -> Result<usize, AppError> {
-    let due: Vec<i64> = workflows::table
-        .filter(workflows::kind.eq("offboarding"))
-        .filter(workflows::status.eq("open"))
+    let due: Vec<WorkflowId> = workflows::table
+        .filter(workflows::kind.eq(WorkflowKind::Offboarding))
+        .filter(workflows::status.eq(WorkflowStatus::Open))
         .filter(workflows::effective_on.lt(today))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             tasks::table
                 .filter(tasks::workflow_id.eq(workflows::id))
-                .filter(tasks::status.eq("open")),
+                .filter(tasks::status.eq(TaskStatus::Open)),
         )))
         .select(workflows::id)
         .order(workflows::id.asc())
@@ -821,20 +805,20 @@ pub fn complete_after_last_day(
     let mut completed = 0;
     for id in due {
         let done = crate::db::transaction(conn, |conn| {
-            let status: String = workflows::table
+            let status: WorkflowStatus = workflows::table
                 .find(id)
                 .select(workflows::status)
                 .for_update()
                 .first(conn)?;
-            if status != "open" {
+            if status != WorkflowStatus::Open {
                 return Ok(false);
             }
             finish(conn, None, id, today)?;
-            let after: String = workflows::table
+            let after: WorkflowStatus = workflows::table
                 .find(id)
                 .select(workflows::status)
                 .first(conn)?;
-            Ok::<_, AppError>(after == "completed")
+            Ok::<_, AppError>(after == WorkflowStatus::Completed)
         })?;
         completed += usize::from(done);
     }
@@ -845,23 +829,20 @@ pub fn complete_after_last_day(
 pub fn cancel(
     conn: &mut PgConnection,
     actor: &Actor,
-    workflow_id: i64,
-    reason: &str,
+    workflow_id: WorkflowId,
+    request: Cancellation,
 ) -> Result<(), CommandError> {
     authorize(actor, Action::ManagePeople)?;
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(invalid("reason", "Say why the workflow is cancelled."));
-    }
+    let reason = request.reason.as_str();
     crate::db::transaction(conn, |conn| {
-        let (status, kind, person_id): (String, String, i64) = workflows::table
+        let (status, kind, person_id): (WorkflowStatus, WorkflowKind, PersonId) = workflows::table
             .find(workflow_id)
             .select((workflows::status, workflows::kind, workflows::person_id))
             .for_update()
             .first(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
-        if status != "open" {
+        if status != WorkflowStatus::Open {
             return Err(CommandError::Refused(
                 "Only an open workflow can be cancelled.".into(),
             ));
@@ -869,10 +850,10 @@ pub fn cancel(
         let cancelled = diesel::update(
             tasks::table
                 .filter(tasks::workflow_id.eq(workflow_id))
-                .filter(tasks::status.eq("open")),
+                .filter(tasks::status.eq(TaskStatus::Open)),
         )
         .set((
-            tasks::status.eq("cancelled"),
+            tasks::status.eq(TaskStatus::Cancelled),
             tasks::note.eq(reason),
             tasks::completed_at.eq(crate::clock::now()),
         ))
@@ -880,22 +861,21 @@ pub fn cancel(
         super::handover::cancel_open(conn, workflow_id, reason)?;
         diesel::update(workflows::table.find(workflow_id))
             .set((
-                workflows::status.eq("cancelled"),
+                workflows::status.eq(WorkflowStatus::Cancelled),
                 workflows::cancelled_at.eq(crate::clock::now()),
                 workflows::cancel_reason.eq(reason),
             ))
             .execute(conn)?;
-        let back = if kind == "onboarding" {
-            "onboarding"
-        } else {
-            "offboarding"
+        let back = match kind {
+            WorkflowKind::Onboarding => EmploymentStatus::Onboarding,
+            WorkflowKind::Offboarding => EmploymentStatus::Offboarding,
         };
         diesel::update(
             users::table
                 .find(person_id)
                 .filter(users::employment_status.eq(back)),
         )
-        .set(users::employment_status.eq("active"))
+        .set(users::employment_status.eq(EmploymentStatus::Active))
         .execute(conn)?;
         audit::record(
             conn,

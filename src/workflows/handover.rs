@@ -23,6 +23,10 @@ use crate::db::schema::{
     billing_records, handovers, onboarding_templates, product_admins, products, service_admins,
     services, tasks, users, workflows,
 };
+use crate::domain::{
+    BillingStatus, EmploymentStatus, HandoverId, HandoverKind, HandoverStatus, PersonId, Role,
+    TaskStatus, WorkflowId,
+};
 use crate::error::{invalid, AppError, AppResult, CommandError};
 use crate::inventory::commands::{set_product_admin, set_service_admin};
 use crate::notify::notify;
@@ -31,10 +35,10 @@ use crate::web::AppState;
 
 /// One item to hand over, for the workflow page and the report.
 pub struct HandoverRow {
-    pub id: i64,
-    pub kind: String,
+    pub id: HandoverId,
+    pub kind: HandoverKind,
     pub label: String,
-    pub status: String,
+    pub status: HandoverStatus,
     pub new_owner: String,
     pub completed_by: String,
     pub completed_at: String,
@@ -45,20 +49,19 @@ pub struct HandoverRow {
 
 impl HandoverRow {
     pub fn what(&self) -> &'static str {
-        match self.kind.as_str() {
-            "service_admin" => "Service Administrator of",
-            "product_admin" => "Product Administrator of",
-            "template" => "Maintainer of the onboarding template",
-            _ => "Billing owner of",
-        }
+        self.kind.label()
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status == HandoverStatus::Open
     }
 
     /// Who may take it over: the role the new owner must hold.
     pub fn needs(&self) -> &'static str {
-        match self.kind.as_str() {
-            "service_admin" => "a Service Administrator",
-            "product_admin" => "a Product Administrator",
-            _ => "anyone in the directory",
+        match self.kind {
+            HandoverKind::ServiceAdmin => "a Service Administrator",
+            HandoverKind::ProductAdmin => "a Product Administrator",
+            HandoverKind::BillingOwner | HandoverKind::Template => "anyone in the directory",
         }
     }
 }
@@ -67,11 +70,11 @@ impl HandoverRow {
 /// Returns how many were made; the Admins are notified when there are any.
 pub fn create_for(
     conn: &mut PgConnection,
-    workflow_id: i64,
-    person_id: i64,
+    workflow_id: WorkflowId,
+    person_id: PersonId,
     person_name: &str,
 ) -> Result<usize, AppError> {
-    let mut items: Vec<(&str, i64, String)> = Vec::new();
+    let mut items: Vec<(HandoverKind, i64, String)> = Vec::new();
     for (id, name) in service_admins::table
         .inner_join(services::table)
         .filter(service_admins::user_id.eq(person_id))
@@ -79,7 +82,7 @@ pub fn create_for(
         .order(services::name.asc())
         .load::<(i64, String)>(conn)?
     {
-        items.push(("service_admin", id, name));
+        items.push((HandoverKind::ServiceAdmin, id, name));
     }
     for (id, label) in product_admins::table
         .inner_join(products::table.inner_join(services::table))
@@ -91,12 +94,12 @@ pub fn create_for(
         .order((services::name.asc(), products::name.asc()))
         .load::<(i64, String)>(conn)?
     {
-        items.push(("product_admin", id, label));
+        items.push((HandoverKind::ProductAdmin, id, label));
     }
     for (id, label, reference) in billing_records::table
         .inner_join(products::table.inner_join(services::table))
         .filter(billing_records::billing_owner_id.eq(person_id))
-        .filter(billing_records::status.eq("active"))
+        .filter(billing_records::status.eq(BillingStatus::Active))
         .select((
             billing_records::id,
             services::name.concat(" → ").concat(products::name),
@@ -110,7 +113,7 @@ pub fn create_for(
         } else {
             format!("{label} ({reference})")
         };
-        items.push(("billing_owner", id, label));
+        items.push((HandoverKind::BillingOwner, id, label));
     }
     for (id, name) in onboarding_templates::table
         .filter(onboarding_templates::maintainer_id.eq(person_id))
@@ -118,7 +121,7 @@ pub fn create_for(
         .order(onboarding_templates::name.asc())
         .load::<(i64, String)>(conn)?
     {
-        items.push(("template", id, name));
+        items.push((HandoverKind::Template, id, name));
     }
     for (kind, object_id, label) in &items {
         diesel::insert_into(handovers::table)
@@ -132,7 +135,7 @@ pub fn create_for(
     }
     if !items.is_empty() {
         let admins: Vec<i64> = users::table
-            .filter(users::role.eq("admin"))
+            .filter(users::role.eq(Role::Admin))
             .filter(users::is_active.eq(true))
             .select(users::id)
             .load(conn)?;
@@ -150,10 +153,10 @@ pub fn create_for(
     Ok(items.len())
 }
 
-pub fn open_count(conn: &mut PgConnection, workflow_id: i64) -> Result<i64, AppError> {
+pub fn open_count(conn: &mut PgConnection, workflow_id: WorkflowId) -> Result<i64, AppError> {
     Ok(handovers::table
         .filter(handovers::workflow_id.eq(workflow_id))
-        .filter(handovers::status.eq("open"))
+        .filter(handovers::status.eq(HandoverStatus::Open))
         .count()
         .get_result(conn)?)
 }
@@ -161,61 +164,60 @@ pub fn open_count(conn: &mut PgConnection, workflow_id: i64) -> Result<i64, AppE
 /// Cancelling the offboarding cancels its open handovers (nothing changes owner).
 pub fn cancel_open(
     conn: &mut PgConnection,
-    workflow_id: i64,
+    workflow_id: WorkflowId,
     reason: &str,
 ) -> Result<usize, AppError> {
     Ok(diesel::update(
         handovers::table
             .filter(handovers::workflow_id.eq(workflow_id))
-            .filter(handovers::status.eq("open")),
+            .filter(handovers::status.eq(HandoverStatus::Open)),
     )
     .set((
-        handovers::status.eq("cancelled"),
+        handovers::status.eq(HandoverStatus::Cancelled),
         handovers::note.eq(reason),
         handovers::completed_at.eq(crate::clock::now()),
     ))
     .execute(conn)?)
 }
 
-type Tuple = (
-    i64,
-    String,
-    i64,
-    String,
-    String,
-    Option<i64>,
-    Option<i64>,
-    Option<DateTime<Utc>>,
-    String,
-);
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = handovers, check_for_backend(diesel::pg::Pg))]
+struct Stored {
+    id: HandoverId,
+    kind: HandoverKind,
+    object_id: i64,
+    label: String,
+    status: HandoverStatus,
+    new_owner_id: Option<PersonId>,
+    completed_by: Option<PersonId>,
+    completed_at: Option<DateTime<Utc>>,
+    note: String,
+}
 
-pub fn list(conn: &mut PgConnection, workflow_id: i64) -> Result<Vec<HandoverRow>, AppError> {
-    let rows: Vec<Tuple> = handovers::table
+pub fn list(
+    conn: &mut PgConnection,
+    workflow_id: WorkflowId,
+) -> Result<Vec<HandoverRow>, AppError> {
+    let rows: Vec<Stored> = handovers::table
         .filter(handovers::workflow_id.eq(workflow_id))
         .order((handovers::status.desc(), handovers::id.asc()))
-        .select((
-            handovers::id,
-            handovers::kind,
-            handovers::object_id,
-            handovers::label,
-            handovers::status,
-            handovers::new_owner_id,
-            handovers::completed_by,
-            handovers::completed_at,
-            handovers::note,
-        ))
+        .select(Stored::as_select())
         .load(conn)?;
-    let mut ids: Vec<i64> = rows.iter().flat_map(|r| [r.5, r.6]).flatten().collect();
+    let mut ids: Vec<PersonId> = rows
+        .iter()
+        .flat_map(|r| [r.new_owner_id, r.completed_by])
+        .flatten()
+        .collect();
     ids.sort_unstable();
     ids.dedup();
-    let names: std::collections::HashMap<i64, String> = users::table
+    let names: std::collections::HashMap<PersonId, String> = users::table
         .filter(users::id.eq_any(&ids))
         .select((users::id, users::full_name))
-        .load::<(i64, String)>(conn)?
+        .load::<(PersonId, String)>(conn)?
         .into_iter()
         .collect();
-    let name = |id: Option<i64>| id.and_then(|i| names.get(&i).cloned()).unwrap_or_default();
-    let moving = if rows.iter().any(|r| r.4 == "open") {
+    let name = |id: Option<PersonId>| id.and_then(|i| names.get(&i).cloned()).unwrap_or_default();
+    let moving = if rows.iter().any(|r| r.status == HandoverStatus::Open) {
         open_tasks_by_product(conn, workflow_id)?
     } else {
         Vec::new()
@@ -223,27 +225,31 @@ pub fn list(conn: &mut PgConnection, workflow_id: i64) -> Result<Vec<HandoverRow
     Ok(rows
         .into_iter()
         .map(|r| {
-            let open_tasks = match (r.4.as_str(), r.1.as_str()) {
-                ("open", "service_admin") => {
-                    moving.iter().filter(|m| m.1 == r.2).map(|m| m.2).sum()
-                }
-                ("open", "product_admin") => {
-                    moving.iter().filter(|m| m.0 == r.2).map(|m| m.2).sum()
-                }
+            let open_tasks = match (r.status, r.kind) {
+                (HandoverStatus::Open, HandoverKind::ServiceAdmin) => moving
+                    .iter()
+                    .filter(|m| m.1 == r.object_id)
+                    .map(|m| m.2)
+                    .sum(),
+                (HandoverStatus::Open, HandoverKind::ProductAdmin) => moving
+                    .iter()
+                    .filter(|m| m.0 == r.object_id)
+                    .map(|m| m.2)
+                    .sum(),
                 _ => 0,
             };
             HandoverRow {
-                id: r.0,
-                kind: r.1,
-                label: r.3,
-                status: r.4,
-                new_owner: name(r.5),
-                completed_by: name(r.6),
+                id: r.id,
+                kind: r.kind,
+                label: r.label,
+                status: r.status,
+                new_owner: name(r.new_owner_id),
+                completed_by: name(r.completed_by),
                 completed_at: r
-                    .7
+                    .completed_at
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                     .unwrap_or_default(),
-                note: r.8,
+                note: r.note,
                 open_tasks,
             }
         })
@@ -254,11 +260,11 @@ pub fn list(conn: &mut PgConnection, workflow_id: i64) -> Result<Vec<HandoverRow
 /// with an administrator role. One query for the whole page.
 fn open_tasks_by_product(
     conn: &mut PgConnection,
-    workflow_id: i64,
+    workflow_id: WorkflowId,
 ) -> Result<Vec<(i64, i64, i64)>, AppError> {
     Ok(tasks::table
         .inner_join(products::table)
-        .filter(tasks::status.eq("open"))
+        .filter(tasks::status.eq(TaskStatus::Open))
         .filter(tasks::workflow_id.ne(workflow_id))
         .group_by((products::id, products::service_id))
         .select((
@@ -275,39 +281,44 @@ fn open_tasks_by_product(
 pub fn complete(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
+    id: HandoverId,
     new_owner_email: &str,
-) -> Result<i64, CommandError> {
+) -> Result<WorkflowId, CommandError> {
     authorize(actor, Action::ManagePeople)?;
     let email = new_owner_email.trim().to_lowercase();
     crate::db::transaction(conn, |conn| {
-        let (workflow_id, kind, object_id, label, status): (i64, String, i64, String, String) =
-            handovers::table
-                .find(id)
-                .select((
-                    handovers::workflow_id,
-                    handovers::kind,
-                    handovers::object_id,
-                    handovers::label,
-                    handovers::status,
-                ))
-                .for_update()
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::NotFound)?;
-        if status != "open" {
+        let (workflow_id, kind, object_id, label, status): (
+            WorkflowId,
+            HandoverKind,
+            i64,
+            String,
+            HandoverStatus,
+        ) = handovers::table
+            .find(id)
+            .select((
+                handovers::workflow_id,
+                handovers::kind,
+                handovers::object_id,
+                handovers::label,
+                handovers::status,
+            ))
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        if status != HandoverStatus::Open {
             return Err(CommandError::Refused(
                 "This handover is already closed.".into(),
             ));
         }
-        let leaver: i64 = workflows::table
+        let leaver: PersonId = workflows::table
             .find(workflow_id)
             .select(workflows::person_id)
             .first(conn)?;
-        let new_owner: Option<(i64, String)> = if email.is_empty() {
+        let new_owner: Option<(PersonId, String)> = if email.is_empty() {
             None
         } else {
-            let found: Option<(i64, String, String)> = users::table
+            let found: Option<(PersonId, String, EmploymentStatus)> = users::table
                 .filter(lower(users::email).eq(&email))
                 .select((users::id, users::full_name, users::employment_status))
                 .first(conn)
@@ -325,7 +336,7 @@ pub fn complete(
                         "Choose someone other than the person leaving.",
                     ))
                 }
-                Some((_, name, st)) if st == "offboarded" || st == "offboarding" => {
+                Some((_, name, EmploymentStatus::Offboarded | EmploymentStatus::Offboarding)) => {
                     return Err(invalid(
                         "email",
                         &format!("{name} is leaving too: choose someone staying."),
@@ -334,20 +345,20 @@ pub fn complete(
                 Some((uid, name, _)) => Some((uid, name)),
             }
         };
-        match kind.as_str() {
-            "service_admin" => {
+        match kind {
+            HandoverKind::ServiceAdmin => {
                 if let Some((uid, _)) = &new_owner {
-                    set_service_admin(conn, actor, object_id, *uid, true)?;
+                    set_service_admin(conn, actor, object_id, uid.get(), true)?;
                 }
-                set_service_admin(conn, actor, object_id, leaver, false)?;
+                set_service_admin(conn, actor, object_id, leaver.get(), false)?;
             }
-            "product_admin" => {
+            HandoverKind::ProductAdmin => {
                 if let Some((uid, _)) = &new_owner {
-                    set_product_admin(conn, actor, object_id, *uid, true)?;
+                    set_product_admin(conn, actor, object_id, uid.get(), true)?;
                 }
-                set_product_admin(conn, actor, object_id, leaver, false)?;
+                set_product_admin(conn, actor, object_id, leaver.get(), false)?;
             }
-            "template" => {
+            HandoverKind::Template => {
                 diesel::update(
                     onboarding_templates::table
                         .find(object_id)
@@ -371,7 +382,7 @@ pub fn complete(
                     .after(json!({"maintainer_id": new_owner.as_ref().map(|o| o.0)})),
                 )?;
             }
-            _ => {
+            HandoverKind::BillingOwner => {
                 diesel::update(
                     billing_records::table
                         .find(object_id)
@@ -402,7 +413,7 @@ pub fn complete(
         };
         diesel::update(handovers::table.find(id))
             .set((
-                handovers::status.eq("done"),
+                handovers::status.eq(HandoverStatus::Done),
                 handovers::new_owner_id.eq(new_owner.as_ref().map(|o| o.0)),
                 handovers::completed_by.eq(actor.id),
                 handovers::completed_at.eq(crate::clock::now()),
@@ -428,6 +439,16 @@ pub fn complete(
     })
 }
 
+/// The workflow handover `id` belongs to (404 when there is none).
+fn workflow_of(conn: &mut PgConnection, id: HandoverId) -> Result<WorkflowId, AppError> {
+    handovers::table
+        .find(id)
+        .select(handovers::workflow_id)
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
 #[derive(Deserialize)]
 pub struct HandoverForm {
     #[serde(default)]
@@ -444,16 +465,11 @@ pub async fn submit(
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
-    let id = path.into_inner();
+    let id = HandoverId(path.into_inner());
     let (form, refused) = form.into_parts();
     let email = form.email;
     let (workflow_id, result) = crate::db::run(&state.pool, move |conn| {
-        let workflow_id: i64 = handovers::table
-            .find(id)
-            .select(handovers::workflow_id)
-            .first(conn)
-            .optional()?
-            .ok_or(AppError::NotFound)?;
+        let workflow_id = workflow_of(conn, id)?;
         let result = match refused.into_result() {
             Ok(()) => complete(conn, &actor, id, &email),
             Err(refused) => Err(crate::error::CommandError::Invalid(refused)),

@@ -5,17 +5,17 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
-use super::commands::{self, CompleteForm, OffboardForm, OnboardForm};
+use super::commands;
 use super::queries::{
     self, ReportRow, TaskFilter, TaskRow, WorkflowDetail, WorkflowFilter, WorkflowRow,
 };
+use super::requests::{Cancellation, NewOffboarding, NewOnboarding, TaskCompletion};
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor};
-use crate::db::schema::{onboarding_templates, template_products, users};
-use crate::error::{AppError, AppResult};
+use crate::domain::{TaskId, TemplateId, WorkflowId};
+use crate::error::{AppResult, CommandError};
 use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
@@ -40,7 +40,9 @@ pub async fn list(
     authorize(&user.0, Action::ManagePeople)?;
     let f = query.into_inner();
     let f2 = f.clone();
-    let (rows, total) = crate::db::run(&state.pool, move |conn| queries::list(conn, &f2)).await?;
+    let a = user.0.clone();
+    let (rows, total) =
+        crate::db::run(&state.pool, move |conn| queries::list(conn, &a, &f2)).await?;
     let pager = Pager::new(
         "/workflows",
         &[("kind", &f.kind), ("status", &f.status)],
@@ -56,13 +58,65 @@ pub async fn list(
     html(StatusCode::OK, page.render())
 }
 
+/// The onboarding form as typed (the API has its own body).
+#[derive(Debug, Clone, Default)]
+pub struct OnboardForm {
+    pub email: String,
+    pub full_name: String,
+    pub department: String,
+    pub job_title: String,
+    /// The first working day, YYYY-MM-DD.
+    pub start_date: String,
+    pub template_id: Option<i64>,
+    /// Products chosen (the template's are pre-selected on the form).
+    pub product_ids: Vec<i64>,
+}
+
+impl OnboardForm {
+    pub fn request(&self) -> Result<NewOnboarding, FieldErrors> {
+        NewOnboarding::new(
+            &self.email,
+            &self.full_name,
+            &self.department,
+            &self.job_title,
+            &self.start_date,
+            self.template_id,
+            &self.product_ids,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OffboardForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub last_day: String,
+    /// Checkbox: disable the login now rather than after the last day.
+    pub disable_now: Option<String>,
+}
+
+impl OffboardForm {
+    pub fn request(&self) -> Result<NewOffboarding, FieldErrors> {
+        NewOffboarding::new(&self.email, &self.last_day, self.disable_now.is_some())
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CompleteForm {
+    #[serde(default)]
+    pub account_identifier: String,
+    #[serde(default)]
+    pub note: String,
+}
+
 #[derive(Template)]
 #[template(path = "workflows/onboard.html")]
 struct OnboardPage {
     ctx: PageCtx,
     form: OnboardForm,
     errors: FieldErrors,
-    templates: Vec<(i64, String)>,
+    templates: Vec<(TemplateId, String)>,
     products: Vec<(i64, String)>,
 }
 
@@ -70,8 +124,8 @@ impl OnboardPage {
     fn chosen(&self, id: &i64) -> bool {
         self.form.product_ids.contains(id)
     }
-    fn template_chosen(&self, id: &i64) -> bool {
-        self.form.template_id == Some(*id)
+    fn template_chosen(&self, id: &TemplateId) -> bool {
+        self.form.template_id == Some(id.get())
     }
 }
 
@@ -84,14 +138,7 @@ async fn render_onboard(
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
     let (templates, products) = crate::db::run(&state.pool, move |conn| {
-        let templates = onboarding_templates::table
-            .select((onboarding_templates::id, onboarding_templates::name))
-            .order(onboarding_templates::name.asc())
-            .load(conn)?;
-        Ok((
-            templates,
-            crate::directory::queries::grantable_products(conn, &a)?,
-        ))
+        queries::onboarding_choices(conn, &a)
     })
     .await?;
     let status = crate::web::forms::status(&errors);
@@ -121,35 +168,22 @@ pub async fn onboard_form(
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
     let q = query.into_inner();
-    let email = q.email.clone();
-    let (product_ids, person) = crate::db::run(&state.pool, move |conn| {
-        let ids: Vec<i64> = match q.template_id {
-            Some(t) => template_products::table
-                .filter(template_products::template_id.eq(t))
-                .select(template_products::product_id)
-                .load(conn)?,
-            None => Vec::new(),
-        };
-        let person: Option<(String, Option<String>, Option<String>)> = if email.is_empty() {
-            None
-        } else {
-            users::table
-                .filter(crate::db::lower(users::email).eq(email.to_lowercase()))
-                .select((users::full_name, users::department, users::job_title))
-                .first(conn)
-                .optional()?
-        };
-        Ok((ids, person))
+    let (a, email, template) = (
+        user.0.clone(),
+        q.email.clone(),
+        q.template_id.map(TemplateId),
+    );
+    let d = crate::db::run(&state.pool, move |conn| {
+        queries::onboarding_defaults(conn, &a, template, &email)
     })
     .await?;
-    let (full_name, department, job_title) = person.unwrap_or_default();
     let form = OnboardForm {
         email: q.email,
-        full_name,
-        department: department.unwrap_or_default(),
-        job_title: job_title.unwrap_or_default(),
+        full_name: d.full_name,
+        department: d.department,
+        job_title: d.job_title,
         template_id: q.template_id,
-        product_ids,
+        product_ids: d.product_ids.into_iter().map(i64::from).collect(),
         ..Default::default()
     };
     render_onboard(&session, &state, &user.0, form, FieldErrors::new()).await
@@ -187,12 +221,14 @@ pub async fn onboard(
     authorize(&actor, Action::ManagePeople)?;
     let (pairs, refused) = body.into_parts();
     let form = parse_onboard(pairs);
-    let (a, f) = (actor.clone(), form.clone());
+    let (a, request) = (actor.clone(), form.request());
     let lead = state.config.task_lead_days;
     let result = unless_refused(
         refused,
         crate::db::run(&state.pool, move |conn| {
-            Ok(commands::start_onboarding(conn, &a, &f, lead))
+            Ok(request
+                .map_err(CommandError::Invalid)
+                .and_then(|r| commands::start_onboarding(conn, &a, r, lead)))
         }),
     )
     .await?;
@@ -252,11 +288,13 @@ pub async fn offboard(
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let (form, refused) = form.into_parts();
-    let (a, f) = (actor.clone(), form.clone());
+    let (a, request) = (actor.clone(), form.request());
     let result = unless_refused(
         refused,
         crate::db::run(&state.pool, move |conn| {
-            Ok(commands::start_offboarding(conn, &a, &f))
+            Ok(request
+                .map_err(CommandError::Invalid)
+                .and_then(|r| commands::start_offboarding(conn, &a, r)))
         }),
     )
     .await?;
@@ -292,17 +330,9 @@ pub async fn detail(
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
-    let id = path.into_inner();
-    let d = crate::db::run(&state.pool, move |conn| queries::detail(conn, id)).await?;
-    let title = format!(
-        "{} of {}",
-        if d.row.kind == "onboarding" {
-            "Onboarding"
-        } else {
-            "Offboarding"
-        },
-        d.row.person_name
-    );
+    let (a, id) = (user.0.clone(), WorkflowId(path.into_inner()));
+    let d = crate::db::run(&state.pool, move |conn| queries::detail(conn, &a, id)).await?;
+    let title = d.title();
     let page = DetailPage {
         ctx: PageCtx::new(&session, Some(&user.0), title, "/workflows"),
         d,
@@ -325,13 +355,15 @@ pub async fn cancel(
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
-    let id = path.into_inner();
+    let id = WorkflowId(path.into_inner());
     let (form, refused) = form.into_parts();
-    let reason = form.reason;
+    let request = Cancellation::new(&form.reason);
     let result = unless_refused(
         refused,
         crate::db::run(&state.pool, move |conn| {
-            Ok(commands::cancel(conn, &actor, id, &reason))
+            Ok(request
+                .map_err(CommandError::Invalid)
+                .and_then(|r| commands::cancel(conn, &actor, id, r)))
         }),
     )
     .await?;
@@ -361,16 +393,11 @@ pub async fn report(
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
-    let id = path.into_inner();
+    let (a, id) = (user.0.clone(), WorkflowId(path.into_inner()));
     let (d, rows) = crate::db::run(&state.pool, move |conn| {
-        let d = queries::detail(conn, id)?;
-        let rows = queries::report(conn, d.row.person_id)?;
-        Ok((d, rows))
+        queries::offboarding_report(conn, &a, id)
     })
     .await?;
-    if d.row.kind != "offboarding" {
-        return Err(AppError::NotFound);
-    }
     let page = ReportPage {
         d,
         rows,
@@ -430,19 +457,14 @@ async fn render_task(
     session: &Session,
     state: &AppState,
     actor: &Actor,
-    id: i64,
+    id: TaskId,
     form: CompleteForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
     let t = crate::db::run(&state.pool, move |conn| queries::task(conn, &a, id)).await?;
     let status = crate::web::forms::status(&errors);
-    let title = format!(
-        "{} {} for {}",
-        if t.kind == "grant" { "Grant" } else { "Revoke" },
-        t.product,
-        t.person
-    );
+    let title = format!("{} {} for {}", t.verb(), t.product, t.person);
     let page = TaskPage {
         ctx: PageCtx::new(session, Some(actor), title, "/tasks"),
         t,
@@ -462,7 +484,7 @@ pub async fn task(
         &session,
         &state,
         &user.0,
-        path.into_inner(),
+        TaskId(path.into_inner()),
         CompleteForm::default(),
         FieldErrors::new(),
     )
@@ -477,13 +499,14 @@ pub async fn complete(
     form: Form<CompleteForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
+    let id = TaskId(path.into_inner());
     let (mut form, refused) = form.into_parts();
-    let (a, f) = (actor.clone(), form.clone());
+    let a = actor.clone();
+    let request = TaskCompletion::done(&form.account_identifier, &form.note);
     let result = unless_refused(
         refused,
         crate::db::run(&state.pool, move |conn| {
-            Ok(commands::complete_task(conn, &a, id, &f))
+            Ok(commands::close_task(conn, &a, id, request))
         }),
     )
     .await?;
@@ -517,14 +540,14 @@ pub async fn not_needed(
     form: Form<ReasonForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
+    let id = TaskId(path.into_inner());
     let (form, refused) = form.into_parts();
-    let reason = form.reason;
+    let request = TaskCompletion::not_needed(&form.reason);
     let a = actor.clone();
     let result = unless_refused(
         refused,
         crate::db::run(&state.pool, move |conn| {
-            Ok(commands::close_not_needed(conn, &a, id, &reason))
+            Ok(commands::close_task(conn, &a, id, request))
         }),
     )
     .await?;

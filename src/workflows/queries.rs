@@ -1,5 +1,6 @@
 //! Workflow reads: the list with progress, a workflow's tasks, "my tasks", a task's page,
-//! and the offboarding evidence report.
+//! what the onboarding form offers, the offboarding evidence report, and what deciding a
+//! task action needs to know (`task_facts`, for `authz::authorize_task`).
 
 use std::collections::HashMap;
 
@@ -9,8 +10,12 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::assign;
-use crate::authz::Actor;
+use crate::authz::{authorize, authorize_task, Action, Actor, TaskAction, TaskFacts};
 use crate::db::schema::{access_grants, products, services, tasks, users, workflows};
+use crate::domain::{
+    GrantId, PersonId, ProductId, TaskId, TaskKind, TaskStatus, TemplateId, WorkflowId,
+    WorkflowKind, WorkflowStatus,
+};
 use crate::error::AppError;
 use crate::inventory::queries::format_time;
 use crate::payments::queries::today;
@@ -57,20 +62,33 @@ impl Progress {
 }
 
 pub struct WorkflowRow {
-    pub id: i64,
-    pub kind: String,
-    pub person_id: i64,
+    pub id: WorkflowId,
+    pub kind: WorkflowKind,
+    pub person_id: PersonId,
     pub person_name: String,
     pub effective_on: NaiveDate,
-    pub status: String,
+    pub status: WorkflowStatus,
     pub created_at: String,
     pub progress: Progress,
 }
 
+impl WorkflowRow {
+    pub fn is_open(&self) -> bool {
+        self.status == WorkflowStatus::Open
+    }
+
+    pub fn is_offboarding(&self) -> bool {
+        self.kind == WorkflowKind::Offboarding
+    }
+}
+
 /// Progress per workflow, in one grouped query.
-fn progress_of(conn: &mut PgConnection, ids: &[i64]) -> Result<HashMap<i64, Progress>, AppError> {
+fn progress_of(
+    conn: &mut PgConnection,
+    ids: &[WorkflowId],
+) -> Result<HashMap<WorkflowId, Progress>, AppError> {
     let today = today();
-    let rows: Vec<(i64, String, NaiveDate, i64)> = tasks::table
+    let rows: Vec<(WorkflowId, TaskStatus, NaiveDate, i64)> = tasks::table
         .filter(tasks::workflow_id.eq_any(ids))
         .group_by((tasks::workflow_id, tasks::status, tasks::due_on))
         .select((
@@ -80,67 +98,89 @@ fn progress_of(conn: &mut PgConnection, ids: &[i64]) -> Result<HashMap<i64, Prog
             count_star(),
         ))
         .load(conn)?;
-    let mut out: HashMap<i64, Progress> = HashMap::new();
+    let mut out: HashMap<WorkflowId, Progress> = HashMap::new();
     for (id, status, due, n) in rows {
         let late = due < today;
         let p = out.entry(id).or_default();
-        match status.as_str() {
-            "done" => p.done += n,
-            "open" => {
+        match status {
+            TaskStatus::Done => p.done += n,
+            TaskStatus::Open => {
                 p.open += n;
                 if late {
                     p.overdue += n;
                 }
             }
-            _ => p.closed_other += n,
+            TaskStatus::NotNeeded | TaskStatus::Cancelled => p.closed_other += n,
         }
     }
     Ok(out)
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct WorkflowListed {
+    #[diesel(select_expression = workflows::id)]
+    id: WorkflowId,
+    #[diesel(select_expression = workflows::kind)]
+    kind: WorkflowKind,
+    #[diesel(select_expression = workflows::person_id)]
+    person_id: PersonId,
+    #[diesel(select_expression = users::full_name)]
+    person_name: String,
+    #[diesel(select_expression = workflows::effective_on)]
+    effective_on: NaiveDate,
+    #[diesel(select_expression = workflows::status)]
+    status: WorkflowStatus,
+    #[diesel(select_expression = workflows::created_at)]
+    created_at: DateTime<Utc>,
+}
+
+/// One page of workflows, newest first (Admins). A kind this code does not know matches
+/// nothing; a status other than completed, cancelled or all means open.
 pub fn list(
     conn: &mut PgConnection,
+    actor: &Actor,
     f: &WorkflowFilter,
 ) -> Result<(Vec<WorkflowRow>, i64), AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    let kind = match f.kind.as_str() {
+        "" => None,
+        k => match WorkflowKind::parse(k) {
+            Some(k) => Some(k),
+            None => return Ok((Vec::new(), 0)),
+        },
+    };
+    let status = WorkflowStatus::parse(f.status_or_default());
     let filtered = || {
         let mut q = workflows::table.inner_join(users::table).into_boxed();
-        if !f.kind.is_empty() {
-            q = q.filter(workflows::kind.eq(f.kind.clone()));
+        if let Some(kind) = kind {
+            q = q.filter(workflows::kind.eq(kind));
         }
-        match f.status_or_default() {
-            "all" => {}
-            s => q = q.filter(workflows::status.eq(s.to_string())),
+        if let Some(status) = status {
+            q = q.filter(workflows::status.eq(status));
         }
         q
     };
     let total: i64 = filtered().count().get_result(conn)?;
-    let rows: Vec<(i64, String, i64, String, NaiveDate, String, DateTime<Utc>)> = filtered()
+    let rows: Vec<WorkflowListed> = filtered()
         .order(workflows::id.desc())
-        .select((
-            workflows::id,
-            workflows::kind,
-            workflows::person_id,
-            users::full_name,
-            workflows::effective_on,
-            workflows::status,
-            workflows::created_at,
-        ))
+        .select(WorkflowListed::as_select())
         .limit(PER_PAGE)
         .offset(Pager::offset(f.page.unwrap_or(1)))
         .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<WorkflowId> = rows.iter().map(|r| r.id).collect();
     let progress = progress_of(conn, &ids)?;
     Ok((
         rows.into_iter()
             .map(|r| WorkflowRow {
-                progress: progress.get(&r.0).copied().unwrap_or_default(),
-                id: r.0,
-                kind: r.1,
-                person_id: r.2,
-                person_name: r.3,
-                effective_on: r.4,
-                status: r.5,
-                created_at: format_time(r.6),
+                progress: progress.get(&r.id).copied().unwrap_or_default(),
+                id: r.id,
+                kind: r.kind,
+                person_id: r.person_id,
+                person_name: r.person_name,
+                effective_on: r.effective_on,
+                status: r.status,
+                created_at: format_time(r.created_at),
             })
             .collect(),
         total,
@@ -149,14 +189,14 @@ pub fn list(
 
 #[derive(Clone)]
 pub struct TaskRow {
-    pub id: i64,
-    pub workflow_id: i64,
-    pub kind: String,
-    pub product_id: i64,
+    pub id: TaskId,
+    pub workflow_id: WorkflowId,
+    pub kind: TaskKind,
+    pub product_id: ProductId,
     pub product: String,
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub person: String,
-    pub status: String,
+    pub status: TaskStatus,
     pub due_on: NaiveDate,
     pub overdue: bool,
     pub completed_by: String,
@@ -165,38 +205,70 @@ pub struct TaskRow {
     pub assignees: String,
 }
 
-type TaskTuple = (
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-    i64,
-    String,
-    String,
-    NaiveDate,
-    Option<i64>,
-    Option<DateTime<Utc>>,
-    String,
-);
+impl TaskRow {
+    pub fn is_open(&self) -> bool {
+        self.status == TaskStatus::Open
+    }
+
+    pub fn is_grant(&self) -> bool {
+        self.kind == TaskKind::Grant
+    }
+
+    /// "Grant" or "Revoke".
+    pub fn verb(&self) -> &'static str {
+        super::commands::verb(self.kind)
+    }
+}
+
+/// A task as its pages and the API show it, before names are looked up.
+#[derive(Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct TaskListed {
+    #[diesel(select_expression = tasks::id)]
+    id: TaskId,
+    #[diesel(select_expression = tasks::workflow_id)]
+    workflow_id: WorkflowId,
+    #[diesel(select_expression = tasks::kind)]
+    kind: TaskKind,
+    #[diesel(select_expression = tasks::product_id)]
+    product_id: ProductId,
+    #[diesel(select_expression = services::name.concat(" → ").concat(products::name))]
+    #[diesel(select_expression_type = diesel::dsl::Concat<diesel::dsl::Concat<services::name, &'static str>, products::name>)]
+    product: String,
+    #[diesel(select_expression = workflows::person_id)]
+    person_id: PersonId,
+    #[diesel(select_expression = users::full_name)]
+    person: String,
+    #[diesel(select_expression = tasks::status)]
+    status: TaskStatus,
+    #[diesel(select_expression = tasks::due_on)]
+    due_on: NaiveDate,
+    #[diesel(select_expression = tasks::completed_by)]
+    completed_by: Option<PersonId>,
+    #[diesel(select_expression = tasks::completed_at)]
+    completed_at: Option<DateTime<Utc>>,
+    #[diesel(select_expression = tasks::note)]
+    note: String,
+}
 
 fn task_rows(
     conn: &mut PgConnection,
-    rows: Vec<TaskTuple>,
+    rows: Vec<TaskListed>,
     with_assignees: bool,
 ) -> Result<Vec<TaskRow>, AppError> {
     let today = today();
-    let completer_ids: Vec<i64> = rows.iter().filter_map(|r| r.9).collect();
-    let names: HashMap<i64, String> = users::table
+    let completer_ids: Vec<PersonId> = rows.iter().filter_map(|r| r.completed_by).collect();
+    let names: HashMap<PersonId, String> = users::table
         .filter(users::id.eq_any(completer_ids))
         .select((users::id, users::full_name))
-        .load::<(i64, String)>(conn)?
+        .load::<(PersonId, String)>(conn)?
         .into_iter()
         .collect();
     let mut out = Vec::new();
     for r in rows {
-        let assignees = if with_assignees && r.7 == "open" {
-            let (ids, role) = assign::assignees(conn, r.3, r.5)?;
+        let open = r.status == TaskStatus::Open;
+        let assignees = if with_assignees && open {
+            let (ids, role) = assign::assignees(conn, r.product_id.get(), r.person_id.get())?;
             let people: Vec<String> = users::table
                 .filter(users::id.eq_any(ids))
                 .select(users::full_name)
@@ -207,45 +279,26 @@ fn task_rows(
             String::new()
         };
         out.push(TaskRow {
-            overdue: r.7 == "open" && r.8 < today,
+            overdue: open && r.due_on < today,
             completed_by: r
-                .9
+                .completed_by
                 .and_then(|id| names.get(&id).cloned())
                 .unwrap_or_default(),
-            completed_at: r.10.map(format_time).unwrap_or_default(),
-            id: r.0,
-            workflow_id: r.1,
-            kind: r.2,
-            product_id: r.3,
-            product: r.4,
-            person_id: r.5,
-            person: r.6,
-            status: r.7,
-            due_on: r.8,
-            note: r.11,
+            completed_at: r.completed_at.map(format_time).unwrap_or_default(),
+            id: r.id,
+            workflow_id: r.workflow_id,
+            kind: r.kind,
+            product_id: r.product_id,
+            product: r.product,
+            person_id: r.person_id,
+            person: r.person,
+            status: r.status,
+            due_on: r.due_on,
+            note: r.note,
             assignees,
         });
     }
     Ok(out)
-}
-
-macro_rules! task_select {
-    () => {
-        (
-            tasks::id,
-            tasks::workflow_id,
-            tasks::kind,
-            tasks::product_id,
-            services::name.concat(" → ").concat(products::name),
-            workflows::person_id,
-            users::full_name,
-            tasks::status,
-            tasks::due_on,
-            tasks::completed_by,
-            tasks::completed_at,
-            tasks::note,
-        )
-    };
 }
 
 pub struct WorkflowDetail {
@@ -258,38 +311,45 @@ pub struct WorkflowDetail {
 
 impl WorkflowDetail {
     pub fn open_handovers(&self) -> usize {
-        self.handovers.iter().filter(|h| h.status == "open").count()
+        self.handovers.iter().filter(|h| h.is_open()).count()
+    }
+
+    /// "Onboarding of Ada Lovelace".
+    pub fn title(&self) -> String {
+        format!("{} of {}", self.row.kind.label(), self.row.person_name)
     }
 }
 
-pub fn detail(conn: &mut PgConnection, id: i64) -> Result<WorkflowDetail, AppError> {
-    let (kind, person_id, status, effective_on, created_at, cancel_reason, started_by): (
-        String,
-        i64,
-        String,
-        NaiveDate,
-        DateTime<Utc>,
-        String,
-        Option<i64>,
-    ) = workflows::table
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = workflows, check_for_backend(diesel::pg::Pg))]
+struct WorkflowStored {
+    kind: WorkflowKind,
+    person_id: PersonId,
+    status: WorkflowStatus,
+    effective_on: NaiveDate,
+    created_at: DateTime<Utc>,
+    cancel_reason: String,
+    started_by: Option<PersonId>,
+}
+
+/// One workflow with its tasks and handovers (Admins; 404 when there is none).
+pub fn detail(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: WorkflowId,
+) -> Result<WorkflowDetail, AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    let w: WorkflowStored = workflows::table
         .find(id)
-        .select((
-            workflows::kind,
-            workflows::person_id,
-            workflows::status,
-            workflows::effective_on,
-            workflows::created_at,
-            workflows::cancel_reason,
-            workflows::started_by,
-        ))
+        .select(WorkflowStored::as_select())
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
     let person_name: String = users::table
-        .find(person_id)
+        .find(w.person_id)
         .select(users::full_name)
         .first(conn)?;
-    let started_by: String = match started_by {
+    let started_by: String = match w.started_by {
         Some(s) => users::table
             .find(s)
             .select(users::full_name)
@@ -298,31 +358,46 @@ pub fn detail(conn: &mut PgConnection, id: i64) -> Result<WorkflowDetail, AppErr
             .unwrap_or_default(),
         None => String::new(),
     };
-    let rows: Vec<TaskTuple> = tasks::table
+    let rows: Vec<TaskListed> = tasks::table
         .inner_join(products::table.inner_join(services::table))
         .inner_join(workflows::table.inner_join(users::table))
         .filter(tasks::workflow_id.eq(id))
         .order((tasks::status.desc(), tasks::due_on.asc(), tasks::id.asc()))
-        .select(task_select!())
+        .select(TaskListed::as_select())
         .load(conn)?;
     let tasks = task_rows(conn, rows, true)?;
     let progress = progress_of(conn, &[id])?.remove(&id).unwrap_or_default();
     Ok(WorkflowDetail {
         row: WorkflowRow {
             id,
-            kind,
-            person_id,
+            kind: w.kind,
+            person_id: w.person_id,
             person_name,
-            effective_on,
-            status,
-            created_at: format_time(created_at),
+            effective_on: w.effective_on,
+            status: w.status,
+            created_at: format_time(w.created_at),
             progress,
         },
         tasks,
         handovers: super::handover::list(conn, id)?,
-        cancel_reason,
+        cancel_reason: w.cancel_reason,
         started_by,
     })
+}
+
+/// The offboarding report of workflow `id`: the workflow and every access its person ever
+/// had (Admins; 404 for an onboarding or no workflow).
+pub fn offboarding_report(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: WorkflowId,
+) -> Result<(WorkflowDetail, Vec<ReportRow>), AppError> {
+    let d = detail(conn, actor, id)?;
+    let rows = report(conn, d.row.person_id)?;
+    if !d.row.is_offboarding() {
+        return Err(AppError::NotFound);
+    }
+    Ok((d, rows))
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -334,15 +409,22 @@ pub struct TaskFilter {
     pub due: String,
 }
 
-/// The actor's open tasks, overdue first.
+/// The actor's open tasks, overdue first. A kind this code does not know matches nothing.
 pub fn my_tasks(
     conn: &mut PgConnection,
     actor: &Actor,
     f: &TaskFilter,
 ) -> Result<Vec<TaskRow>, AppError> {
+    let kind = match f.kind.as_str() {
+        "" => None,
+        k => match TaskKind::parse(k) {
+            Some(k) => Some(k),
+            None => return Ok(Vec::new()),
+        },
+    };
     let q = tasks::table.inner_join(products::table).into_boxed();
-    let mine_ids: Vec<i64> = assign::mine(actor, q)
-        .filter(tasks::status.eq("open"))
+    let mine_ids: Vec<TaskId> = assign::mine(actor, q)
+        .filter(tasks::status.eq(TaskStatus::Open))
         .select(tasks::id)
         .load(conn)?;
     let mut q = tasks::table
@@ -350,45 +432,167 @@ pub fn my_tasks(
         .inner_join(workflows::table.inner_join(users::table))
         .filter(tasks::id.eq_any(mine_ids))
         .into_boxed();
-    if !f.kind.is_empty() {
-        q = q.filter(tasks::kind.eq(f.kind.clone()));
+    if let Some(kind) = kind {
+        q = q.filter(tasks::kind.eq(kind));
     }
     if f.due == "overdue" {
         q = q.filter(tasks::due_on.lt(today()));
     }
-    let rows: Vec<TaskTuple> = q
+    let rows: Vec<TaskListed> = q
         .order((tasks::due_on.asc(), tasks::id.asc()))
         .limit(500)
-        .select(task_select!())
+        .select(TaskListed::as_select())
         .load(conn)?;
     task_rows(conn, rows, false)
 }
 
-/// One task, if the actor may see it (an assignee or an Admin); others get 404.
-pub fn task(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<TaskRow, AppError> {
-    let rows: Vec<TaskTuple> = tasks::table
+/// What closing a task needs to know about it, read with the row locked.
+pub struct TaskState {
+    pub workflow_id: WorkflowId,
+    pub kind: TaskKind,
+    pub product_id: ProductId,
+    pub grant_id: Option<GrantId>,
+    pub status: TaskStatus,
+    pub completed_by: Option<PersonId>,
+    pub person_id: PersonId,
+    pub person_name: String,
+}
+
+/// Task `id`, locked for the transaction that closes it (404 when there is none).
+pub(crate) fn task_for_update(conn: &mut PgConnection, id: TaskId) -> Result<TaskState, AppError> {
+    let r: (
+        WorkflowId,
+        TaskKind,
+        ProductId,
+        Option<GrantId>,
+        TaskStatus,
+        Option<PersonId>,
+        PersonId,
+        String,
+    ) = tasks::table
+        .inner_join(workflows::table.inner_join(users::table))
+        .filter(tasks::id.eq(id))
+        .select((
+            tasks::workflow_id,
+            tasks::kind,
+            tasks::product_id,
+            tasks::grant_id,
+            tasks::status,
+            tasks::completed_by,
+            workflows::person_id,
+            users::full_name,
+        ))
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    Ok(TaskState {
+        workflow_id: r.0,
+        kind: r.1,
+        product_id: r.2,
+        grant_id: r.3,
+        status: r.4,
+        completed_by: r.5,
+        person_id: r.6,
+        person_name: r.7,
+    })
+}
+
+/// What `authz::authorize_task` decides from: the task's person, whether the actor is one
+/// of its assignees now, and how it stands.
+pub(crate) fn task_facts(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    t: &TaskState,
+) -> Result<TaskFacts, AppError> {
+    // Admins and the task's person are decided without the assignees.
+    let assigned_to_actor = !actor.is_admin()
+        && actor.id != t.person_id.get()
+        && assign::assignees(conn, t.product_id.get(), t.person_id.get())?
+            .0
+            .contains(&actor.id);
+    Ok(TaskFacts {
+        person_id: t.person_id.get(),
+        assigned_to_actor,
+        open: t.status == TaskStatus::Open,
+        completed_by: t.completed_by.map(PersonId::get),
+    })
+}
+
+/// One task, if the actor may see it (`authz::authorize_task`); others get 404.
+pub fn task(conn: &mut PgConnection, actor: &Actor, id: TaskId) -> Result<TaskRow, AppError> {
+    let rows: Vec<TaskListed> = tasks::table
         .inner_join(products::table.inner_join(services::table))
         .inner_join(workflows::table.inner_join(users::table))
         .filter(tasks::id.eq(id))
-        .select(task_select!())
+        .select(TaskListed::as_select())
         .load(conn)?;
-    let row = task_rows(conn, rows, true)?
-        .pop()
-        .ok_or(AppError::NotFound)?;
-    let allowed = actor.is_admin()
-        || (row.status == "open"
-            && assign::may_complete(conn, actor, row.product_id, row.person_id)?)
-        || (row.status != "open"
-            && tasks::table
-                .find(id)
-                .select(tasks::completed_by)
-                .first::<Option<i64>>(conn)?
-                == Some(actor.id));
-    if allowed {
-        Ok(row)
+    let Some(listed) = rows.first() else {
+        return Err(AppError::NotFound);
+    };
+    let state = TaskState {
+        workflow_id: listed.workflow_id,
+        kind: listed.kind,
+        product_id: listed.product_id,
+        grant_id: None,
+        status: listed.status,
+        completed_by: listed.completed_by,
+        person_id: listed.person_id,
+        person_name: String::new(),
+    };
+    let facts = task_facts(conn, actor, &state)?;
+    authorize_task(actor, TaskAction::View, &facts)?;
+    task_rows(conn, rows, true)?.pop().ok_or(AppError::NotFound)
+}
+
+/// What the onboarding form offers: the templates and the products the actor may grant.
+pub fn onboarding_choices(
+    conn: &mut PgConnection,
+    actor: &Actor,
+) -> Result<(Vec<(TemplateId, String)>, Vec<(i64, String)>), AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    Ok((
+        super::templates::names(conn)?,
+        crate::directory::queries::grantable_products(conn, actor)?,
+    ))
+}
+
+/// What a new onboarding form starts from: the template's products, and the person's
+/// name, department and job title when `email` is someone in the directory.
+pub struct OnboardingDefaults {
+    pub product_ids: Vec<ProductId>,
+    pub full_name: String,
+    pub department: String,
+    pub job_title: String,
+}
+
+pub fn onboarding_defaults(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    template: Option<TemplateId>,
+    email: &str,
+) -> Result<OnboardingDefaults, AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    let product_ids = match template {
+        Some(t) => super::templates::product_ids(conn, t)?,
+        None => Vec::new(),
+    };
+    let person: Option<(String, Option<String>, Option<String>)> = if email.is_empty() {
+        None
     } else {
-        Err(AppError::NotFound)
-    }
+        users::table
+            .filter(crate::db::lower(users::email).eq(email.to_lowercase()))
+            .select((users::full_name, users::department, users::job_title))
+            .first(conn)
+            .optional()?
+    };
+    let (full_name, department, job_title) = person.unwrap_or_default();
+    Ok(OnboardingDefaults {
+        product_ids,
+        full_name,
+        department: department.unwrap_or_default(),
+        job_title: job_title.unwrap_or_default(),
+    })
 }
 
 /// Every access the person ever had, with who granted and who revoked it, for the
@@ -402,7 +606,7 @@ pub struct ReportRow {
     pub note: String,
 }
 
-pub fn report(conn: &mut PgConnection, person_id: i64) -> Result<Vec<ReportRow>, AppError> {
+fn report(conn: &mut PgConnection, person_id: PersonId) -> Result<Vec<ReportRow>, AppError> {
     let (granter, revoker) = diesel::alias!(users as granter, users as revoker);
     let rows: Vec<(
         String,
