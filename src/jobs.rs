@@ -99,7 +99,7 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
             let today = state.clock.today();
             let rolled = crate::payments::renewal::roll_forward_due(conn, today)?;
             let billing = reminders::scan_billing(conn, cfg, today, now)?;
-            let digests = reminders::task_digests(conn, cfg, today, now)?;
+            let digests = crate::workflows::digests::task_digests(conn, cfg, today, now)?;
             let rolled = if rolled > 0 {
                 format!(", {rolled} renewal(s) rolled forward")
             } else {

@@ -151,6 +151,10 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
     let workers = state.config.workers;
     let blocking_threads = (state.config.db_pool_size as usize / workers).max(1);
     let data = aw::Data::new(state);
+    // What follows a grant made from a page (directory and inventory sit below workflows).
+    let after_grant: aw::Data<dyn directory::grants::AfterGrant> =
+        aw::Data::from(Arc::new(workflows::commands::OffboardingRevokes)
+            as Arc<dyn directory::grants::AfterGrant>);
     let server = HttpServer::new(move || {
         let config = &data.config;
         let cookie_name = if config.cookie_secure {
@@ -171,6 +175,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
                 .build();
         App::new()
             .app_data(data.clone())
+            .app_data(after_grant.clone())
             .app_data(
                 aw::FormConfig::default()
                     .limit(64 * 1024)

@@ -13,6 +13,7 @@ use crate::directory::queries;
 use crate::domain::{GrantId, PersonId, ProductId};
 use crate::error::CommandError;
 use crate::web::AppState;
+use crate::workflows::commands::OffboardingRevokes;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewGrant {
@@ -62,7 +63,7 @@ pub async fn create(
     )
     .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
     let id = crate::db::run(&state.pool, move |conn| {
-        Ok(grants::grant(conn, &actor, request))
+        Ok(grants::grant(conn, &actor, request, &OffboardingRevokes))
     })
     .await??;
     Ok(HttpResponse::Created()

@@ -13,7 +13,7 @@ use super::locks::{self, Lock};
 use super::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action};
 use crate::error::AppResult;
-use crate::inventory::queries::format_time;
+use crate::web::format::format_time;
 use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
 

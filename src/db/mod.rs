@@ -120,6 +120,18 @@ pub fn install_query_counter() {
     let _ = diesel::connection::set_default_instrumentation(counting);
 }
 
+/// LIKE pattern for a substring search typed by a user: trimmed, with `\`, `%` and `_`
+/// escaped, between two `%`.
+pub fn contains_pattern(s: &str) -> String {
+    format!(
+        "%{}%",
+        s.trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 diesel::define_sql_function! {
     /// SQL `lower(text)`, for the case-insensitive unique keys (email, username).
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;

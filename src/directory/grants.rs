@@ -1,6 +1,13 @@
 //! Access grants: who has access to which product. Granting and revoking are authorized
 //! here (Admins everywhere; Service Administrators on their services' products; Product
 //! Administrators on their products), so every door (pages, API) gets the same rule.
+//!
+//! What must follow a new grant in its transaction belongs to a feature above this one
+//! (workflows: a grant made during the person's open offboarding gets its own revoke task).
+//! `grant` takes it as an [`AfterGrant`]; directory does not import workflows. There is no
+//! implementation that does nothing, so a door cannot forget the follow-up: the API passes
+//! workflows' directly, the pages (inside directory and inventory, below workflows) take it
+//! from the app's data, wired once in `lib.rs`.
 
 use chrono::Utc;
 use diesel::dsl::exists;
@@ -83,11 +90,26 @@ impl GrantedProduct {
     }
 }
 
-/// Grants the request's product to its person; returns the grant's id.
+/// A grant just made: what the follow-up of [`AfterGrant`] is told.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantMade {
+    pub grant: GrantId,
+    pub person: PersonId,
+    pub product: ProductId,
+}
+
+/// What follows a new grant, in the grant's transaction (an error undoes the grant).
+pub trait AfterGrant: Send + Sync {
+    fn granted(&self, conn: &mut PgConnection, made: GrantMade) -> Result<(), AppError>;
+}
+
+/// Grants the request's product to its person, then runs `after` in the same transaction;
+/// returns the grant's id.
 pub fn grant(
     conn: &mut PgConnection,
     actor: &Actor,
     req: NewGrant,
+    after: &dyn AfterGrant,
 ) -> Result<GrantId, CommandError> {
     crate::db::transaction(conn, |conn| {
         let product = GrantedProduct::find(conn, req.product)?;
@@ -139,7 +161,14 @@ pub fn grant(
             ))
             .returning(access_grants::id)
             .get_result(conn)?;
-        crate::workflows::commands::on_new_grant(conn, user_id.get(), product.id.get(), id.get())?;
+        after.granted(
+            conn,
+            GrantMade {
+                grant: id,
+                person: user_id,
+                product: product.id,
+            },
+        )?;
         audit::record(
             conn,
             AuditEntry::by(actor, "grant.created", "access_grant", Some(id.to_string()))

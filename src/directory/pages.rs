@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::commands;
-use super::grants::{self, GrantForm};
+use super::grants::{self, AfterGrant, GrantForm};
 use super::model::PersonForm;
 use super::queries::{self, PeopleFilter, PeopleList, Person, PersonDetail};
 use super::requests::hash_if_given;
@@ -166,6 +166,7 @@ pub async fn grant(
     state: web::Data<AppState>,
     path: web::Path<PersonId>,
     form: Form<GrantForm>,
+    after: web::Data<dyn AfterGrant>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
@@ -181,7 +182,12 @@ pub async fn grant(
     let (a, pool) = (actor.clone(), state.pool.clone());
     let result = unless_refused(refused, async move {
         match request {
-            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::grant(conn, &a, r))).await,
+            Ok(r) => {
+                crate::db::run(&pool, move |conn| {
+                    Ok(grants::grant(conn, &a, r, after.get_ref()))
+                })
+                .await
+            }
             Err(errors) => Ok(Err(CommandError::Invalid(errors))),
         }
     })

@@ -16,8 +16,9 @@ use crate::db::lower;
 use crate::db::schema::{access_grants, product_admins, products, service_admins, services, users};
 use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId, ServiceId};
 
+use crate::db::contains_pattern;
 use crate::error::AppError;
-use crate::inventory::queries::{contains_pattern, format_time};
+use crate::web::format::format_time;
 use crate::web::pagination::PER_PAGE;
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -14,7 +14,7 @@ use super::service_pages::{change_admin, AdminForm};
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize_on, can, Action, Actor, Object, ObjectAction, Role};
-use crate::directory::grants::{self, GrantForm};
+use crate::directory::grants::{self, AfterGrant, GrantForm};
 use crate::domain::{InventoryStatus, LicenseModel, PersonId, ProductId, ServiceId};
 use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
@@ -402,6 +402,7 @@ pub async fn grant(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     form: Form<GrantForm>,
+    after: web::Data<dyn AfterGrant>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
@@ -410,7 +411,12 @@ pub async fn grant(
     let (a, pool) = (actor.clone(), state.pool.clone());
     let result = unless_refused(refused, async move {
         match request {
-            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::grant(conn, &a, r))).await,
+            Ok(r) => {
+                crate::db::run(&pool, move |conn| {
+                    Ok(grants::grant(conn, &a, r, after.get_ref()))
+                })
+                .await
+            }
             Err(errors) => Ok(Err(crate::error::CommandError::Invalid(errors))),
         }
     })

@@ -18,6 +18,9 @@ use crate::db::schema::{
 };
 use crate::domain::{GrantId, InventoryStatus, LicenseModel, PersonId, ProductId, ServiceId};
 use crate::error::AppError;
+// The old home of the shared time format, for the pages that still import it from here.
+use crate::db::contains_pattern;
+pub use crate::web::format::format_time;
 use crate::web::pagination::{Pager, PER_PAGE};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -78,17 +81,6 @@ pub struct ServiceList {
 }
 
 type ServiceQuery<'a> = services::BoxedQuery<'a, Pg>;
-
-/// LIKE pattern for a substring search typed by a user.
-pub fn contains_pattern(s: &str) -> String {
-    format!(
-        "%{}%",
-        s.trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
-}
 
 fn scoped_services<'a>(actor: &Actor, f: &ServiceFilter) -> ServiceQuery<'a> {
     let mut q = services::table.into_boxed();
@@ -448,10 +440,6 @@ pub struct ProductDetail {
     pub admins: Vec<PersonRef>,
     pub seats_used: i64,
     pub grants: Vec<GrantRow>,
-}
-
-pub fn format_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A product's page: its admins and a page of the people who have access.

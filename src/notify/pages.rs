@@ -8,7 +8,7 @@ use askama::Template;
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action};
 use crate::error::AppResult;
-use crate::inventory::queries::format_time;
+use crate::web::format::format_time;
 use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 

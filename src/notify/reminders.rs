@@ -6,9 +6,9 @@
 //!   (default 30, 7, 1 days) → the product's administrators, the service's administrators
 //!   and the Admins, each once. A scan that finds an event already inside several thresholds
 //!   sends one reminder and marks them all.
-//! - Tasks: one digest a day per assignee with open tasks due soon or overdue.
-
-use std::collections::{BTreeMap, HashMap};
+//!
+//! The daily task digests are `workflows::digests` (who a task is for is workflows'
+//! rule); they claim their keys and find their recipients with `claim` and `active_people`.
 
 use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,13 +17,11 @@ use diesel::prelude::*;
 use super::outbox::enqueue;
 use crate::config::Config;
 use crate::db::schema::{
-    billing_records, product_admins, products, reminders_sent, service_admins, services, tasks,
-    users, workflows,
+    billing_records, product_admins, products, reminders_sent, service_admins, services, users,
 };
 use crate::domain::card::masked;
 use crate::error::AppError;
 use crate::payments::money;
-use crate::workflows::assign;
 
 #[derive(Template)]
 #[template(path = "emails/billing.txt")]
@@ -52,7 +50,7 @@ struct BillingHtml<'a> {
 }
 
 /// Records `keys` as reminded; true when at least one of them is new.
-fn claim(conn: &mut PgConnection, keys: &[String]) -> Result<bool, AppError> {
+pub fn claim(conn: &mut PgConnection, keys: &[String]) -> Result<bool, AppError> {
     let rows: Vec<_> = keys.iter().map(|k| reminders_sent::key.eq(k)).collect();
     let inserted = diesel::insert_into(reminders_sent::table)
         .values(rows)
@@ -61,9 +59,11 @@ fn claim(conn: &mut PgConnection, keys: &[String]) -> Result<bool, AppError> {
     Ok(inserted > 0)
 }
 
-type Person = (i64, String, String); // id, full name, email
+/// id, full name, email.
+pub type Person = (i64, String, String);
 
-fn active_people(conn: &mut PgConnection, ids: Vec<i64>) -> Result<Vec<Person>, AppError> {
+/// Those of `ids` who may be reminded: active, not offboarded, not plain users.
+pub fn active_people(conn: &mut PgConnection, ids: Vec<i64>) -> Result<Vec<Person>, AppError> {
     Ok(users::table
         .filter(users::id.eq_any(ids))
         .filter(users::is_active.eq(true))
@@ -256,113 +256,4 @@ pub fn scan_billing(
         }
     }
     Ok(reminded)
-}
-
-pub struct DigestTask {
-    pub title: String,
-    pub due: NaiveDate,
-    pub overdue: bool,
-    pub link: String,
-}
-
-#[derive(Template)]
-#[template(path = "emails/digest.txt")]
-struct DigestText<'a> {
-    name: &'a str,
-    until: NaiveDate,
-    tasks: &'a [DigestTask],
-    all_link: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "emails/digest.html")]
-struct DigestHtml<'a> {
-    name: &'a str,
-    until: NaiveDate,
-    tasks: &'a [DigestTask],
-    all_link: &'a str,
-}
-
-pub fn task_digests(
-    conn: &mut PgConnection,
-    cfg: &Config,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<usize, AppError> {
-    let until = today + chrono::TimeDelta::days(cfg.digest_days);
-    let open: Vec<(i64, String, i64, String, NaiveDate, i64, String)> = tasks::table
-        .inner_join(products::table.inner_join(services::table))
-        .inner_join(workflows::table.inner_join(users::table))
-        .filter(tasks::status.eq("open"))
-        .filter(tasks::due_on.le(until))
-        .select((
-            tasks::id,
-            tasks::kind,
-            tasks::product_id,
-            services::name.concat(" → ").concat(products::name),
-            tasks::due_on,
-            workflows::person_id,
-            users::full_name,
-        ))
-        .order((tasks::due_on.asc(), tasks::id.asc()))
-        .load(conn)?;
-    // Assignees depend on the product and on whom the workflow is about (never them).
-    let mut assignees: HashMap<(i64, i64), Vec<i64>> = HashMap::new();
-    let mut per_user: BTreeMap<i64, Vec<DigestTask>> = BTreeMap::new();
-    for (id, kind, product_id, label, due, person_id, person) in open {
-        let key = (product_id, person_id);
-        if let std::collections::hash_map::Entry::Vacant(slot) = assignees.entry(key) {
-            slot.insert(assign::assignees(conn, product_id, person_id)?.0);
-        }
-        for user in &assignees[&key] {
-            per_user.entry(*user).or_default().push(DigestTask {
-                title: format!(
-                    "{} {label} for {person}",
-                    if kind == "grant" { "Grant" } else { "Revoke" }
-                ),
-                due,
-                overdue: due < today,
-                link: format!("{}/tasks/{id}", cfg.public_url),
-            });
-        }
-    }
-    let mut sent = 0;
-    let all_link = format!("{}/tasks", cfg.public_url);
-    for (user, list) in per_user {
-        let key = format!("digest:{user}:{today}");
-        let done = conn.transaction::<_, AppError, _>(|conn| {
-            if !claim(conn, std::slice::from_ref(&key))? {
-                return Ok(false);
-            }
-            let Some((_, name, email)) = active_people(conn, vec![user])?.pop() else {
-                return Ok(false);
-            };
-            let subject = format!("{} open task(s) due soon or overdue", list.len());
-            if cfg.mail.is_some() {
-                let text = DigestText {
-                    name: &name,
-                    until,
-                    tasks: &list,
-                    all_link: &all_link,
-                }
-                .render()
-                .map_err(|e| AppError::internal(e.to_string()))?;
-                let html = DigestHtml {
-                    name: &name,
-                    until,
-                    tasks: &list,
-                    all_link: &all_link,
-                }
-                .render()
-                .map_err(|e| AppError::internal(e.to_string()))?;
-                enqueue(conn, now, &email, &subject, &text, &html, Some(&key))?;
-            }
-            super::notify(conn, &[user], "reminder.tasks", &subject, "/tasks")?;
-            Ok(true)
-        })?;
-        if done {
-            sent += 1;
-        }
-    }
-    Ok(sent)
 }

@@ -19,7 +19,7 @@ use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action, Actor};
 use crate::domain::{AttachmentId, BillingCycle, BillingRecordId, BillingStatus, PaymentMethod};
 use crate::error::AppResult;
-use crate::inventory::queries::format_time;
+use crate::web::format::format_time;
 use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::respond::{after_command, html, redirect};

@@ -4,6 +4,7 @@
 
 pub mod csrf;
 pub mod csv_out;
+pub mod format;
 pub mod forms;
 pub mod input;
 pub mod nul_bytes;

@@ -18,6 +18,7 @@ use crate::db::schema::{
     access_grants, auth_sessions, product_admins, products, service_admins, services, tasks, users,
     workflows,
 };
+use crate::directory::grants::{AfterGrant, GrantMade};
 use crate::domain::{
     EmploymentStatus, FieldErrors, GrantId, InventoryStatus, PersonId, ProductId, Role, TaskId,
     TaskKind, TaskStatus, TemplateId, WorkflowId, WorkflowKind, WorkflowStatus,
@@ -397,43 +398,44 @@ pub fn start_offboarding(
     })
 }
 
-/// A grant made while the person's offboarding is open gets its own revoke task.
-pub fn on_new_grant(
-    conn: &mut PgConnection,
-    person_id: i64,
-    product_id: i64,
-    grant_id: i64,
-) -> Result<(), AppError> {
-    let person_id = PersonId(person_id);
-    let open: Option<(WorkflowId, NaiveDate)> = workflows::table
-        .filter(workflows::person_id.eq(person_id))
-        .filter(workflows::kind.eq(WorkflowKind::Offboarding))
-        .filter(workflows::status.eq(WorkflowStatus::Open))
-        .select((workflows::id, workflows::effective_on))
-        .first(conn)
-        .optional()?;
-    if let Some((workflow_id, last_day)) = open {
-        let name: String = users::table
-            .find(person_id)
-            .select(users::full_name)
-            .first(conn)?;
-        let task = NewTask {
-            workflow_id,
-            kind: TaskKind::Revoke,
-            product_id: ProductId(product_id),
-            grant_id: Some(GrantId(grant_id)),
-            due_on: last_day,
-        };
-        create_task(
-            conn,
-            task,
-            &Person {
-                id: person_id,
-                name: &name,
-            },
-        )?;
+/// Directory's follow-up of a new grant: a grant made while the person's offboarding is
+/// open gets its own revoke task, in the grant's transaction. The doors that grant pass it
+/// (`lib.rs` gives it to the pages as app data).
+pub struct OffboardingRevokes;
+
+impl AfterGrant for OffboardingRevokes {
+    fn granted(&self, conn: &mut PgConnection, made: GrantMade) -> Result<(), AppError> {
+        let person_id = made.person;
+        let open: Option<(WorkflowId, NaiveDate)> = workflows::table
+            .filter(workflows::person_id.eq(person_id))
+            .filter(workflows::kind.eq(WorkflowKind::Offboarding))
+            .filter(workflows::status.eq(WorkflowStatus::Open))
+            .select((workflows::id, workflows::effective_on))
+            .first(conn)
+            .optional()?;
+        if let Some((workflow_id, last_day)) = open {
+            let name: String = users::table
+                .find(person_id)
+                .select(users::full_name)
+                .first(conn)?;
+            let task = NewTask {
+                workflow_id,
+                kind: TaskKind::Revoke,
+                product_id: made.product,
+                grant_id: Some(made.grant),
+                due_on: last_day,
+            };
+            create_task(
+                conn,
+                task,
+                &Person {
+                    id: person_id,
+                    name: &name,
+                },
+            )?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Closes a task: done (a grant task grants the access, a revoke task revokes it, in the

@@ -4,10 +4,11 @@
 //!
 //! `requests` are what the commands take (each door translates its input into them);
 //! `commands`, `queries` and `templates` own the SQL; `pages`, `template_pages` and the
-//! handover page render.
+//! handover page render; `digests` are the daily task emails (run by `jobs`).
 
 pub mod assign;
 pub mod commands;
+pub mod digests;
 pub mod handover;
 pub mod pages;
 pub mod queries;

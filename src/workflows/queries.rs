@@ -17,8 +17,8 @@ use crate::domain::{
     WorkflowKind, WorkflowStatus,
 };
 use crate::error::AppError;
-use crate::inventory::queries::format_time;
 use crate::payments::queries::today;
+use crate::web::format::format_time;
 use crate::web::pagination::{Pager, PER_PAGE};
 
 #[derive(Debug, Clone, Default, Deserialize)]
