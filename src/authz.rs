@@ -3,6 +3,10 @@
 //! `auth::current_user`), so role changes and deactivation apply at the very next request.
 //! docs/rbac.md lists every action, who may do it and where the check lives.
 
+use diesel::prelude::*;
+
+use crate::db::schema::{products, services};
+use crate::domain::{InventoryStatus, ProductId, ServiceId};
 use crate::error::AppError;
 
 pub use crate::domain::Role;
@@ -100,6 +104,48 @@ pub enum ObjectAction {
 pub enum Object {
     Service(i64),
     Product { id: i64, service_id: i64 },
+}
+
+/// What deciding an action on a product needs, and what callers name it by.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = products, check_for_backend(diesel::pg::Pg))]
+pub struct ProductFacts {
+    pub id: ProductId,
+    pub service_id: ServiceId,
+    pub name: String,
+    pub status: InventoryStatus,
+    #[diesel(select_expression = services::name)]
+    pub service_name: String,
+}
+
+impl ProductFacts {
+    pub fn object(&self) -> Object {
+        Object::Product {
+            id: self.id.get(),
+            service_id: self.service_id.get(),
+        }
+    }
+}
+
+/// The one entry that loads a product for an action: 404 when it does not exist or is
+/// outside `actor`'s scope, 403 inside it when the action is not theirs (`authorize_on`).
+/// Every feature that acts on a product (grants, billing records) asks here, so none needs
+/// inventory to decide.
+pub fn load_product(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: ObjectAction,
+    id: ProductId,
+) -> Result<ProductFacts, AppError> {
+    let product = products::table
+        .inner_join(services::table)
+        .filter(products::id.eq(id))
+        .select(ProductFacts::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    authorize_on(actor, action, product.object())?;
+    Ok(product)
 }
 
 /// Decides an action on one object from the actor's scope.

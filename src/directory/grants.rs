@@ -11,17 +11,16 @@
 
 use chrono::Utc;
 use diesel::dsl::exists;
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde_json::json;
 
 use super::requests::Grantee;
 pub use super::requests::{NewGrant, Revoke};
 use crate::audit::{self, AuditEntry};
-use crate::authz::{authorize_on, Actor, Object, ObjectAction};
+use crate::authz::{load_product, Actor, ObjectAction};
 use crate::db::lower;
-use crate::db::schema::{access_grants, products, services, users};
-use crate::domain::{EmploymentStatus, GrantId, InventoryStatus, PersonId, ProductId, ServiceId};
+use crate::db::schema::{access_grants, users};
+use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId};
 use crate::error::{invalid, AppError, CommandError};
 use crate::web::forms::FieldErrors;
 
@@ -59,37 +58,6 @@ impl GrantForm {
     }
 }
 
-/// The product a grant is about, with what authorization and the audit entry need.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = products, check_for_backend(Pg))]
-struct GrantedProduct {
-    id: ProductId,
-    service_id: ServiceId,
-    name: String,
-    status: InventoryStatus,
-    #[diesel(select_expression = services::name)]
-    service_name: String,
-}
-
-impl GrantedProduct {
-    fn find(conn: &mut PgConnection, id: ProductId) -> Result<Self, AppError> {
-        products::table
-            .inner_join(services::table)
-            .filter(products::id.eq(id))
-            .select(Self::as_select())
-            .first(conn)
-            .optional()?
-            .ok_or(AppError::NotFound)
-    }
-
-    fn object(&self) -> Object {
-        Object::Product {
-            id: self.id.get(),
-            service_id: self.service_id.get(),
-        }
-    }
-}
-
 /// A grant just made: what the follow-up of [`AfterGrant`] is told.
 #[derive(Debug, Clone, Copy)]
 pub struct GrantMade {
@@ -112,8 +80,7 @@ pub fn grant(
     after: &dyn AfterGrant,
 ) -> Result<GrantId, CommandError> {
     crate::db::transaction(conn, |conn| {
-        let product = GrantedProduct::find(conn, req.product)?;
-        authorize_on(actor, ObjectAction::Grant, product.object())?;
+        let product = load_product(conn, actor, ObjectAction::Grant, req.product)?;
         let who = users::table.select((users::id, users::full_name, users::employment_status));
         let person: Option<(PersonId, String, EmploymentStatus)> = match &req.person {
             Grantee::Id(id) => who.filter(users::id.eq(*id)).first(conn).optional()?,
@@ -214,8 +181,7 @@ pub fn revoke(
         let Some((user_id, product_id, revoked_at, full_name)) = row else {
             return Err(CommandError::Other(AppError::NotFound));
         };
-        let product = GrantedProduct::find(conn, product_id)?;
-        authorize_on(actor, ObjectAction::Grant, product.object())?;
+        let product = load_product(conn, actor, ObjectAction::Grant, product_id)?;
         if revoked_at.is_some() {
             return Err(CommandError::Refused(
                 "This access was already revoked.".into(),

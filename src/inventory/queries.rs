@@ -344,7 +344,7 @@ fn seat_counts(
         .collect())
 }
 
-/// `seat_counts` by bare ids, for the dashboard and the savings report.
+/// `seat_counts` by bare ids, for the dashboard.
 pub fn seats_used(
     conn: &mut PgConnection,
     product_ids: &[i64],

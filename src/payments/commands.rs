@@ -10,7 +10,7 @@ use super::card::masked;
 use super::renewal::{cancellation_deadline, Notice};
 use super::requests::{BillingRecordChanges, BillingRecordUpdate, NewPayment, CHOOSE_PRODUCT};
 use crate::audit::{self, AuditEntry};
-use crate::authz::{authorize_on, Actor, ObjectAction};
+use crate::authz::{load_product, Actor, ObjectAction};
 use crate::db::lower;
 use crate::db::schema::{attachments, billing_records, payments, users};
 use crate::domain::{
@@ -18,20 +18,17 @@ use crate::domain::{
     PersonId, ProductId,
 };
 use crate::error::{invalid, AppError, CommandError};
-use crate::inventory::commands::product_object;
-use crate::inventory::queries::find_product;
 
 fn authorize_product(
     conn: &mut PgConnection,
     actor: &Actor,
     product_id: ProductId,
 ) -> Result<(), CommandError> {
-    let product =
-        find_product(conn, product_id).map_err(|_| invalid("product_id", CHOOSE_PRODUCT))?;
-    authorize_on(actor, ObjectAction::Billing, product_object(&product)).map_err(|e| match e {
-        AppError::NotFound => invalid("product_id", CHOOSE_PRODUCT),
-        other => CommandError::Other(other),
-    })
+    match load_product(conn, actor, ObjectAction::Billing, product_id) {
+        Ok(_) => Ok(()),
+        Err(AppError::NotFound) => Err(invalid("product_id", CHOOSE_PRODUCT)),
+        Err(other) => Err(CommandError::Other(other)),
+    }
 }
 
 /// The record's product, authorized for `actor` (404 outside their scope).
@@ -46,8 +43,7 @@ pub fn authorize_record(
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
-    let product = find_product(conn, product_id)?;
-    authorize_on(actor, ObjectAction::Billing, product_object(&product))?;
+    load_product(conn, actor, ObjectAction::Billing, product_id)?;
     Ok(product_id)
 }
 

@@ -17,7 +17,9 @@ use serde::Deserialize;
 use super::money;
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor, Role};
-use crate::db::schema::{access_grants, billing_records, products, services, users};
+use crate::db::schema::{
+    access_grants, billing_records, product_seat_counts, products, services, users,
+};
 use crate::error::{AppError, AppResult};
 use crate::web::pagination::{Pager, PER_PAGE};
 use crate::web::respond::html;
@@ -76,7 +78,18 @@ pub fn seats(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<SeatRow>, App
     }
     let rows: Vec<(i64, String, i32)> = q.load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let assigned = crate::inventory::queries::seats_used(conn, &ids)?;
+    // Active grants per product, from the trigger-kept counters (migration 0011); a product
+    // missing from the map has none.
+    let assigned: HashMap<i64, i64> = product_seat_counts::table
+        .filter(product_seat_counts::product_id.eq_any(&ids))
+        .select((
+            product_seat_counts::product_id,
+            product_seat_counts::active_grants,
+        ))
+        .load::<(i64, i32)>(conn)?
+        .into_iter()
+        .map(|(id, n)| (id, i64::from(n)))
+        .collect();
     let mut yearly: HashMap<i64, BTreeMap<String, Decimal>> = HashMap::new();
     for (pid, amount, cycle, currency) in billing_records::table
         .filter(billing_records::product_id.eq_any(&ids))
