@@ -6,6 +6,7 @@
 pub mod account;
 pub mod api;
 pub mod audit;
+pub mod audit_pages;
 pub mod auth;
 pub mod authz;
 pub mod backup;
@@ -23,6 +24,7 @@ pub mod imports;
 pub mod inventory;
 pub mod jobs;
 pub mod notify;
+pub mod notify_pages;
 pub mod payments;
 pub mod settings;
 pub mod setup;
@@ -98,12 +100,12 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/", aw::get().to(dashboard::show))
         .route("/account", aw::get().to(account::show))
         .route("/account/password", aw::post().to(account::change_password))
-        .route("/audit", aw::get().to(audit::pages::list))
+        .route("/audit", aw::get().to(audit_pages::list))
         .route("/settings", aw::get().to(settings::show))
         .configure(inventory::routes)
         .configure(payments::routes)
         .configure(workflows::routes)
-        .configure(notify::routes)
+        .configure(notify_pages::routes)
         .route("/settings/scheduler", aw::get().to(settings::scheduler))
         .route(
             "/settings/scheduler/{job}/run",

@@ -1,8 +1,7 @@
 //! The audit log: one function, `record`, that every state change calls inside its own
-//! transaction, and the Admin-only page that lists entries. The table is append-only (a
-//! trigger refuses UPDATE, DELETE and TRUNCATE).
+//! transaction, and `queries`, what the Admin-only page (`audit_pages`, above `auth`) and the
+//! API list. The table is append-only (a trigger refuses UPDATE, DELETE and TRUNCATE).
 
-pub mod pages;
 pub mod queries;
 
 use diesel::prelude::*;

@@ -1,9 +1,9 @@
 //! In-app notifications (a new task for you, a workflow you started completed). Written in
-//! the same transaction as what they announce; read on their page; counted in the nav.
+//! the same transaction as what they announce; read on their page (`notify_pages`, above
+//! `auth`); counted in the nav (`auth::current_user`).
 
 pub mod mail;
 pub mod outbox;
-pub mod pages;
 pub mod reminders;
 
 use diesel::dsl::count_star;
@@ -11,11 +11,6 @@ use diesel::prelude::*;
 
 use crate::db::schema::notifications;
 use crate::error::AppError;
-
-/// The notifications page's route.
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.route("/notifications", actix_web::web::get().to(pages::list));
-}
 
 /// Notifies each of `users` once.
 pub fn notify(

@@ -1,11 +1,13 @@
-//! The audit log page (Admins only): filters, newest first, keyset pagination.
+//! The audit log page (Admins only): filters, newest first, keyset pagination. A door above
+//! `auth` (it takes the `CurrentUser`); the log it reads, `audit` (`record`, `queries`),
+//! sits below `auth`, which records its own entries.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use super::queries::{self, AuditFilter, AuditRow};
+use crate::audit::queries::{self, AuditFilter, AuditRow};
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action};
 use crate::error::{urlencode, AppResult};

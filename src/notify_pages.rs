@@ -1,4 +1,6 @@
-//! The notifications page: newest first; opening it marks them read.
+//! The notifications page: newest first; opening it marks them read. A door above `auth`
+//! (it takes the `CurrentUser`); the notifications it reads, `notify`, sit below `auth`,
+//! which counts the unread ones for the nav.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -11,6 +13,11 @@ use crate::error::AppResult;
 use crate::web::format::format_time;
 use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
+
+/// The notifications page's route.
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.route("/notifications", actix_web::web::get().to(list));
+}
 
 pub struct Row {
     pub title: String,
@@ -35,8 +42,8 @@ pub async fn list(
     authorize(&actor, Action::ViewDashboard)?;
     let id = actor.id;
     let rows = crate::db::run(&state.pool, move |conn| {
-        let rows = super::recent(conn, id, 100)?;
-        super::mark_read(conn, id, None)?;
+        let rows = crate::notify::recent(conn, id, 100)?;
+        crate::notify::mark_read(conn, id, None)?;
         Ok(rows)
     })
     .await?;
