@@ -128,13 +128,9 @@ fn is_handler_file(rel: &str) -> bool {
 /// Handler files that still run SQL themselves (to be moved into their feature's
 /// `queries`/`commands`; issue #16).
 const HANDLERS_WITH_SQL: &[&str] = &[
-    "account.rs",
     "api/billing.rs",
-    "dashboard.rs",
-    "imports/pages.rs",
     "payments/fx_pages.rs",
     "payments/record_pages.rs",
-    "settings.rs",
 ];
 
 #[test]
