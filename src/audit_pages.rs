@@ -14,6 +14,11 @@ use crate::error::{urlencode, AppResult};
 use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
 
+/// The audit log page (Admins).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/audit", web::get().to(list));
+}
+
 #[derive(Template)]
 #[template(path = "audit/list.html")]
 struct AuditListPage {
