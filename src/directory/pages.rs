@@ -18,6 +18,7 @@ use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
 use crate::web::respond::{after_command, html};
+use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
 type Options = &'static [(&'static str, &'static str)];
@@ -171,7 +172,7 @@ pub async fn grant(
     let id = path.into_inner();
     let (mut form, refused) = form.into_parts();
     form.person = id.to_string();
-    let back = format!("/directory/{id}");
+    let back = urls::person(id);
     let Some(product_id) = form.product_id else {
         let mut errors = refused;
         errors.add("product_id", "Choose a product.");
@@ -276,7 +277,7 @@ pub async fn create(
         |id| {
             (
                 format!("{} added to the directory.", form.full_name),
-                format!("/directory/{id}"),
+                urls::person(id),
             )
         },
         "/directory",
@@ -347,7 +348,7 @@ pub async fn update(
         Ok(commands::update_person(conn, &a, id, values))
     })
     .await?;
-    let back = format!("/directory/{id}");
+    let back = urls::person(id);
     match after_command(&session, result, |_| ("Saved.".into(), back.clone()), &back)? {
         Ok(resp) => Ok(resp),
         Err(errors) => render_form(&session, &actor, Some(id), form, errors),

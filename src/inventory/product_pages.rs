@@ -21,6 +21,7 @@ use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
 use crate::web::respond::{after_command, html, redirect};
+use crate::web::urls;
 use crate::web::{safe_next, AppState, PageCtx};
 
 #[derive(Template)]
@@ -92,12 +93,7 @@ async fn render_product(
             format!("{} → {}", d.service_name, d.product.name),
             "/inventory",
         ),
-        pager: Pager::new(
-            &format!("/inventory/products/{id}"),
-            &[],
-            page,
-            d.seats_used,
-        ),
+        pager: Pager::new(&urls::product(id), &[], page, d.seats_used),
         can_edit: authorize_on(actor, ObjectAction::Edit, obj).is_ok(),
         can_grant: authorize_on(actor, ObjectAction::Grant, obj).is_ok(),
         can_bill: authorize_on(actor, ObjectAction::Billing, obj).is_ok(),
@@ -238,14 +234,14 @@ pub async fn create(
         ))
     })
     .await?;
-    let back = format!("/inventory/services/{service_id}");
+    let back = urls::service(service_id);
     match after_command(
         &session,
         result,
         |id| {
             (
                 format!("Product '{}' created.", form.name),
-                format!("/inventory/products/{id}"),
+                urls::product(id),
             )
         },
         &back,
@@ -311,7 +307,7 @@ pub async fn update(
         ))
     })
     .await?;
-    let back = format!("/inventory/products/{id}");
+    let back = urls::product(id);
     match after_command(
         &session,
         result,
@@ -335,7 +331,7 @@ pub async fn lifecycle(
     let actor = user.0;
     let (id, op) = path.into_inner();
     let change = Lifecycle::parse(&op).ok_or(AppError::NotFound)?;
-    let back = format!("/inventory/products/{id}");
+    let back = urls::product(id);
     let result = crate::db::run(&state.pool, move |conn| {
         Ok(commands::lifecycle(
             conn,
@@ -352,10 +348,7 @@ pub async fn lifecycle(
             ("Product archived.".into(), back.clone())
         }
         Lifecycle::SetStatus(InventoryStatus::Active) => ("Product restored.".into(), back.clone()),
-        Lifecycle::Delete => (
-            "Product deleted.".into(),
-            format!("/inventory/services/{}", d.service_id),
-        ),
+        Lifecycle::Delete => ("Product deleted.".into(), urls::service(d.service_id)),
     };
     match after_command(&session, result, done, &back)? {
         Ok(resp) => Ok(resp),
@@ -415,7 +408,7 @@ pub async fn grant(
         }
     })
     .await?;
-    let back = format!("/inventory/products/{id}");
+    let back = urls::product(id);
     match after_command(
         &session,
         result,

@@ -20,6 +20,7 @@ use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
 use crate::web::respond::{after_command, after_inline_command, html};
+use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
 #[derive(Template)]
@@ -235,7 +236,7 @@ pub async fn onboard(
     match after_command(
         &session,
         result,
-        |id| ("Onboarding started.".into(), format!("/workflows/{id}")),
+        |id| ("Onboarding started.".into(), urls::workflow(id)),
         "/workflows",
     )? {
         Ok(resp) => Ok(resp),
@@ -301,7 +302,7 @@ pub async fn offboard(
     match after_command(
         &session,
         result,
-        |id| ("Offboarding started.".into(), format!("/workflows/{id}")),
+        |id| ("Offboarding started.".into(), urls::workflow(id)),
         "/workflows",
     )? {
         Ok(resp) => Ok(resp),
@@ -367,7 +368,7 @@ pub async fn cancel(
         }),
     )
     .await?;
-    let back = format!("/workflows/{id}");
+    let back = urls::workflow(id);
     after_inline_command(
         &session,
         result,
@@ -510,7 +511,7 @@ pub async fn complete(
         }),
     )
     .await?;
-    let back = format!("/tasks/{id}");
+    let back = urls::task(id);
     match after_command(
         &session,
         result,
@@ -551,7 +552,7 @@ pub async fn not_needed(
         }),
     )
     .await?;
-    let back = format!("/tasks/{id}");
+    let back = urls::task(id);
     match after_command(
         &session,
         result,
