@@ -101,49 +101,7 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/audit", aw::get().to(audit::pages::list))
         .route("/settings", aw::get().to(settings::show))
         .configure(inventory::routes)
-        .route(
-            "/payments",
-            aw::get().to(payments::register_pages::register),
-        )
-        .route("/payments", aw::post().to(payments::record_pages::create))
-        .route(
-            "/payments/new",
-            aw::get().to(payments::record_pages::new_form),
-        )
-        .route("/payments/savings", aw::get().to(payments::savings::page))
-        .route(
-            "/payments/print",
-            aw::get().to(payments::register_pages::print),
-        )
-        .route(
-            "/payments/export.csv",
-            aw::get().to(payments::register_pages::export),
-        )
-        .route("/payments/{id}", aw::get().to(payments::record_pages::show))
-        .route(
-            "/payments/{id}",
-            aw::post().to(payments::record_pages::update),
-        )
-        .route(
-            "/payments/{id}/edit",
-            aw::get().to(payments::record_pages::edit_form),
-        )
-        .route(
-            "/payments/{id}/attachments",
-            aw::post().to(payments::record_pages::upload),
-        )
-        .route(
-            "/payments/{id}/history",
-            aw::post().to(payments::record_pages::add_payment),
-        )
-        .route(
-            "/attachments/{id}",
-            aw::get().to(payments::record_pages::download),
-        )
-        .route(
-            "/attachments/{id}/remove",
-            aw::post().to(payments::record_pages::remove_attachment),
-        )
+        .configure(payments::routes)
         .configure(workflows::routes)
         .configure(notify::routes)
         .route("/settings/scheduler", aw::get().to(settings::scheduler))
@@ -160,23 +118,9 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/settings/logins/unlock",
             aw::post().to(auth::lock_pages::unlock),
         )
-        .route("/calendar", aw::get().to(payments::calendar::page))
-        .route(
-            "/calendar/feed/{token}",
-            aw::get().to(payments::calendar::feed),
-        )
         .route(
             "/account/calendar-token",
             aw::post().to(account::rotate_calendar),
-        )
-        .route("/settings/currency", aw::get().to(payments::fx_pages::page))
-        .route(
-            "/settings/currency",
-            aw::post().to(payments::fx_pages::set_reporting),
-        )
-        .route(
-            "/settings/currency/rates",
-            aw::post().to(payments::fx_pages::add_rates),
         )
         .route("/imports", aw::get().to(imports::pages::list))
         .route("/imports", aw::post().to(imports::pages::upload))

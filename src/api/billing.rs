@@ -1,7 +1,8 @@
 //! Billing records: the payment register's list and record, adding and changing a record,
 //! and its attachments (upload and download). The register's queries and the record
-//! commands of the pages: the same validation (a full card number in any field is refused),
-//! scope and audit. Cards appear only as brand, last four digits and expiry.
+//! commands of the pages: the body becomes the same request (`BillingRecordChanges`, the
+//! same checks: a full card number in any field is refused), scope and audit. Cards appear
+//! only as brand, last four digits and expiry.
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
@@ -10,37 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{page_number, wire_name, ApiResult, ApiUser, Json, Page, Problem};
 use crate::authz::{authorize, Action};
-use crate::payments::model::BillingForm;
+use crate::domain::{
+    AttachmentId, BillingCycle, BillingRecordId, BillingStatus, FieldErrors, PaymentMethod,
+    ProductId,
+};
 use crate::payments::queries::{self, RegisterFilter, RegisterRow};
+use crate::payments::requests::{BillingRecordChanges, BillingRecordFields, BillingRecordUpdate};
 use crate::payments::{commands, money, uploads};
 use crate::web::AppState;
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Cycle {
-    Monthly,
-    Quarterly,
-    Annual,
-    OneOff,
-    /// Usage-based; the amount is a monthly estimate.
-    Usage,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    Card,
-    Invoice,
-    BankTransfer,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordStatus {
-    Active,
-    Cancelled,
-}
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -56,11 +34,11 @@ pub struct RegisterQuery {
     service_id: Option<i64>,
     product_id: Option<i64>,
     #[param(inline)]
-    cycle: Option<Cycle>,
+    cycle: Option<BillingCycle>,
     /// ISO 4217 code, e.g. `EUR`.
     currency: Option<String>,
     #[param(inline)]
-    method: Option<Method>,
+    method: Option<PaymentMethod>,
     /// Renewing in the next this many days.
     #[param(minimum = 0, maximum = 3660)]
     renewing_within: Option<i64>,
@@ -92,8 +70,7 @@ struct BillingRecord {
     service: String,
     product: String,
     reference: String,
-    /// `monthly`, `quarterly`, `annual`, `one_off` or `usage`.
-    cycle: String,
+    cycle: BillingCycle,
     /// Exact decimal with the currency's minor units, as a string (e.g. `"1234.50"`).
     amount: String,
     currency: String,
@@ -104,13 +81,12 @@ struct BillingRecord {
     /// The last day to cancel before the next renewal, from the notice period.
     cancellation_deadline: Option<chrono::NaiveDate>,
     auto_renew: bool,
-    payment_method: String,
+    payment_method: PaymentMethod,
     card: Option<MaskedCard>,
     /// The billing owner's name.
     owner: Option<String>,
     cost_center: String,
-    /// `active` or `cancelled`.
-    status: String,
+    status: BillingStatus,
 }
 
 impl From<RegisterRow> for BillingRecord {
@@ -132,12 +108,12 @@ impl From<RegisterRow> for BillingRecord {
             _ => None,
         };
         Self {
-            id: d.id,
-            product_id: d.product_id,
+            id: d.id.get(),
+            product_id: d.product_id.get(),
             service: d.service_name,
             product: d.product_name,
             reference: d.reference,
-            yearly: money::yearly(d.amount, &d.cycle).map(|y| money::plain(y, &d.currency)),
+            yearly: money::yearly(d.amount, d.cycle).map(|y| money::plain(y, &d.currency)),
             cycle: d.cycle,
             amount: money::plain(d.amount, &d.currency),
             currency: d.currency,
@@ -182,9 +158,9 @@ pub async fn list(
     let filter = RegisterFilter {
         service_id: q.service_id,
         product_id: q.product_id,
-        cycle: q.cycle.map(wire_name).unwrap_or_default(),
+        cycle: q.cycle.map(|c| c.as_str().into()).unwrap_or_default(),
         currency: q.currency.unwrap_or_default().trim().to_uppercase(),
-        method: q.method.map(wire_name).unwrap_or_default(),
+        method: q.method.map(|m| m.as_str().into()).unwrap_or_default(),
         renewing_within: q.renewing_within,
         card_expiring_within: q.card_expiring_within,
         status: q.status.map(wire_name).unwrap_or_default(),
@@ -234,34 +210,28 @@ pub async fn show(
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ViewPayments)?;
-    let id = path.into_inner();
+    let id = BillingRecordId(path.into_inner());
     Ok(HttpResponse::Ok().json(detail(&state, actor, id).await?))
 }
 
 async fn detail(
     state: &AppState,
     actor: crate::authz::Actor,
-    id: i64,
+    id: BillingRecordId,
 ) -> Result<BillingRecordDetail, Problem> {
-    let (row, notes, files) = crate::db::run(&state.pool, move |conn| {
-        use crate::db::schema::billing_records;
-        use diesel::prelude::*;
-        let row = queries::record(conn, &actor, id)?;
-        let notes: String = billing_records::table
-            .find(id)
-            .select(billing_records::notes)
-            .first(conn)?;
-        Ok((row, notes, queries::attachments_of(conn, id)?))
+    let d = crate::db::run(&state.pool, move |conn| {
+        queries::record_detail(conn, &actor, id)
     })
     .await?;
     Ok(BillingRecordDetail {
-        record: row.into(),
-        notes,
-        attachments: files
+        record: d.row.into(),
+        notes: d.notes,
+        attachments: d
+            .attachments
             .into_iter()
             .map(|f| Attachment {
                 href: format!("/api/v1/attachments/{}", f.id),
-                id: f.id,
+                id: f.id.get(),
                 name: f.name,
                 size_bytes: f.size_bytes,
                 sha256: f.sha256,
@@ -282,7 +252,7 @@ pub struct BillingInput {
     #[serde(default)]
     reference: String,
     #[schema(required = true)]
-    cycle: Option<Cycle>,
+    cycle: Option<BillingCycle>,
     /// Exact decimal, e.g. `"1234.50"` (a JSON number is taken too).
     #[schema(required = true, value_type = String, pattern = r"^\d{1,12}(\.\d{1,4})?$")]
     amount: Option<serde_json::Value>,
@@ -297,7 +267,7 @@ pub struct BillingInput {
     #[serde(default)]
     auto_renew: bool,
     #[schema(required = true)]
-    payment_method: Option<Method>,
+    payment_method: Option<PaymentMethod>,
     /// Card payments: e.g. `Visa`.
     #[serde(default)]
     card_brand: String,
@@ -317,7 +287,7 @@ pub struct BillingInput {
     #[serde(default)]
     notes: String,
     /// `active` when absent.
-    status: Option<RecordStatus>,
+    status: Option<BillingStatus>,
     /// Notice period before renewal: a number of `notice_unit`s.
     #[schema(minimum = 1)]
     notice_value: Option<i64>,
@@ -329,38 +299,40 @@ pub struct BillingInput {
 }
 
 impl BillingInput {
-    /// The page's form, so that both doors validate the same way.
-    fn into_form(self) -> BillingForm {
+    /// The request, checked as every door's is. Numbers are handed over as the text a
+    /// person would type, so that both doors get the same messages.
+    fn changes(self) -> Result<BillingRecordChanges, FieldErrors> {
         let text = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
-        BillingForm {
-            product_id: text(self.product_id),
-            reference: self.reference,
-            cycle: self.cycle.map(wire_name).unwrap_or_default(),
-            amount: match self.amount {
-                Some(serde_json::Value::String(s)) => s,
-                Some(serde_json::Value::Number(n)) => n.to_string(),
-                _ => String::new(),
-            },
-            currency: self.currency,
-            next_renewal_on: self.next_renewal_on.unwrap_or_default(),
-            contract_end_on: self.contract_end_on.unwrap_or_default(),
-            auto_renew: self.auto_renew.then(|| "on".into()),
-            payment_method: self.payment_method.map(wire_name).unwrap_or_default(),
-            card_brand: self.card_brand,
-            card_last4: self.card_last4,
-            card_exp_month: text(self.card_exp_month),
-            card_exp_year: text(self.card_exp_year),
-            billing_owner_email: self.billing_owner_email,
-            cost_center: self.cost_center,
-            notes: self.notes,
-            status: self
-                .status
-                .map(wire_name)
-                .unwrap_or_else(|| "active".into()),
-            notice_value: text(self.notice_value),
-            notice_unit: self.notice_unit,
-            minimum_term_months: text(self.minimum_term_months),
-        }
+        let amount = match self.amount {
+            Some(serde_json::Value::String(s)) => s,
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let (exp_month, exp_year) = (text(self.card_exp_month), text(self.card_exp_year));
+        let (notice_value, minimum_term) =
+            (text(self.notice_value), text(self.minimum_term_months));
+        BillingRecordChanges::new(BillingRecordFields {
+            product_id: self.product_id.map(ProductId),
+            reference: &self.reference,
+            cycle: self.cycle,
+            amount: &amount,
+            currency: &self.currency,
+            next_renewal_on: self.next_renewal_on.as_deref().unwrap_or_default(),
+            contract_end_on: self.contract_end_on.as_deref().unwrap_or_default(),
+            auto_renew: self.auto_renew,
+            payment_method: self.payment_method,
+            card_brand: &self.card_brand,
+            card_last4: &self.card_last4,
+            card_exp_month: &exp_month,
+            card_exp_year: &exp_year,
+            billing_owner_email: &self.billing_owner_email,
+            cost_center: &self.cost_center,
+            notes: &self.notes,
+            status: Some(self.status.unwrap_or(BillingStatus::Active)),
+            notice_value: &notice_value,
+            notice_unit: &self.notice_unit,
+            minimum_term_months: &minimum_term,
+        })
     }
 }
 
@@ -369,7 +341,7 @@ impl BillingInput {
 async fn may_change_record(
     state: &AppState,
     actor: &crate::authz::Actor,
-    id: i64,
+    id: BillingRecordId,
 ) -> Result<(), Problem> {
     authorize(actor, Action::ViewPayments)?;
     let a = actor.clone();
@@ -380,7 +352,7 @@ async fn may_change_record(
     Ok(())
 }
 
-fn invalid(errors: crate::web::forms::FieldErrors) -> Problem {
+fn invalid(errors: FieldErrors) -> Problem {
     crate::error::CommandError::Invalid(errors).into()
 }
 
@@ -396,10 +368,10 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ViewPayments)?;
-    let values = body.into_inner().into_form().validate().map_err(invalid)?;
+    let values = body.into_inner().changes().map_err(invalid)?;
     let a = actor.clone();
     let id = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::create_record(conn, &a, &values))
+        Ok(commands::create_record(conn, &a, values))
     })
     .await??;
     Ok(HttpResponse::Created()
@@ -419,12 +391,16 @@ pub async fn update(
     body: Json<BillingInput>,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
+    let id = BillingRecordId(path.into_inner());
     may_change_record(&state, &actor, id).await?;
-    let values = body.into_inner().into_form().validate().map_err(invalid)?;
+    let changes = body.into_inner().changes().map_err(invalid)?;
     let a = actor.clone();
     crate::db::run(&state.pool, move |conn| {
-        Ok(commands::update_record(conn, &a, id, &values))
+        Ok(commands::update_record(
+            conn,
+            &a,
+            BillingRecordUpdate { id, changes },
+        ))
     })
     .await??;
     Ok(HttpResponse::Ok().json(detail(&state, actor, id).await?))
@@ -462,7 +438,7 @@ pub async fn attach(
     payload: Multipart,
 ) -> ApiResult<HttpResponse> {
     let actor = user.0;
-    let id = path.into_inner();
+    let id = BillingRecordId(path.into_inner());
     may_change_record(&state, &actor, id).await?;
     let max = state.config.max_upload_bytes;
     let (name, data) = crate::web::upload::read_file(payload, max, || {
@@ -476,7 +452,7 @@ pub async fn attach(
             Ok(HttpResponse::Created()
                 .insert_header((header::LOCATION, href.clone()))
                 .json(Attached {
-                    id: attachment,
+                    id: attachment.get(),
                     href,
                 }))
         }
@@ -499,5 +475,5 @@ pub async fn download(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     authorize(&user.0, Action::ViewPayments)?;
-    Ok(uploads::download(&state, &user.0, path.into_inner()).await?)
+    Ok(uploads::download(&state, &user.0, AttachmentId(path.into_inner())).await?)
 }

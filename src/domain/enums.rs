@@ -11,7 +11,7 @@
 /// `label` is what people read, `ALL` is every value in the order a select box lists them.
 macro_rules! text_enum {
     ($(#[$meta:meta])* pub enum $name:ident {
-        $($(#[$vmeta:meta])* $variant:ident = $text:literal, $label:literal;)*
+        $($(#[$vmeta:meta])* $variant:ident = $text:tt, $label:literal;)*
     }) => {
         $(#[$meta])*
         #[derive(
@@ -331,5 +331,17 @@ mod tests {
         );
         let m: PaymentMethod = serde_json::from_str("\"bank_transfer\"").unwrap();
         assert_eq!(m, PaymentMethod::BankTransfer);
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_stored_words() {
+        // The words reach utoipa's derive as plain tokens (`tt`): a `literal` fragment arrives
+        // wrapped, and the derive then ignored the rename and listed the variant names.
+        let schema = serde_json::to_value(<BillingCycle as utoipa::PartialSchema>::schema())
+            .expect("schema");
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["monthly", "quarterly", "annual", "one_off", "usage"])
+        );
     }
 }

@@ -121,7 +121,7 @@ pub fn scan_billing(
         Option<NaiveDate>,
         rust_decimal::Decimal,
         String,
-        String,
+        crate::domain::BillingCycle,
         Option<String>,
         Option<String>,
         Option<i16>,
@@ -159,11 +159,7 @@ pub fn scan_billing(
     let mut reminded = 0;
     for r in rows {
         let card = masked(r.10.as_deref(), r.11.as_deref(), r.12, r.13);
-        let amount = format!(
-            "{} ({})",
-            money::format(r.7, &r.8),
-            money::cycle_label(&r.9)
-        );
+        let amount = format!("{} ({})", money::format(r.7, &r.8), r.9.label());
         for (event, date, what) in [
             ("card", r.4, "Card expires"),
             ("renewal", r.5, "Renews"),

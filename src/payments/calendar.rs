@@ -17,6 +17,7 @@ use super::renewal::{cancellation_deadline, later_renewals, Notice};
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::{billing_records, products, services, users};
+use crate::domain::{BillingCycle, NoticeUnit};
 use crate::error::{AppError, AppResult};
 use crate::web::respond::html;
 use crate::web::{AppState, PageCtx};
@@ -55,10 +56,10 @@ struct DatedRecord {
     card_exp_month: Option<i16>,
     card_exp_year: Option<i16>,
     auto_renew: bool,
-    cycle: String,
+    cycle: BillingCycle,
     renewal_anchor_day: Option<i16>,
     notice_value: Option<i32>,
-    notice_unit: Option<String>,
+    notice_unit: Option<NoticeUnit>,
 }
 
 impl DatedRecord {
@@ -87,8 +88,8 @@ impl DatedRecord {
             .renewal_anchor_day
             .map(|a| a as u32)
             .unwrap_or(next.day());
-        let notice = Notice::from_parts(self.notice_value, self.notice_unit.as_deref());
-        for renewal in later_renewals(next, &self.cycle, anchor) {
+        let notice = Notice::from_parts(self.notice_value, self.notice_unit);
+        for renewal in later_renewals(next, self.cycle, anchor) {
             let deadline = cancellation_deadline(Some(renewal), self.contract_end_on, true, notice);
             // Deadlines come before their renewals: past `to`, nothing more can fall inside.
             if deadline.unwrap_or(renewal) > to {
@@ -121,7 +122,7 @@ pub fn events(
                 // A renewal before the range recurs into it.
                 .or(billing_records::auto_renew
                     .eq(true)
-                    .and(billing_records::cycle.ne("one_off"))
+                    .and(billing_records::cycle.ne(BillingCycle::OneOff))
                     .and(billing_records::next_renewal_on.le(to))),
         )
         .select((

@@ -1,19 +1,22 @@
-//! Register writes: validate → authorize on the product → change + audit (card fields
-//! only ever masked) in one transaction.
+//! Register writes: authorize on the product → change + audit (card fields only ever
+//! masked) in one transaction. The requests (`requests`) were checked when they were made.
 
 use chrono::{Datelike as _, NaiveDate};
-
-use super::renewal::{cancellation_deadline, Notice};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::card::masked;
-use super::model::BillingValues;
+use super::renewal::{cancellation_deadline, Notice};
+use super::requests::{BillingRecordChanges, BillingRecordUpdate, NewPayment, CHOOSE_PRODUCT};
 use crate::audit::{self, AuditEntry};
 use crate::authz::{authorize_on, Actor, ObjectAction};
 use crate::db::lower;
 use crate::db::schema::{attachments, billing_records, payments, users};
+use crate::domain::{
+    AttachmentId, BillingCycle, BillingRecordId, BillingStatus, NoticeUnit, PaymentMethod,
+    PersonId, ProductId,
+};
 use crate::error::{invalid, AppError, CommandError};
 use crate::inventory::commands::product_object;
 use crate::inventory::queries::find_product;
@@ -21,12 +24,12 @@ use crate::inventory::queries::find_product;
 fn authorize_product(
     conn: &mut PgConnection,
     actor: &Actor,
-    product_id: i64,
+    product_id: ProductId,
 ) -> Result<(), CommandError> {
-    let product = find_product(conn, product_id)
-        .map_err(|_| invalid("product_id", "Choose the product this record pays for."))?;
+    let product =
+        find_product(conn, product_id).map_err(|_| invalid("product_id", CHOOSE_PRODUCT))?;
     authorize_on(actor, ObjectAction::Billing, product_object(&product)).map_err(|e| match e {
-        AppError::NotFound => invalid("product_id", "Choose the product this record pays for."),
+        AppError::NotFound => invalid("product_id", CHOOSE_PRODUCT),
         other => CommandError::Other(other),
     })
 }
@@ -35,9 +38,9 @@ fn authorize_product(
 pub fn authorize_record(
     conn: &mut PgConnection,
     actor: &Actor,
-    record_id: i64,
-) -> Result<i64, AppError> {
-    let product_id: i64 = billing_records::table
+    record_id: BillingRecordId,
+) -> Result<ProductId, AppError> {
+    let product_id: ProductId = billing_records::table
         .find(record_id)
         .select(billing_records::product_id)
         .first(conn)
@@ -48,7 +51,10 @@ pub fn authorize_record(
     Ok(product_id)
 }
 
-fn owner_id(conn: &mut PgConnection, email: &Option<String>) -> Result<Option<i64>, CommandError> {
+fn owner_id(
+    conn: &mut PgConnection,
+    email: &Option<String>,
+) -> Result<Option<PersonId>, CommandError> {
     match email {
         None => Ok(None),
         Some(e) => users::table
@@ -67,107 +73,123 @@ fn owner_id(conn: &mut PgConnection, email: &Option<String>) -> Result<Option<i6
 }
 
 /// What the audit log keeps of a record: the card only masked.
-fn record_json(conn: &mut PgConnection, id: i64) -> Result<serde_json::Value, AppError> {
-    let r: (
-        i64,
-        String,
-        String,
-        Decimal,
-        String,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        bool,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<i16>,
-        Option<i16>,
-        Option<i64>,
-        String,
-        String,
-        String,
-    ) = billing_records::table
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = billing_records, check_for_backend(diesel::pg::Pg))]
+struct AuditedRecord {
+    product_id: ProductId,
+    reference: String,
+    cycle: BillingCycle,
+    amount: Decimal,
+    currency: String,
+    next_renewal_on: Option<NaiveDate>,
+    contract_end_on: Option<NaiveDate>,
+    auto_renew: bool,
+    payment_method: PaymentMethod,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
+    card_exp_month: Option<i16>,
+    card_exp_year: Option<i16>,
+    billing_owner_id: Option<PersonId>,
+    cost_center: String,
+    notes: String,
+    status: BillingStatus,
+}
+
+fn record_json(
+    conn: &mut PgConnection,
+    id: BillingRecordId,
+) -> Result<serde_json::Value, AppError> {
+    let r: AuditedRecord = billing_records::table
         .find(id)
-        .select((
-            billing_records::product_id,
-            billing_records::reference,
-            billing_records::cycle,
-            billing_records::amount,
-            billing_records::currency,
-            billing_records::next_renewal_on,
-            billing_records::contract_end_on,
-            billing_records::auto_renew,
-            billing_records::payment_method,
-            billing_records::card_brand,
-            billing_records::card_last4,
-            billing_records::card_exp_month,
-            billing_records::card_exp_year,
-            billing_records::billing_owner_id,
-            billing_records::cost_center,
-            billing_records::notes,
-            billing_records::status,
-        ))
+        .select(AuditedRecord::as_select())
         .first(conn)?;
     Ok(json!({
-        "product_id": r.0, "reference": r.1, "cycle": r.2, "amount": r.3.to_string(), "currency": r.4,
-        "next_renewal_on": r.5, "contract_end_on": r.6, "auto_renew": r.7, "payment_method": r.8,
-        "card": masked(r.9.as_deref(), r.10.as_deref(), r.11, r.12),
-        "billing_owner_id": r.13, "cost_center": r.14, "notes": r.15, "status": r.16,
+        "product_id": r.product_id, "reference": r.reference, "cycle": r.cycle,
+        "amount": r.amount.to_string(), "currency": r.currency,
+        "next_renewal_on": r.next_renewal_on, "contract_end_on": r.contract_end_on,
+        "auto_renew": r.auto_renew, "payment_method": r.payment_method,
+        "card": masked(r.card_brand.as_deref(), r.card_last4.as_deref(), r.card_exp_month, r.card_exp_year),
+        "billing_owner_id": r.billing_owner_id, "cost_center": r.cost_center, "notes": r.notes,
+        "status": r.status,
     }))
 }
 
-fn notice_value(v: &BillingValues) -> Option<i32> {
-    v.notice.map(|n| match n {
-        Notice::Days(d) | Notice::Months(d) => d as i32,
-    })
+/// The columns a record's changes write, on insert and on update alike (an absent value
+/// is written as NULL).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = billing_records, treat_none_as_null = true)]
+struct RecordColumns<'a> {
+    product_id: ProductId,
+    reference: &'a str,
+    cycle: BillingCycle,
+    amount: Decimal,
+    currency: &'a str,
+    next_renewal_on: Option<NaiveDate>,
+    contract_end_on: Option<NaiveDate>,
+    auto_renew: bool,
+    payment_method: PaymentMethod,
+    card_brand: Option<&'a str>,
+    card_last4: Option<&'a str>,
+    card_exp_month: Option<i16>,
+    card_exp_year: Option<i16>,
+    card_expires_on: Option<NaiveDate>,
+    billing_owner_id: Option<PersonId>,
+    cost_center: &'a str,
+    notes: &'a str,
+    status: BillingStatus,
+    notice_value: Option<i32>,
+    notice_unit: Option<NoticeUnit>,
+    minimum_term_months: Option<i32>,
+    cancellation_deadline: Option<NaiveDate>,
+    renewal_anchor_day: Option<i16>,
 }
 
-fn notice_unit(v: &BillingValues) -> Option<&'static str> {
-    v.notice.map(|n| match n {
-        Notice::Days(_) => "days",
-        Notice::Months(_) => "months",
-    })
-}
-
-fn deadline(v: &BillingValues) -> Option<NaiveDate> {
-    cancellation_deadline(v.next_renewal_on, v.contract_end_on, v.auto_renew, v.notice)
+impl<'a> RecordColumns<'a> {
+    fn new(v: &'a BillingRecordChanges, owner: Option<PersonId>) -> Self {
+        let card = v.card.as_ref();
+        Self {
+            product_id: v.product_id,
+            reference: v.reference.as_str(),
+            cycle: v.cycle,
+            amount: v.amount,
+            currency: &v.currency,
+            next_renewal_on: v.next_renewal_on,
+            contract_end_on: v.contract_end_on,
+            auto_renew: v.auto_renew,
+            payment_method: v.payment_method,
+            card_brand: card.map(|c| c.brand.as_str()),
+            card_last4: card.map(|c| c.last4.as_str()),
+            card_exp_month: card.map(|c| c.exp_month),
+            card_exp_year: card.map(|c| c.exp_year),
+            card_expires_on: card.map(|c| c.expires_on),
+            billing_owner_id: owner,
+            cost_center: v.cost_center.as_str(),
+            notes: v.notes.as_str(),
+            status: v.status,
+            notice_value: v.notice.map(Notice::value),
+            notice_unit: v.notice.map(Notice::unit),
+            minimum_term_months: v.minimum_term_months,
+            cancellation_deadline: cancellation_deadline(
+                v.next_renewal_on,
+                v.contract_end_on,
+                v.auto_renew,
+                v.notice,
+            ),
+            renewal_anchor_day: v.next_renewal_on.map(|d| d.day() as i16),
+        }
+    }
 }
 
 pub fn create_record(
     conn: &mut PgConnection,
     actor: &Actor,
-    v: &BillingValues,
-) -> Result<i64, CommandError> {
+    v: BillingRecordChanges,
+) -> Result<BillingRecordId, CommandError> {
     conn.transaction(|conn| {
         authorize_product(conn, actor, v.product_id)?;
         let owner = owner_id(conn, &v.billing_owner_email)?;
-        let card = v.card.as_ref();
-        let id: i64 = diesel::insert_into(billing_records::table)
-            .values((
-                billing_records::product_id.eq(v.product_id),
-                billing_records::reference.eq(&v.reference),
-                billing_records::cycle.eq(&v.cycle),
-                billing_records::amount.eq(v.amount),
-                billing_records::currency.eq(&v.currency),
-                billing_records::next_renewal_on.eq(v.next_renewal_on),
-                billing_records::contract_end_on.eq(v.contract_end_on),
-                billing_records::auto_renew.eq(v.auto_renew),
-                billing_records::payment_method.eq(&v.payment_method),
-                billing_records::card_brand.eq(card.map(|c| c.brand.clone())),
-                billing_records::card_last4.eq(card.map(|c| c.last4.clone())),
-                billing_records::card_exp_month.eq(card.map(|c| c.exp_month)),
-                billing_records::card_exp_year.eq(card.map(|c| c.exp_year)),
-                billing_records::card_expires_on.eq(card.map(|c| c.expires_on)),
-                billing_records::billing_owner_id.eq(owner),
-                billing_records::cost_center.eq(&v.cost_center),
-                billing_records::notes.eq(&v.notes),
-                billing_records::status.eq(&v.status),
-                billing_records::notice_value.eq(notice_value(v)),
-                billing_records::notice_unit.eq(notice_unit(v)),
-                billing_records::minimum_term_months.eq(v.minimum_term_months),
-                billing_records::cancellation_deadline.eq(deadline(v)),
-                billing_records::renewal_anchor_day.eq(v.next_renewal_on.map(|d| d.day() as i16)),
-            ))
+        let id: BillingRecordId = diesel::insert_into(billing_records::table)
+            .values(RecordColumns::new(&v, owner))
             .returning(billing_records::id)
             .get_result(conn)?;
         let after = record_json(conn, id)?;
@@ -192,41 +214,18 @@ pub fn create_record(
 pub fn update_record(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
-    v: &BillingValues,
+    request: BillingRecordUpdate,
 ) -> Result<(), CommandError> {
+    let BillingRecordUpdate { id, changes: v } = request;
     conn.transaction(|conn| {
         authorize_record(conn, actor, id)?;
         authorize_product(conn, actor, v.product_id)?;
         let owner = owner_id(conn, &v.billing_owner_email)?;
         let before = record_json(conn, id)?;
-        let card = v.card.as_ref();
         diesel::update(billing_records::table.find(id))
             .set((
-                billing_records::product_id.eq(v.product_id),
-                billing_records::reference.eq(&v.reference),
-                billing_records::cycle.eq(&v.cycle),
-                billing_records::amount.eq(v.amount),
-                billing_records::currency.eq(&v.currency),
-                billing_records::next_renewal_on.eq(v.next_renewal_on),
-                billing_records::contract_end_on.eq(v.contract_end_on),
-                billing_records::auto_renew.eq(v.auto_renew),
-                billing_records::payment_method.eq(&v.payment_method),
-                billing_records::card_brand.eq(card.map(|c| c.brand.clone())),
-                billing_records::card_last4.eq(card.map(|c| c.last4.clone())),
-                billing_records::card_exp_month.eq(card.map(|c| c.exp_month)),
-                billing_records::card_exp_year.eq(card.map(|c| c.exp_year)),
-                billing_records::card_expires_on.eq(card.map(|c| c.expires_on)),
-                billing_records::billing_owner_id.eq(owner),
-                billing_records::cost_center.eq(&v.cost_center),
-                billing_records::notes.eq(&v.notes),
-                billing_records::status.eq(&v.status),
+                RecordColumns::new(&v, owner),
                 billing_records::updated_at.eq(crate::clock::now()),
-                billing_records::notice_value.eq(notice_value(v)),
-                billing_records::notice_unit.eq(notice_unit(v)),
-                billing_records::minimum_term_months.eq(v.minimum_term_months),
-                billing_records::cancellation_deadline.eq(deadline(v)),
-                billing_records::renewal_anchor_day.eq(v.next_renewal_on.map(|d| d.day() as i16)),
             ))
             .execute(conn)?;
         let after = record_json(conn, id)?;
@@ -250,13 +249,13 @@ pub fn update_record(
 pub fn add_attachment(
     conn: &mut PgConnection,
     actor: &Actor,
-    record_id: i64,
+    record_id: BillingRecordId,
     original_name: &str,
     stored: &super::uploads::Stored,
-) -> Result<i64, AppError> {
+) -> Result<AttachmentId, AppError> {
     conn.transaction(|conn| {
         authorize_record(conn, actor, record_id)?;
-        let id: i64 = diesel::insert_into(attachments::table)
+        let id: AttachmentId = diesel::insert_into(attachments::table)
             .values((
                 attachments::billing_record_id.eq(record_id),
                 attachments::original_name.eq(original_name),
@@ -279,32 +278,42 @@ pub fn add_attachment(
     })
 }
 
+/// A stored file, as `attachment_for_download` finds it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = attachments, check_for_backend(diesel::pg::Pg))]
+struct StoredFile {
+    billing_record_id: BillingRecordId,
+    original_name: String,
+    stored_name: String,
+    content_type: String,
+}
+
 /// The record an attachment belongs to, if the actor may see it; removed files are gone.
+/// (original name, stored name, content type)
 pub fn attachment_for_download(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
+    id: AttachmentId,
 ) -> Result<(String, String, String), AppError> {
-    let row: Option<(i64, String, String, String)> = attachments::table
+    let file: StoredFile = attachments::table
         .find(id)
         .filter(attachments::removed_at.is_null())
-        .select((
-            attachments::billing_record_id,
-            attachments::original_name,
-            attachments::stored_name,
-            attachments::content_type,
-        ))
+        .select(StoredFile::as_select())
         .first(conn)
-        .optional()?;
-    let (record_id, original, stored, content_type) = row.ok_or(AppError::NotFound)?;
-    authorize_record(conn, actor, record_id)?;
-    Ok((original, stored, content_type))
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    authorize_record(conn, actor, file.billing_record_id)?;
+    Ok((file.original_name, file.stored_name, file.content_type))
 }
 
 /// Marks an attachment removed (it is not served afterwards); returns its record.
-pub fn remove_attachment(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<i64, AppError> {
+pub fn remove_attachment(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: AttachmentId,
+) -> Result<BillingRecordId, AppError> {
     conn.transaction(|conn| {
-        let (record_id, name): (i64, String) = attachments::table
+        let (record_id, name): (BillingRecordId, String) = attachments::table
             .find(id)
             .filter(attachments::removed_at.is_null())
             .select((attachments::billing_record_id, attachments::original_name))
@@ -333,41 +342,31 @@ pub fn remove_attachment(conn: &mut PgConnection, actor: &Actor, id: i64) -> Res
     })
 }
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct PaymentForm {
-    #[serde(default)]
-    pub paid_on: String,
-    #[serde(default)]
-    pub amount: String,
-    #[serde(default)]
-    pub invoice_ref: String,
-}
-
 /// Adds a line to a record's payment history (in the record's currency).
 pub fn add_payment(
     conn: &mut PgConnection,
     actor: &Actor,
-    record_id: i64,
-    form: &PaymentForm,
+    p: NewPayment,
 ) -> Result<i64, CommandError> {
     for (field, value) in [
-        ("paid_on", &form.paid_on),
-        ("amount", &form.amount),
-        ("invoice_ref", &form.invoice_ref),
+        ("paid_on", &p.paid_on),
+        ("amount", &p.amount),
+        ("invoice_ref", &p.invoice_ref),
     ] {
         if super::card::contains_card_number(value) {
             return Err(invalid(field, super::card::REFUSAL));
         }
     }
+    let record_id = p.record_id;
     conn.transaction(|conn| {
         authorize_record(conn, actor, record_id)?;
         let currency: String = billing_records::table
             .find(record_id)
             .select(billing_records::currency)
             .first(conn)?;
-        let paid_on = crate::web::forms::parse_date(&form.paid_on).map_err(|m| invalid("paid_on", &m))?;
-        let amount = super::money::parse_amount(&form.amount, &currency).map_err(|m| invalid("amount", &m))?;
-        let invoice_ref = form.invoice_ref.trim();
+        let paid_on = crate::web::forms::parse_date(&p.paid_on).map_err(|m| invalid("paid_on", &m))?;
+        let amount = super::money::parse_amount(&p.amount, &currency).map_err(|m| invalid("amount", &m))?;
+        let invoice_ref = p.invoice_ref.trim();
         if invoice_ref.chars().count() > 200 {
             return Err(invalid("invoice_ref", "At most 200 characters."));
         }

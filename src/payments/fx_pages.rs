@@ -6,17 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDate;
-use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::fx::{self, Rate};
 use super::money;
-use crate::audit::{self, AuditEntry};
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
-use crate::authz::{authorize, Action, Actor};
-use crate::db::schema::{app_settings, exchange_rates};
-use crate::error::{AppError, AppResult};
+use crate::authz::{authorize, Action};
+use crate::error::AppResult;
 use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
 
@@ -36,19 +34,7 @@ pub async fn page(
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManageSettings)?;
     let (reporting, rates) = crate::db::run(&state.pool, |conn| {
-        let rates: Vec<(String, Decimal, NaiveDate)> = exchange_rates::table
-            .order((
-                exchange_rates::currency.asc(),
-                exchange_rates::valid_from.desc(),
-            ))
-            .select((
-                exchange_rates::currency,
-                exchange_rates::rate,
-                exchange_rates::valid_from,
-            ))
-            .limit(500)
-            .load(conn)?;
-        Ok((super::fx::reporting_currency(conn)?, rates))
+        Ok((fx::reporting_currency(conn)?, fx::all_rates(conn)?))
     })
     .await?;
     let page = CurrencyPage {
@@ -57,7 +43,7 @@ pub async fn page(
         currencies: money::CURRENCIES.iter().map(|(c, _)| *c).collect(),
         rates: rates
             .into_iter()
-            .map(|(c, r, d)| (c, r.normalize().to_string(), d))
+            .map(|r| (r.currency, r.rate.normalize().to_string(), r.valid_from))
             .collect(),
     };
     html(StatusCode::OK, page.render())
@@ -85,24 +71,7 @@ pub async fn set_reporting(
         return Ok(redirect("/settings/currency"));
     }
     crate::db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            diesel::insert_into(app_settings::table)
-                .values((
-                    app_settings::key.eq(super::fx::SETTING),
-                    app_settings::value.eq(&currency),
-                ))
-                .on_conflict(app_settings::key)
-                .do_update()
-                .set(app_settings::value.eq(&currency))
-                .execute(conn)?;
-            audit::record(
-                conn,
-                AuditEntry::by(&actor, "settings.reporting_currency", "settings", None)
-                    .summary(format!("Reporting currency set to {currency}"))
-                    .after(serde_json::json!({"reporting_currency": currency})),
-            )?;
-            Ok::<_, AppError>(())
-        })
+        fx::set_reporting_currency(conn, &actor, &currency)
     })
     .await?;
     sess::flash(&session, FlashKind::Success, "Reporting currency saved.");
@@ -110,7 +79,7 @@ pub async fn set_reporting(
 }
 
 /// Parses `currency,rate,valid_from` lines (a header line is allowed); all or nothing.
-fn parse_rates(text: &str) -> Result<Vec<(String, Decimal, NaiveDate)>, String> {
+fn parse_rates(text: &str) -> Result<Vec<Rate>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .trim(csv::Trim::All)
@@ -143,44 +112,16 @@ fn parse_rates(text: &str) -> Result<Vec<(String, Decimal, NaiveDate)>, String> 
             })?;
         let date = crate::web::forms::parse_date(r.get(2).unwrap_or_default())
             .map_err(|m| format!("Line {line}: {m}"))?;
-        out.push((currency, rate, date));
+        out.push(Rate {
+            currency,
+            rate,
+            valid_from: date,
+        });
     }
     if out.is_empty() {
         return Err("Enter at least one rate.".into());
     }
     Ok(out)
-}
-
-fn save_rates(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    rates: &[(String, Decimal, NaiveDate)],
-) -> Result<(), AppError> {
-    conn.transaction(|conn| {
-        for (currency, rate, date) in rates {
-            diesel::insert_into(exchange_rates::table)
-                .values((
-                    exchange_rates::currency.eq(currency),
-                    exchange_rates::rate.eq(rate),
-                    exchange_rates::valid_from.eq(date),
-                    exchange_rates::created_by.eq(actor.id),
-                ))
-                .on_conflict((exchange_rates::currency, exchange_rates::valid_from))
-                .do_update()
-                .set(exchange_rates::rate.eq(rate))
-                .execute(conn)?;
-        }
-        audit::record(
-            conn,
-            AuditEntry::by(actor, "settings.exchange_rates", "settings", None)
-                .summary(format!("Saved {} exchange rate(s)", rates.len()))
-                .after(serde_json::json!(rates
-                    .iter()
-                    .map(|(c, r, d)| serde_json::json!({"currency": c, "rate": r.to_string(), "valid_from": d}))
-                    .collect::<Vec<_>>())),
-        )?;
-        Ok(())
-    })
 }
 
 #[derive(Deserialize)]
@@ -207,7 +148,10 @@ pub async fn add_rates(
         Err(m) => sess::flash(&session, FlashKind::Error, &m),
         Ok(rates) => {
             let n = rates.len();
-            crate::db::run(&state.pool, move |conn| save_rates(conn, &actor, &rates)).await?;
+            crate::db::run(&state.pool, move |conn| {
+                fx::save_rates(conn, &actor, &rates)
+            })
+            .await?;
             sess::flash(&session, FlashKind::Success, &format!("{n} rate(s) saved."));
         }
     }

@@ -2,6 +2,8 @@
 
 use rust_decimal::Decimal;
 
+use crate::domain::BillingCycle;
+
 /// Accepted currencies and their minor units (ISO 4217).
 pub const CURRENCIES: &[(&str, u32)] = &[
     ("AED", 2),
@@ -51,36 +53,10 @@ pub fn minor_units(currency: &str) -> Option<u32> {
         .map(|(_, m)| *m)
 }
 
-pub const CYCLES: &[(&str, &str)] = &[
-    ("monthly", "Monthly"),
-    ("quarterly", "Quarterly"),
-    ("annual", "Annual"),
-    ("one_off", "One-off"),
-    ("usage", "Usage-based (monthly estimate)"),
-];
-
-pub fn cycle_label(key: &str) -> &'static str {
-    CYCLES
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, l)| *l)
-        .unwrap_or("Unknown")
-}
-
-/// Months one cycle covers; `None` for one-off payments (not recurring). Usage-based
-/// amounts are entered as a monthly estimate.
-pub fn months(cycle: &str) -> Option<u32> {
-    match cycle {
-        "monthly" | "usage" => Some(1),
-        "quarterly" => Some(3),
-        "annual" => Some(12),
-        _ => None,
-    }
-}
-
 /// Yearly cost of one cycle's amount (exact: 12 / months is a whole number).
-pub fn yearly(amount: Decimal, cycle: &str) -> Option<Decimal> {
-    months(cycle).map(|m| amount * Decimal::from(12 / m))
+/// One-off payments have none (`BillingCycle::months`).
+pub fn yearly(amount: Decimal, cycle: BillingCycle) -> Option<Decimal> {
+    cycle.months().map(|m| amount * Decimal::from(12 / m))
 }
 
 /// Parses an amount typed by a person: digits with at most the currency's minor units,
@@ -155,13 +131,16 @@ mod tests {
 
     #[test]
     fn yearly_costs_are_exact() {
-        assert_eq!(yearly(d("0.10"), "monthly"), Some(d("1.20")));
-        assert_eq!(yearly(d("100.01"), "quarterly"), Some(d("400.04")));
-        assert_eq!(yearly(d("999.99"), "annual"), Some(d("999.99")));
-        assert_eq!(yearly(d("50"), "one_off"), None);
+        assert_eq!(yearly(d("0.10"), BillingCycle::Monthly), Some(d("1.20")));
+        assert_eq!(
+            yearly(d("100.01"), BillingCycle::Quarterly),
+            Some(d("400.04"))
+        );
+        assert_eq!(yearly(d("999.99"), BillingCycle::Annual), Some(d("999.99")));
+        assert_eq!(yearly(d("50"), BillingCycle::OneOff), None);
         // Floating point would drift here; decimals do not.
         let sum: Decimal = (0..10)
-            .map(|_| yearly(d("0.10"), "monthly").expect("recurring"))
+            .map(|_| yearly(d("0.10"), BillingCycle::Monthly).expect("recurring"))
             .sum();
         assert_eq!(sum, d("12.00"));
     }

@@ -1,7 +1,7 @@
 //! Register reads, filtered by scope and filters in SQL. A register page is a count, the
 //! page of rows, and one query over the filtered set for the totals and the chart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use diesel::dsl::{count_star, sum};
@@ -12,10 +12,14 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::card::masked;
-use super::model::method_label;
-use super::money::{self, cycle_label};
+use super::money;
+use super::renewal::Notice;
 use crate::authz::{Actor, Role};
-use crate::db::schema::{billing_records, products, services, users};
+use crate::db::schema::{attachments, billing_records, payments, products, services, users};
+use crate::domain::{
+    AttachmentId, BillingCycle, BillingRecordId, BillingStatus, NoticeUnit, PaymentMethod,
+    ProductId,
+};
 use crate::error::AppError;
 use crate::web::pagination::{Pager, PER_PAGE};
 
@@ -140,29 +144,38 @@ pub(crate) fn filtered<'a>(actor: &Actor, f: &RegisterFilter) -> Boxed<'a> {
     q
 }
 
-#[derive(Queryable, Clone)]
+/// A register line as stored, with its service, product and billing owner's names: the one
+/// selection every register query loads.
+#[derive(Queryable, Selectable, Clone)]
+#[diesel(table_name = billing_records, check_for_backend(diesel::pg::Pg))]
 pub struct RowData {
-    pub id: i64,
-    pub product_id: i64,
+    pub id: BillingRecordId,
+    pub product_id: ProductId,
+    #[diesel(select_expression = services::name)]
     pub service_name: String,
+    #[diesel(select_expression = products::name)]
     pub product_name: String,
     pub reference: String,
-    pub cycle: String,
+    pub cycle: BillingCycle,
     pub amount: Decimal,
     pub currency: String,
     pub next_renewal_on: Option<NaiveDate>,
     pub contract_end_on: Option<NaiveDate>,
     pub auto_renew: bool,
-    pub payment_method: String,
+    pub payment_method: PaymentMethod,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
     pub card_exp_month: Option<i16>,
     pub card_exp_year: Option<i16>,
     pub card_expires_on: Option<NaiveDate>,
     pub cancellation_deadline: Option<NaiveDate>,
+    #[diesel(
+        select_expression = users::full_name.nullable(),
+        select_expression_type = diesel::dsl::Nullable<users::full_name>
+    )]
     pub owner: Option<String>,
     pub cost_center: String,
-    pub status: String,
+    pub status: BillingStatus,
 }
 
 /// A register line, ready to display.
@@ -182,7 +195,7 @@ pub struct RegisterRow {
 impl RegisterRow {
     fn new(d: RowData) -> Self {
         let today = today();
-        let method = if d.payment_method == "card" {
+        let method = if d.payment_method == PaymentMethod::Card {
             masked(
                 d.card_brand.as_deref(),
                 d.card_last4.as_deref(),
@@ -190,14 +203,14 @@ impl RegisterRow {
                 d.card_exp_year,
             )
         } else {
-            method_label(&d.payment_method).to_string()
+            d.payment_method.label().to_string()
         };
         Self {
             amount: money::format(d.amount, &d.currency),
-            yearly: money::yearly(d.amount, &d.cycle)
+            yearly: money::yearly(d.amount, d.cycle)
                 .map(|y| money::format(y, &d.currency))
                 .unwrap_or_else(|| "—".into()),
-            cycle: cycle_label(&d.cycle),
+            cycle: d.cycle.label(),
             card_expired: d.card_expires_on.is_some_and(|e| e < today),
             renewal_soon: d
                 .next_renewal_on
@@ -209,60 +222,16 @@ impl RegisterRow {
             d,
         }
     }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.d.status == BillingStatus::Cancelled
+    }
 }
 
-fn select_rows<'a>(q: Boxed<'a>) -> diesel::dsl::Select<Boxed<'a>, RowSelect> {
-    q.select(row_select())
-}
-
-type RowSelect = (
-    billing_records::id,
-    products::id,
-    services::name,
-    products::name,
-    billing_records::reference,
-    billing_records::cycle,
-    billing_records::amount,
-    billing_records::currency,
-    billing_records::next_renewal_on,
-    billing_records::contract_end_on,
-    billing_records::auto_renew,
-    billing_records::payment_method,
-    billing_records::card_brand,
-    billing_records::card_last4,
-    billing_records::card_exp_month,
-    billing_records::card_exp_year,
-    billing_records::card_expires_on,
-    billing_records::cancellation_deadline,
-    diesel::dsl::Nullable<users::full_name>,
-    billing_records::cost_center,
-    billing_records::status,
-);
-
-fn row_select() -> RowSelect {
-    (
-        billing_records::id,
-        products::id,
-        services::name,
-        products::name,
-        billing_records::reference,
-        billing_records::cycle,
-        billing_records::amount,
-        billing_records::currency,
-        billing_records::next_renewal_on,
-        billing_records::contract_end_on,
-        billing_records::auto_renew,
-        billing_records::payment_method,
-        billing_records::card_brand,
-        billing_records::card_last4,
-        billing_records::card_exp_month,
-        billing_records::card_exp_year,
-        billing_records::card_expires_on,
-        billing_records::cancellation_deadline,
-        users::full_name.nullable(),
-        billing_records::cost_center,
-        billing_records::status,
-    )
+fn select_rows<'a>(
+    q: Boxed<'a>,
+) -> diesel::dsl::Select<Boxed<'a>, diesel::dsl::AsSelect<RowData, Pg>> {
+    q.select(RowData::as_select())
 }
 
 /// Totals of one currency: per cycle, and normalised to a month and a year.
@@ -311,7 +280,15 @@ pub struct Register {
 
 /// One group of filtered records: their currency, cycle, summed amount and number, and the
 /// service and cost center when the charts need them (empty otherwise).
-type Group = (String, String, Option<Decimal>, i64, String, String);
+#[derive(Queryable)]
+struct Group {
+    currency: String,
+    cycle: BillingCycle,
+    amount: Option<Decimal>,
+    records: i64,
+    service: String,
+    cost_center: String,
+}
 
 /// Totals and charts from the grouped records: exact decimals throughout (`money::yearly`
 /// is a whole-number multiple, so a yearly figure of a sum is the sum of yearly figures).
@@ -319,19 +296,27 @@ fn summarize(groups: Vec<Group>) -> (Vec<CurrencyTotal>, Vec<ChartSeries>) {
     #[derive(Default)]
     struct Acc {
         records: usize,
-        per_cycle: BTreeMap<String, Decimal>,
+        per_cycle: HashMap<BillingCycle, Decimal>,
         yearly: Decimal,
         one_off: Decimal,
         by_service: BTreeMap<String, Decimal>,
         by_department: BTreeMap<String, Decimal>,
     }
     let mut by_currency: BTreeMap<String, Acc> = BTreeMap::new();
-    for (currency, cycle, amount, records, service, cost_center) in groups {
+    for Group {
+        currency,
+        cycle,
+        amount,
+        records,
+        service,
+        cost_center,
+    } in groups
+    {
         let amount = amount.unwrap_or_default();
         let acc = by_currency.entry(currency).or_default();
         acc.records += records as usize;
-        *acc.per_cycle.entry(cycle.clone()).or_default() += amount;
-        match money::yearly(amount, &cycle) {
+        *acc.per_cycle.entry(cycle).or_default() += amount;
+        match money::yearly(amount, cycle) {
             Some(y) => {
                 acc.yearly += y;
                 if !service.is_empty() {
@@ -357,12 +342,12 @@ fn summarize(groups: Vec<Group>) -> (Vec<CurrencyTotal>, Vec<ChartSeries>) {
         };
         totals.push(CurrencyTotal {
             records: acc.records,
-            per_cycle: money::CYCLES
+            per_cycle: BillingCycle::ALL
                 .iter()
-                .filter_map(|(k, label)| {
+                .filter_map(|cycle| {
                     acc.per_cycle
-                        .get(*k)
-                        .map(|a| (*label, money::format(*a, &currency)))
+                        .get(cycle)
+                        .map(|a| (cycle.label(), money::format(*a, &currency)))
                 })
                 .collect(),
             monthly: money::format(acc.yearly / Decimal::from(12), &currency),
@@ -662,8 +647,13 @@ pub fn upcoming(
     ))
 }
 
-/// One record (if the actor may see it), displayed.
-pub fn record(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<RegisterRow, AppError> {
+/// One record (if the actor may see it), displayed; `NotFound` outside the actor's scope
+/// (billing follows the scope of access: `authz::authorize_on`).
+pub fn record(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: BillingRecordId,
+) -> Result<RegisterRow, AppError> {
     let f = RegisterFilter {
         status: "all".into(),
         ..Default::default()
@@ -675,36 +665,114 @@ pub fn record(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Registe
 }
 
 /// A file attached to a billing record.
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = attachments, check_for_backend(diesel::pg::Pg))]
 pub struct Attachment {
-    pub id: i64,
+    pub id: AttachmentId,
+    #[diesel(column_name = original_name)]
     pub name: String,
     pub size_bytes: i64,
     pub sha256: String,
     pub uploaded_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(
+        select_expression = users::full_name.nullable(),
+        select_expression_type = diesel::dsl::Nullable<users::full_name>
+    )]
     pub uploaded_by: Option<String>,
 }
 
 /// The record's attachments, newest first (the caller has authorized the record).
-pub fn attachments_of(
+fn attachments_of(
     conn: &mut PgConnection,
-    record_id: i64,
+    record_id: BillingRecordId,
 ) -> Result<Vec<Attachment>, AppError> {
-    use crate::db::schema::{attachments, users};
     Ok(attachments::table
         .left_join(users::table.on(users::id.nullable().eq(attachments::uploaded_by)))
         .filter(attachments::billing_record_id.eq(record_id))
         .filter(attachments::removed_at.is_null())
-        .select((
-            attachments::id,
-            attachments::original_name,
-            attachments::size_bytes,
-            attachments::sha256,
-            attachments::uploaded_at,
-            users::full_name.nullable(),
-        ))
+        .select(Attachment::as_select())
         .order(attachments::id.desc())
         .load(conn)?)
+}
+
+/// A line of a record's payment history.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
+pub struct PaymentLine {
+    pub paid_on: NaiveDate,
+    pub amount: Decimal,
+    pub currency: String,
+    pub invoice_ref: String,
+    #[diesel(
+        select_expression = users::full_name.nullable(),
+        select_expression_type = diesel::dsl::Nullable<users::full_name>
+    )]
+    pub recorded_by: Option<String>,
+}
+
+/// What a record's page, its form and the API show beyond its register line.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = billing_records, check_for_backend(diesel::pg::Pg))]
+struct RecordExtras {
+    notes: String,
+    #[diesel(
+        select_expression = users::email.nullable(),
+        select_expression_type = diesel::dsl::Nullable<users::email>
+    )]
+    owner_email: Option<String>,
+    notice_value: Option<i32>,
+    notice_unit: Option<NoticeUnit>,
+    minimum_term_months: Option<i32>,
+}
+
+/// One record with everything its page shows: notes, notice period, attachments and
+/// payment history (newest first).
+pub struct RecordDetail {
+    pub row: RegisterRow,
+    pub notes: String,
+    pub owner_email: Option<String>,
+    pub notice_value: Option<i32>,
+    pub notice_unit: Option<NoticeUnit>,
+    pub minimum_term_months: Option<i32>,
+    pub attachments: Vec<Attachment>,
+    pub history: Vec<PaymentLine>,
+}
+
+impl RecordDetail {
+    pub fn notice(&self) -> Option<Notice> {
+        Notice::from_parts(self.notice_value, self.notice_unit)
+    }
+}
+
+/// One record in full, if the actor may see it (`NotFound` otherwise, as `record`).
+pub fn record_detail(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: BillingRecordId,
+) -> Result<RecordDetail, AppError> {
+    let row = record(conn, actor, id)?;
+    let x: RecordExtras = billing_records::table
+        .left_join(users::table)
+        .filter(billing_records::id.eq(id))
+        .select(RecordExtras::as_select())
+        .first(conn)?;
+    let attachments = attachments_of(conn, id)?;
+    let history = payments::table
+        .left_join(users::table.on(users::id.nullable().eq(payments::recorded_by)))
+        .filter(payments::billing_record_id.eq(id))
+        .select(PaymentLine::as_select())
+        .order((payments::paid_on.desc(), payments::id.desc()))
+        .load(conn)?;
+    Ok(RecordDetail {
+        row,
+        notes: x.notes,
+        owner_email: x.owner_email,
+        notice_value: x.notice_value,
+        notice_unit: x.notice_unit,
+        minimum_term_months: x.minimum_term_months,
+        attachments,
+        history,
+    })
 }
 
 /// A product's billing records (all statuses), for its page.

@@ -6,19 +6,18 @@ use actix_session::Session;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDate;
-use diesel::prelude::*;
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::commands::{self, PaymentForm};
-use super::model::{BillingForm, METHODS, STATUSES};
-use super::money::{self, CURRENCIES, CYCLES};
+use super::commands;
+use super::model::{BillingForm, PaymentForm};
+use super::money::{self, CURRENCIES};
 use super::queries::{self, RegisterRow};
+use super::requests::{BillingRecordUpdate, NewPayment};
 use super::uploads;
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action, Actor};
-use crate::db::schema::{billing_records, payments, users};
+use crate::domain::{AttachmentId, BillingCycle, BillingRecordId, BillingStatus, PaymentMethod};
 use crate::error::AppResult;
 use crate::inventory::queries::format_time;
 use crate::web::forms::FieldErrors;
@@ -32,7 +31,7 @@ type Options = &'static [(&'static str, &'static str)];
 #[template(path = "payments/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    id: Option<i64>,
+    id: Option<BillingRecordId>,
     form: BillingForm,
     errors: FieldErrors,
     products: Vec<(i64, String)>,
@@ -52,7 +51,7 @@ async fn render_form(
     session: &Session,
     state: &AppState,
     actor: &Actor,
-    id: Option<i64>,
+    id: Option<BillingRecordId>,
     form: BillingForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
@@ -78,9 +77,9 @@ async fn render_form(
         errors,
         products,
         currencies: CURRENCIES.iter().map(|(c, _)| *c).collect(),
-        cycles: CYCLES,
-        methods: METHODS,
-        statuses: STATUSES,
+        cycles: BillingCycle::OPTIONS,
+        methods: PaymentMethod::OPTIONS,
+        statuses: BillingStatus::OPTIONS,
     };
     html(status, page.render())
 }
@@ -99,11 +98,11 @@ pub async fn new_form(
     authorize(&user.0, Action::ViewPayments)?;
     let form = BillingForm {
         product_id: query.product_id.map(|p| p.to_string()).unwrap_or_default(),
-        cycle: "annual".into(),
+        cycle: BillingCycle::Annual.as_str().into(),
         currency: "EUR".into(),
-        payment_method: "invoice".into(),
+        payment_method: PaymentMethod::Invoice.as_str().into(),
         auto_renew: Some("on".into()),
-        status: "active".into(),
+        status: BillingStatus::Active.as_str().into(),
         ..Default::default()
     };
     render_form(&session, &state, &user.0, None, form, FieldErrors::new()).await
@@ -124,7 +123,7 @@ pub async fn create(
     };
     let a = actor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::create_record(conn, &a, &values))
+        Ok(commands::create_record(conn, &a, values))
     })
     .await?;
     match after_command(
@@ -139,7 +138,7 @@ pub async fn create(
 }
 
 pub struct AttachmentRow {
-    pub id: i64,
+    pub id: AttachmentId,
     pub name: String,
     pub size: String,
     pub sha256: String,
@@ -180,45 +179,23 @@ async fn render_record(
     session: &Session,
     state: &AppState,
     actor: &Actor,
-    id: i64,
+    id: BillingRecordId,
     payment: PaymentForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
-    let (r, notes, notice, files, history) = crate::db::run(&state.pool, move |conn| {
-        let r = queries::record(conn, &a, id)?;
-        let (notes, nv, nu, min_term): (String, Option<i32>, Option<String>, Option<i32>) =
-            billing_records::table
-                .find(id)
-                .select((
-                    billing_records::notes,
-                    billing_records::notice_value,
-                    billing_records::notice_unit,
-                    billing_records::minimum_term_months,
-                ))
-                .first(conn)?;
-        let mut notice = super::renewal::Notice::from_parts(nv, nu.as_deref())
-            .map(|n| format!("{} before renewal", n.describe()))
-            .unwrap_or_else(|| "—".into());
-        if let Some(m) = min_term {
-            notice.push_str(&format!(" · minimum term {m} months"));
-        }
-        let files = queries::attachments_of(conn, id)?;
-        let history: Vec<(NaiveDate, Decimal, String, String, Option<String>)> = payments::table
-            .left_join(users::table.on(users::id.nullable().eq(payments::recorded_by)))
-            .filter(payments::billing_record_id.eq(id))
-            .select((
-                payments::paid_on,
-                payments::amount,
-                payments::currency,
-                payments::invoice_ref,
-                users::full_name.nullable(),
-            ))
-            .order((payments::paid_on.desc(), payments::id.desc()))
-            .load(conn)?;
-        Ok((r, notes, notice, files, history))
+    let detail = crate::db::run(&state.pool, move |conn| {
+        queries::record_detail(conn, &a, id)
     })
     .await?;
+    let mut notice = detail
+        .notice()
+        .map(|n| format!("{} before renewal", n.describe()))
+        .unwrap_or_else(|| "—".into());
+    if let Some(m) = detail.minimum_term_months {
+        notice.push_str(&format!(" · minimum term {m} months"));
+    }
+    let (r, notes, files, history) = (detail.row, detail.notes, detail.attachments, detail.history);
     let status = crate::web::forms::status(&errors);
     let page = RecordPage {
         ctx: PageCtx::new(
@@ -243,10 +220,10 @@ async fn render_record(
         history: history
             .into_iter()
             .map(|h| PaymentRow {
-                paid_on: h.0,
-                amount: money::format(h.1, &h.2),
-                invoice_ref: h.3,
-                by: h.4.unwrap_or_default(),
+                paid_on: h.paid_on,
+                amount: money::format(h.amount, &h.currency),
+                invoice_ref: h.invoice_ref,
+                by: h.recorded_by.unwrap_or_default(),
             })
             .collect(),
         max_mb: state.config.max_upload_bytes / 1024 / 1024,
@@ -261,7 +238,7 @@ pub async fn show(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<BillingRecordId>,
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ViewPayments)?;
     render_record(
@@ -279,55 +256,44 @@ pub async fn edit_form(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<BillingRecordId>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let a = user.0.clone();
-    let form = crate::db::run(&state.pool, move |conn| {
+    let detail = crate::db::run(&state.pool, move |conn| {
         commands::authorize_record(conn, &a, id)?;
-        let r = queries::record(conn, &a, id)?;
-        let (notes, owner_email, notice_value, notice_unit, minimum_term): (
-            String,
-            Option<String>,
-            Option<i32>,
-            Option<String>,
-            Option<i32>,
-        ) = billing_records::table
-            .left_join(users::table)
-            .filter(billing_records::id.eq(id))
-            .select((
-                billing_records::notes,
-                users::email.nullable(),
-                billing_records::notice_value,
-                billing_records::notice_unit,
-                billing_records::minimum_term_months,
-            ))
-            .first(conn)?;
-        let d = r.d;
-        Ok(BillingForm {
-            product_id: d.product_id.to_string(),
-            reference: d.reference,
-            cycle: d.cycle,
-            amount: d.amount.normalize().to_string(),
-            currency: d.currency,
-            next_renewal_on: d.next_renewal_on.map(|x| x.to_string()).unwrap_or_default(),
-            contract_end_on: d.contract_end_on.map(|x| x.to_string()).unwrap_or_default(),
-            auto_renew: d.auto_renew.then(|| "on".into()),
-            payment_method: d.payment_method,
-            card_brand: d.card_brand.unwrap_or_default(),
-            card_last4: d.card_last4.unwrap_or_default(),
-            card_exp_month: d.card_exp_month.map(|m| m.to_string()).unwrap_or_default(),
-            card_exp_year: d.card_exp_year.map(|y| y.to_string()).unwrap_or_default(),
-            billing_owner_email: owner_email.unwrap_or_default(),
-            cost_center: d.cost_center,
-            notes,
-            status: d.status,
-            notice_value: notice_value.map(|n| n.to_string()).unwrap_or_default(),
-            notice_unit: notice_unit.unwrap_or_else(|| "days".into()),
-            minimum_term_months: minimum_term.map(|n| n.to_string()).unwrap_or_default(),
-        })
+        queries::record_detail(conn, &a, id)
     })
     .await?;
+    let d = detail.row.d;
+    let form = BillingForm {
+        product_id: d.product_id.to_string(),
+        reference: d.reference,
+        cycle: d.cycle.as_str().into(),
+        amount: d.amount.normalize().to_string(),
+        currency: d.currency,
+        next_renewal_on: d.next_renewal_on.map(|x| x.to_string()).unwrap_or_default(),
+        contract_end_on: d.contract_end_on.map(|x| x.to_string()).unwrap_or_default(),
+        auto_renew: d.auto_renew.then(|| "on".into()),
+        payment_method: d.payment_method.as_str().into(),
+        card_brand: d.card_brand.unwrap_or_default(),
+        card_last4: d.card_last4.unwrap_or_default(),
+        card_exp_month: d.card_exp_month.map(|m| m.to_string()).unwrap_or_default(),
+        card_exp_year: d.card_exp_year.map(|y| y.to_string()).unwrap_or_default(),
+        billing_owner_email: detail.owner_email.unwrap_or_default(),
+        cost_center: d.cost_center,
+        notes: detail.notes,
+        status: d.status.as_str().into(),
+        notice_value: detail
+            .notice_value
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        notice_unit: detail.notice_unit.map_or("days", |u| u.as_str()).into(),
+        minimum_term_months: detail
+            .minimum_term_months
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    };
     render_form(
         &session,
         &state,
@@ -343,7 +309,7 @@ pub async fn update(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<BillingRecordId>,
     form: Form<BillingForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
@@ -360,7 +326,14 @@ pub async fn update(
     };
     let a = actor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::update_record(conn, &a, id, &values))
+        Ok(commands::update_record(
+            conn,
+            &a,
+            BillingRecordUpdate {
+                id,
+                changes: values,
+            },
+        ))
     })
     .await?;
     let back = format!("/payments/{id}");
@@ -379,7 +352,7 @@ pub async fn upload(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<BillingRecordId>,
     payload: Multipart,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
@@ -406,7 +379,7 @@ pub async fn upload(
 pub async fn download(
     user: CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<AttachmentId>,
 ) -> AppResult<HttpResponse> {
     uploads::download(&state, &user.0, path.into_inner()).await
 }
@@ -415,7 +388,7 @@ pub async fn remove_attachment(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<AttachmentId>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
@@ -431,17 +404,23 @@ pub async fn add_payment(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<BillingRecordId>,
     form: Form<PaymentForm>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
     let (mut form, refused) = form.into_parts();
-    let (a, f) = (actor.clone(), form.clone());
+    let a = actor.clone();
+    let payment = NewPayment {
+        record_id: id,
+        paid_on: form.paid_on.clone(),
+        amount: form.amount.clone(),
+        invoice_ref: form.invoice_ref.clone(),
+    };
     let result = unless_refused(
         refused,
         crate::db::run(&state.pool, move |conn| {
-            Ok(commands::add_payment(conn, &a, id, &f))
+            Ok(commands::add_payment(conn, &a, payment))
         }),
     )
     .await?;

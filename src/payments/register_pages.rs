@@ -8,11 +8,10 @@ use askama::Template;
 use std::sync::Arc;
 
 use super::chart::{chart, Chart};
-use super::model::METHODS;
-use super::money::CYCLES;
 use super::queries::{self, Register, RegisterFilter, RegisterRow};
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor, Role};
+use crate::domain::{BillingCycle, PaymentMethod};
 use crate::error::AppResult;
 use crate::web::csv_out::attachment;
 use crate::web::pagination::Pager;
@@ -105,8 +104,8 @@ pub async fn register(
         charts: charts_of(&reg),
         query: filter.query_string(),
         can_add: actor.role != Role::User,
-        cycles: CYCLES,
-        methods: METHODS,
+        cycles: BillingCycle::OPTIONS,
+        methods: PaymentMethod::OPTIONS,
         f: filter,
         reg,
         pager,
@@ -141,7 +140,7 @@ fn describe(f: &RegisterFilter, reg: &Register) -> Vec<(String, String)> {
         out.push(("Service".into(), name));
     }
     if !f.cycle.is_empty() {
-        out.push(("Cycle".into(), super::money::cycle_label(&f.cycle).into()));
+        out.push(("Cycle".into(), BillingCycle::label_of(&f.cycle).into()));
     }
     if !f.currency.is_empty() {
         out.push(("Currency".into(), f.currency.to_uppercase()));
@@ -149,7 +148,7 @@ fn describe(f: &RegisterFilter, reg: &Register) -> Vec<(String, String)> {
     if !f.method.is_empty() {
         out.push((
             "Payment method".into(),
-            super::model::method_label(&f.method).into(),
+            PaymentMethod::label_of(&f.method).into(),
         ));
     }
     if let Some(n) = f.renewing_within {
@@ -234,13 +233,13 @@ pub async fn export(
         "status",
     ];
     let rows = reg.rows.iter().cloned().map(|r| {
-        let yearly = super::money::yearly(r.d.amount, &r.d.cycle)
+        let yearly = super::money::yearly(r.d.amount, r.d.cycle)
             .map(|y| y.round_dp(4).normalize().to_string());
         vec![
             r.d.service_name,
             r.d.product_name,
             r.d.reference,
-            r.d.cycle,
+            r.d.cycle.as_str().into(),
             r.d.amount.normalize().to_string(),
             r.d.currency,
             yearly.unwrap_or_default(),
@@ -258,7 +257,7 @@ pub async fn export(
             r.method,
             r.d.owner.unwrap_or_default(),
             r.d.cost_center,
-            r.d.status,
+            r.d.status.as_str().into(),
         ]
     });
     attachment("portalops-payment-register.csv", &header, rows)

@@ -4,6 +4,10 @@
 
 use chrono::{Datelike as _, Months, NaiveDate};
 
+use diesel::NullableExpressionMethods as _;
+
+use crate::domain::{BillingCycle, BillingRecordId, BillingStatus, NoticeUnit};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
     Days(u32),
@@ -11,11 +15,27 @@ pub enum Notice {
 }
 
 impl Notice {
-    pub fn from_parts(value: Option<i32>, unit: Option<&str>) -> Option<Self> {
+    /// From the stored columns (`notice_value`, `notice_unit`).
+    pub fn from_parts(value: Option<i32>, unit: Option<NoticeUnit>) -> Option<Self> {
         match (value, unit) {
-            (Some(v), Some("days")) if v >= 0 => Some(Notice::Days(v as u32)),
-            (Some(v), Some("months")) if v >= 0 => Some(Notice::Months(v as u32)),
+            (Some(v), Some(NoticeUnit::Days)) if v >= 0 => Some(Notice::Days(v as u32)),
+            (Some(v), Some(NoticeUnit::Months)) if v >= 0 => Some(Notice::Months(v as u32)),
             _ => None,
+        }
+    }
+
+    /// The number of units (the `notice_value` column).
+    pub fn value(self) -> i32 {
+        match self {
+            Notice::Days(n) | Notice::Months(n) => n as i32,
+        }
+    }
+
+    /// The `notice_unit` column.
+    pub fn unit(self) -> NoticeUnit {
+        match self {
+            Notice::Days(_) => NoticeUnit::Days,
+            Notice::Months(_) => NoticeUnit::Months,
         }
     }
 
@@ -50,7 +70,7 @@ pub fn cancellation_deadline(
 }
 
 fn last_day_of_month(year: i32, month: u32) -> u32 {
-    super::model::month_end(year, month)
+    super::requests::month_end(year, month)
         .map(|d| d.day())
         .unwrap_or(28)
 }
@@ -70,10 +90,10 @@ pub fn add_months_anchored(date: NaiveDate, months: u32, anchor_day: u32) -> Opt
 /// Empty for a cycle that does not recur; bounded at 200 years.
 pub fn later_renewals(
     next_renewal: NaiveDate,
-    cycle: &str,
+    cycle: BillingCycle,
     anchor_day: u32,
 ) -> impl Iterator<Item = NaiveDate> {
-    let step = super::money::months(cycle);
+    let step = cycle.months();
     step.into_iter().flat_map(move |step| {
         (1..=12 * 200 / step)
             .map_while(move |k| add_months_anchored(next_renewal, step * k, anchor_day))
@@ -84,7 +104,7 @@ pub fn later_renewals(
 /// passed; `None` when it has not passed or the cycle does not recur.
 pub fn rolled_forward(
     next_renewal: NaiveDate,
-    cycle: &str,
+    cycle: BillingCycle,
     anchor_day: u32,
     today: NaiveDate,
 ) -> Option<NaiveDate> {
@@ -92,6 +112,23 @@ pub fn rolled_forward(
         return None;
     }
     later_renewals(next_renewal, cycle, anchor_day).find(|d| *d >= today)
+}
+
+/// What the roll-forward needs of a record whose renewal date has passed.
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = crate::db::schema::billing_records, check_for_backend(diesel::pg::Pg))]
+struct DueRecord {
+    id: BillingRecordId,
+    #[diesel(
+        select_expression = crate::db::schema::billing_records::next_renewal_on.assume_not_null(),
+        select_expression_type = diesel::dsl::AssumeNotNull<crate::db::schema::billing_records::next_renewal_on>
+    )]
+    next_renewal_on: NaiveDate,
+    cycle: BillingCycle,
+    renewal_anchor_day: Option<i16>,
+    contract_end_on: Option<NaiveDate>,
+    notice_value: Option<i32>,
+    notice_unit: Option<NoticeUnit>,
 }
 
 /// Rolls every active auto-renewing record whose renewal date has passed forward by its
@@ -103,40 +140,29 @@ pub fn roll_forward_due(
     use crate::audit::{self, AuditEntry};
     use crate::db::schema::billing_records as br;
     use diesel::prelude::*;
-    let due: Vec<(
-        i64,
-        NaiveDate,
-        String,
-        Option<i16>,
-        Option<NaiveDate>,
-        Option<i32>,
-        Option<String>,
-    )> = br::table
-        .filter(br::status.eq("active"))
+    let due: Vec<DueRecord> = br::table
+        .filter(br::status.eq(BillingStatus::Active))
         .filter(br::auto_renew.eq(true))
         .filter(br::next_renewal_on.lt(today))
-        .select((
-            br::id,
-            br::next_renewal_on.assume_not_null(),
-            br::cycle,
-            br::renewal_anchor_day,
-            br::contract_end_on,
-            br::notice_value,
-            br::notice_unit,
-        ))
+        .select(DueRecord::as_select())
         .load(conn)?;
     let mut rolled = 0;
-    for (id, next, cycle, anchor, contract_end, nv, nu) in due {
+    for DueRecord {
+        id,
+        next_renewal_on: next,
+        cycle,
+        renewal_anchor_day: anchor,
+        contract_end_on: contract_end,
+        notice_value: nv,
+        notice_unit: nu,
+    } in due
+    {
         let anchor = anchor.map(|a| a as u32).unwrap_or(next.day());
-        let Some(new) = rolled_forward(next, &cycle, anchor, today) else {
+        let Some(new) = rolled_forward(next, cycle, anchor, today) else {
             continue;
         };
-        let deadline = cancellation_deadline(
-            Some(new),
-            contract_end,
-            true,
-            Notice::from_parts(nv, nu.as_deref()),
-        );
+        let deadline =
+            cancellation_deadline(Some(new), contract_end, true, Notice::from_parts(nv, nu));
         conn.transaction::<_, crate::error::AppError, _>(|conn| {
             diesel::update(br::table.find(id))
                 .set((
@@ -270,7 +296,9 @@ mod tests {
     #[test]
     fn later_renewals_follow_the_cycle_on_the_anchor_day() {
         let take = |from: &str, cycle: &str, anchor: u32, n: usize| -> Vec<NaiveDate> {
-            later_renewals(d(from), cycle, anchor).take(n).collect()
+            later_renewals(d(from), cycle.parse().expect("cycle"), anchor)
+                .take(n)
+                .collect()
         };
         assert_eq!(
             take("2027-01-31", "monthly", 31, 4),
@@ -296,28 +324,33 @@ mod tests {
     #[test]
     fn renewals_roll_forward_by_their_cycle() {
         assert_eq!(
-            rolled_forward(d("2026-01-31"), "monthly", 31, d("2026-03-15")),
+            rolled_forward(d("2026-01-31"), BillingCycle::Monthly, 31, d("2026-03-15")),
             Some(d("2026-03-31"))
         );
         assert_eq!(
-            rolled_forward(d("2026-02-28"), "monthly", 31, d("2026-03-01")),
+            rolled_forward(d("2026-02-28"), BillingCycle::Monthly, 31, d("2026-03-01")),
             Some(d("2026-03-31"))
         );
         assert_eq!(
-            rolled_forward(d("2024-02-29"), "annual", 29, d("2025-03-01")),
+            rolled_forward(d("2024-02-29"), BillingCycle::Annual, 29, d("2025-03-01")),
             Some(d("2026-02-28"))
         );
         assert_eq!(
-            rolled_forward(d("2026-11-30"), "quarterly", 30, d("2027-01-01")),
+            rolled_forward(
+                d("2026-11-30"),
+                BillingCycle::Quarterly,
+                30,
+                d("2027-01-01")
+            ),
             Some(d("2027-02-28"))
         );
         assert_eq!(
-            rolled_forward(d("2026-12-01"), "monthly", 1, d("2026-12-01")),
+            rolled_forward(d("2026-12-01"), BillingCycle::Monthly, 1, d("2026-12-01")),
             None,
             "not passed yet"
         );
         assert_eq!(
-            rolled_forward(d("2026-01-01"), "one_off", 1, d("2026-12-01")),
+            rolled_forward(d("2026-01-01"), BillingCycle::OneOff, 1, d("2026-12-01")),
             None
         );
     }

@@ -87,9 +87,9 @@ pub fn seats(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<SeatRow>, App
             billing_records::cycle,
             billing_records::currency,
         ))
-        .load::<(i64, Decimal, String, String)>(conn)?
+        .load::<(i64, Decimal, crate::domain::BillingCycle, String)>(conn)?
     {
-        if let Some(y) = money::yearly(amount, &cycle) {
+        if let Some(y) = money::yearly(amount, cycle) {
             *yearly.entry(pid).or_default().entry(currency).or_default() += y;
         }
     }

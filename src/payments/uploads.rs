@@ -151,10 +151,10 @@ impl Refused {
 pub async fn attach(
     state: &crate::web::AppState,
     actor: &crate::authz::Actor,
-    record_id: i64,
+    record_id: crate::domain::BillingRecordId,
     name: &str,
     data: Vec<u8>,
-) -> Result<Result<i64, Refused>, AppError> {
+) -> Result<Result<crate::domain::AttachmentId, Refused>, AppError> {
     if data.is_empty() {
         return Ok(Err(Refused::Empty));
     }
@@ -186,7 +186,7 @@ pub async fn attach(
 pub async fn download(
     state: &crate::web::AppState,
     actor: &crate::authz::Actor,
-    id: i64,
+    id: crate::domain::AttachmentId,
 ) -> Result<actix_web::HttpResponse, AppError> {
     use actix_web::http::header;
     let a = actor.clone();
