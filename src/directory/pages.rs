@@ -13,11 +13,11 @@ use super::requests::hash_if_given;
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, can, Action, Actor, Role};
 use crate::domain::{EmploymentStatus, PersonId, ProductId};
-use crate::error::{AppResult, CommandError};
+use crate::error::AppResult;
 use crate::web::forms::FieldErrors;
-use crate::web::input::{unless_refused, Form};
+use crate::web::input::Form;
 use crate::web::pagination::Pager;
-use crate::web::respond::{after_command, html};
+use crate::web::respond::{after_command, html, run_command};
 use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
@@ -179,14 +179,7 @@ pub async fn grant(
         return render_person(&session, &state, &actor, id, form, errors).await;
     };
     let request = form.request(ProductId(product_id));
-    let (a, pool) = (actor.clone(), state.pool.clone());
-    let result = unless_refused(refused, async move {
-        match request {
-            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::grant(conn, &a, r))).await,
-            Err(errors) => Ok(Err(CommandError::Invalid(errors))),
-        }
-    })
-    .await?;
+    let result = run_command(&state.pool, &actor, refused, request, grants::grant).await?;
     match after_command(
         &session,
         result,

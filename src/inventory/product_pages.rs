@@ -12,15 +12,14 @@ use super::queries::{self, PersonRef, ProductDetail};
 use super::requests::{AdminChange, Item, Lifecycle, LifecycleChange, NewProduct, ProductUpdate};
 use super::service_pages::{change_admin, AdminForm};
 use crate::auth::current_user::CurrentUser;
-use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize_on, can, Action, Actor, Object, ObjectAction, Role};
 use crate::directory::grants::{self, GrantForm};
 use crate::domain::{InventoryStatus, LicenseModel, PersonId, ProductId, ServiceId};
 use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
-use crate::web::input::{unless_refused, Form};
+use crate::web::input::Form;
 use crate::web::pagination::Pager;
-use crate::web::respond::{after_command, html, redirect};
+use crate::web::respond::{after_command, after_inline_command, html, redirect, run_command};
 use crate::web::urls;
 use crate::web::{safe_next, AppState, PageCtx};
 
@@ -400,14 +399,7 @@ pub async fn grant(
     let id = path.into_inner();
     let (form, refused) = form.into_parts();
     let request = form.request(crate::domain::ProductId(id));
-    let (a, pool) = (actor.clone(), state.pool.clone());
-    let result = unless_refused(refused, async move {
-        match request {
-            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::grant(conn, &a, r))).await,
-            Err(errors) => Ok(Err(crate::error::CommandError::Invalid(errors))),
-        }
-    })
-    .await?;
+    let result = run_command(&state.pool, &actor, refused, request, grants::grant).await?;
     let back = urls::product(id);
     match after_command(
         &session,
@@ -444,25 +436,13 @@ pub async fn revoke(
     let grant_id = path.into_inner();
     let (form, refused) = form.into_parts();
     let request = grants::Revoke::new(crate::domain::GrantId(grant_id), &form.reason);
-    let (a, pool) = (actor.clone(), state.pool.clone());
-    let result = unless_refused(refused, async move {
-        match request {
-            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::revoke(conn, &a, r))).await,
-            Err(errors) => Ok(Err(crate::error::CommandError::Invalid(errors))),
-        }
-    })
-    .await?;
+    let result = run_command(&state.pool, &actor, refused, request, grants::revoke).await?;
     let back = safe_next(Some(&form.return_to)).unwrap_or_else(|| "/inventory".into());
-    match after_command(
+    after_inline_command(
         &session,
         result,
         |_| ("Access revoked.".into(), back.clone()),
         &back,
-    )? {
-        Ok(resp) => Ok(resp),
-        Err(errors) => {
-            sess::flash(&session, FlashKind::Error, errors.get("reason"));
-            Ok(redirect(&back))
-        }
-    }
+        "reason",
+    )
 }
