@@ -323,7 +323,7 @@ pub fn task_digests(
                 ),
                 due,
                 overdue: due < today,
-                link: format!("{}/tasks/{id}", cfg.public_url),
+                link: format!("{}{}", cfg.public_url, urls::task(id)),
             });
         }
     }
