@@ -52,7 +52,6 @@ use crate::web::AppState;
 
 /// Builds the shared state. `config` must have its secrets resolved.
 pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
-    clock::set_timezone(config.timezone);
     let secret = config
         .jwt_secret
         .as_ref()

@@ -223,6 +223,7 @@ pub fn login_allowed_by_status(
 pub fn actor_without_session(
     conn: &mut PgConnection,
     user_id: i64,
+    today: chrono::NaiveDate,
 ) -> Result<Option<Actor>, AppError> {
     let row: Option<(
         Option<String>,
@@ -245,7 +246,6 @@ pub fn actor_without_session(
         ))
         .first(conn)
         .optional()?;
-    let today = crate::clock::local_today();
     let Some((username, full_name, role, is_active, status, hash, end_date)) = row else {
         return Ok(None);
     };

@@ -2,8 +2,10 @@
 //! that "today" (in the configured time zone) can be controlled.
 //!
 //! Every time the product writes and later compares comes from here: `now()` (the process's
-//! clock; clippy's `disallowed-methods` refuses `Utc::now` anywhere else) or an
-//! application's `Clock` (the jobs, which tests fix to a date). The database server's
+//! clock; clippy's `disallowed-methods` refuses `Utc::now` anywhere else) or the
+//! application's `Clock` (`AppState::clock`, with the configured time zone; tests fix it).
+//! "Today" has one source: `Clock::today`, which a request's `Actor::today` and the jobs
+//! read; there is no process-global time zone. The database server's
 //! `now()` decides nothing: a column that is compared has no `DEFAULT now()` and is written
 //! by the application.
 
@@ -60,18 +62,4 @@ impl Clock {
 #[allow(clippy::disallowed_methods)]
 pub fn now() -> DateTime<Utc> {
     Utc::now()
-}
-
-static TIMEZONE: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
-
-/// Sets the zone of `local_today` once, at start-up (`PORTALOPS_TIMEZONE`).
-pub fn set_timezone(tz: chrono_tz::Tz) {
-    let _ = TIMEZONE.set(tz);
-}
-
-/// Today in the configured time zone (UTC until set): due dates, renewal windows, a last
-/// working day. The reminder jobs use the application's `Clock` instead, so tests can fix it.
-pub fn local_today() -> NaiveDate {
-    let tz = TIMEZONE.get().copied().unwrap_or(chrono_tz::UTC);
-    now().with_timezone(&tz).date_naive()
 }

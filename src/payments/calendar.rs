@@ -12,7 +12,7 @@ use icalendar::{Component as _, EventLike as _};
 use serde::Deserialize;
 
 use super::card::masked;
-use super::queries::{filtered, today, RegisterFilter};
+use super::queries::{filtered, RegisterFilter};
 use super::renewal::{cancellation_deadline, later_renewals, Notice};
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor};
@@ -213,7 +213,7 @@ pub async fn page(
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ViewPayments)?;
-    let today = today();
+    let today = actor.today;
     let first = query
         .month
         .as_deref()
@@ -287,6 +287,7 @@ pub async fn feed(state: web::Data<AppState>, path: web::Path<String>) -> AppRes
     let token = token.strip_suffix(".ics").unwrap_or(&token).to_string();
     let hash = crate::auth::sha256(token.as_bytes());
     let base = state.config.public_url.clone();
+    let today = state.clock.today();
     let body = crate::db::run(&state.pool, move |conn| {
         let user: Option<i64> = users::table
             .filter(users::calendar_token_hash.eq(hash))
@@ -294,11 +295,10 @@ pub async fn feed(state: web::Data<AppState>, path: web::Path<String>) -> AppRes
             .first(conn)
             .optional()?;
         let actor = match user {
-            Some(id) => crate::auth::current_user::actor_without_session(conn, id)?,
+            Some(id) => crate::auth::current_user::actor_without_session(conn, id, today)?,
             None => None,
         };
         let actor = actor.ok_or(AppError::NotFound)?;
-        let today = today();
         let list = events(
             conn,
             &actor,

@@ -91,11 +91,6 @@ type Joined = diesel::dsl::LeftJoin<
 >;
 type Boxed<'a> = diesel::dsl::IntoBoxed<'a, Joined, Pg>;
 
-/// Today in the configured time zone.
-pub fn today() -> NaiveDate {
-    crate::clock::local_today()
-}
-
 /// Billing records the actor may see, with the filters applied.
 pub(crate) fn filtered<'a>(actor: &Actor, f: &RegisterFilter) -> Boxed<'a> {
     let mut q = billing_records::table
@@ -125,7 +120,7 @@ pub(crate) fn filtered<'a>(actor: &Actor, f: &RegisterFilter) -> Boxed<'a> {
     if !f.method.is_empty() {
         q = q.filter(billing_records::payment_method.eq(f.method.clone()));
     }
-    let today = today();
+    let today = actor.today;
     if let Some(n) = f.renewing_within {
         q = q.filter(billing_records::next_renewal_on.ge(today)).filter(
             billing_records::next_renewal_on.le(today + chrono::TimeDelta::days(n.clamp(0, 3660))),
@@ -193,8 +188,7 @@ pub struct RegisterRow {
 }
 
 impl RegisterRow {
-    fn new(d: RowData) -> Self {
-        let today = today();
+    fn new(d: RowData, today: NaiveDate) -> Self {
         let method = if d.payment_method == PaymentMethod::Card {
             masked(
                 d.card_brand.as_deref(),
@@ -439,10 +433,13 @@ pub fn register(
         .distinct()
         .order(billing_records::currency.asc())
         .load(conn)?;
-    let reporting = reporting(conn, &totals, &charts)?;
+    let reporting = reporting(conn, &totals, &charts, actor.today)?;
     Ok(Register {
         reporting,
-        rows: rows.into_iter().map(RegisterRow::new).collect(),
+        rows: rows
+            .into_iter()
+            .map(|d| RegisterRow::new(d, actor.today))
+            .collect(),
         total,
         totals,
         charts,
@@ -505,11 +502,12 @@ pub fn reporting(
     conn: &mut PgConnection,
     totals: &[CurrencyTotal],
     charts: &[ChartSeries],
+    today: NaiveDate,
 ) -> Result<Option<Reporting>, AppError> {
     Ok(match super::fx::reporting_currency(conn)? {
         None => None,
         Some(to) => {
-            let rates = super::fx::rates_on(conn, today())?;
+            let rates = super::fx::rates_on(conn, today)?;
             let mut lines = Vec::new();
             let mut total = Decimal::ZERO;
             let mut missing = Vec::new();
@@ -580,7 +578,7 @@ pub fn spend(
         &RegisterFilter::default(),
         Breakdown::TotalsOnly,
     )?;
-    let reporting = reporting(conn, &totals, &charts)?;
+    let reporting = reporting(conn, &totals, &charts, actor.today)?;
     Ok((totals, reporting))
 }
 
@@ -590,7 +588,7 @@ pub fn deadlines(
     actor: &Actor,
     days: i64,
 ) -> Result<Vec<RegisterRow>, AppError> {
-    let today = today();
+    let today = actor.today;
     let rows: Vec<RowData> = select_rows(
         filtered(actor, &RegisterFilter::default())
             .filter(billing_records::cancellation_deadline.ge(today))
@@ -604,7 +602,10 @@ pub fn deadlines(
             .limit(20),
     )
     .load(conn)?;
-    Ok(rows.into_iter().map(RegisterRow::new).collect())
+    Ok(rows
+        .into_iter()
+        .map(|d| RegisterRow::new(d, actor.today))
+        .collect())
 }
 
 /// Active renewals and card expiries in the next `days` (cards already expired included),
@@ -642,8 +643,12 @@ pub fn upcoming(
     )
     .load(conn)?;
     Ok((
-        r.into_iter().map(RegisterRow::new).collect(),
-        c.into_iter().map(RegisterRow::new).collect(),
+        r.into_iter()
+            .map(|d| RegisterRow::new(d, actor.today))
+            .collect(),
+        c.into_iter()
+            .map(|d| RegisterRow::new(d, actor.today))
+            .collect(),
     ))
 }
 
@@ -661,7 +666,8 @@ pub fn record(
     let row: Option<RowData> = select_rows(filtered(actor, &f).filter(billing_records::id.eq(id)))
         .first(conn)
         .optional()?;
-    row.map(RegisterRow::new).ok_or(AppError::NotFound)
+    row.map(|d| RegisterRow::new(d, actor.today))
+        .ok_or(AppError::NotFound)
 }
 
 /// A file attached to a billing record.
@@ -792,5 +798,8 @@ pub fn records_of_product(
             .limit(100),
     )
     .load(conn)?;
-    Ok(rows.into_iter().map(RegisterRow::new).collect())
+    Ok(rows
+        .into_iter()
+        .map(|d| RegisterRow::new(d, actor.today))
+        .collect())
 }

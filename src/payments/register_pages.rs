@@ -84,7 +84,7 @@ pub async fn register(
     let key = format!(
         "register:{}:{}:{window}:{filter:?}",
         actor.cache_key(),
-        queries::today()
+        actor.today
     );
     let (reg, (renewals, cards)) = crate::db::run(&state.pool, move |conn| {
         cache.get_or_compute(conn, key, |conn| {
@@ -171,7 +171,7 @@ async fn load_all(
     let key = format!(
         "register-all:{}:{}:{filter:?}",
         actor.cache_key(),
-        queries::today()
+        actor.today
     );
     crate::db::run(&state.pool, move |conn| {
         cache.get_or_compute(conn, key, |conn| queries::register(conn, &a, &f, false))

@@ -419,11 +419,7 @@ pub async fn my_tasks(
     let f = query.into_inner();
     let (a, f2) = (actor.clone(), f.clone());
     let cache = state.cache.clone();
-    let key = format!(
-        "tasks:{}:{}:{f:?}",
-        actor.cache_key(),
-        crate::payments::queries::today()
-    );
+    let key = format!("tasks:{}:{}:{f:?}", actor.cache_key(), actor.today);
     let rows = crate::db::run(&state.pool, move |conn| {
         cache.get_or_compute(conn, key, |conn| queries::my_tasks(conn, &a, &f2))
     })

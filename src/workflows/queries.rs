@@ -18,7 +18,6 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::inventory::queries::format_time;
-use crate::payments::queries::today;
 use crate::web::pagination::{Pager, PER_PAGE};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -86,8 +85,8 @@ impl WorkflowRow {
 fn progress_of(
     conn: &mut PgConnection,
     ids: &[WorkflowId],
+    today: NaiveDate,
 ) -> Result<HashMap<WorkflowId, Progress>, AppError> {
-    let today = today();
     let rows: Vec<(WorkflowId, TaskStatus, NaiveDate, i64)> = tasks::table
         .filter(tasks::workflow_id.eq_any(ids))
         .group_by((tasks::workflow_id, tasks::status, tasks::due_on))
@@ -169,7 +168,7 @@ pub fn list(
         .offset(Pager::offset(f.page.unwrap_or(1)))
         .load(conn)?;
     let ids: Vec<WorkflowId> = rows.iter().map(|r| r.id).collect();
-    let progress = progress_of(conn, &ids)?;
+    let progress = progress_of(conn, &ids, actor.today)?;
     Ok((
         rows.into_iter()
             .map(|r| WorkflowRow {
@@ -255,8 +254,8 @@ fn task_rows(
     conn: &mut PgConnection,
     rows: Vec<TaskListed>,
     with_assignees: bool,
+    today: NaiveDate,
 ) -> Result<Vec<TaskRow>, AppError> {
-    let today = today();
     let completer_ids: Vec<PersonId> = rows.iter().filter_map(|r| r.completed_by).collect();
     let names: HashMap<PersonId, String> = users::table
         .filter(users::id.eq_any(completer_ids))
@@ -365,8 +364,10 @@ pub fn detail(
         .order((tasks::status.desc(), tasks::due_on.asc(), tasks::id.asc()))
         .select(TaskListed::as_select())
         .load(conn)?;
-    let tasks = task_rows(conn, rows, true)?;
-    let progress = progress_of(conn, &[id])?.remove(&id).unwrap_or_default();
+    let tasks = task_rows(conn, rows, true, actor.today)?;
+    let progress = progress_of(conn, &[id], actor.today)?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(WorkflowDetail {
         row: WorkflowRow {
             id,
@@ -436,14 +437,14 @@ pub fn my_tasks(
         q = q.filter(tasks::kind.eq(kind));
     }
     if f.due == "overdue" {
-        q = q.filter(tasks::due_on.lt(today()));
+        q = q.filter(tasks::due_on.lt(actor.today));
     }
     let rows: Vec<TaskListed> = q
         .order((tasks::due_on.asc(), tasks::id.asc()))
         .limit(500)
         .select(TaskListed::as_select())
         .load(conn)?;
-    task_rows(conn, rows, false)
+    task_rows(conn, rows, false, actor.today)
 }
 
 /// What closing a task needs to know about it, read with the row locked.
@@ -542,7 +543,9 @@ pub fn task(conn: &mut PgConnection, actor: &Actor, id: TaskId) -> Result<TaskRo
     };
     let facts = task_facts(conn, actor, &state)?;
     authorize_task(actor, TaskAction::View, &facts)?;
-    task_rows(conn, rows, true)?.pop().ok_or(AppError::NotFound)
+    task_rows(conn, rows, true, actor.today)?
+        .pop()
+        .ok_or(AppError::NotFound)
 }
 
 /// What the onboarding form offers: the templates and the products the actor may grant.
