@@ -1,20 +1,26 @@
-//! The logged-in user's own account: profile details and password change.
+//! The logged-in user's own account: profile details, password change and the personal
+//! calendar feed link.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use diesel::prelude::*;
 
 use crate::auth::commands::{self, ChangeOutcome, PasswordChange};
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action, Actor};
-use crate::db::schema::users;
 use crate::error::AppResult;
 use crate::web::forms::FieldErrors;
 use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
+
+/// My account: the profile, the password change, a new calendar feed link.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/account", web::get().to(show))
+        .route("/account/password", web::post().to(change_password))
+        .route("/account/calendar-token", web::post().to(rotate_calendar));
+}
 
 #[derive(Template)]
 #[template(path = "account/profile.html")]
@@ -48,27 +54,19 @@ async fn render_with(
     status: StatusCode,
     feed_url: String,
 ) -> AppResult<HttpResponse> {
-    let id = actor.id;
-    let (full_name, email, has_feed): (String, String, bool) =
-        crate::db::run(&state.pool, move |conn| {
-            Ok(users::table
-                .find(id)
-                .select((
-                    users::full_name,
-                    users::email,
-                    users::calendar_token_hash.is_not_null(),
-                ))
-                .first(conn)?)
-        })
-        .await?;
+    let a = actor.clone();
+    let profile = crate::db::run(&state.pool, move |conn| {
+        crate::directory::queries::own_profile(conn, &a)
+    })
+    .await?;
     let page = ProfilePage {
         ctx: PageCtx::new(session, Some(actor), "My account", "/account"),
-        full_name,
-        email,
+        full_name: profile.full_name,
+        email: profile.email,
         username: actor.username.clone(),
         role: actor.role.label(),
         errors,
-        has_feed,
+        has_feed: profile.has_feed,
         feed_url,
     };
     html(status, page.render())

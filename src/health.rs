@@ -7,6 +7,12 @@ use diesel::RunQueryDsl as _;
 
 use crate::web::AppState;
 
+/// `/healthz`, HEAD too: load balancers probe with it (actix answers HEAD without the body).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/healthz", web::head().to(healthz));
+}
+
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let ok = web::block(move || {

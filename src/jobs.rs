@@ -9,34 +9,122 @@ use chrono::{DateTime, Utc};
 use clokwerk::{Interval, Job as _, Scheduler, TimeUnits as _};
 use diesel::prelude::*;
 
+use crate::audit::{self, AuditEntry};
+use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::job_runs;
 use crate::error::AppError;
 use crate::notify::{mail::Mailer, outbox, reminders};
 use crate::web::AppState;
 
-pub const REMINDERS: &str = "reminders";
-pub const OUTBOX: &str = "outbox";
-pub const BACKUP: &str = "backup";
-pub const OFFBOARDINGS: &str = "offboardings";
+/// A scheduled job. Its name is what `job_runs.job`, the audit log and the "Run now" URL
+/// hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Job {
+    Reminders,
+    Outbox,
+    Backup,
+    Offboardings,
+}
 
-/// (job, what it does) for the settings page.
-pub const JOBS: &[(&str, &str)] = &[
-    (REMINDERS, "Payment reminders and task digests"),
-    (OUTBOX, "Send queued emails"),
-    (BACKUP, "Back up the database and uploads"),
-    (
-        OFFBOARDINGS,
-        "Complete the offboardings waiting for their last day to end",
-    ),
-];
+impl Job {
+    /// Every job, in the order Settings → Scheduler lists them.
+    pub const ALL: [Job; 4] = [Job::Reminders, Job::Outbox, Job::Backup, Job::Offboardings];
 
-fn lock_key(job: &str) -> i64 {
-    match job {
-        REMINDERS => 0x706f_7274_0001,
-        OUTBOX => 0x706f_7274_0002,
-        OFFBOARDINGS => 0x706f_7274_0004,
-        _ => 0x706f_7274_0003,
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Job::Reminders => "reminders",
+            Job::Outbox => "outbox",
+            Job::Backup => "backup",
+            Job::Offboardings => "offboardings",
+        }
     }
+
+    pub fn parse(name: &str) -> Option<Job> {
+        Job::ALL.into_iter().find(|j| j.as_str() == name)
+    }
+
+    /// What it does, for the settings page.
+    pub fn what(self) -> &'static str {
+        match self {
+            Job::Reminders => "Payment reminders and task digests",
+            Job::Outbox => "Send queued emails",
+            Job::Backup => "Back up the database and uploads",
+            Job::Offboardings => "Complete the offboardings waiting for their last day to end",
+        }
+    }
+
+    /// The PostgreSQL advisory lock held while it runs.
+    fn lock_key(self) -> i64 {
+        match self {
+            Job::Reminders => 0x706f_7274_0001,
+            Job::Outbox => 0x706f_7274_0002,
+            Job::Backup => 0x706f_7274_0003,
+            Job::Offboardings => 0x706f_7274_0004,
+        }
+    }
+}
+
+impl std::fmt::Display for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub const REMINDERS: &str = Job::Reminders.as_str();
+pub const OUTBOX: &str = Job::Outbox.as_str();
+pub const BACKUP: &str = Job::Backup.as_str();
+pub const OFFBOARDINGS: &str = Job::Offboardings.as_str();
+
+/// A job's last recorded run (`job_runs`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = job_runs, check_for_backend(diesel::pg::Pg))]
+pub struct JobRun {
+    pub job: String,
+    pub last_started_at: Option<DateTime<Utc>>,
+    pub last_finished_at: Option<DateTime<Utc>>,
+    pub last_result: String,
+    pub last_ok: bool,
+}
+
+/// Every job's last run, and the email queue (Admins: Settings → Scheduler).
+pub struct SchedulerState {
+    pub runs: Vec<JobRun>,
+    pub queue: outbox::QueueState,
+}
+
+impl SchedulerState {
+    /// The last recorded run of `job`, if it ever ran.
+    pub fn last_run(&self, job: Job) -> Option<&JobRun> {
+        self.runs.iter().find(|r| r.job == job.as_str())
+    }
+}
+
+/// The scheduler's state for Settings → Scheduler.
+pub fn scheduler_state(conn: &mut PgConnection, actor: &Actor) -> Result<SchedulerState, AppError> {
+    authorize(actor, Action::ManageSettings)?;
+    Ok(SchedulerState {
+        runs: job_runs::table.select(JobRun::as_select()).load(conn)?,
+        queue: outbox::queue_state(conn, actor)?,
+    })
+}
+
+/// "Run now" from Settings → Scheduler (blocking): the audit entry, then the run. The outer
+/// error is the audit's; the inner result is the run's, for the flash message.
+pub fn run_now(
+    state: &AppState,
+    actor: &Actor,
+    job: Job,
+) -> Result<Result<String, AppError>, AppError> {
+    authorize(actor, Action::ManageSettings)?;
+    {
+        let mut conn = state.pool.get()?;
+        audit::record(
+            &mut conn,
+            AuditEntry::by(actor, "scheduler.run_now", "job", Some(job.to_string()))
+                .summary(format!("Ran the '{job}' job by hand")),
+        )?;
+    }
+    Ok(run(state, job))
 }
 
 #[derive(QueryableByName)]
@@ -45,13 +133,16 @@ struct Locked {
     locked: bool,
 }
 
-/// Runs `job` now (blocking) and records the run. "skipped" when another instance runs it.
+/// Runs the job named `job` now (blocking) and records the run; `NotFound` for an unknown
+/// name. "skipped" when another instance runs it.
 pub fn run_job(state: &AppState, job: &str) -> Result<String, AppError> {
-    if !JOBS.iter().any(|(j, _)| *j == job) {
-        return Err(AppError::NotFound);
-    }
+    run(state, Job::parse(job).ok_or(AppError::NotFound)?)
+}
+
+/// Runs `job` now (blocking) and records the run. "skipped" when another instance runs it.
+pub fn run(state: &AppState, job: Job) -> Result<String, AppError> {
     let mut conn = state.pool.get()?;
-    let key = lock_key(job);
+    let key = job.lock_key();
     let got = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
         .bind::<diesel::sql_types::BigInt, _>(key)
         .get_result::<Locked>(&mut conn)?
@@ -70,7 +161,7 @@ pub fn run_job(state: &AppState, job: &str) -> Result<String, AppError> {
     };
     diesel::insert_into(job_runs::table)
         .values((
-            job_runs::job.eq(job),
+            job_runs::job.eq(job.as_str()),
             job_runs::last_started_at.eq(started),
             job_runs::last_finished_at.eq(crate::clock::now()),
             job_runs::last_result.eq(&text),
@@ -86,15 +177,15 @@ pub fn run_job(state: &AppState, job: &str) -> Result<String, AppError> {
         ))
         .execute(&mut conn)?;
     if !ok {
-        tracing::error!(job, result = %text, "scheduled job failed");
+        tracing::error!(job = job.as_str(), result = %text, "scheduled job failed");
     }
     result
 }
 
-fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<String, AppError> {
+fn run_locked(state: &AppState, conn: &mut PgConnection, job: Job) -> Result<String, AppError> {
     let cfg = &state.config;
     match job {
-        REMINDERS => {
+        Job::Reminders => {
             let now = state.clock.now();
             let today = state.clock.today();
             let rolled = crate::payments::renewal::roll_forward_due(conn, today)?;
@@ -109,15 +200,15 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: &str) -> Result<St
                 "{billing} billing reminder(s), {digests} task digest(s) for {today}{rolled}"
             ))
         }
-        BACKUP => scheduled_backup(state, conn),
-        OFFBOARDINGS => {
+        Job::Backup => scheduled_backup(state, conn),
+        Job::Offboardings => {
             let today = state.clock.today();
             let n = crate::workflows::commands::complete_after_last_day(conn, today)?;
             Ok(format!(
                 "{n} offboarding(s) completed after the last day ({today})"
             ))
         }
-        _ => match &cfg.mail {
+        Job::Outbox => match &cfg.mail {
             None => Ok("email not configured (PORTALOPS_SMTP_HOST)".into()),
             Some(mail) => {
                 let mailer = Mailer::new(mail).map_err(AppError::Internal)?;
@@ -184,10 +275,10 @@ fn scheduled_backup(state: &AppState, conn: &mut PgConnection) -> Result<String,
 }
 
 /// When each job runs next (for the settings page).
-pub fn next_run(state: &AppState, job: &str, last_finished: Option<DateTime<Utc>>) -> String {
+pub fn next_run(state: &AppState, job: Job, last_finished: Option<DateTime<Utc>>) -> String {
     let cfg = &state.config;
     match job {
-        REMINDERS => {
+        Job::Reminders => {
             let now = state.clock.now().with_timezone(&cfg.timezone);
             let mut date = now.date_naive();
             if now.time() >= cfg.reminder_time {
@@ -200,8 +291,8 @@ pub fn next_run(state: &AppState, job: &str, last_finished: Option<DateTime<Utc>
                 cfg.timezone
             )
         }
-        OFFBOARDINGS => "every hour".into(),
-        BACKUP => match &cfg.backup {
+        Job::Offboardings => "every hour".into(),
+        Job::Backup => match &cfg.backup {
             None => "not configured (PORTALOPS_BACKUP_DIR)".into(),
             Some(b) => {
                 let now = state.clock.now().with_timezone(&cfg.timezone);
@@ -212,7 +303,7 @@ pub fn next_run(state: &AppState, job: &str, last_finished: Option<DateTime<Utc>
                 format!("{} {} ({})", date, b.at.format("%H:%M"), cfg.timezone)
             }
         },
-        _ => match last_finished {
+        Job::Outbox => match last_finished {
             Some(t) => (t + chrono::Duration::from_std(cfg.outbox_interval).unwrap_or_default())
                 .format("%Y-%m-%d %H:%M:%S UTC")
                 .to_string(),
@@ -229,14 +320,14 @@ pub fn start(state: AppState) -> clokwerk::ScheduleHandle {
         .every(1.day())
         .at_time(state.config.reminder_time)
         .run(move || {
-            if let Err(e) = run_job(&s1, REMINDERS) {
+            if let Err(e) = run(&s1, Job::Reminders) {
                 tracing::error!(error = %e, "reminder scan failed");
             }
         });
     let s2 = state.clone();
     let secs = state.config.outbox_interval.as_secs().max(1) as u32;
     scheduler.every(Interval::Seconds(secs)).run(move || {
-        if let Err(e) = run_job(&s2, OUTBOX) {
+        if let Err(e) = run(&s2, Job::Outbox) {
             tracing::error!(error = %e, "outbox drain failed");
         }
     });
@@ -244,14 +335,14 @@ pub fn start(state: AppState) -> clokwerk::ScheduleHandle {
     // check), and an hour's slack covers a server that was down at midnight.
     let s4 = state.clone();
     scheduler.every(1.hour()).run(move || {
-        if let Err(e) = run_job(&s4, OFFBOARDINGS) {
+        if let Err(e) = run(&s4, Job::Offboardings) {
             tracing::error!(error = %e, "completing offboardings failed");
         }
     });
     if let Some(backup) = &state.config.backup {
         let s3 = state.clone();
         scheduler.every(1.day()).at_time(backup.at).run(move || {
-            if let Err(e) = run_job(&s3, BACKUP) {
+            if let Err(e) = run(&s3, Job::Backup) {
                 tracing::error!(error = %e, "scheduled backup failed");
             }
         });

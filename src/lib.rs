@@ -84,54 +84,19 @@ pub fn app_state(config: Config, pool: PgPool) -> Result<AppState, AppError> {
 /// Every route. Public: /login, /setup, /healthz, /static. Everything else requires a
 /// login (the `CurrentUser` extractor) and an `authz::authorize` check.
 pub fn routes(cfg: &mut aw::ServiceConfig) {
-    // HEAD too: load balancers probe with it (actix answers HEAD without the body).
-    cfg.route("/healthz", aw::get().to(health::healthz))
-        .route("/healthz", aw::head().to(health::healthz))
-        .route("/static/{name}", aw::get().to(web::static_files::asset))
-        .route("/static/{name}", aw::head().to(web::static_files::asset))
-        .route("/login", aw::get().to(auth::pages::login_form))
-        .route("/login", aw::post().to(auth::pages::login))
-        .route("/logout", aw::post().to(auth::pages::logout))
-        .route("/setup", aw::get().to(setup::form))
-        .route("/setup", aw::post().to(setup::submit))
-        .route("/", aw::get().to(dashboard::show))
-        .route("/account", aw::get().to(account::show))
-        .route("/account/password", aw::post().to(account::change_password))
-        .route("/audit", aw::get().to(audit::pages::list))
-        .route("/settings", aw::get().to(settings::show))
+    cfg.configure(health::routes)
+        .configure(web::static_files::routes)
+        .configure(auth::routes)
+        .configure(setup::routes)
+        .configure(dashboard::routes)
+        .configure(account::routes)
+        .configure(audit::routes)
+        .configure(settings::routes)
         .configure(inventory::routes)
         .configure(payments::routes)
         .configure(workflows::routes)
         .configure(notify::routes)
-        .route("/settings/scheduler", aw::get().to(settings::scheduler))
-        .route(
-            "/settings/scheduler/{job}/run",
-            aw::post().to(settings::run_now),
-        )
-        .route(
-            "/settings/outbox/{id}/retry",
-            aw::post().to(settings::retry_email),
-        )
-        .route("/settings/logins", aw::get().to(auth::lock_pages::page))
-        .route(
-            "/settings/logins/unlock",
-            aw::post().to(auth::lock_pages::unlock),
-        )
-        .route(
-            "/account/calendar-token",
-            aw::post().to(account::rotate_calendar),
-        )
-        .route("/imports", aw::get().to(imports::pages::list))
-        .route("/imports", aw::post().to(imports::pages::upload))
-        .route(
-            "/imports/template/{name}",
-            aw::get().to(imports::pages::template),
-        )
-        .route("/imports/{id}", aw::get().to(imports::pages::show))
-        .route(
-            "/imports/{id}/commit",
-            aw::post().to(imports::pages::commit),
-        )
+        .configure(imports::routes)
         .configure(directory::routes);
 }
 

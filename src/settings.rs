@@ -1,5 +1,5 @@
-//! Settings (Admins): the running configuration, without secrets. Later modules add their
-//! sections (scheduler, mail, backups).
+//! Settings (Admins): the running configuration, without secrets, and Settings → Scheduler
+//! (the jobs' last runs, "Run now", the email queue and its failed emails).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -7,10 +7,22 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::auth::current_user::CurrentUser;
+use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action};
-use crate::error::AppResult;
-use crate::web::respond::html;
+use crate::domain::OutboxId;
+use crate::error::{AppError, AppResult};
+use crate::inventory::queries::format_time;
+use crate::jobs::Job;
+use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
+
+/// The settings pages (the login locks are `auth`'s, the currency `payments`').
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/settings", web::get().to(show))
+        .route("/settings/scheduler", web::get().to(scheduler))
+        .route("/settings/scheduler/{job}/run", web::post().to(run_now))
+        .route("/settings/outbox/{id}/retry", web::post().to(retry_email));
+}
 
 #[derive(Template)]
 #[template(path = "settings.html")]
@@ -93,7 +105,7 @@ pub async fn show(
         forwarders: forwarders
             .into_iter()
             .map(|f| {
-                let seen = crate::inventory::queries::format_time(f.last_seen);
+                let seen = format_time(f.last_seen);
                 (f, seen)
             })
             .collect(),
@@ -102,16 +114,6 @@ pub async fn show(
 }
 
 // ---- Settings → Scheduler -------------------------------------------------------------------
-
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-
-use crate::audit::{self, AuditEntry};
-use crate::auth::session::{self as sess, FlashKind};
-use crate::db::schema::{email_outbox, job_runs};
-use crate::error::AppError;
-use crate::inventory::queries::format_time;
-use crate::web::respond::redirect;
 
 pub struct JobRow {
     pub job: &'static str,
@@ -123,7 +125,7 @@ pub struct JobRow {
 }
 
 pub struct FailedEmail {
-    pub id: i64,
+    pub id: OutboxId,
     pub to: String,
     pub subject: String,
     pub attempts: i32,
@@ -149,82 +151,46 @@ pub async fn scheduler(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManageSettings)?;
-    let (runs, failed, pending, sent) = crate::db::run(&state.pool, |conn| {
-        let runs: Vec<(
-            String,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            String,
-            bool,
-        )> = job_runs::table
-            .select((
-                job_runs::job,
-                job_runs::last_started_at,
-                job_runs::last_finished_at,
-                job_runs::last_result,
-                job_runs::last_ok,
-            ))
-            .load(conn)?;
-        let failed: Vec<(i64, String, String, i32, String, Option<DateTime<Utc>>)> =
-            email_outbox::table
-                .filter(email_outbox::failed_at.is_not_null())
-                .filter(email_outbox::sent_at.is_null())
-                .select((
-                    email_outbox::id,
-                    email_outbox::to_address,
-                    email_outbox::subject,
-                    email_outbox::attempts,
-                    email_outbox::last_error,
-                    email_outbox::failed_at,
-                ))
-                .order(email_outbox::id.desc())
-                .limit(100)
-                .load(conn)?;
-        let pending: i64 = email_outbox::table
-            .filter(email_outbox::sent_at.is_null())
-            .filter(email_outbox::failed_at.is_null())
-            .count()
-            .get_result(conn)?;
-        let sent: i64 = email_outbox::table
-            .filter(email_outbox::sent_at.is_not_null())
-            .count()
-            .get_result(conn)?;
-        Ok((runs, failed, pending, sent))
+    let a = user.0.clone();
+    let st = crate::db::run(&state.pool, move |conn| {
+        crate::jobs::scheduler_state(conn, &a)
     })
     .await?;
-    let jobs = crate::jobs::JOBS
-        .iter()
-        .map(|(job, what)| {
-            let run = runs.iter().find(|r| r.0 == *job);
+    let jobs = Job::ALL
+        .into_iter()
+        .map(|job| {
+            let run = st.last_run(job);
             JobRow {
-                job,
-                what,
+                job: job.as_str(),
+                what: job.what(),
                 last_run: run
-                    .and_then(|r| r.1)
+                    .and_then(|r| r.last_started_at)
                     .map(format_time)
                     .unwrap_or_else(|| "never".into()),
-                result: run.map(|r| r.3.clone()).unwrap_or_default(),
-                ok: run.is_none_or(|r| r.4),
-                next_run: crate::jobs::next_run(&state, job, run.and_then(|r| r.2)),
+                result: run.map(|r| r.last_result.clone()).unwrap_or_default(),
+                ok: run.is_none_or(|r| r.last_ok),
+                next_run: crate::jobs::next_run(&state, job, run.and_then(|r| r.last_finished_at)),
             }
         })
         .collect();
+    let queue = st.queue;
     let page = SchedulerPage {
         ctx: PageCtx::new(&session, Some(&user.0), "Scheduler", "/settings"),
         jobs,
-        failed: failed
+        failed: queue
+            .failed
             .into_iter()
             .map(|f| FailedEmail {
-                id: f.0,
-                to: f.1,
-                subject: f.2,
-                attempts: f.3,
-                error: f.4,
-                failed_at: f.5.map(format_time).unwrap_or_default(),
+                id: f.id,
+                to: f.to,
+                subject: f.subject,
+                attempts: f.attempts,
+                error: f.error,
+                failed_at: f.failed_at.map(format_time).unwrap_or_default(),
             })
             .collect(),
-        pending,
-        sent,
+        pending: queue.pending,
+        sent: queue.sent,
         mail_configured: state.config.mail.is_some(),
         scheduler_on: state.config.scheduler,
     };
@@ -240,25 +206,11 @@ pub async fn run_now(
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManageSettings)?;
-    let job = path.into_inner();
-    let job: &'static str = crate::jobs::JOBS
-        .iter()
-        .find(|(j, _)| *j == job)
-        .map(|(j, _)| *j)
-        .ok_or(AppError::NotFound)?;
-    let a = actor.clone();
-    crate::db::run(&state.pool, move |conn| {
-        audit::record(
-            conn,
-            AuditEntry::by(&a, "scheduler.run_now", "job", Some(job.to_string()))
-                .summary(format!("Ran the '{job}' job by hand")),
-        )
-    })
-    .await?;
+    let job = Job::parse(&path.into_inner()).ok_or(AppError::NotFound)?;
     let st = state.get_ref().clone();
-    let result = web::block(move || crate::jobs::run_job(&st, job))
+    let result = web::block(move || crate::jobs::run_now(&st, &actor, job))
         .await
-        .map_err(|_| AppError::internal("job cancelled"))?;
+        .map_err(|_| AppError::internal("job cancelled"))??;
     match result {
         Ok(text) => sess::flash(&session, FlashKind::Success, &format!("{job}: {text}")),
         Err(e) => sess::flash(&session, FlashKind::Error, &format!("{job} failed: {e}")),
@@ -271,34 +223,13 @@ pub async fn retry_email(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<OutboxId>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     authorize(&actor, Action::ManageSettings)?;
     let id = path.into_inner();
     crate::db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let n = diesel::update(
-                email_outbox::table
-                    .find(id)
-                    .filter(email_outbox::failed_at.is_not_null()),
-            )
-            .set((
-                email_outbox::failed_at.eq(None::<DateTime<Utc>>),
-                email_outbox::attempts.eq(0),
-                email_outbox::next_attempt_at.eq(crate::clock::now()),
-            ))
-            .execute(conn)?;
-            if n == 0 {
-                return Err(AppError::NotFound);
-            }
-            audit::record(
-                conn,
-                AuditEntry::by(&actor, "email.retry", "email", Some(id.to_string()))
-                    .summary("Queued a failed email again"),
-            )?;
-            Ok(())
-        })
+        crate::notify::outbox::retry(conn, &actor, id)
     })
     .await?;
     sess::flash(&session, FlashKind::Success, "The email is queued again.");

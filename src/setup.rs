@@ -16,6 +16,12 @@ use crate::web::forms::FieldErrors;
 use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
 
+/// The first-run page (public while no Admin exists).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/setup", web::get().to(form))
+        .route("/setup", web::post().to(submit));
+}
+
 #[derive(Template)]
 #[template(path = "setup.html")]
 struct SetupPage {

@@ -5,6 +5,7 @@
 pub mod pages;
 pub mod queries;
 
+use actix_web::web as aw;
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -12,6 +13,11 @@ use crate::authz::Actor;
 use crate::db::schema::audit_log;
 use crate::error::AppError;
 use crate::telemetry::current_request_id;
+
+/// The audit log page (Admins).
+pub fn routes(cfg: &mut aw::ServiceConfig) {
+    cfg.route("/audit", aw::get().to(pages::list));
+}
 
 /// One audit entry, built from the actor and the change.
 #[derive(Debug, Clone)]

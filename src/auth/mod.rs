@@ -15,3 +15,14 @@ pub mod tokens;
 
 pub use crate::crypto::{constant_time_eq, password, random_bytes, random_token, sha256};
 pub use crate::web::{csrf, session};
+
+use actix_web::web as aw;
+
+/// Login and logout (public), and Settings → Login locks (Admins).
+pub fn routes(cfg: &mut aw::ServiceConfig) {
+    cfg.route("/login", aw::get().to(pages::login_form))
+        .route("/login", aw::post().to(pages::login))
+        .route("/logout", aw::post().to(pages::logout))
+        .route("/settings/logins", aw::get().to(lock_pages::page))
+        .route("/settings/logins/unlock", aw::post().to(lock_pages::unlock));
+}

@@ -572,3 +572,31 @@ pub fn export_rows(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<Vec<Str
         })
         .collect())
 }
+
+/// How many people are not offboarded (the Admin dashboard).
+pub fn count_current_people(conn: &mut PgConnection, actor: &Actor) -> Result<i64, AppError> {
+    authorize(actor, Action::ManagePeople)?;
+    Ok(users::table
+        .filter(users::employment_status.ne(EmploymentStatus::Offboarded))
+        .select(count_star())
+        .get_result(conn)?)
+}
+
+/// The signed-in person's own details (My account).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(Pg))]
+pub struct OwnProfile {
+    pub full_name: String,
+    pub email: String,
+    #[diesel(select_expression = users::calendar_token_hash.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::calendar_token_hash>)]
+    pub has_feed: bool,
+}
+
+/// The actor's own profile: everyone may read their own.
+pub fn own_profile(conn: &mut PgConnection, actor: &Actor) -> Result<OwnProfile, AppError> {
+    Ok(users::table
+        .find(actor.id)
+        .select(OwnProfile::as_select())
+        .first(conn)?)
+}

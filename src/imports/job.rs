@@ -6,24 +6,25 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 
-use super::{people, services, Kind, Outcome, MAX_ERRORS};
+use super::{people, services, Outcome, MAX_ERRORS};
 use crate::audit::{self, AuditEntry};
-use crate::authz::Actor;
+use crate::authz::{authorize, Actor};
 use crate::db::schema::imports;
 use crate::db::{PgConn, PgPool};
+use crate::domain::{ImportId, ImportKind, ImportStatus};
 use crate::error::AppError;
 
 /// Stores an upload; the caller then starts its dry run.
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
-    kind: Kind,
+    kind: ImportKind,
     filename: &str,
     data: &str,
-) -> Result<i64, AppError> {
+) -> Result<ImportId, AppError> {
     Ok(diesel::insert_into(imports::table)
         .values((
-            imports::kind.eq(kind.as_str()),
+            imports::kind.eq(kind),
             imports::filename.eq(filename.chars().take(200).collect::<String>()),
             imports::csv_data.eq(data),
             imports::uploaded_by.eq(actor.id),
@@ -38,11 +39,11 @@ pub fn create(
 pub fn mark_interrupted(conn: &mut PgConnection) -> Result<usize, AppError> {
     Ok(diesel::update(
         imports::table
-            .filter(imports::status.eq_any(["validating", "committing"]))
+            .filter(imports::status.eq_any([ImportStatus::Validating, ImportStatus::Committing]))
             .filter(imports::created_at.lt(crate::clock::now() - chrono::TimeDelta::minutes(10))),
     )
     .set((
-        imports::status.eq("failed"),
+        imports::status.eq(ImportStatus::Failed),
         imports::message.eq("Interrupted by a restart before it finished. Nothing was written; upload the file again."),
         imports::finished_at.eq(crate::clock::now()),
     ))
@@ -52,7 +53,7 @@ pub fn mark_interrupted(conn: &mut PgConnection) -> Result<usize, AppError> {
 /// Reports progress at most every 200 ms.
 struct Progress {
     conn: PgConn,
-    id: i64,
+    id: ImportId,
     last: Instant,
 }
 
@@ -73,9 +74,9 @@ impl Progress {
 
 fn record_outcome(
     conn: &mut PgConnection,
-    id: i64,
+    id: ImportId,
     o: &Outcome,
-    status: &str,
+    status: ImportStatus,
 ) -> Result<(), AppError> {
     let kept: Vec<_> = o.errors.iter().take(MAX_ERRORS).cloned().collect();
     diesel::update(imports::table.find(id))
@@ -92,12 +93,12 @@ fn record_outcome(
     Ok(())
 }
 
-fn fail(pool: &PgPool, id: i64, e: &AppError) {
-    tracing::error!(import = id, error = %e, "import failed");
+fn fail(pool: &PgPool, id: ImportId, e: &AppError) {
+    tracing::error!(import = id.get(), error = %e, "import failed");
     if let Ok(mut conn) = pool.get() {
         let _ = diesel::update(imports::table.find(id))
             .set((
-                imports::status.eq("failed"),
+                imports::status.eq(ImportStatus::Failed),
                 imports::message.eq("The import failed unexpectedly and nothing was written. The error has been logged."),
                 imports::finished_at.eq(crate::clock::now()),
             ))
@@ -105,19 +106,15 @@ fn fail(pool: &PgPool, id: i64, e: &AppError) {
     }
 }
 
-fn load(conn: &mut PgConnection, id: i64) -> Result<(Kind, String), AppError> {
-    let (kind, data): (String, String) = imports::table
+fn load(conn: &mut PgConnection, id: ImportId) -> Result<(ImportKind, String), AppError> {
+    Ok(imports::table
         .find(id)
         .select((imports::kind, imports::csv_data))
-        .first(conn)?;
-    Ok((
-        Kind::parse(&kind).ok_or_else(|| AppError::internal("unknown import kind"))?,
-        data,
-    ))
+        .first(conn)?)
 }
 
 /// Starts the dry run of import `id` on its own thread.
-pub fn spawn_validation(pool: PgPool, id: i64) {
+pub fn spawn_validation(pool: PgPool, id: ImportId) {
     std::thread::spawn(move || {
         if let Err(e) = validate(&pool, id) {
             fail(&pool, id, &e);
@@ -125,7 +122,7 @@ pub fn spawn_validation(pool: PgPool, id: i64) {
     });
 }
 
-fn validate(pool: &PgPool, id: i64) -> Result<(), AppError> {
+fn validate(pool: &PgPool, id: ImportId) -> Result<(), AppError> {
     let mut conn = pool.get()?;
     let (kind, data) = load(&mut conn, id)?;
     let mut progress = Progress {
@@ -135,23 +132,35 @@ fn validate(pool: &PgPool, id: i64) -> Result<(), AppError> {
     };
     let mut report = |d, t| progress.report(d, t);
     let outcome = match kind {
-        Kind::People => people::plan(&mut conn, &data, &mut report)?.0,
-        Kind::Services => services::plan(&mut conn, &data, &mut report)?.0,
+        ImportKind::People => people::plan(&mut conn, &data, &mut report)?.0,
+        ImportKind::Services => services::plan(&mut conn, &data, &mut report)?.0,
     };
-    record_outcome(&mut conn, id, &outcome, "preview")
+    record_outcome(&mut conn, id, &outcome, ImportStatus::Preview)
 }
 
 /// Moves a clean preview to "committing"; false when it is not in that state (already
-/// committed, has errors, or is still being checked).
-pub fn claim_for_commit(conn: &mut PgConnection, id: i64) -> Result<bool, AppError> {
+/// committed, has errors, or is still being checked). `NotFound` when there is no such
+/// import, `Forbidden` when the actor may not import its kind.
+pub fn claim_for_commit(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: ImportId,
+) -> Result<bool, AppError> {
+    let kind: ImportKind = imports::table
+        .find(id)
+        .select(imports::kind)
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    authorize(actor, super::action_for(kind))?;
     let n = diesel::update(
         imports::table
             .find(id)
-            .filter(imports::status.eq("preview"))
+            .filter(imports::status.eq(ImportStatus::Preview))
             .filter(imports::error_count.eq(0)),
     )
     .set((
-        imports::status.eq("committing"),
+        imports::status.eq(ImportStatus::Committing),
         imports::processed_rows.eq(0),
     ))
     .execute(conn)?;
@@ -159,7 +168,7 @@ pub fn claim_for_commit(conn: &mut PgConnection, id: i64) -> Result<bool, AppErr
 }
 
 /// Commits import `id` (already claimed) on its own thread, all or nothing.
-pub fn spawn_commit(pool: PgPool, id: i64, actor: Actor) {
+pub fn spawn_commit(pool: PgPool, id: ImportId, actor: Actor) {
     std::thread::spawn(move || {
         if let Err(e) = commit(&pool, id, &actor) {
             fail(&pool, id, &e);
@@ -173,7 +182,7 @@ enum CommitResult {
     Stale(Outcome),
 }
 
-fn commit(pool: &PgPool, id: i64, actor: &Actor) -> Result<(), AppError> {
+fn commit(pool: &PgPool, id: ImportId, actor: &Actor) -> Result<(), AppError> {
     let mut conn = pool.get()?;
     let (kind, data) = load(&mut conn, id)?;
     let mut progress = Progress {
@@ -184,7 +193,7 @@ fn commit(pool: &PgPool, id: i64, actor: &Actor) -> Result<(), AppError> {
     let result = conn.transaction::<_, AppError, _>(|conn| {
         let mut quiet = |_, _| {};
         let outcome = match kind {
-            Kind::People => {
+            ImportKind::People => {
                 let (o, plan) = people::plan(conn, &data, &mut quiet)?;
                 if !o.errors.is_empty() {
                     return Ok(CommitResult::Stale(o));
@@ -192,7 +201,7 @@ fn commit(pool: &PgPool, id: i64, actor: &Actor) -> Result<(), AppError> {
                 people::apply(conn, actor, &plan, &mut |d, t| progress.report(d, t))?;
                 o
             }
-            Kind::Services => {
+            ImportKind::Services => {
                 let (o, plan) = services::plan(conn, &data, &mut quiet)?;
                 if !o.errors.is_empty() {
                     return Ok(CommitResult::Stale(o));
@@ -222,11 +231,11 @@ fn commit(pool: &PgPool, id: i64, actor: &Actor) -> Result<(), AppError> {
                 imports::finished_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;
-        record_outcome(conn, id, &outcome, "done")?;
+        record_outcome(conn, id, &outcome, ImportStatus::Done)?;
         Ok(CommitResult::Done)
     })?;
     if let CommitResult::Stale(o) = result {
-        record_outcome(&mut conn, id, &o, "preview")?;
+        record_outcome(&mut conn, id, &o, ImportStatus::Preview)?;
     }
     Ok(())
 }

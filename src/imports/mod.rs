@@ -1,47 +1,48 @@
 //! CSV imports of people and of services with their products. An upload is stored, then
 //! checked row by row in the background (the dry run: every row's errors, nothing
 //! written); once clean it can be committed, all or nothing, in one transaction with an
-//! audit entry per change. The page shows progress while a job runs.
+//! audit entry per change. The page shows progress while a job runs. `queries` reads the
+//! imports for the pages (scoped by kind), `job` stores, checks and commits them.
 
 pub mod job;
 pub mod pages;
 pub mod people;
+pub mod queries;
 pub mod services;
 
+use actix_web::web as aw;
 use serde::{Deserialize, Serialize};
+
+use crate::authz::Action;
 
 /// At most this many row errors are kept for the preview page.
 pub const MAX_ERRORS: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    People,
-    Services,
+pub use crate::domain::{ImportKind, ImportStatus};
+
+/// The header line of a template file.
+pub fn columns(kind: ImportKind) -> &'static [&'static str] {
+    match kind {
+        ImportKind::People => people::COLUMNS,
+        ImportKind::Services => services::COLUMNS,
+    }
 }
 
-impl Kind {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "people" => Some(Kind::People),
-            "services" => Some(Kind::Services),
-            _ => None,
-        }
+/// What the actor must be allowed to do to import `kind`.
+pub fn action_for(kind: ImportKind) -> Action {
+    match kind {
+        ImportKind::People => Action::ManagePeople,
+        ImportKind::Services => Action::ManageServices,
     }
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::People => "people",
-            Kind::Services => "services",
-        }
-    }
-
-    /// The header line of a template file.
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            Kind::People => people::COLUMNS,
-            Kind::Services => services::COLUMNS,
-        }
-    }
+/// The import pages.
+pub fn routes(cfg: &mut aw::ServiceConfig) {
+    cfg.route("/imports", aw::get().to(pages::list))
+        .route("/imports", aw::post().to(pages::upload))
+        .route("/imports/template/{name}", aw::get().to(pages::template))
+        .route("/imports/{id}", aw::get().to(pages::show))
+        .route("/imports/{id}/commit", aw::post().to(pages::commit));
 }
 
 /// A problem with one row (row 1 is the header line).

@@ -6,123 +6,20 @@ use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::Deserialize;
 
-use super::{job, Kind, RowError};
+use super::queries::{self, ImportRow};
+use super::{action_for, columns, job, ImportKind, ImportStatus};
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
-use crate::authz::{authorize, Action, Actor};
-use crate::db::schema::{imports, users};
+use crate::authz::{authorize, Action};
+use crate::domain::ImportId;
 use crate::error::{AppError, AppResult};
-use crate::inventory::queries::format_time;
 use crate::web::respond::{html, redirect};
 use crate::web::{AppState, PageCtx};
 
 /// Largest CSV accepted.
 pub const MAX_UPLOAD: usize = 10 * 1024 * 1024;
-
-fn authorize_kind(actor: &Actor, kind: Kind) -> AppResult<()> {
-    authorize(
-        actor,
-        match kind {
-            Kind::People => Action::ManagePeople,
-            Kind::Services => Action::ManageServices,
-        },
-    )
-}
-
-pub struct ImportRow {
-    pub id: i64,
-    pub kind: String,
-    pub status: String,
-    pub filename: String,
-    pub created_at: String,
-    pub uploaded_by: String,
-    pub total_rows: i32,
-    pub processed_rows: i32,
-    pub creates: i32,
-    pub updates: i32,
-    pub error_count: i32,
-    pub message: String,
-    pub errors: Vec<RowError>,
-}
-
-impl ImportRow {
-    pub fn running(&self) -> bool {
-        self.status == "validating" || self.status == "committing"
-    }
-    pub fn percent(&self) -> i32 {
-        if self.total_rows == 0 {
-            0
-        } else {
-            (self.processed_rows * 100 / self.total_rows).min(100)
-        }
-    }
-}
-fn load_rows(conn: &mut PgConnection, id: Option<i64>) -> Result<Vec<ImportRow>, AppError> {
-    let mut q = imports::table
-        .left_join(users::table.on(users::id.nullable().eq(imports::uploaded_by)))
-        .select((
-            imports::id,
-            imports::kind,
-            imports::status,
-            imports::filename,
-            imports::created_at,
-            users::full_name.nullable(),
-            imports::total_rows,
-            imports::processed_rows,
-            imports::creates,
-            imports::updates,
-            imports::error_count,
-            imports::message,
-            imports::errors,
-        ))
-        .order(imports::id.desc())
-        .limit(20)
-        .into_boxed();
-    if let Some(id) = id {
-        q = q.filter(imports::id.eq(id));
-    }
-    let rows: Vec<(
-        i64,
-        String,
-        String,
-        String,
-        DateTime<Utc>,
-        Option<String>,
-        i32,
-        i32,
-        i32,
-        i32,
-        i32,
-        String,
-        serde_json::Value,
-    )> = q.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ImportRow {
-            id: r.0,
-            kind: r.1,
-            status: r.2,
-            filename: r.3,
-            created_at: format_time(r.4),
-            uploaded_by: r.5.unwrap_or_default(),
-            total_rows: r.6,
-            processed_rows: r.7,
-            creates: r.8,
-            updates: r.9,
-            error_count: r.10,
-            message: r.11,
-            errors: if id.is_some() {
-                serde_json::from_value(r.12).unwrap_or_default()
-            } else {
-                Vec::new()
-            },
-        })
-        .collect())
-}
 
 #[derive(Template)]
 #[template(path = "imports/list.html")]
@@ -139,12 +36,13 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManagePeople)?;
-    let rows = crate::db::run(&state.pool, |conn| load_rows(conn, None)).await?;
+    let a = user.0.clone();
+    let rows = crate::db::run(&state.pool, move |conn| queries::recent(conn, &a)).await?;
     let page = ListPage {
         ctx: PageCtx::new(&session, Some(&user.0), "Import", "/imports"),
         rows,
-        people_columns: Kind::People.columns().join(", "),
-        service_columns: Kind::Services.columns().join(", "),
+        people_columns: columns(ImportKind::People).join(", "),
+        service_columns: columns(ImportKind::Services).join(", "),
     };
     html(StatusCode::OK, page.render())
 }
@@ -162,8 +60,8 @@ pub async fn upload(
     payload: Multipart,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
-    let kind = Kind::parse(&query.kind).ok_or(AppError::NotFound)?;
-    authorize_kind(&actor, kind)?;
+    let kind = ImportKind::parse(&query.kind).ok_or(AppError::NotFound)?;
+    authorize(&actor, action_for(kind))?;
     let too_large = || {
         format!(
             "CSV files are limited to {} MB. Split the file and import it in parts.",
@@ -235,14 +133,11 @@ pub async fn show(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ImportId>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let i = crate::db::run(&state.pool, move |conn| load_rows(conn, Some(id)))
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)?;
-    authorize_kind(&user.0, Kind::parse(&i.kind).ok_or(AppError::NotFound)?)?;
+    let a = user.0.clone();
+    let i = crate::db::run(&state.pool, move |conn| queries::import(conn, &a, id)).await?;
     let page = ShowPage {
         ctx: PageCtx::new(&session, Some(&user.0), format!("Import #{id}"), "/imports"),
         i,
@@ -254,21 +149,13 @@ pub async fn commit(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ImportId>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
-    let kind: String = crate::db::run(&state.pool, move |conn| {
-        Ok(imports::table
-            .find(id)
-            .select(imports::kind)
-            .first(conn)
-            .optional()?)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
-    authorize_kind(&actor, Kind::parse(&kind).ok_or(AppError::NotFound)?)?;
-    let claimed = crate::db::run(&state.pool, move |conn| job::claim_for_commit(conn, id)).await?;
+    let a = actor.clone();
+    let claimed =
+        crate::db::run(&state.pool, move |conn| job::claim_for_commit(conn, &a, id)).await?;
     if claimed {
         job::spawn_commit(state.pool.clone(), id, actor);
     } else {
@@ -283,8 +170,8 @@ pub async fn commit(
 
 pub async fn template(user: CurrentUser, path: web::Path<String>) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let kind = Kind::parse(name.trim_end_matches(".csv")).ok_or(AppError::NotFound)?;
-    authorize_kind(&user.0, kind)?;
+    let kind = ImportKind::parse(name.trim_end_matches(".csv")).ok_or(AppError::NotFound)?;
+    authorize(&user.0, action_for(kind))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
@@ -294,5 +181,5 @@ pub async fn template(user: CurrentUser, path: web::Path<String>) -> AppResult<H
                 kind.as_str()
             ),
         ))
-        .body(format!("{}\n", kind.columns().join(","))))
+        .body(format!("{}\n", columns(kind).join(","))))
 }

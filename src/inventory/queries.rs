@@ -352,7 +352,7 @@ fn seat_counts(
         .collect())
 }
 
-/// `seat_counts` by bare ids, for the dashboard and the savings report.
+/// `seat_counts` by bare ids, for the savings report.
 pub fn seats_used(
     conn: &mut PgConnection,
     product_ids: &[i64],
@@ -578,6 +578,107 @@ pub fn inventory_export(
         .map(|service| ExportedService {
             products: by_service.remove(&service.id).unwrap_or_default(),
             service,
+        })
+        .collect())
+}
+
+/// The estate at a glance (the Admin dashboard): active services and products, active
+/// grants, and active products over their purchased seats.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EstateFigures {
+    pub services: i64,
+    pub products: i64,
+    pub active_grants: i64,
+    pub over_seats: i64,
+}
+
+/// The whole estate's figures (Admins only).
+pub fn estate_figures(conn: &mut PgConnection, actor: &Actor) -> Result<EstateFigures, AppError> {
+    authorize(actor, Action::ManageServices)?;
+    // Both grant figures come from the per-product counters (migration 0011): counting
+    // 100,000 grants twice per request was most of the dashboard's cost.
+    let (active_grants, over_seats): (Option<i64>, i64) = products::table
+        .inner_join(product_seat_counts::table)
+        .select((
+            sum(product_seat_counts::active_grants),
+            // NULL (no seat limit recorded) is not over: FILTER treats it as false.
+            count(products::id).aggregate_filter(
+                products::status
+                    .eq(InventoryStatus::Active)
+                    .and(
+                        product_seat_counts::active_grants
+                            .nullable()
+                            .gt(products::seats_purchased),
+                    )
+                    .assume_not_null(),
+            ),
+        ))
+        .get_result(conn)?;
+    Ok(EstateFigures {
+        services: services::table
+            .filter(services::status.eq(InventoryStatus::Active))
+            .select(count_star())
+            .get_result(conn)?,
+        products: products::table
+            .filter(products::status.eq(InventoryStatus::Active))
+            .select(count_star())
+            .get_result(conn)?,
+        active_grants: active_grants.unwrap_or(0),
+        over_seats,
+    })
+}
+
+/// An active product the actor runs, with its seat use (the dashboard's "what you run").
+#[derive(Debug, Clone)]
+pub struct ProductSeatUse {
+    pub product_id: ProductId,
+    /// "Service → Product".
+    pub label: String,
+    pub seats_used: i64,
+    pub seats_purchased: Option<i32>,
+}
+
+impl ProductSeatUse {
+    pub fn is_over(&self) -> bool {
+        self.seats_purchased
+            .is_some_and(|p| self.seats_used > i64::from(p))
+    }
+}
+
+/// Active products in the actor's scope with their active grant counts, by service and
+/// product name: two queries. Admins see every product; Users none.
+pub fn products_run_by(
+    conn: &mut PgConnection,
+    actor: &Actor,
+) -> Result<Vec<ProductSeatUse>, AppError> {
+    let mut q = products::table
+        .inner_join(services::table)
+        .filter(products::status.eq(InventoryStatus::Active))
+        .select((
+            products::id,
+            services::name.concat(" → ").concat(products::name),
+            products::seats_purchased,
+        ))
+        .order((services::name.asc(), products::name.asc()))
+        .into_boxed();
+    match actor.role {
+        Role::Admin => {}
+        Role::ServiceAdmin => {
+            q = q.filter(products::service_id.eq_any(actor.scope.services.clone()))
+        }
+        Role::ProductAdmin => q = q.filter(products::id.eq_any(actor.scope.product_ids())),
+        Role::User => return Ok(Vec::new()),
+    }
+    let rows: Vec<(ProductId, String, Option<i32>)> = q.load(conn)?;
+    let ids: Vec<ProductId> = rows.iter().map(|r| r.0).collect();
+    let used = seat_counts(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(product_id, label, seats_purchased)| ProductSeatUse {
+            seats_used: used.get(&product_id).copied().unwrap_or(0),
+            product_id,
+            label,
+            seats_purchased,
         })
         .collect())
 }

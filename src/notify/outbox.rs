@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::mail::Mailer;
+use crate::audit::{self, AuditEntry};
+use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::email_outbox;
+use crate::domain::OutboxId;
 use crate::error::AppError;
 
 /// Queues one email, due at `now`: the application's clock decides when an email is due
@@ -34,6 +37,83 @@ pub fn enqueue(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// An email that gave up (Settings → Scheduler lists them with a Retry button).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = email_outbox, check_for_backend(diesel::pg::Pg))]
+pub struct FailedEmail {
+    pub id: OutboxId,
+    #[diesel(column_name = to_address)]
+    pub to: String,
+    pub subject: String,
+    pub attempts: i32,
+    #[diesel(column_name = last_error)]
+    pub error: String,
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+/// How the queue stands: the failed emails (newest first, at most 100), and how many are
+/// waiting and sent.
+#[derive(Debug, Clone)]
+pub struct QueueState {
+    pub failed: Vec<FailedEmail>,
+    pub pending: i64,
+    pub sent: i64,
+}
+
+/// The queue's state (Admins: Settings → Scheduler).
+pub fn queue_state(conn: &mut PgConnection, actor: &Actor) -> Result<QueueState, AppError> {
+    authorize(actor, Action::ManageSettings)?;
+    let failed = email_outbox::table
+        .filter(email_outbox::failed_at.is_not_null())
+        .filter(email_outbox::sent_at.is_null())
+        .select(FailedEmail::as_select())
+        .order(email_outbox::id.desc())
+        .limit(100)
+        .load(conn)?;
+    let pending: i64 = email_outbox::table
+        .filter(email_outbox::sent_at.is_null())
+        .filter(email_outbox::failed_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let sent: i64 = email_outbox::table
+        .filter(email_outbox::sent_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(QueueState {
+        failed,
+        pending,
+        sent,
+    })
+}
+
+/// Puts a failed email back in the queue, due now (audited); `NotFound` when there is no
+/// failed email `id`.
+pub fn retry(conn: &mut PgConnection, actor: &Actor, id: OutboxId) -> Result<(), AppError> {
+    authorize(actor, Action::ManageSettings)?;
+    conn.transaction(|conn| {
+        let n = diesel::update(
+            email_outbox::table
+                .find(id)
+                .filter(email_outbox::failed_at.is_not_null()),
+        )
+        .set((
+            email_outbox::failed_at.eq(None::<DateTime<Utc>>),
+            email_outbox::attempts.eq(0),
+            email_outbox::next_attempt_at.eq(crate::clock::now()),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            return Err(AppError::NotFound);
+        }
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "email.retry", "email", Some(id.to_string()))
+                .summary("Queued a failed email again"),
+        )?;
+        Ok(())
+    })
 }
 
 /// Wait after `attempts` failures: 30 s, doubling, at most an hour.

@@ -45,17 +45,14 @@ mod tests {
         assert_eq!(loggable_path("/payments/12"), "/payments/12");
     }
 
-    /// The routes: `routes()` in src/lib.rs and each feature's `routes` in its mod.rs.
+    /// The routes: every source file (each feature's `routes` lives next to its handlers).
     fn route_sources() -> String {
         fn walk(dir: &std::path::Path, out: &mut String) {
             for entry in std::fs::read_dir(dir).expect("src/ is readable") {
                 let p = entry.expect("a directory entry").path();
                 if p.is_dir() {
                     walk(&p, out);
-                } else if p
-                    .file_name()
-                    .is_some_and(|n| n == "mod.rs" || n == "lib.rs")
-                {
+                } else if p.extension().is_some_and(|e| e == "rs") {
                     out.push_str(&std::fs::read_to_string(&p).expect("a source file"));
                 }
             }
@@ -86,6 +83,6 @@ mod tests {
                 &c[0]
             );
         }
-        assert!(found >= 1, "the feed route was not found in src/lib.rs");
+        assert!(found >= 1, "the feed route was not found under src/");
     }
 }

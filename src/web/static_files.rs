@@ -5,6 +5,12 @@ use actix_web::{http::header, web, HttpResponse};
 
 use crate::error::AppError;
 
+/// `/static/{name}` (public), HEAD too.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/{name}", web::get().to(asset))
+        .route("/static/{name}", web::head().to(asset));
+}
+
 const CSS: &[u8] = include_bytes!("../../static/css/portalops.css");
 
 /// A hash of the stylesheet, computed at compile time: the pages link

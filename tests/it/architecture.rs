@@ -127,12 +127,7 @@ fn is_handler_file(rel: &str) -> bool {
 
 /// Handler files that still run SQL themselves (to be moved into their feature's
 /// `queries`/`commands`; issue #16).
-const HANDLERS_WITH_SQL: &[&str] = &[
-    "account.rs",
-    "dashboard.rs",
-    "imports/pages.rs",
-    "settings.rs",
-];
+const HANDLERS_WITH_SQL: &[&str] = &[];
 
 #[test]
 fn handlers_hold_no_sql() {
