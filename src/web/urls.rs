@@ -8,8 +8,8 @@
 //! arguments by reference) or, for rows not yet typed, a bare `i64`.
 
 use crate::domain::{
-    AttachmentId, BillingRecordId, GrantId, HandoverId, ImportId, PersonId, ProductId, ServiceId,
-    TaskId, TemplateId, WorkflowId,
+    AttachmentId, BillingRecordId, GrantId, HandoverId, ImportId, OutboxId, PersonId, ProductId,
+    ServiceId, TaskId, TemplateId, WorkflowId,
 };
 
 /// An id that can stand in a path to an object of kind `K` (the id newtype `K` itself, or a
@@ -34,6 +34,7 @@ segments!(
     GrantId,
     HandoverId,
     ImportId,
+    OutboxId,
     PersonId,
     ProductId,
     ServiceId,
@@ -118,6 +119,13 @@ paths! {
     attachment_remove(AttachmentId) => "/attachments/", "/remove";
     import(ImportId) => "/imports/", "";
     import_commit(ImportId) => "/imports/", "/commit";
+    /// Sends a failed email again.
+    outbox_retry(OutboxId) => "/settings/outbox/", "/retry";
+}
+
+/// Runs a scheduled job now (`job`: its name, `Job::as_str`).
+pub fn scheduler_run(job: &str) -> String {
+    format!("/settings/scheduler/{job}/run")
 }
 
 /// `service_admins(id)/{person}/remove`: takes a person off the service's administrators.
@@ -143,6 +151,7 @@ mod tests {
         include_str!("../workflows/mod.rs"),
         include_str!("../imports/mod.rs"),
         include_str!("../payments/mod.rs"),
+        include_str!("../settings.rs"),
     ];
 
     #[test]
@@ -245,6 +254,8 @@ mod tests {
             ),
             (import(ImportId(7)), "/imports/{id}"),
             (import_commit(ImportId(7)), "/imports/{id}/commit"),
+            (outbox_retry(OutboxId(7)), "/settings/outbox/{id}/retry"),
+            (scheduler_run("backup7"), "/settings/scheduler/{job}/run"),
         ];
         for (url, pattern) in cases {
             let quoted = format!("\"{pattern}\"");
