@@ -13,11 +13,12 @@ use super::requests::hash_if_given;
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, can, Action, Actor, Role};
 use crate::domain::{EmploymentStatus, PersonId, ProductId};
-use crate::error::{AppResult, CommandError};
+use crate::error::AppResult;
 use crate::web::forms::FieldErrors;
-use crate::web::input::{unless_refused, Form};
+use crate::web::input::Form;
 use crate::web::pagination::Pager;
-use crate::web::respond::{after_command, html};
+use crate::web::respond::{after_command, html, run_command};
+use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
 type Options = &'static [(&'static str, &'static str)];
@@ -172,24 +173,15 @@ pub async fn grant(
     let id = path.into_inner();
     let (mut form, refused) = form.into_parts();
     form.person = id.to_string();
-    let back = format!("/directory/{id}");
+    let back = urls::person(id);
     let Some(product_id) = form.product_id else {
         let mut errors = refused;
         errors.add("product_id", "Choose a product.");
         return render_person(&session, &state, &actor, id, form, errors).await;
     };
     let request = form.request(ProductId(product_id));
-    let (a, pool) = (actor.clone(), state.pool.clone());
-    let result = unless_refused(refused, async move {
-        match request {
-            Ok(r) => {
-                crate::db::run(&pool, move |conn| {
-                    Ok(grants::grant(conn, &a, r, after.get_ref()))
-                })
-                .await
-            }
-            Err(errors) => Ok(Err(CommandError::Invalid(errors))),
-        }
+    let result = run_command(&state.pool, &actor, refused, request, move |conn, a, r| {
+        grants::grant(conn, a, r, after.get_ref())
     })
     .await?;
     match after_command(
@@ -282,7 +274,7 @@ pub async fn create(
         |id| {
             (
                 format!("{} added to the directory.", form.full_name),
-                format!("/directory/{id}"),
+                urls::person(id),
             )
         },
         "/directory",
@@ -353,7 +345,7 @@ pub async fn update(
         Ok(commands::update_person(conn, &a, id, values))
     })
     .await?;
-    let back = format!("/directory/{id}");
+    let back = urls::person(id);
     match after_command(&session, result, |_| ("Saved.".into(), back.clone()), &back)? {
         Ok(resp) => Ok(resp),
         Err(errors) => render_form(&session, &actor, Some(id), form, errors),

@@ -16,6 +16,7 @@ use crate::authz::{authorize, Action};
 use crate::domain::ImportId;
 use crate::error::{AppError, AppResult};
 use crate::web::respond::{html, redirect};
+use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
 /// Largest CSV accepted.
@@ -119,7 +120,7 @@ pub async fn upload(
     })
     .await?;
     job::spawn_validation(state.pool.clone(), id);
-    Ok(redirect(&format!("/imports/{id}")))
+    Ok(redirect(&urls::import(id)))
 }
 
 #[derive(Template)]
@@ -165,7 +166,7 @@ pub async fn commit(
             "This import cannot be committed now: it has errors, is running, or is done.",
         );
     }
-    Ok(redirect(&format!("/imports/{id}")))
+    Ok(redirect(&urls::import(id)))
 }
 
 pub async fn template(user: CurrentUser, path: web::Path<String>) -> AppResult<HttpResponse> {

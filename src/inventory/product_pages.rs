@@ -12,15 +12,15 @@ use super::queries::{self, PersonRef, ProductDetail};
 use super::requests::{AdminChange, Item, Lifecycle, LifecycleChange, NewProduct, ProductUpdate};
 use super::service_pages::{change_admin, AdminForm};
 use crate::auth::current_user::CurrentUser;
-use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize_on, can, Action, Actor, Object, ObjectAction, Role};
 use crate::directory::grants::{self, AfterGrant, GrantForm};
 use crate::domain::{InventoryStatus, LicenseModel, PersonId, ProductId, ServiceId};
 use crate::error::{AppError, AppResult};
 use crate::web::forms::FieldErrors;
-use crate::web::input::{unless_refused, Form};
+use crate::web::input::Form;
 use crate::web::pagination::Pager;
-use crate::web::respond::{after_command, html, redirect};
+use crate::web::respond::{after_command, after_inline_command, html, redirect, run_command};
+use crate::web::urls;
 use crate::web::{safe_next, AppState, PageCtx};
 
 #[derive(Template)]
@@ -92,12 +92,7 @@ async fn render_product(
             format!("{} → {}", d.service_name, d.product.name),
             "/inventory",
         ),
-        pager: Pager::new(
-            &format!("/inventory/products/{id}"),
-            &[],
-            page,
-            d.seats_used,
-        ),
+        pager: Pager::new(&urls::product(id), &[], page, d.seats_used),
         can_edit: authorize_on(actor, ObjectAction::Edit, obj).is_ok(),
         can_grant: authorize_on(actor, ObjectAction::Grant, obj).is_ok(),
         can_bill: authorize_on(actor, ObjectAction::Billing, obj).is_ok(),
@@ -238,14 +233,14 @@ pub async fn create(
         ))
     })
     .await?;
-    let back = format!("/inventory/services/{service_id}");
+    let back = urls::service(service_id);
     match after_command(
         &session,
         result,
         |id| {
             (
                 format!("Product '{}' created.", form.name),
-                format!("/inventory/products/{id}"),
+                urls::product(id),
             )
         },
         &back,
@@ -311,7 +306,7 @@ pub async fn update(
         ))
     })
     .await?;
-    let back = format!("/inventory/products/{id}");
+    let back = urls::product(id);
     match after_command(
         &session,
         result,
@@ -335,7 +330,7 @@ pub async fn lifecycle(
     let actor = user.0;
     let (id, op) = path.into_inner();
     let change = Lifecycle::parse(&op).ok_or(AppError::NotFound)?;
-    let back = format!("/inventory/products/{id}");
+    let back = urls::product(id);
     let result = crate::db::run(&state.pool, move |conn| {
         Ok(commands::lifecycle(
             conn,
@@ -352,10 +347,7 @@ pub async fn lifecycle(
             ("Product archived.".into(), back.clone())
         }
         Lifecycle::SetStatus(InventoryStatus::Active) => ("Product restored.".into(), back.clone()),
-        Lifecycle::Delete => (
-            "Product deleted.".into(),
-            format!("/inventory/services/{}", d.service_id),
-        ),
+        Lifecycle::Delete => ("Product deleted.".into(), urls::service(d.service_id)),
     };
     match after_command(&session, result, done, &back)? {
         Ok(resp) => Ok(resp),
@@ -408,20 +400,11 @@ pub async fn grant(
     let id = path.into_inner();
     let (form, refused) = form.into_parts();
     let request = form.request(crate::domain::ProductId(id));
-    let (a, pool) = (actor.clone(), state.pool.clone());
-    let result = unless_refused(refused, async move {
-        match request {
-            Ok(r) => {
-                crate::db::run(&pool, move |conn| {
-                    Ok(grants::grant(conn, &a, r, after.get_ref()))
-                })
-                .await
-            }
-            Err(errors) => Ok(Err(crate::error::CommandError::Invalid(errors))),
-        }
+    let result = run_command(&state.pool, &actor, refused, request, move |conn, a, r| {
+        grants::grant(conn, a, r, after.get_ref())
     })
     .await?;
-    let back = format!("/inventory/products/{id}");
+    let back = urls::product(id);
     match after_command(
         &session,
         result,
@@ -457,25 +440,13 @@ pub async fn revoke(
     let grant_id = path.into_inner();
     let (form, refused) = form.into_parts();
     let request = grants::Revoke::new(crate::domain::GrantId(grant_id), &form.reason);
-    let (a, pool) = (actor.clone(), state.pool.clone());
-    let result = unless_refused(refused, async move {
-        match request {
-            Ok(r) => crate::db::run(&pool, move |conn| Ok(grants::revoke(conn, &a, r))).await,
-            Err(errors) => Ok(Err(crate::error::CommandError::Invalid(errors))),
-        }
-    })
-    .await?;
+    let result = run_command(&state.pool, &actor, refused, request, grants::revoke).await?;
     let back = safe_next(Some(&form.return_to)).unwrap_or_else(|| "/inventory".into());
-    match after_command(
+    after_inline_command(
         &session,
         result,
         |_| ("Access revoked.".into(), back.clone()),
         &back,
-    )? {
-        Ok(resp) => Ok(resp),
-        Err(errors) => {
-            sess::flash(&session, FlashKind::Error, errors.get("reason"));
-            Ok(redirect(&back))
-        }
-    }
+        "reason",
+    )
 }

@@ -18,6 +18,7 @@ use crate::web::forms::FieldErrors;
 use crate::web::input::Form;
 use crate::web::pagination::Pager;
 use crate::web::respond::{after_command, html, redirect};
+use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
 #[derive(Template)]
@@ -171,7 +172,7 @@ pub async fn create(
         |id| {
             (
                 format!("Service '{}' created.", form.name),
-                format!("/inventory/services/{id}"),
+                urls::service(id),
             )
         },
         "/inventory",
@@ -227,7 +228,7 @@ pub async fn update(
         ))
     })
     .await?;
-    let back = format!("/inventory/services/{id}");
+    let back = urls::service(id);
     match after_command(
         &session,
         result,
@@ -249,7 +250,7 @@ pub async fn lifecycle(
     let actor = user.0;
     let (id, op) = path.into_inner();
     let change = Lifecycle::parse(&op).ok_or(AppError::NotFound)?;
-    let back = format!("/inventory/services/{id}");
+    let back = urls::service(id);
     let result = crate::db::run(&state.pool, move |conn| {
         Ok(commands::lifecycle(
             conn,
@@ -330,8 +331,8 @@ pub(super) async fn change_admin(
     change: AdminChange,
 ) -> AppResult<HttpResponse> {
     let (back, who) = match change.item {
-        Item::Service(id) => (format!("/inventory/services/{id}"), "Service Administrator"),
-        Item::Product(id) => (format!("/inventory/products/{id}"), "Product Administrator"),
+        Item::Service(id) => (urls::service(id), "Service Administrator"),
+        Item::Product(id) => (urls::product(id), "Product Administrator"),
     };
     let actor = user.0;
     let result = crate::db::run(&state.pool, move |conn| {

@@ -22,6 +22,7 @@ use crate::db::schema::{
 use crate::domain::card::masked;
 use crate::error::AppError;
 use crate::payments::money;
+use crate::web::urls;
 
 #[derive(Template)]
 #[template(path = "emails/billing.txt")]
@@ -203,7 +204,7 @@ pub fn scan_billing(
                     "cancellation" => format!("Last day to cancel {when}: {}", r.3),
                     _ => format!("Contract ending {when}: {}", r.3),
                 };
-                let path = format!("/payments/{}", r.0);
+                let path = urls::billing_record(r.0);
                 let link = format!("{}{path}", cfg.public_url);
                 let people = billing_recipients(conn, r.1, r.2)?;
                 let card_shown = if event == "card" { card.as_str() } else { "" };

@@ -20,6 +20,7 @@ use crate::db::schema::{billing_records, products, services, users};
 use crate::domain::{BillingCycle, NoticeUnit};
 use crate::error::{AppError, AppResult};
 use crate::web::respond::html;
+use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
 #[derive(Debug, Clone)]
@@ -311,12 +312,12 @@ pub async fn feed(state: web::Data<AppState>, path: web::Path<String>) -> AppRes
                 .uid(&format!("portalops-{}-{}-{}", e.kind, e.record_id, e.date))
                 .summary(&e.title)
                 .description(&format!(
-                    "{}: {}\n{base}/payments/{}",
+                    "{}: {}\n{base}{}",
                     e.label(),
                     e.date,
-                    e.record_id
+                    urls::billing_record(e.record_id)
                 ))
-                .url(&format!("{base}/payments/{}", e.record_id))
+                .url(&format!("{base}{}", urls::billing_record(e.record_id)))
                 // All day: DTEND is exclusive (RFC 5545 §3.6.1), the next day. The crate's
                 // `all_day` writes DTEND equal to DTSTART, which clients read as zero days.
                 .starts(e.date)

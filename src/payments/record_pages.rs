@@ -23,6 +23,7 @@ use crate::web::format::format_time;
 use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::respond::{after_command, html, redirect};
+use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
 type Options = &'static [(&'static str, &'static str)];
@@ -129,7 +130,7 @@ pub async fn create(
     match after_command(
         &session,
         result,
-        |id| ("Billing record added.".into(), format!("/payments/{id}")),
+        |id| ("Billing record added.".into(), urls::billing_record(id)),
         "/payments",
     )? {
         Ok(resp) => Ok(resp),
@@ -336,7 +337,7 @@ pub async fn update(
         ))
     })
     .await?;
-    let back = format!("/payments/{id}");
+    let back = urls::billing_record(id);
     match after_command(
         &session,
         result,
@@ -362,7 +363,7 @@ pub async fn upload(
         commands::authorize_record(conn, &a, id)
     })
     .await?;
-    let back = format!("/payments/{id}");
+    let back = urls::billing_record(id);
     let max = state.config.max_upload_bytes;
     let upload = crate::web::upload::read_file(payload, max, || {
         format!("Attachments are limited to {} MB.", max / 1024 / 1024)
@@ -397,7 +398,7 @@ pub async fn remove_attachment(
     })
     .await?;
     sess::flash(&session, FlashKind::Success, "Attachment removed.");
-    Ok(redirect(&format!("/payments/{record}")))
+    Ok(redirect(&urls::billing_record(record)))
 }
 
 pub async fn add_payment(
@@ -424,7 +425,7 @@ pub async fn add_payment(
         }),
     )
     .await?;
-    let back = format!("/payments/{id}");
+    let back = urls::billing_record(id);
     match after_command(
         &session,
         result,

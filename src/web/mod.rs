@@ -15,6 +15,7 @@ pub mod respond;
 pub mod session;
 pub mod static_files;
 pub mod upload;
+pub mod urls;
 
 use std::sync::{Arc, Mutex};
 

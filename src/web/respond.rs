@@ -1,10 +1,12 @@
-//! Small helpers every page handler uses: render a template, redirect, and turn a
-//! command's outcome into a flash message or a re-rendered form.
+//! Small helpers every page handler uses: render a template, redirect, run a command as
+//! the actor, and turn a command's outcome into a flash message or a re-rendered form.
 
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 
+use crate::authz::Actor;
+use crate::db::PgPool;
 use crate::error::{AppError, AppResult, CommandError};
 use crate::web::forms::FieldErrors;
 use crate::web::session::{self as sess, FlashKind};
@@ -20,6 +22,33 @@ pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_string()))
         .finish()
+}
+
+/// Runs `command` on `request` as `actor` (in `db::run`), unless the form had refused fields
+/// or the request did not build: then those field errors are the outcome, as the command's
+/// `Invalid`, and nothing runs. The refusals come first, as with `input::unless_refused`.
+pub async fn run_command<R, T>(
+    pool: &PgPool,
+    actor: &Actor,
+    refused: FieldErrors,
+    request: Result<R, FieldErrors>,
+    command: impl FnOnce(&mut diesel::PgConnection, &Actor, R) -> Result<T, CommandError>
+        + Send
+        + 'static,
+) -> AppResult<Result<T, CommandError>>
+where
+    R: Send + 'static,
+    T: Send + 'static,
+{
+    if !refused.is_empty() {
+        return Ok(Err(CommandError::Invalid(refused)));
+    }
+    let request = match request {
+        Ok(r) => r,
+        Err(errors) => return Ok(Err(CommandError::Invalid(errors))),
+    };
+    let actor = actor.clone();
+    crate::db::run(pool, move |conn| Ok(command(conn, &actor, request))).await
 }
 
 /// Success: flash `ok` and go to `to`. Refused: flash the reason and go `back`.

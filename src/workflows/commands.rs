@@ -25,6 +25,7 @@ use crate::domain::{
 };
 use crate::error::{invalid, AppError, CommandError};
 use crate::notify::notify;
+use crate::web::urls;
 
 fn product_label(conn: &mut PgConnection, product_id: ProductId) -> Result<String, AppError> {
     Ok(products::table
@@ -70,7 +71,7 @@ fn create_task(
         &who,
         "task.assigned",
         &format!("{verb} {label} for {person_name} by {due_on}"),
-        &format!("/tasks/{id}"),
+        &urls::task(id),
     )?;
     Ok(id)
 }
@@ -734,7 +735,7 @@ fn finish(
             &[starter.get()],
             "workflow.completed",
             &format!("The {kind} of {name} is complete"),
-            &format!("/workflows/{workflow_id}"),
+            &urls::workflow(workflow_id),
         )?;
     }
     Ok(())

@@ -15,6 +15,7 @@ use crate::db::schema::{products, services, tasks, users, workflows};
 use crate::error::AppError;
 use crate::notify::outbox::enqueue;
 use crate::notify::reminders::{active_people, claim};
+use crate::web::urls;
 
 /// One line of a digest.
 pub struct DigestTask {
@@ -83,7 +84,7 @@ pub fn task_digests(
                 ),
                 due,
                 overdue: due < today,
-                link: format!("{}/tasks/{id}", cfg.public_url),
+                link: format!("{}{}", cfg.public_url, urls::task(id)),
             });
         }
     }

@@ -31,6 +31,7 @@ use crate::error::{invalid, AppError, AppResult, CommandError};
 use crate::inventory::commands::{set_product_admin, set_service_admin};
 use crate::notify::notify;
 use crate::web::respond::after_inline_command;
+use crate::web::urls;
 use crate::web::AppState;
 
 /// One item to hand over, for the workflow page and the report.
@@ -147,7 +148,7 @@ pub fn create_for(
                 "{} thing(s) {person_name} owns need a new owner",
                 items.len()
             ),
-            &format!("/workflows/{workflow_id}"),
+            &urls::workflow(workflow_id),
         )?;
     }
     Ok(items.len())
@@ -477,7 +478,7 @@ pub async fn submit(
         Ok((workflow_id, result))
     })
     .await?;
-    let back = format!("/workflows/{workflow_id}");
+    let back = urls::workflow(workflow_id);
     after_inline_command(
         &session,
         result,

@@ -15,11 +15,12 @@ use super::requests::{Cancellation, NewOffboarding, NewOnboarding, TaskCompletio
 use crate::auth::current_user::CurrentUser;
 use crate::authz::{authorize, Action, Actor};
 use crate::domain::{TaskId, TemplateId, WorkflowId};
-use crate::error::{AppResult, CommandError};
+use crate::error::AppResult;
 use crate::web::forms::FieldErrors;
 use crate::web::input::{unless_refused, Form};
 use crate::web::pagination::Pager;
-use crate::web::respond::{after_command, after_inline_command, html};
+use crate::web::respond::{after_command, after_inline_command, html, run_command};
+use crate::web::urls;
 use crate::web::{AppState, PageCtx};
 
 #[derive(Template)]
@@ -221,21 +222,19 @@ pub async fn onboard(
     authorize(&actor, Action::ManagePeople)?;
     let (pairs, refused) = body.into_parts();
     let form = parse_onboard(pairs);
-    let (a, request) = (actor.clone(), form.request());
     let lead = state.config.task_lead_days;
-    let result = unless_refused(
+    let result = run_command(
+        &state.pool,
+        &actor,
         refused,
-        crate::db::run(&state.pool, move |conn| {
-            Ok(request
-                .map_err(CommandError::Invalid)
-                .and_then(|r| commands::start_onboarding(conn, &a, r, lead)))
-        }),
+        form.request(),
+        move |conn, a, r| commands::start_onboarding(conn, a, r, lead),
     )
     .await?;
     match after_command(
         &session,
         result,
-        |id| ("Onboarding started.".into(), format!("/workflows/{id}")),
+        |id| ("Onboarding started.".into(), urls::workflow(id)),
         "/workflows",
     )? {
         Ok(resp) => Ok(resp),
@@ -288,20 +287,19 @@ pub async fn offboard(
     let actor = user.0;
     authorize(&actor, Action::ManagePeople)?;
     let (form, refused) = form.into_parts();
-    let (a, request) = (actor.clone(), form.request());
-    let result = unless_refused(
+    let request = form.request();
+    let result = run_command(
+        &state.pool,
+        &actor,
         refused,
-        crate::db::run(&state.pool, move |conn| {
-            Ok(request
-                .map_err(CommandError::Invalid)
-                .and_then(|r| commands::start_offboarding(conn, &a, r)))
-        }),
+        request,
+        commands::start_offboarding,
     )
     .await?;
     match after_command(
         &session,
         result,
-        |id| ("Offboarding started.".into(), format!("/workflows/{id}")),
+        |id| ("Offboarding started.".into(), urls::workflow(id)),
         "/workflows",
     )? {
         Ok(resp) => Ok(resp),
@@ -358,16 +356,11 @@ pub async fn cancel(
     let id = WorkflowId(path.into_inner());
     let (form, refused) = form.into_parts();
     let request = Cancellation::new(&form.reason);
-    let result = unless_refused(
-        refused,
-        crate::db::run(&state.pool, move |conn| {
-            Ok(request
-                .map_err(CommandError::Invalid)
-                .and_then(|r| commands::cancel(conn, &actor, id, r)))
-        }),
-    )
+    let result = run_command(&state.pool, &actor, refused, request, move |conn, a, r| {
+        commands::cancel(conn, a, id, r)
+    })
     .await?;
-    let back = format!("/workflows/{id}");
+    let back = urls::workflow(id);
     after_inline_command(
         &session,
         result,
@@ -506,7 +499,7 @@ pub async fn complete(
         }),
     )
     .await?;
-    let back = format!("/tasks/{id}");
+    let back = urls::task(id);
     match after_command(
         &session,
         result,
@@ -547,7 +540,7 @@ pub async fn not_needed(
         }),
     )
     .await?;
-    let back = format!("/tasks/{id}");
+    let back = urls::task(id);
     match after_command(
         &session,
         result,

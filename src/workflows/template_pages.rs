@@ -11,10 +11,10 @@ use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action, Actor};
 use crate::domain::TemplateId;
-use crate::error::{AppResult, CommandError};
+use crate::error::AppResult;
 use crate::web::forms::FieldErrors;
-use crate::web::input::{unless_refused, Form};
-use crate::web::respond::{after_command, html, redirect};
+use crate::web::input::Form;
+use crate::web::respond::{after_command, html, redirect, run_command};
 use crate::web::{AppState, PageCtx};
 
 #[derive(Debug, Clone, Default)]
@@ -191,14 +191,12 @@ async fn submit(
     authorize(&actor, Action::ManagePeople)?;
     let (pairs, refused) = body.into_parts();
     let form = parse(pairs);
-    let (a, request) = (actor.clone(), form.request());
-    let result = unless_refused(
+    let result = run_command(
+        &state.pool,
+        &actor,
         refused,
-        crate::db::run(&state.pool, move |conn| {
-            Ok(request
-                .map_err(CommandError::Invalid)
-                .and_then(|r| templates::save(conn, &a, id, r)))
-        }),
+        form.request(),
+        move |conn, a, r| templates::save(conn, a, id, r),
     )
     .await?;
     match after_command(
