@@ -225,28 +225,22 @@ pub fn actor_without_session(
     user_id: i64,
     today: chrono::NaiveDate,
 ) -> Result<Option<Actor>, AppError> {
-    let row: Option<(
-        Option<String>,
-        String,
-        Role,
-        bool,
-        EmploymentStatus,
-        Option<String>,
-        Option<chrono::NaiveDate>,
-    )> = users::table
+    let row: Option<LoginRow> = users::table
         .find(user_id)
-        .select((
-            users::username,
-            users::full_name,
-            users::role,
-            users::is_active,
-            users::employment_status,
-            users::password_hash,
-            users::end_date,
-        ))
+        .select(LoginRow::as_select())
         .first(conn)
         .optional()?;
-    let Some((username, full_name, role, is_active, status, hash, end_date)) = row else {
+    let Some(LoginRow {
+        username,
+        full_name,
+        role,
+        is_active,
+        employment_status: status,
+        password_hash: hash,
+        end_date,
+        ..
+    }) = row
+    else {
         return Ok(None);
     };
     if !(is_active

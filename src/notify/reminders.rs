@@ -101,6 +101,27 @@ fn billing_recipients(
     active_people(conn, ids)
 }
 
+/// A billing record with a date inside the widest reminder window (the columns of
+/// `scan_billing`'s select, in order).
+#[derive(Queryable)]
+struct DueRow {
+    id: i64,
+    product_id: i64,
+    service_id: i64,
+    label: String,
+    card_expires_on: Option<NaiveDate>,
+    next_renewal_on: Option<NaiveDate>,
+    contract_end_on: Option<NaiveDate>,
+    amount: rust_decimal::Decimal,
+    currency: String,
+    cycle: crate::domain::BillingCycle,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
+    card_exp_month: Option<i16>,
+    card_exp_year: Option<i16>,
+    cancellation_deadline: Option<NaiveDate>,
+}
+
 pub fn scan_billing(
     conn: &mut PgConnection,
     cfg: &Config,
@@ -111,23 +132,7 @@ pub fn scan_billing(
         return Ok(0);
     };
     let until = today + chrono::TimeDelta::days(widest);
-    let rows: Vec<(
-        i64,
-        i64,
-        i64,
-        String,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        rust_decimal::Decimal,
-        String,
-        crate::domain::BillingCycle,
-        Option<String>,
-        Option<String>,
-        Option<i16>,
-        Option<i16>,
-        Option<NaiveDate>,
-    )> = billing_records::table
+    let rows: Vec<DueRow> = billing_records::table
         .inner_join(products::table.inner_join(services::table))
         .filter(billing_records::status.eq("active"))
         .filter(
@@ -158,13 +163,26 @@ pub fn scan_billing(
         .load(conn)?;
     let mut reminded = 0;
     for r in rows {
-        let card = masked(r.10.as_deref(), r.11.as_deref(), r.12, r.13);
-        let amount = format!("{} ({})", money::format(r.7, &r.8), r.9.label());
+        let card = masked(
+            r.card_brand.as_deref(),
+            r.card_last4.as_deref(),
+            r.card_exp_month,
+            r.card_exp_year,
+        );
+        let amount = format!(
+            "{} ({})",
+            money::format(r.amount, &r.currency),
+            r.cycle.label()
+        );
         for (event, date, what) in [
-            ("card", r.4, "Card expires"),
-            ("renewal", r.5, "Renews"),
-            ("contract_end", r.6, "Contract ends"),
-            ("cancellation", r.14, "Last day to cancel"),
+            ("card", r.card_expires_on, "Card expires"),
+            ("renewal", r.next_renewal_on, "Renews"),
+            ("contract_end", r.contract_end_on, "Contract ends"),
+            (
+                "cancellation",
+                r.cancellation_deadline,
+                "Last day to cancel",
+            ),
         ] {
             let Some(date) = date else { continue };
             let days = (date - today).num_days();
@@ -175,7 +193,7 @@ pub fn scan_billing(
                 .reminder_days
                 .iter()
                 .filter(|t| days <= **t)
-                .map(|t| format!("billing:{}:{event}:{t}:{date}", r.0))
+                .map(|t| format!("billing:{}:{event}:{t}:{date}", r.id))
                 .collect();
             if keys.is_empty() {
                 continue;
@@ -190,30 +208,30 @@ pub fn scan_billing(
                     n => format!("in {n} days"),
                 };
                 let headline = match event {
-                    "card" => format!("The card paying for {} expires {when}.", r.3),
-                    "renewal" => format!("{} renews {when}.", r.3),
+                    "card" => format!("The card paying for {} expires {when}.", r.label),
+                    "renewal" => format!("{} renews {when}.", r.label),
                     "cancellation" => format!(
                         "Last day to cancel: {date} ({when}). After it, {} renews for another term.",
-                        r.3
+                        r.label
                     ),
-                    _ => format!("The contract for {} ends {when}.", r.3),
+                    _ => format!("The contract for {} ends {when}.", r.label),
                 };
                 let subject = match event {
-                    "card" => format!("Card expiring {when}: {}", r.3),
-                    "renewal" => format!("Renewal {when}: {}", r.3),
-                    "cancellation" => format!("Last day to cancel {when}: {}", r.3),
-                    _ => format!("Contract ending {when}: {}", r.3),
+                    "card" => format!("Card expiring {when}: {}", r.label),
+                    "renewal" => format!("Renewal {when}: {}", r.label),
+                    "cancellation" => format!("Last day to cancel {when}: {}", r.label),
+                    _ => format!("Contract ending {when}: {}", r.label),
                 };
-                let path = urls::billing_record(r.0);
+                let path = urls::billing_record(r.id);
                 let link = format!("{}{path}", cfg.public_url);
-                let people = billing_recipients(conn, r.1, r.2)?;
+                let people = billing_recipients(conn, r.product_id, r.service_id)?;
                 let card_shown = if event == "card" { card.as_str() } else { "" };
                 for (_, name, email) in &people {
                     if cfg.mail.is_some() {
                         let text = BillingText {
                             name,
                             headline: &headline,
-                            label: &r.3,
+                            label: &r.label,
                             what,
                             date: date.to_string(),
                             amount: &amount,
@@ -223,7 +241,7 @@ pub fn scan_billing(
                         let html = BillingHtml {
                             name,
                             headline: &headline,
-                            label: &r.3,
+                            label: &r.label,
                             what,
                             date: date.to_string(),
                             amount: &amount,

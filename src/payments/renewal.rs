@@ -223,15 +223,18 @@ mod tests {
         }
     }
 
+    /// (next renewal, contract end, auto-renews, notice, expected deadline).
+    type DeadlineCase<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        bool,
+        Option<Notice>,
+        Option<&'a str>,
+    );
+
     #[test]
     fn cancellation_deadlines() {
-        let cases: &[(
-            Option<&str>,
-            Option<&str>,
-            bool,
-            Option<Notice>,
-            Option<&str>,
-        )] = &[
+        let cases: &[DeadlineCase] = &[
             (
                 Some("2027-03-31"),
                 None,

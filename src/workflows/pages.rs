@@ -138,7 +138,10 @@ async fn render_onboard(
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
-    let (templates, products) = crate::db::run(&state.pool, move |conn| {
+    let queries::OnboardingChoices {
+        templates,
+        products,
+    } = crate::db::run(&state.pool, move |conn| {
         queries::onboarding_choices(conn, &a)
     })
     .await?;

@@ -548,16 +548,24 @@ pub fn task(conn: &mut PgConnection, actor: &Actor, id: TaskId) -> Result<TaskRo
         .ok_or(AppError::NotFound)
 }
 
+/// What the onboarding form offers.
+pub struct OnboardingChoices {
+    /// The templates, (id, name).
+    pub templates: Vec<(TemplateId, String)>,
+    /// The products the actor may grant, (id, label).
+    pub products: Vec<(i64, String)>,
+}
+
 /// What the onboarding form offers: the templates and the products the actor may grant.
 pub fn onboarding_choices(
     conn: &mut PgConnection,
     actor: &Actor,
-) -> Result<(Vec<(TemplateId, String)>, Vec<(i64, String)>), AppError> {
+) -> Result<OnboardingChoices, AppError> {
     authorize(actor, Action::ManagePeople)?;
-    Ok((
-        super::templates::names(conn)?,
-        crate::directory::queries::grantable_products(conn, actor)?,
-    ))
+    Ok(OnboardingChoices {
+        templates: super::templates::names(conn)?,
+        products: crate::directory::queries::grantable_products(conn, actor)?,
+    })
 }
 
 /// What a new onboarding form starts from: the template's products, and the person's
@@ -609,16 +617,20 @@ pub struct ReportRow {
     pub note: String,
 }
 
+/// One grant of the report, as selected (columns in order).
+#[derive(Queryable)]
+struct ReportGrant {
+    product: String,
+    granted_at: DateTime<Utc>,
+    granted_by: Option<String>,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_by: Option<String>,
+    revoke_note: String,
+}
+
 fn report(conn: &mut PgConnection, person_id: PersonId) -> Result<Vec<ReportRow>, AppError> {
     let (granter, revoker) = diesel::alias!(users as granter, users as revoker);
-    let rows: Vec<(
-        String,
-        DateTime<Utc>,
-        Option<String>,
-        Option<DateTime<Utc>>,
-        Option<String>,
-        String,
-    )> = access_grants::table
+    let rows: Vec<ReportGrant> = access_grants::table
         .inner_join(products::table.inner_join(services::table))
         .left_join(
             granter.on(granter
@@ -650,15 +662,15 @@ fn report(conn: &mut PgConnection, person_id: PersonId) -> Result<Vec<ReportRow>
     Ok(rows
         .into_iter()
         .map(|r| ReportRow {
-            product: r.0,
-            granted_at: format_time(r.1),
-            granted_by: r.2.unwrap_or_default(),
+            product: r.product,
+            granted_at: format_time(r.granted_at),
+            granted_by: r.granted_by.unwrap_or_default(),
             revoked_at: r
-                .3
+                .revoked_at
                 .map(format_time)
                 .unwrap_or_else(|| "STILL ACTIVE".into()),
-            revoked_by: r.4.unwrap_or_default(),
-            note: r.5,
+            revoked_by: r.revoked_by.unwrap_or_default(),
+            note: r.revoke_note,
         })
         .collect())
 }
