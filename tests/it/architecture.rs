@@ -113,8 +113,10 @@ fn the_domain_layer_imports_nothing_above_it() {
     );
 }
 
-/// Page and API handler files: they parse, call one command or query, and render.
-fn is_handler_file(rel: &str) -> bool {
+/// Page and API handler files: they parse, call one command or query, and render. By name
+/// (`pages.rs`, `*_pages.rs`, `api/*.rs`, the page modules at the top) or by content: any
+/// file that defines a public async function and reads the application state (a handler).
+fn is_handler_file(rel: &str, code: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     (rel.starts_with("api/") && !matches!(name, "mod.rs" | "openapi.rs" | "problem.rs"))
         || name == "pages.rs"
@@ -123,18 +125,26 @@ fn is_handler_file(rel: &str) -> bool {
             rel,
             "dashboard.rs" | "settings.rs" | "account.rs" | "setup.rs"
         )
+        || (code.contains("pub async fn") && code.contains("web::Data<AppState>"))
 }
 
 /// Handler files that still run SQL themselves (to be moved into their feature's
 /// `queries`/`commands`; issue #16).
-const HANDLERS_WITH_SQL: &[&str] = &[];
+const HANDLERS_WITH_SQL: &[&str] = &[
+    // `GET /healthz` runs `SELECT 1` itself: the probe of the database is its whole point.
+    "health.rs",
+    // Page handlers that still share a file with their SQL (to split into *_pages.rs).
+    "payments/calendar.rs",
+    "payments/savings.rs",
+    "workflows/handover.rs",
+];
 
 #[test]
 fn handlers_hold_no_sql() {
     let found: BTreeSet<String> = sources()
         .into_iter()
         .filter(|(rel, code)| {
-            is_handler_file(rel) && (code.contains("diesel::") || code.contains("schema::"))
+            is_handler_file(rel, code) && (code.contains("diesel::") || code.contains("schema::"))
         })
         .map(|(rel, _)| rel)
         .collect();
@@ -156,8 +166,8 @@ fn handlers_hold_no_sql() {
 /// direction, a hook, or a fact the caller acts on).
 const MUTUAL_IMPORTS: &[(&str, &str)] = &[];
 
-#[test]
-fn no_two_top_level_modules_import_each_other() {
+/// Top-level module → the top-level modules its files name.
+fn top_level_graph() -> BTreeMap<String, BTreeSet<String>> {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (rel, code) in sources() {
         let from = top(&rel).to_string();
@@ -170,6 +180,12 @@ fn no_two_top_level_modules_import_each_other() {
             }
         }
     }
+    graph
+}
+
+#[test]
+fn no_two_top_level_modules_import_each_other() {
+    let graph = top_level_graph();
     let mut found = BTreeSet::new();
     for (a, tos) in &graph {
         for b in tos {
@@ -225,5 +241,86 @@ fn the_api_builds_no_page_form() {
         paid.is_empty(),
         "these API files build no page form any more: remove them from \
          API_USING_PAGE_FORMS: {paid:?}"
+    );
+}
+
+/// Cycles through more than two top-level modules still left (issue #16): auth's actor
+/// loading reads notify's unread count, notify's billing reminders use payments' money,
+/// payments' pages use the directory, which uses auth's current user. Next step: the billing
+/// reminder scan into payments (as the task digests went into workflows).
+const CYCLES: &[&[&str]] = &[&["auth", "directory", "notify", "payments"]];
+
+/// The strongly connected components of more than one module (Tarjan), each sorted.
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<Vec<String>> {
+    struct State<'g> {
+        graph: &'g BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'g str, usize>,
+        low: BTreeMap<&'g str, usize>,
+        stack: Vec<&'g str>,
+        found: BTreeSet<Vec<String>>,
+    }
+    fn visit<'g>(st: &mut State<'g>, v: &'g str) {
+        let n = st.index.len();
+        st.index.insert(v, n);
+        st.low.insert(v, n);
+        st.stack.push(v);
+        for w in st.graph.get(v).into_iter().flatten() {
+            let w = w.as_str();
+            if !st.index.contains_key(w) {
+                visit(st, w);
+                let lw = st.low[w];
+                let lv = st.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(lw);
+            } else if st.stack.contains(&w) {
+                let iw = st.index[w];
+                let lv = st.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(iw);
+            }
+        }
+        if st.low[v] == st.index[v] {
+            let mut comp = Vec::new();
+            while let Some(w) = st.stack.pop() {
+                comp.push(w.to_string());
+                if w == v {
+                    break;
+                }
+            }
+            if comp.len() > 1 {
+                comp.sort();
+                st.found.insert(comp);
+            }
+        }
+    }
+    let mut st = State {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        found: BTreeSet::new(),
+    };
+    for v in graph.keys() {
+        if !st.index.contains_key(v.as_str()) {
+            visit(&mut st, v);
+        }
+    }
+    st.found
+}
+
+#[test]
+fn the_top_level_modules_form_no_cycle() {
+    let found = cycles(&top_level_graph());
+    let listed: BTreeSet<Vec<String>> = CYCLES
+        .iter()
+        .map(|c| c.iter().map(|m| m.to_string()).collect())
+        .collect();
+    let new: Vec<_> = found.difference(&listed).collect();
+    let paid: Vec<_> = listed.difference(&found).collect();
+    assert!(
+        new.is_empty(),
+        "these top-level modules now form an import cycle: {new:?}"
+    );
+    assert!(
+        paid.is_empty(),
+        "these cycles are gone: remove them from CYCLES: {paid:?}"
     );
 }
