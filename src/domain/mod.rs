@@ -2,7 +2,8 @@
 //! (`PersonId`, `ProductId` …, so two ids cannot be swapped), the states of things as enums
 //! (`Role`, `EmploymentStatus`, `TaskStatus` …, stored as the text the columns have always
 //! held), checked text (`text`: trimmed, bounded, never a card number), field errors without
-//! HTTP (`FieldErrors`), the card-number detector and the clock.
+//! HTTP (`FieldErrors`), money (exact decimals, ISO 4217 currencies, cycles), the card-number
+//! detector and the clock.
 //!
 //! This is the leaf of the module graph: it imports nothing from the rest of the crate
 //! (`tests/it/architecture.rs` fails if it does). Commands take requests made of these
@@ -13,6 +14,7 @@ pub mod clock;
 pub mod enums;
 pub mod errors;
 pub mod ids;
+pub mod money;
 pub mod text;
 
 pub use enums::*;

@@ -20,8 +20,8 @@ use crate::db::schema::{
     billing_records, product_admins, products, reminders_sent, service_admins, services, users,
 };
 use crate::domain::card::masked;
+use crate::domain::money;
 use crate::error::AppError;
-use crate::payments::money;
 use crate::web::urls;
 
 #[derive(Template)]

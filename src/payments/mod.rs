@@ -9,7 +9,7 @@ pub mod commands;
 pub mod fx;
 pub mod fx_pages;
 pub mod model;
-pub mod money;
+pub use crate::domain::money;
 pub mod queries;
 pub mod record_pages;
 pub mod register_pages;

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::domain::BillingCycle;
+use super::BillingCycle;
 
 /// Accepted currencies and their minor units (ISO 4217).
 pub const CURRENCIES: &[(&str, u32)] = &[
