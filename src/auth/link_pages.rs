@@ -93,7 +93,11 @@ pub async fn forgot(
     if who.is_empty() || !refused.is_empty() || who.chars().count() > 254 {
         let p = ForgotPage {
             ctx: PageCtx::new(&session, None, "Forgot password", ""),
-            who: if refused.is_empty() { who } else { String::new() },
+            who: if refused.is_empty() {
+                who
+            } else {
+                String::new()
+            },
             error: if refused.is_empty() {
                 "Enter your email address or username.".into()
             } else {
@@ -181,11 +185,7 @@ fn invalid_link(session: &Session, why: &LinkCheck) -> AppResult<HttpResponse> {
     page(status, p.render())
 }
 
-fn render_set(
-    session: &Session,
-    check: LinkCheck,
-    errors: FieldErrors,
-) -> AppResult<HttpResponse> {
+fn render_set(session: &Session, check: LinkCheck, errors: FieldErrors) -> AppResult<HttpResponse> {
     let LinkCheck::Valid {
         purpose,
         username,
@@ -249,8 +249,7 @@ pub async fn set(
         return invalid_link(&session, &check);
     };
     let mut errors = FieldErrors::new();
-    if let Err(m) = super::password::check_policy(&form.password, Some(username), Some(full_name))
-    {
+    if let Err(m) = super::password::check_policy(&form.password, Some(username), Some(full_name)) {
         errors.add("password", m);
     } else if form.password != form.password_confirm {
         errors.add("password_confirm", "The two passwords differ.");

@@ -176,6 +176,18 @@ impl LinkUser {
     }
 }
 
+/// A link as stored (without its hash).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = login_links, check_for_backend(diesel::pg::Pg))]
+struct LinkRow {
+    user_id: i64,
+    purpose: LinkPurpose,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    voided_at: Option<DateTime<Utc>>,
+}
+
 /// Voids the unused links of `user_id` (all of them, or those of `purpose`).
 fn void(
     conn: &mut PgConnection,
@@ -189,7 +201,7 @@ fn void(
         .filter(login_links::voided_at.is_null())
         .into_boxed();
     if let Some(p) = purpose {
-        q = q.filter(login_links::purpose.eq(p.as_str()));
+        q = q.filter(login_links::purpose.eq(p));
     }
     Ok(q.set(login_links::voided_at.eq(now)).execute(conn)?)
 }
@@ -215,7 +227,7 @@ fn issue(
     diesel::insert_into(login_links::table)
         .values((
             login_links::user_id.eq(user.id),
-            login_links::purpose.eq(purpose.as_str()),
+            login_links::purpose.eq(purpose),
             login_links::token_hash.eq(crate::crypto::sha256(token.secret.as_bytes())),
             login_links::created_at.eq(s.now),
             login_links::expires_at.eq(expires_at),
@@ -279,11 +291,15 @@ fn issue(
 }
 
 /// Whether `user_id` has an invitation that can still be used.
-fn live_invitation(conn: &mut PgConnection, user_id: i64, now: DateTime<Utc>) -> Result<bool, AppError> {
+fn live_invitation(
+    conn: &mut PgConnection,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(
         login_links::table
             .filter(login_links::user_id.eq(user_id))
-            .filter(login_links::purpose.eq(LinkPurpose::Invitation.as_str()))
+            .filter(login_links::purpose.eq(LinkPurpose::Invitation))
             .filter(login_links::used_at.is_null())
             .filter(login_links::voided_at.is_null())
             .filter(login_links::expires_at.gt(now)),
@@ -309,14 +325,18 @@ pub fn invite_if_needed(
     let expires_at = issue(conn, s, &user, LinkPurpose::Invitation, Some(actor))?;
     audit::record(
         conn,
-        AuditEntry::by(actor, "person.invitation_sent", "user", Some(id.to_string())).summary(
-            format!(
-                "Invitation sent to {} ({}) to set a password; valid until {}",
-                user.full_name,
-                user.email,
-                s.show(expires_at)
-            ),
-        ),
+        AuditEntry::by(
+            actor,
+            "person.invitation_sent",
+            "user",
+            Some(id.to_string()),
+        )
+        .summary(format!(
+            "Invitation sent to {} ({}) to set a password; valid until {}",
+            user.full_name,
+            user.email,
+            s.show(expires_at)
+        )),
     )?;
     Ok(true)
 }
@@ -354,13 +374,18 @@ pub fn resend_invitation(
         let expires_at = issue(conn, s, &user, LinkPurpose::Invitation, Some(actor))?;
         audit::record(
             conn,
-            AuditEntry::by(actor, "person.invitation_resent", "user", Some(id.to_string()))
-                .summary(format!(
-                    "Invitation sent again to {} ({}); valid until {}; older invitations voided",
-                    user.full_name,
-                    user.email,
-                    s.show(expires_at)
-                )),
+            AuditEntry::by(
+                actor,
+                "person.invitation_resent",
+                "user",
+                Some(id.to_string()),
+            )
+            .summary(format!(
+                "Invitation sent again to {} ({}); valid until {}; older invitations voided",
+                user.full_name,
+                user.email,
+                s.show(expires_at)
+            )),
         )?;
         Ok(user.email.clone())
     })
@@ -403,24 +428,20 @@ pub fn login_state(
     if !user.may_log_in(s.today) {
         return Ok(LoginState::NoLogin);
     }
-    let latest: Option<(DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>)> = login_links::table
+    let latest: Option<LinkRow> = login_links::table
         .filter(login_links::user_id.eq(user.id))
-        .filter(login_links::purpose.eq(LinkPurpose::Invitation.as_str()))
+        .filter(login_links::purpose.eq(LinkPurpose::Invitation))
         .filter(login_links::used_at.is_null())
         .order(login_links::id.desc())
-        .select((
-            login_links::created_at,
-            login_links::expires_at,
-            login_links::voided_at,
-        ))
+        .select(LinkRow::as_select())
         .first(conn)
         .optional()?;
     Ok(match latest {
         None => LoginState::NotInvited,
-        Some((sent, expires, voided)) => LoginState::Invited {
-            sent: s.show(sent),
-            expires: s.show(expires),
-            expired: expires <= s.now || voided.is_some(),
+        Some(l) => LoginState::Invited {
+            sent: s.show(l.created_at),
+            expires: s.show(l.expires_at),
+            expired: l.expires_at <= s.now || l.voided_at.is_some(),
         },
     })
 }
@@ -447,36 +468,26 @@ pub fn check(
     now: DateTime<Utc>,
     today: chrono::NaiveDate,
 ) -> Result<LinkCheck, AppError> {
-    let found: Option<(String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, i64)> =
-        login_links::table
-            .filter(login_links::token_hash.eq(crate::crypto::sha256(token.as_bytes())))
-            .select((
-                login_links::purpose,
-                login_links::expires_at,
-                login_links::used_at,
-                login_links::voided_at,
-                login_links::user_id,
-            ))
-            .first(conn)
-            .optional()?;
-    let Some((purpose, expires_at, used_at, voided_at, user_id)) = found else {
+    let found: Option<LinkRow> = login_links::table
+        .filter(login_links::token_hash.eq(crate::crypto::sha256(token.as_bytes())))
+        .select(LinkRow::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(link) = found else {
         return Ok(LinkCheck::Unknown);
     };
-    if used_at.is_some() {
+    if link.used_at.is_some() {
         return Ok(LinkCheck::Used);
     }
-    if voided_at.is_some() {
+    if link.voided_at.is_some() {
         return Ok(LinkCheck::Voided);
     }
-    if expires_at <= now {
+    if link.expires_at <= now {
         return Ok(LinkCheck::Expired);
     }
-    let purpose: LinkPurpose = purpose
-        .parse()
-        .map_err(|e| AppError::internal(format!("login link: {e}")))?;
-    match find_user(conn, user_id)? {
+    match find_user(conn, link.user_id)? {
         Some(u) if u.may_log_in(today) => Ok(LinkCheck::Valid {
-            purpose,
+            purpose: link.purpose,
             username: u.username.unwrap_or_default(),
             full_name: u.full_name,
         }),
@@ -514,7 +525,7 @@ pub fn redeem(
             .filter(users::username.is_not_null())
             .filter(users::employment_status.ne(EmploymentStatus::Offboarded))
             .select(users::id);
-        let used: Option<(i64, i64, String)> = diesel::update(
+        let used: Option<(i64, i64, LinkPurpose)> = diesel::update(
             login_links::table
                 .filter(login_links::token_hash.eq(&hash))
                 .filter(login_links::used_at.is_null())
@@ -529,9 +540,6 @@ pub fn redeem(
         let Some((link_id, user_id, purpose)) = used else {
             return Ok::<_, AppError>(None);
         };
-        let purpose: LinkPurpose = purpose
-            .parse()
-            .map_err(|e| AppError::internal(format!("login link: {e}")))?;
         diesel::update(users::table.find(user_id))
             .set((
                 users::password_hash.eq(password_hash),
@@ -563,7 +571,9 @@ pub fn redeem(
             conn,
             AuditEntry::system(label, "user", Some(user_id.to_string()))
                 .actor(Some(user_id), username.unwrap_or_default())
-                .summary(format!("{summary}; {ended} session(s) ended (link #{link_id})"))
+                .summary(format!(
+                    "{summary}; {ended} session(s) ended (link #{link_id})"
+                ))
                 .client_ip(client_ip),
         )?;
         Ok(Some((purpose, ended)))
@@ -641,7 +651,7 @@ pub fn request_reset(
         // Counted for anyone found (and for nobody, id -1): the same statements either way.
         let recent: i64 = login_links::table
             .filter(login_links::user_id.eq(user.as_ref().map_or(-1, |u| u.id)))
-            .filter(login_links::purpose.eq(LinkPurpose::Reset.as_str()))
+            .filter(login_links::purpose.eq(LinkPurpose::Reset))
             .filter(login_links::created_at.gt(since))
             .count()
             .get_result(conn)?;
@@ -649,7 +659,10 @@ pub fn request_reset(
             return Ok(());
         };
         if recent >= RESETS_PER_PERSON_PER_HOUR {
-            tracing::info!(user = user.id, "password reset not sent: hourly limit reached");
+            tracing::info!(
+                user = user.id,
+                "password reset not sent: hourly limit reached"
+            );
             return Ok(());
         }
         let expires_at = issue(conn, s, &user, LinkPurpose::Reset, None)?;

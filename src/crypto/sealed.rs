@@ -91,7 +91,12 @@ mod tests {
 
     #[test]
     fn text_that_only_looks_like_a_placeholder_is_kept() {
-        for text in ["[[sealed:short]]", "[[sealed:", "plain", "[[sealed:[[sealed:x]]"] {
+        for text in [
+            "[[sealed:short]]",
+            "[[sealed:",
+            "plain",
+            "[[sealed:[[sealed:x]]",
+        ] {
             assert_eq!(unseal(b"k", text), text);
         }
     }

@@ -219,10 +219,7 @@ mod tests {
             (person(PersonId(7)), "/directory/{id}"),
             (person_edit(PersonId(7)), "/directory/{id}/edit"),
             (person_grants(PersonId(7)), "/directory/{id}/grants"),
-            (
-                person_invitation(PersonId(7)),
-                "/directory/{id}/invitation",
-            ),
+            (person_invitation(PersonId(7)), "/directory/{id}/invitation"),
             (workflow(WorkflowId(7)), "/workflows/{id}"),
             (workflow_cancel(WorkflowId(7)), "/workflows/{id}/cancel"),
             (workflow_report(WorkflowId(7)), "/workflows/{id}/report"),

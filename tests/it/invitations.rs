@@ -88,14 +88,20 @@ async fn give_login(admin: &Client, id: i64) {
     assert_eq!(r.status, 303, "{}", r.body);
     let page = admin.get(&r.location()).await;
     assert!(
-        page.body.contains("An invitation to choose a password was emailed."),
+        page.body
+            .contains("An invitation to choose a password was emailed."),
         "{}",
         page.body
     );
 }
 
 /// Opens `link` in `c` and posts the two passwords to it.
-async fn set_password(c: &Client, link: &str, password: &str, confirm: &str) -> crate::common::Resp {
+async fn set_password(
+    c: &Client,
+    link: &str,
+    password: &str,
+    confirm: &str,
+) -> crate::common::Resp {
     c.submit(
         link,
         link,
@@ -109,7 +115,11 @@ fn pg_dump(db_url: &str) -> String {
         .args(["--data-only", "--inserts", "--no-owner", "--dbname", db_url])
         .output()
         .expect("run pg_dump");
-    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -166,7 +176,10 @@ async fn a_login_without_a_password_emails_one_invitation_whose_link_sets_it_onc
     assert_eq!(form.status, 200, "{}", form.body);
     assert!(form.body.contains("Choose your password"));
     assert!(!form.body.contains(&token), "the token is in no markup");
-    assert_eq!(form.header("referrer-policy").as_deref(), Some("no-referrer"));
+    assert_eq!(
+        form.header("referrer-policy").as_deref(),
+        Some("no-referrer")
+    );
     assert_eq!(form.header("cache-control").as_deref(), Some("no-store"));
 
     // The password policy, with her username and name; every error at once, nothing used.
@@ -174,7 +187,11 @@ async fn a_login_without_a_password_emails_one_invitation_whose_link_sets_it_onc
         ("short", "short", "at least 12"),
         ("Password1234", "Password1234", "too common"),
         ("ada lovelace ada", "ada lovelace ada", "name"),
-        (NEW_PASSWORD, "something else entirely", "The two passwords differ."),
+        (
+            NEW_PASSWORD,
+            "something else entirely",
+            "The two passwords differ.",
+        ),
     ] {
         let r = set_password(&c, &link, pw, confirm).await;
         assert_eq!(r.status, 422, "{pw}: {}", r.body);
@@ -191,12 +208,20 @@ async fn a_login_without_a_password_emails_one_invitation_whose_link_sets_it_onc
     let r = again.get(&link).await;
     assert_eq!(r.status, 410);
     assert!(r.body.contains("This link was already used"), "{}", r.body);
-    let csrf = again.get("/password/forgot").await.csrf_token().expect("token");
+    let csrf = again
+        .get("/password/forgot")
+        .await
+        .csrf_token()
+        .expect("token");
     let p = "another long passphrase";
     let r = again
         .post_raw(
             &link,
-            &[("csrf_token", &csrf), ("password", p), ("password_confirm", p)],
+            &[
+                ("csrf_token", &csrf),
+                ("password", p),
+                ("password_confirm", p),
+            ],
             &[],
         )
         .await;
@@ -216,7 +241,10 @@ async fn a_login_without_a_password_emails_one_invitation_whose_link_sets_it_onc
         .load(&mut app.conn())
         .expect("links");
     assert_eq!(stored, vec![portalops::crypto::sha256(token.as_bytes())]);
-    assert!(!pg_dump(&app.db_url).contains(&token), "the token is in the database");
+    assert!(
+        !pg_dump(&app.db_url).contains(&token),
+        "the token is in the database"
+    );
     let audit: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> =
         audit_log::table
             .select((audit_log::summary, audit_log::before, audit_log::after))
@@ -225,7 +253,10 @@ async fn a_login_without_a_password_emails_one_invitation_whose_link_sets_it_onc
     assert!(!format!("{audit:?}").contains(&token));
     if logs.installed() {
         let text = logs.text();
-        assert!(text.contains("/password/set/[redacted]"), "the request was logged");
+        assert!(
+            text.contains("/password/set/[redacted]"),
+            "the request was logged"
+        );
         assert!(!text.contains(&token), "the token is in the logs");
     }
 }
@@ -309,8 +340,16 @@ async fn two_tabs_using_one_link_at_once_set_the_password_once() {
     let mut statuses = [ra.status, rb.status];
     statuses.sort_unstable();
     assert_eq!(statuses, [303, 410], "{} / {}", ra.body, rb.body);
-    let (winner, loser, lost) = if ra.status == 303 { (pa, pb, &rb) } else { (pb, pa, &ra) };
-    assert!(lost.body.contains("This link was already used"), "{}", lost.body);
+    let (winner, loser, lost) = if ra.status == 303 {
+        (pa, pb, &rb)
+    } else {
+        (pb, pa, &ra)
+    };
+    assert!(
+        lost.body.contains("This link was already used"),
+        "{}",
+        lost.body
+    );
     assert_eq!(app.client().login("ada", winner).await.status, 303);
     assert_eq!(app.client().login("ada", loser).await.status, 401);
     let used: i64 = login_links::table
@@ -331,7 +370,8 @@ async fn an_expired_invitation_is_refused_and_sending_it_again_voids_the_old_lin
     let old = link_in(&inbox.to("ada@example.com")[0]);
 
     // Seven days and a minute later (the application's clock).
-    let later = portalops::clock::now() + chrono::TimeDelta::days(7) + chrono::TimeDelta::minutes(1);
+    let later =
+        portalops::clock::now() + chrono::TimeDelta::days(7) + chrono::TimeDelta::minutes(1);
     app.state.clock.set(Some(later));
     let c = app.client();
     let r = c.get(&old).await;
@@ -379,7 +419,12 @@ async fn an_expired_invitation_is_refused_and_sending_it_again_voids_the_old_lin
     let r = c.get(&new).await;
     assert_eq!(r.status, 410);
     assert!(r.body.contains("no longer valid"), "{}", r.body);
-    assert_eq!(set_password(&c, &newest, NEW_PASSWORD, NEW_PASSWORD).await.status, 303);
+    assert_eq!(
+        set_password(&c, &newest, NEW_PASSWORD, NEW_PASSWORD)
+            .await
+            .status,
+        303
+    );
     // Someone with a password is not invited again.
     let r = admin
         .submit(
@@ -396,7 +441,9 @@ async fn an_expired_invitation_is_refused_and_sending_it_again_voids_the_old_lin
         .contains("has set a password already"));
     assert_eq!(app.queued_emails().len(), 0);
     // An unknown token: not found, with what to do.
-    let r = c.get("/password/set/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
+    let r = c
+        .get("/password/set/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .await;
     assert_eq!(r.status, 404);
     assert!(r.body.contains("Ask for a new link"));
 }
@@ -434,7 +481,11 @@ async fn forgot_password_answers_alike_for_anyone_and_the_reset_ends_other_sessi
     }
     assert!(known.body.contains("Check your email"));
     let queued = app.queued_emails();
-    assert_eq!(queued.len(), 1, "only the known address gets an email: {queued:?}");
+    assert_eq!(
+        queued.len(),
+        1,
+        "only the known address gets an email: {queued:?}"
+    );
     assert_eq!(queued[0].0, "ops@example.com");
     assert_eq!(queued[0].1, "Reset your PortalOps password");
     assert_eq!(deliver(&app).await, "1 sent, 0 to retry, 0 failed");
@@ -483,16 +534,19 @@ async fn forgot_password_cannot_flood_an_inbox_or_be_hammered_from_one_address()
     assert_eq!(live, 1, "each new link voids the one before");
     // Ten requests an hour from one address, whatever was typed; then 429 with Retry-After.
     for n in 5..10 {
-        assert_eq!(forgot(&c, &format!("someone{n}@example.com")).await.status, 200);
+        assert_eq!(
+            forgot(&c, &format!("someone{n}@example.com")).await.status,
+            200
+        );
     }
     let r = forgot(&c, "nobody@example.com").await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").is_some());
     assert!(r.body.contains("Too many password reset requests"));
     // An hour later it answers again.
-    app.state
-        .clock
-        .set(Some(portalops::clock::now() + chrono::TimeDelta::minutes(61)));
+    app.state.clock.set(Some(
+        portalops::clock::now() + chrono::TimeDelta::minutes(61),
+    ));
     assert_eq!(forgot(&c, "ops").await.status, 200);
     assert_eq!(app.queued_emails().len(), 4);
     // Nothing typed, or a card number: asked again, nothing recorded.
