@@ -1,7 +1,7 @@
 //! The public pages of emailed login links: "Forgot password" and the page a link opens to
-//! choose a password (thin: parse, call `links`, render). These pages send
-//! `Referrer-Policy: no-referrer` and `Cache-Control: no-store`, so the link's token leaves
-//! in no `Referer` and stays in no cache; request logs show its path redacted
+//! choose a password (thin: parse, call `links`, render). The link's pages send
+//! `Referrer-Policy: no-referrer` and all of them `Cache-Control: no-store`, so the token
+//! leaves in no `Referer` and stays in no cache; request logs show its path redacted
 //! (`web::redact`).
 
 use std::time::{Duration, Instant};
@@ -26,17 +26,24 @@ use crate::web::{client_ip, AppState, PageCtx};
 /// audit entry) takes a few milliseconds more, and the answer must not tell them apart.
 const FORGOT_ANSWER_FLOOR: Duration = Duration::from_millis(300);
 
-/// A page of these flows, with the headers that keep a link's token from leaking.
+/// A page of these flows, never cached.
 fn page(status: StatusCode, body: Result<String, askama::Error>) -> AppResult<HttpResponse> {
     let mut resp = crate::web::respond::html(status, body)?;
-    let headers = resp.headers_mut();
-    headers.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
+    resp.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
+}
+
+/// A page at a link's address (which holds its token): no request it makes — its
+/// stylesheet, the form's post, a link followed — names the address in a `Referer` (the
+/// browser then sends `Origin: null` with the form: `web::csrf` expects it here).
+fn link_page(status: StatusCode, body: Result<String, askama::Error>) -> AppResult<HttpResponse> {
+    let mut resp = page(status, body)?;
+    resp.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
     );
     Ok(resp)
 }
@@ -182,7 +189,7 @@ fn invalid_link(session: &Session, why: &LinkCheck) -> AppResult<HttpResponse> {
         heading,
         message,
     };
-    page(status, p.render())
+    link_page(status, p.render())
 }
 
 fn render_set(session: &Session, check: LinkCheck, errors: FieldErrors) -> AppResult<HttpResponse> {
@@ -202,7 +209,7 @@ fn render_set(session: &Session, check: LinkCheck, errors: FieldErrors) -> AppRe
         username,
         errors,
     };
-    page(status, p.render())
+    link_page(status, p.render())
 }
 
 async fn check_link(state: &AppState, token: String) -> AppResult<LinkCheck> {

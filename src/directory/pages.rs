@@ -153,6 +153,17 @@ async fn render_person(
     html(status, page.render())
 }
 
+/// What the flash adds when saving a person emailed them an invitation: without an SMTP
+/// server the email waits in the outbox, and the Admin is told so.
+fn invitation_note(state: &AppState) -> &'static str {
+    if state.config.mail.is_some() {
+        "An invitation to choose a password was emailed."
+    } else {
+        "An invitation to choose a password is queued, but email is not configured \
+         (PORTALOPS_SMTP_HOST)."
+    }
+}
+
 /// "Send invitation again" (Admins): a new invitation email; older ones stop working.
 pub async fn resend_invitation(
     user: CurrentUser,
@@ -176,7 +187,14 @@ pub async fn resend_invitation(
     match after_command(
         &session,
         result,
-        |email| (format!("Invitation sent to {email}."), back.clone()),
+        |email| {
+            let msg = if state.config.mail.is_some() {
+                format!("Invitation sent to {email}.")
+            } else {
+                format!("Invitation to {email} queued, but email is not configured (PORTALOPS_SMTP_HOST).")
+            };
+            (msg, back.clone())
+        },
         &back,
     )? {
         Ok(resp) => Ok(resp),
@@ -310,17 +328,16 @@ pub async fn create(
         Ok(commands::create_person(conn, &a, values, &settings))
     })
     .await?;
+    let note = invitation_note(&state);
     match after_command(
         &session,
         result,
         |saved| {
-            let invited = if saved.invitation_sent {
-                " An invitation to choose a password was emailed."
-            } else {
-                ""
-            };
+            let invited = if saved.invitation_sent { note } else { "" };
             (
-                format!("{} added to the directory.{invited}", form.full_name),
+                format!("{} added to the directory. {invited}", form.full_name)
+                    .trim_end()
+                    .to_string(),
                 urls::person(saved.value),
             )
         },
@@ -394,13 +411,14 @@ pub async fn update(
     })
     .await?;
     let back = urls::person(id);
+    let note = invitation_note(&state);
     let saved = |s: &commands::Saved<()>| {
         let msg = if s.invitation_sent {
-            "Saved. An invitation to choose a password was emailed."
+            format!("Saved. {note}")
         } else {
-            "Saved."
+            "Saved.".to_string()
         };
-        (msg.to_string(), back.clone())
+        (msg, back.clone())
     };
     match after_command(&session, result, saved, &back)? {
         Ok(resp) => Ok(resp),

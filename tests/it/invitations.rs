@@ -16,12 +16,13 @@ use crate::common::{Client, TestApp, PASSWORD};
 
 const NEW_PASSWORD: &str = "amber harbour kettle 93";
 
-struct Mailed {
-    app: TestApp,
-    inbox: Inbox,
+pub struct Mailed {
+    pub app: TestApp,
+    pub inbox: Inbox,
 }
 
-async fn app_with_smtp() -> Mailed {
+/// An app whose outbox sends to a real SMTP server on loopback, and that server's inbox.
+pub async fn app_with_smtp() -> Mailed {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     let inbox = smtp::serve(listener);
@@ -36,7 +37,7 @@ async fn app_with_smtp() -> Mailed {
 }
 
 /// Sends what the outbox holds, as the scheduled job does.
-async fn deliver(app: &TestApp) -> String {
+pub async fn deliver(app: &TestApp) -> String {
     let state = app.state.clone();
     actix_web::web::block(move || portalops::jobs::run_job(&state, "outbox"))
         .await
@@ -45,7 +46,7 @@ async fn deliver(app: &TestApp) -> String {
 }
 
 /// The path of the link in a received message (quoted-printable soft breaks undone).
-fn link_in(mail: &smtp::Mail) -> String {
+pub fn link_in(mail: &smtp::Mail) -> String {
     let data = mail.data.replace("=\r\n", "").replace("=\n", "");
     let re = regex_lite::Regex::new(r"/password/set/([A-Za-z0-9_-]{43})").expect("regex");
     let c = re
@@ -197,7 +198,18 @@ async fn a_login_without_a_password_emails_one_invitation_whose_link_sets_it_onc
         assert_eq!(r.status, 422, "{pw}: {}", r.body);
         assert!(r.body.contains(msg), "{msg}: {}", r.body);
     }
-    let r = set_password(&c, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    // As a browser posts it under `no-referrer`: `Origin: null`; a foreign Origin is refused.
+    let csrf = c.get(&link).await.csrf_token().expect("token");
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("password", NEW_PASSWORD),
+        ("password_confirm", NEW_PASSWORD),
+    ];
+    let r = c
+        .post_raw(&link, &fields, &[("origin", "https://evil.example")])
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = c.post_raw(&link, &fields, &[("origin", "null")]).await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.location(), "/login");
     assert!(c.get("/login").await.body.contains("Password set — log in"));
@@ -477,7 +489,7 @@ async fn forgot_password_answers_alike_for_anyone_and_the_reset_ends_other_sessi
     for r in [&unknown, &no_login, &known] {
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(normalised(&r.body), normalised(&known.body));
-        assert_eq!(r.header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
     }
     assert!(known.body.contains("Check your email"));
     let queued = app.queued_emails();
