@@ -450,8 +450,6 @@ fn save_person(
         diesel::update(users::table.find(id))
             .set(users::password_hash.eq(h))
             .execute(conn)?;
-        // A link still out would replace the password the Admin just set.
-        login_links::void_all(conn, id.0, links.now)?;
     }
     // Scopes belong to a role: a person who no longer holds it no longer runs anything.
     if v.role != Role::ServiceAdmin {
@@ -477,6 +475,11 @@ fn save_person(
             auth_sessions::revoked_reason.eq("changed by an Admin"),
         ))
         .execute(conn)?;
+    }
+    // A link still out would set a password after the Admin set one, come back to life
+    // with a login given again, or was sent to an address that is no longer theirs.
+    if lost_login || !before.email.eq_ignore_ascii_case(v.email.as_str()) {
+        login_links::void_all(conn, id.0, links.now)?;
     }
     let after = find_person(conn, id)?;
     if before.role != after.role {
