@@ -277,9 +277,8 @@ pub async fn set(
     .await?;
     match outcome {
         Redeemed::Done { .. } => {
-            // Whoever was logged in on this browser is logged out: the page is for the
-            // link's person, who now logs in with the new password.
-            sess::end(&session);
+            // The link's person's sessions are all ended (this browser's too, if it was
+            // theirs); a browser logged in as someone else stays so.
             sess::flash(&session, FlashKind::Success, "Password set — log in");
             Ok(redirect("/login"))
         }

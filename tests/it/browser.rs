@@ -1114,5 +1114,6 @@ async fn an_invited_colleague_sets_their_password_and_logs_in_in_a_real_browser(
     // The link was used: opening it again says so.
     b.goto(&format!("{base}{link}")).await.expect("open again");
     wait_for_text(&b, "h1", "This link was already used").await;
+    save_screenshot("link-used", &b.screenshot().await.expect("screenshot"));
     b.close().await.expect("close");
 }
