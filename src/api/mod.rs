@@ -239,7 +239,10 @@ async fn token_gate<B: MessageBody>(
         .filter(|t| crate::auth::api_tokens::is_api_token(t))
         .map(str::to_string)
     else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     };
     let need = match req.match_pattern() {
         // Nothing routed here: the scope's 404 answers, no handler runs.
@@ -258,7 +261,10 @@ async fn token_gate<B: MessageBody>(
         },
     };
     let Some(need) = need else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     };
     let refusal = match authenticate_token(req.request(), secret).await {
         Err(problem) => Some(problem),
@@ -272,7 +278,10 @@ async fn token_gate<B: MessageBody>(
     };
     match refusal {
         Some(problem) => Ok(req.error_response(problem).map_into_right_body()),
-        None => next.call(req).await.map(ServiceResponse::map_into_left_body),
+        None => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
     }
 }
 

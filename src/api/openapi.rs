@@ -283,7 +283,11 @@ mod tests {
         assert_eq!(me["security"][0]["bearer"], serde_json::json!([]));
         assert_eq!(me["security"][1]["api_token"], serde_json::json!([]));
         let create = &doc["paths"]["/api/v1/tokens"]["post"];
-        assert_eq!(create["security"].as_array().map(Vec::len), Some(1), "a login only");
+        assert_eq!(
+            create["security"].as_array().map(Vec::len),
+            Some(1),
+            "a login only"
+        );
         assert!(me["responses"]["401"].is_object());
         let problem = &doc["components"]["schemas"]["Problem"]["properties"];
         for field in ["type", "title", "status", "detail", "errors"] {

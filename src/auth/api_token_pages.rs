@@ -241,7 +241,12 @@ async fn revoke(
     match after_command(
         &session,
         result,
-        |_| ("API token revoked: it stops working at once.".into(), back_to),
+        |_| {
+            (
+                "API token revoked: it stops working at once.".into(),
+                back_to,
+            )
+        },
         back,
     )? {
         Ok(resp) => Ok(resp),

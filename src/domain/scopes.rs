@@ -42,7 +42,9 @@ impl TokenScopes {
     }
 
     /// From (area, access) pairs; an area named twice keeps the wider access.
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (ApiArea, ApiAccess)>) -> Result<Self, ScopeError> {
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (ApiArea, ApiAccess)>,
+    ) -> Result<Self, ScopeError> {
         let mut chosen: Vec<Option<ApiAccess>> = vec![None; ApiArea::ALL.len()];
         for (area, access) in pairs {
             let i = ApiArea::ALL.iter().position(|a| *a == area).unwrap_or(0);
@@ -142,7 +144,8 @@ mod tests {
 
     #[test]
     fn words_parse_to_a_canonical_list_and_write_includes_read() {
-        let s = TokenScopes::parse_words(["billing:read", "people:write", "billing:write"]).unwrap();
+        let s =
+            TokenScopes::parse_words(["billing:read", "people:write", "billing:write"]).unwrap();
         assert_eq!(s.to_string(), "people:write billing:write");
         assert!(s.allows(ApiArea::People, ApiAccess::Read));
         assert!(s.allows(ApiArea::Billing, ApiAccess::Write));
@@ -161,7 +164,13 @@ mod tests {
     fn nothing_or_an_unknown_word_is_refused() {
         assert!(TokenScopes::parse_words([]).is_err());
         assert!(TokenScopes::parse_words([" "]).is_err());
-        for bad in ["write", "people", "people:admin", "payments:read", "people:write:x"] {
+        for bad in [
+            "write",
+            "people",
+            "people:admin",
+            "payments:read",
+            "people:write:x",
+        ] {
             assert!(TokenScopes::parse_words([bad]).is_err(), "{bad}");
         }
     }

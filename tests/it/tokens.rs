@@ -71,7 +71,9 @@ fn concrete(pattern: &str, id: i64) -> String {
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         out.push_str(&id.to_string());
-        rest = &rest[rest[start..].find('}').map_or(rest.len(), |e| start + e + 1)..];
+        rest = &rest[rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1)..];
     }
     out.push_str(rest);
     out
@@ -146,17 +148,25 @@ async fn a_token_made_through_the_api_is_shown_once_stored_hashed_works_and_reco
     }
 
     // Audited, without the secret.
-    assert!(app.audit_actions().contains(&"api_token.create".to_string()));
+    assert!(app
+        .audit_actions()
+        .contains(&"api_token.create".to_string()));
 
     // The last use and its address are recorded, at most once a minute.
     let first = row.last_used_at.expect("last use recorded");
     assert_eq!(row.last_used_ip.as_deref(), Some("127.0.0.1"));
-    app.state.clock.set(Some(first + chrono::Duration::seconds(30)));
+    app.state
+        .clock
+        .set(Some(first + chrono::Duration::seconds(30)));
     assert_eq!(
         c.api("GET", "/api/v1/me", Some(&secret), None).await.status,
         200
     );
-    assert_eq!(last_use(&app, id).last_used_at, Some(first), "not a write per request");
+    assert_eq!(
+        last_use(&app, id).last_used_at,
+        Some(first),
+        "not a write per request"
+    );
     let later = first + chrono::Duration::seconds(90);
     app.state.clock.set(Some(later));
     assert_eq!(
@@ -171,7 +181,10 @@ async fn a_token_made_on_the_page_is_shown_once_and_bad_fields_are_shown_next_to
     let app = TestApp::spawn().await;
     let c = app.logged_in("ops", "admin").await;
     let profile = c.get("/account").await;
-    assert!(profile.body.contains("href=\"/account/tokens\""), "linked from My account");
+    assert!(
+        profile.body.contains("href=\"/account/tokens\""),
+        "linked from My account"
+    );
 
     // Every wrong field at once, 422, what was typed kept.
     let r = c
@@ -183,18 +196,32 @@ async fn a_token_made_on_the_page_is_shown_once_and_bad_fields_are_shown_next_to
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("The name is required."), "{}", r.body);
-    assert!(r.body.contains("Choose today or a later day."), "{}", r.body);
+    assert!(
+        r.body.contains("Choose today or a later day."),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("Choose at least one scope."), "{}", r.body);
-    assert!(r.body.contains("value=\"2001-01-01\""), "the day typed is kept");
+    assert!(
+        r.body.contains("value=\"2001-01-01\""),
+        "the day typed is kept"
+    );
     let r = c
         .submit(
             "/account/tokens",
             "/account/tokens",
-            &[("name", "nightly export"), ("expires_on", "soon"), ("scope_billing", "read")],
+            &[
+                ("name", "nightly export"),
+                ("expires_on", "soon"),
+                ("scope_billing", "read"),
+            ],
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.body.contains("value=\"nightly export\""), "the name typed is kept");
+    assert!(
+        r.body.contains("value=\"nightly export\""),
+        "the name typed is kept"
+    );
     assert!(r.body.contains("Enter the day as YYYY-MM-DD"), "{}", r.body);
     assert!(
         r.body.contains("<option value=\"read\" selected>"),
@@ -265,8 +292,14 @@ async fn a_token_made_on_the_page_is_shown_once_and_bad_fields_are_shown_next_to
     let listed = c.get("/account/tokens").await;
     assert!(listed.body.contains("revoked"));
     let actions = app.audit_actions();
-    assert!(actions.contains(&"api_token.create".to_string()), "{actions:?}");
-    assert!(actions.contains(&"api_token.revoke".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"api_token.create".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"api_token.revoke".to_string()),
+        "{actions:?}"
+    );
 }
 
 /// A read-only token is refused on every route that changes anything, whatever the table
@@ -297,10 +330,7 @@ async fn a_read_only_token_is_refused_on_every_write_route_and_allowed_every_rea
         } else {
             writes += 1;
             let detail = problem(&r, 403);
-            assert!(
-                detail.contains("API token"),
-                "{method} {pattern}: {detail}"
-            );
+            assert!(detail.contains("API token"), "{method} {pattern}: {detail}");
             if let Need::Area(area, _) = need {
                 assert!(
                     detail.contains(&format!("{area}:write")),
@@ -394,7 +424,9 @@ async fn scopes_cannot_widen_the_owners_rights() {
         let foreign = app.insert_billing(meetings, "annual", "100", "EUR", None);
         app.create_user("pa", PASSWORD, "product_admin");
         app.make_product_admin("pa", pro);
-        let mut ids = vec![slack, pro, zoom, meetings, ada, mine, theirs, record, foreign, 999_999];
+        let mut ids = vec![
+            slack, pro, zoom, meetings, ada, mine, theirs, record, foreign, 999_999,
+        ];
         ids.sort_unstable();
         ids.dedup();
         (ids, foreign)
@@ -402,7 +434,11 @@ async fn scopes_cannot_widen_the_owners_rights() {
     let by_login = TestApp::spawn().await;
     let by_token = TestApp::spawn().await;
     let (ids, foreign) = estate(&by_login).await;
-    assert_eq!(estate(&by_token).await, (ids.clone(), foreign), "the same estate twice");
+    assert_eq!(
+        estate(&by_token).await,
+        (ids.clone(), foreign),
+        "the same estate twice"
+    );
     let access = jwt(&by_login, "pa").await;
     let every_write: Vec<String> = portalops::domain::ApiArea::ALL
         .iter()
@@ -437,7 +473,12 @@ async fn scopes_cannot_widen_the_owners_rights() {
     let r = c.api("GET", "/api/v1/audit", Some(&secret), None).await;
     assert_eq!(r.status, 403, "a PA's token cannot read the audit log");
     let r = c
-        .api("GET", &format!("/api/v1/billing-records/{foreign}"), Some(&secret), None)
+        .api(
+            "GET",
+            &format!("/api/v1/billing-records/{foreign}"),
+            Some(&secret),
+            None,
+        )
         .await;
     assert_eq!(r.status, 404, "another product's record stays invisible");
 }
@@ -455,7 +496,10 @@ async fn a_revoked_token_is_refused_at_the_next_request_on_every_instance() {
     for app in [&one, &two] {
         for s in [&secret, &pa_secret] {
             assert_eq!(
-                app.client().api("GET", "/api/v1/me", Some(s), None).await.status,
+                app.client()
+                    .api("GET", "/api/v1/me", Some(s), None)
+                    .await
+                    .status,
                 200
             );
         }
@@ -470,7 +514,12 @@ async fn a_revoked_token_is_refused_at_the_next_request_on_every_instance() {
     // A token cannot revoke tokens (nor make them, nor log out).
     let detail = problem(
         &one.client()
-            .api("DELETE", &format!("/api/v1/tokens/{id}"), Some(&secret), None)
+            .api(
+                "DELETE",
+                &format!("/api/v1/tokens/{id}"),
+                Some(&secret),
+                None,
+            )
             .await,
         403,
     );
@@ -496,12 +545,19 @@ async fn a_revoked_token_is_refused_at_the_next_request_on_every_instance() {
     // Revoked through instance one: instance two refuses it at the very next request.
     let r = one
         .client()
-        .api("DELETE", &format!("/api/v1/tokens/{id}"), Some(&admin), None)
+        .api(
+            "DELETE",
+            &format!("/api/v1/tokens/{id}"),
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
     for app in [&two, &one] {
         let detail = problem(
-            &app.client().api("GET", "/api/v1/me", Some(&secret), None).await,
+            &app.client()
+                .api("GET", "/api/v1/me", Some(&secret), None)
+                .await,
             401,
         );
         assert!(detail.contains("revoked"), "{detail}");
@@ -509,7 +565,12 @@ async fn a_revoked_token_is_refused_at_the_next_request_on_every_instance() {
     // Twice: refused, nothing changes.
     problem(
         &one.client()
-            .api("DELETE", &format!("/api/v1/tokens/{id}"), Some(&admin), None)
+            .api(
+                "DELETE",
+                &format!("/api/v1/tokens/{id}"),
+                Some(&admin),
+                None,
+            )
             .await,
         409,
     );
@@ -554,7 +615,11 @@ async fn a_revoked_token_is_refused_at_the_next_request_on_every_instance() {
     for e in entries {
         for s in [&secret, &pa_secret] {
             let random = s.rsplit('_').next().expect("random part");
-            assert!(!e.text.contains(random), "a secret in the audit log: {}", e.text);
+            assert!(
+                !e.text.contains(random),
+                "a secret in the audit log: {}",
+                e.text
+            );
         }
         assert!(e.text.contains("po_"), "named by its prefix: {}", e.text);
     }
@@ -588,12 +653,17 @@ async fn an_expired_token_or_one_whose_owner_may_not_log_in_is_refused() {
             "POST",
             "/api/v1/tokens",
             Some(&access),
-            Some(json!({"name": "today only", "scopes": ["read"], "expires_on": today.to_string()})),
+            Some(
+                json!({"name": "today only", "scopes": ["read"], "expires_on": today.to_string()}),
+            ),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let short = parse(&r.body)["token"].as_str().expect("token").to_string();
-    assert_eq!(c.api("GET", "/api/v1/me", Some(&short), None).await.status, 200);
+    assert_eq!(
+        c.api("GET", "/api/v1/me", Some(&short), None).await.status,
+        200
+    );
     app.state
         .clock
         .set(Some(app.state.clock.now() + chrono::Duration::days(2)));
@@ -607,14 +677,23 @@ async fn an_expired_token_or_one_whose_owner_may_not_log_in_is_refused() {
         ("demoted", "role = 'user'"),
     ] {
         let (_, secret) = make_token(&app, &jwt(&app, user).await, &["read"]).await;
-        assert_eq!(c.api("GET", "/api/v1/me", Some(&secret), None).await.status, 200);
-        sql(&app, &format!("UPDATE users SET {change} WHERE username = '{user}'"));
+        assert_eq!(
+            c.api("GET", "/api/v1/me", Some(&secret), None).await.status,
+            200
+        );
+        sql(
+            &app,
+            &format!("UPDATE users SET {change} WHERE username = '{user}'"),
+        );
         let detail = problem(&c.api("GET", "/api/v1/me", Some(&secret), None).await, 401);
         assert!(detail.contains("owner"), "{user}: {detail}");
     }
     // Offboarded likewise.
     let (_, secret) = make_token(&app, &access, &["read"]).await;
-    sql(&app, "UPDATE users SET employment_status = 'offboarded' WHERE username = 'ops'");
+    sql(
+        &app,
+        "UPDATE users SET employment_status = 'offboarded' WHERE username = 'ops'",
+    );
     problem(&c.api("GET", "/api/v1/me", Some(&secret), None).await, 401);
 
     // Made up tokens: 401, never a 500.
@@ -634,7 +713,9 @@ async fn a_token_never_opens_a_page() {
         let r = c.api("GET", page, Some(&secret), None).await;
         assert_eq!(r.status, 303, "{page}: {}", r.body);
         assert!(
-            r.header("location").unwrap_or_default().starts_with("/login"),
+            r.header("location")
+                .unwrap_or_default()
+                .starts_with("/login"),
             "{page}"
         );
     }

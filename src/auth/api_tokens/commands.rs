@@ -69,7 +69,10 @@ fn end_of(day: NaiveDate, clock: &Clock) -> DateTime<Utc> {
     let tz = clock.timezone();
     tz.from_local_datetime(&next)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(next + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(next + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| next.and_utc())
 }
@@ -111,8 +114,7 @@ pub fn create(
             AuditEntry::by(actor, "api_token.create", "api_token", Some(id.to_string()))
                 .summary(format!(
                     "API token {prefix} \"{}\" made ({})",
-                    request.name,
-                    request.scopes
+                    request.name, request.scopes
                 ))
                 .after(json!({
                     "name": request.name.as_str(),

@@ -113,11 +113,13 @@ pub fn authenticate(
         return Ok(Err(Refusal::OwnerCannotLogIn));
     };
     diesel::update(
-        api_tokens::table.filter(api_tokens::id.eq(token.id)).filter(
-            api_tokens::last_used_at
-                .is_null()
-                .or(api_tokens::last_used_at.le(now - LAST_USED_EVERY)),
-        ),
+        api_tokens::table
+            .filter(api_tokens::id.eq(token.id))
+            .filter(
+                api_tokens::last_used_at
+                    .is_null()
+                    .or(api_tokens::last_used_at.le(now - LAST_USED_EVERY)),
+            ),
     )
     .set((
         api_tokens::last_used_at.eq(now),
