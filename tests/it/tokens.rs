@@ -784,3 +784,111 @@ async fn every_api_route_is_classified_for_tokens() {
         }
     }
 }
+
+/// `portalops token create` for service scripts: the token on standard output (only there),
+/// the same rules as a token made by its owner, audited as made by the command line.
+#[actix_web::test]
+async fn the_command_line_makes_a_token_for_a_service_script() {
+    let app = TestApp::spawn().await;
+    app.create_user("svc", PASSWORD, "product_admin");
+    app.insert_person("No Login", "nologin@example.com", "Ops");
+    let data = tempfile::tempdir().expect("data dir");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_portalops"))
+            .args(["token", "create"])
+            .args(args)
+            .env("DATABASE_URL", &app.db_url)
+            .env("PORTALOPS_DATA_DIR", data.path())
+            .output()
+            .expect("portalops token create")
+    };
+    let out = run(&[
+        "--user",
+        "svc",
+        "--name",
+        "backup script",
+        "--scopes",
+        "billing:read,inventory:read",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let secret = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        secret.starts_with("po_") && !secret.contains('\n'),
+        "{secret}"
+    );
+    assert!(
+        !stderr.contains(&secret),
+        "the secret went to the log stream"
+    );
+    let c = app.client();
+    let me = c.api("GET", "/api/v1/me", Some(&secret), None).await;
+    assert_eq!(parse(&me.body)["username"], "svc");
+    assert_eq!(
+        c.api("GET", "/api/v1/services", Some(&secret), None)
+            .await
+            .status,
+        200
+    );
+    let detail = problem(
+        &c.api("GET", "/api/v1/people", Some(&secret), None).await,
+        403,
+    );
+    assert!(detail.contains("people:read"), "{detail}");
+    #[derive(diesel::QueryableByName)]
+    struct Label {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        actor_label: String,
+    }
+    let labels: Vec<Label> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT actor_label FROM audit_log WHERE action = 'api_token.create'"),
+        &mut app.conn(),
+    )
+    .expect("audit");
+    assert_eq!(labels.len(), 1);
+    assert_eq!(labels[0].actor_label, "command line");
+
+    // Refused, with the reason, and nothing made: an unknown login, a person without one,
+    // a bad scope, a past day.
+    for (args, says) in [
+        (
+            vec!["--user", "nobody", "--name", "x", "--scopes", "read"],
+            "no login",
+        ),
+        (
+            vec![
+                "--user",
+                "nologin@example.com",
+                "--name",
+                "x",
+                "--scopes",
+                "read",
+            ],
+            "no login",
+        ),
+        (
+            vec!["--user", "svc", "--name", "x", "--scopes", "people:admin"],
+            "scopes",
+        ),
+        (
+            vec![
+                "--user",
+                "svc",
+                "--name",
+                "x",
+                "--scopes",
+                "read",
+                "--expires-on",
+                "2001-01-01",
+            ],
+            "expires_on",
+        ),
+    ] {
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(app.count("api_tokens"), 1);
+}

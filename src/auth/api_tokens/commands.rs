@@ -95,6 +95,45 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<Created, CommandError> {
     authorize(actor, Action::ManageOwnApiTokens)?;
+    insert(conn, actor, request, now, false)
+}
+
+/// Makes a token for the login `username` from the shell (`portalops token create`, for
+/// service scripts): the same rules as their own (they must still be able to log in),
+/// audited as made by the command line for them.
+pub fn create_from_shell(
+    conn: &mut PgConnection,
+    username: &str,
+    request: NewToken,
+    clock: &Clock,
+) -> Result<Created, CommandError> {
+    let id: Option<i64> = crate::db::schema::users::table
+        .filter(crate::db::schema::users::username.eq(username))
+        .select(crate::db::schema::users::id)
+        .first(conn)
+        .optional()
+        .map_err(AppError::from)?;
+    let owner = match id {
+        Some(id) => crate::auth::current_user::actor_without_session(conn, id, clock.today())?,
+        None => None,
+    }
+    .ok_or_else(|| {
+        CommandError::Refused(format!(
+            "There is no login {username:?} that may log in now (an Admin, Service or Product \
+             Administrator, active)."
+        ))
+    })?;
+    authorize(&owner, Action::ManageOwnApiTokens)?;
+    insert(conn, &owner, request, clock.now(), true)
+}
+
+fn insert(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    request: NewToken,
+    now: DateTime<Utc>,
+    from_shell: bool,
+) -> Result<Created, CommandError> {
     let (secret, prefix, hash) = generate();
     let id = crate::db::transaction(conn, |conn| {
         let id: ApiTokenId = diesel::insert_into(api_tokens::table)
@@ -109,16 +148,26 @@ pub fn create(
             ))
             .returning(api_tokens::id)
             .get_result(conn)?;
+        let entry = AuditEntry::by(actor, "api_token.create", "api_token", Some(id.to_string()));
+        let (entry, by) = if from_shell {
+            (
+                entry.actor(None, "command line"),
+                " with `portalops token create`",
+            )
+        } else {
+            (entry, "")
+        };
         audit::record(
             conn,
-            AuditEntry::by(actor, "api_token.create", "api_token", Some(id.to_string()))
+            entry
                 .summary(format!(
-                    "API token {prefix} \"{}\" made ({})",
-                    request.name, request.scopes
+                    "API token {prefix} \"{}\" made for {}{by} ({})",
+                    request.name, actor.username, request.scopes
                 ))
                 .after(json!({
                     "name": request.name.as_str(),
                     "prefix": prefix,
+                    "owner_id": actor.id,
                     "scopes": request.scopes.words(),
                     "expires_on": request.expires_on,
                 })),
