@@ -431,3 +431,26 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, Problem> {
         _ => Err(Problem::invalid("limit", "Use a limit between 1 and 200.")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    /// Whole numbers written with a fraction keep their exact value up to 2^53: JSON
+    /// parsing is exact (serde_json's `float_roundtrip`), so `-4202497120312398.0` is not
+    /// read as `…398.5` and refused as a fraction (schemathesis found it).
+    #[test]
+    fn whole_numbers_written_as_decimals_stay_exact() {
+        for text in [
+            "-4202497120312398.0",
+            "2843434572587575.0",
+            "-1110264158692.0",
+            "9007199254740992.0",
+        ] {
+            let mut value: serde_json::Value = serde_json::from_str(text).expect("JSON");
+            normalize(&mut value);
+            let whole: i64 = text.trim_end_matches(".0").parse().expect("integer");
+            assert_eq!(value, serde_json::Value::from(whole), "{text}");
+        }
+    }
+}
