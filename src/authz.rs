@@ -84,6 +84,10 @@ pub enum Action {
     ManageServices,
     /// Create and edit people, their roles, logins and scopes.
     ManagePeople,
+    /// Create, list and revoke one's own API tokens (which only narrow one's own rights).
+    ManageOwnApiTokens,
+    /// See everyone's API tokens and revoke any of them.
+    ManageAllApiTokens,
 }
 
 /// Something done to one inventory object. Outside the actor's scope the object is
@@ -187,14 +191,17 @@ pub fn authorize_on(actor: &Actor, action: ObjectAction, object: Object) -> Resu
 /// object-scoped refusals answer 404 so that out-of-scope objects are not confirmed to exist.
 pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
     let allowed = match action {
-        Action::ViewDashboard | Action::ChangeOwnPassword => actor.role.can_log_in(),
+        Action::ViewDashboard | Action::ChangeOwnPassword | Action::ManageOwnApiTokens => {
+            actor.role.can_log_in()
+        }
         Action::ViewInventory | Action::ViewDirectory | Action::ViewPayments => {
             actor.role.can_log_in()
         }
         Action::ViewAuditLog
         | Action::ManageSettings
         | Action::ManageServices
-        | Action::ManagePeople => actor.role == Role::Admin,
+        | Action::ManagePeople
+        | Action::ManageAllApiTokens => actor.role == Role::Admin,
     };
     if allowed {
         Ok(())
@@ -243,6 +250,8 @@ mod tests {
             (ViewPayments, &[Admin, ServiceAdmin, ProductAdmin]),
             (ManageServices, &[Admin]),
             (ManagePeople, &[Admin]),
+            (ManageOwnApiTokens, &[Admin, ServiceAdmin, ProductAdmin]),
+            (ManageAllApiTokens, &[Admin]),
         ];
         for (action, allowed) in table {
             for role in [Admin, ServiceAdmin, ProductAdmin, User] {

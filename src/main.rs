@@ -61,6 +61,31 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Long-lived API tokens for service scripts (docs/api.md, "API tokens").
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make an API token for a login and print it (once) on standard output. Audited.
+    Create {
+        /// The login (username) the token acts as; their role and scope still decide.
+        #[arg(long)]
+        user: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// `read`, or AREA:read / AREA:write (people, inventory, billing, workflows,
+        /// audit), separated by spaces or commas.
+        #[arg(long)]
+        scopes: String,
+        /// The last day it works (YYYY-MM-DD); no expiry without it.
+        #[arg(long)]
+        expires_on: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,6 +128,15 @@ fn main() -> ExitCode {
                     name,
                 },
         } => create_admin(&config, username, email, name),
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    user,
+                    name,
+                    scopes,
+                    expires_on,
+                },
+        } => create_token(&config, &user, &name, &scopes, expires_on.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -215,6 +249,47 @@ fn read_password() -> Result<String, String> {
             .read_line(&mut line)
             .map_err(|e| e.to_string())?;
         Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn create_token(
+    config: &Config,
+    user: &str,
+    name: &str,
+    scopes: &str,
+    expires_on: Option<&str>,
+) -> Result<(), String> {
+    use portalops::auth::api_tokens::commands::{create_from_shell, NewToken};
+    use portalops::error::CommandError;
+    let clock = portalops::clock::Clock::new(config.timezone);
+    let scopes = portalops::domain::TokenScopes::parse_words(scopes.split([' ', ',']));
+    let request =
+        NewToken::new(name, expires_on.unwrap_or(""), scopes, &clock).map_err(|errors| {
+            errors
+                .iter()
+                .map(|(field, message)| format!("{field}: {message}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+    let (_db, url) = startup::open_database(config)?;
+    startup::migrate(&url)?;
+    let mut conn = diesel::PgConnection::establish(&url).map_err(|e| e.to_string())?;
+    match create_from_shell(&mut conn, user, request, &clock) {
+        Ok(made) => {
+            eprintln!(
+                "API token {} \"{}\" made for {user} ({}); it is shown this once:",
+                made.prefix, made.name, made.scopes
+            );
+            println!("{}", made.secret);
+            Ok(())
+        }
+        Err(CommandError::Refused(m)) => Err(m),
+        Err(CommandError::Invalid(errors)) => Err(errors
+            .iter()
+            .map(|(field, message)| format!("{field}: {message}"))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        Err(CommandError::Other(e)) => Err(e.to_string()),
     }
 }
 

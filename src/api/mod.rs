@@ -1,7 +1,8 @@
 //! The REST API, `/api/v1/…` (issue #8): a second door onto the same commands, queries and
-//! authorization as the pages. Bearer access tokens only (cookies never authenticate an API
-//! call, so CSRF does not apply), JSON in and out, and every error an RFC 9457 problem
-//! document.
+//! authorization as the pages. Bearer credentials only (cookies never authenticate an API
+//! call, so CSRF does not apply): a JWT access token from the login, or a long-lived API
+//! token (`po_…`, issue #17) whose scopes `token_gate` checks against `route_scopes` before
+//! any handler runs. JSON in and out, and every error an RFC 9457 problem document.
 //!
 //! One module per area (auth, inventory, people and grants, roles, workflows, templates,
 //! tasks, billing, notifications, audit); `openapi` generates the OpenAPI 3.1 document from
@@ -19,13 +20,17 @@ pub mod people;
 pub mod problem;
 pub mod reference;
 pub mod roles;
+pub mod route_scopes;
 pub mod tasks;
 pub mod templates;
+pub mod tokens;
 pub mod workflows;
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::auth::tokens::AccessError;
@@ -38,6 +43,7 @@ pub use problem::{ApiResult, Problem};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .wrap(from_fn(token_gate))
             .app_data(
                 web::JsonConfig::default()
                     .limit(64 * 1024)
@@ -55,6 +61,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/auth/refresh").post(auth::refresh))
             .service(at("/auth/logout").post(auth::logout))
             .service(at("/me").get(auth::me))
+            .service(at("/tokens").get(tokens::list).post(tokens::create))
+            .service(at("/tokens/{id}").delete(tokens::revoke))
             .service(at("/services").get(inventory::list_services))
             .service(at("/services/{id}").get(inventory::service))
             .service(at("/services/{id}/admins").post(roles::add_service_admin))
@@ -180,9 +188,10 @@ async fn openapi_json() -> actix_web::HttpResponse {
         .body(openapi::json())
 }
 
-/// The caller of an API request, from `Authorization: Bearer <access token>` alone. The
-/// token's session is checked in the database on every call, so logout, deactivation and
-/// role changes apply at once; an expired token is refreshed by the client, not here.
+/// The caller of an API request, from `Authorization: Bearer …` alone: a JWT access token,
+/// whose session is checked in the database on every call (so logout, deactivation and role
+/// changes apply at once; an expired token is refreshed by the client, not here), or an API
+/// token, which `token_gate` has already checked and put in the request.
 pub struct ApiUser(pub Actor);
 
 impl FromRequest for ApiUser {
@@ -195,13 +204,9 @@ impl FromRequest for ApiUser {
     }
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| Problem::from(crate::error::AppError::internal("state missing")))?
-        .clone();
-    let token = req
-        .headers()
+/// The bearer credential of a request, if any.
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -209,7 +214,108 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, Problem> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| Problem::from(crate::error::AppError::internal("state missing")))
+}
+
+/// The owner of an API token that `token_gate` let through.
+#[derive(Clone)]
+struct TokenActor(Actor);
+
+/// Every request under `/api/v1` with an API token (`po_…`) passes here before its
+/// handler: the token must be known, unrevoked and unexpired and its owner still allowed to
+/// log in (else 401), and its scopes must cover the route (`route_scopes`; else 403 naming
+/// the missing scope). A route the table does not know is refused to tokens. JWT callers
+/// and anonymous requests pass untouched.
+async fn token_gate<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let Some(secret) = bearer(req.request())
+        .filter(|t| crate::auth::api_tokens::is_api_token(t))
+        .map(str::to_string)
+    else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let need = match req.match_pattern() {
+        // Nothing routed here: the scope's 404 answers, no handler runs.
+        None => None,
+        Some(pattern) => match route_scopes::need(req.method().as_str(), &pattern) {
+            None => {
+                let refusal = Problem::forbidden(
+                    "API tokens cannot use this route: it has no scope (docs/api.md).",
+                );
+                return Ok(req.error_response(refusal).map_into_right_body());
+            }
+            // A method the resource does not route: it answers 405, no handler runs.
+            Some(None) => None,
+            Some(Some(route_scopes::Need::Public)) => None,
+            Some(Some(need)) => Some(need),
+        },
+    };
+    let Some(need) = need else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let refusal = match authenticate_token(req.request(), secret).await {
+        Err(problem) => Some(problem),
+        Ok((actor, scopes)) => match route_scopes::allows(&scopes, need) {
+            Err(reason) => Some(Problem::forbidden(reason)),
+            Ok(()) => {
+                req.extensions_mut().insert(TokenActor(actor));
+                None
+            }
+        },
+    };
+    match refusal {
+        Some(problem) => Ok(req.error_response(problem).map_into_right_body()),
+        None => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+    }
+}
+
+async fn authenticate_token(
+    req: &HttpRequest,
+    secret: String,
+) -> Result<(Actor, crate::domain::TokenScopes), Problem> {
+    let state = app_state(req)?;
+    let ip = client_ip(req, &state.config.trusted_proxies);
+    let clock = state.clock.clone();
+    let ip_for_db = ip.clone();
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        crate::auth::api_tokens::authenticate(conn, &secret, ip_for_db.as_deref(), &clock)
+    })
+    .await?;
+    let caller = outcome.map_err(|refusal| Problem::unauthorized(refusal.message()))?;
+    let mut actor = caller.actor;
+    actor.client_ip = ip;
+    Ok((actor, caller.scopes))
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
+    let state = app_state(req)?;
+    let token = bearer(req)
         .ok_or_else(|| Problem::unauthorized("Send an access token: Authorization: Bearer …"))?;
+    if crate::auth::api_tokens::is_api_token(token) {
+        // Checked by `token_gate` for this very route; absent only if the gate was not in
+        // front of it, which is then refused rather than trusted.
+        return req
+            .extensions()
+            .get::<TokenActor>()
+            .map(|t| t.0.clone())
+            .ok_or_else(|| Problem::unauthorized("The API token is not valid."));
+    }
     let claims = state.keys.decode_access(token).map_err(|e| match e {
         AccessError::Expired => Problem::unauthorized(
             "The access token has expired: refresh it at /api/v1/auth/refresh.",
@@ -323,5 +429,28 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, Problem> {
     match limit.unwrap_or(50) {
         n @ 1..=200 => Ok(n),
         _ => Err(Problem::invalid("limit", "Use a limit between 1 and 200.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    /// Whole numbers written with a fraction keep their exact value up to 2^53: JSON
+    /// parsing is exact (serde_json's `float_roundtrip`), so `-4202497120312398.0` is not
+    /// read as `…398.5` and refused as a fraction (schemathesis found it).
+    #[test]
+    fn whole_numbers_written_as_decimals_stay_exact() {
+        for text in [
+            "-4202497120312398.0",
+            "2843434572587575.0",
+            "-1110264158692.0",
+            "9007199254740992.0",
+        ] {
+            let mut value: serde_json::Value = serde_json::from_str(text).expect("JSON");
+            normalize(&mut value);
+            let whole: i64 = text.trim_end_matches(".0").parse().expect("integer");
+            assert_eq!(value, serde_json::Value::from(whole), "{text}");
+        }
     }
 }

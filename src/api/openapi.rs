@@ -4,8 +4,10 @@
 //! reference page (`/api/v1/docs`) and by schemathesis in CI.
 //!
 //! The conventions every operation shares are added here once, by [`Conventions`], instead
-//! of in each annotation: bearer authentication (all but login and refresh) and the problem
-//! responses the shared extractors and the authorization module can give.
+//! of in each annotation: authentication (all but login and refresh: a JWT access token,
+//! `bearer`, and on every operation that takes one a long-lived API token, `api_token`, as
+//! `route_scopes` says) and the problem responses the shared extractors and the
+//! authorization module can give.
 
 use std::sync::OnceLock;
 
@@ -15,9 +17,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
+use super::route_scopes::{self, Need};
 use super::{
     audit, auth, billing, grants, inventory, notifications, people, roles, tasks, templates,
-    workflows,
+    tokens, workflows,
 };
 
 #[derive(OpenApi)]
@@ -28,13 +31,19 @@ use super::{
         description = "The second door onto PortalOps: the same commands, queries, \
             authorization and audit log as the pages. Log in at `/api/v1/auth/login` for a \
             15-minute access token and a refresh token; send `Authorization: Bearer <access \
-            token>`; errors are RFC 9457 problem documents. See docs/api.md for examples."
+            token>`. Scripts can use a long-lived API token instead (`po_…`, made at \
+            `/api/v1/tokens` or on the My account → API tokens page) with scopes that only \
+            narrow the owner's rights. Errors are RFC 9457 problem documents. See docs/api.md \
+            for examples."
     ),
     paths(
         auth::login,
         auth::refresh,
         auth::logout,
         auth::me,
+        tokens::list,
+        tokens::create,
+        tokens::revoke,
         inventory::list_services,
         inventory::service,
         inventory::product,
@@ -76,7 +85,7 @@ use super::{
     components(schemas(super::problem::Body)),
     modifiers(&Conventions),
     tags(
-        (name = "auth", description = "Tokens: log in, refresh, log out, who am I."),
+        (name = "auth", description = "Tokens: log in, refresh, log out, who am I, API tokens for scripts."),
         (name = "inventory", description = "Services and their products."),
         (name = "directory", description = "People and their access (grants)."),
         (name = "roles", description = "Roles and who administers which service or product (Admins)."),
@@ -115,7 +124,7 @@ pub fn methods(path: &str) -> String {
 }
 
 /// Changes that name no object (so cannot answer 404).
-const NO_OBJECT: &[&str] = &["logout", "mark_all_notifications_read"];
+const NO_OBJECT: &[&str] = &["logout", "mark_all_notifications_read", "create_token"];
 
 /// Operations that need no access token.
 const PUBLIC: &[&str] = &["login", "refresh"];
@@ -170,6 +179,19 @@ impl Modify for Conventions {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("po_…")
+                    .description(Some(
+                        "A long-lived API token (`po_…`) made at /api/v1/tokens: its scopes \
+                         narrow the owner's rights (403 naming the missing scope).",
+                    ))
+                    .build(),
+            ),
+        );
         for (_, name, description) in PROBLEMS {
             components.responses.insert(
                 (*name).into(),
@@ -189,31 +211,36 @@ impl Modify for Conventions {
         for (path, item) in doc.paths.paths.iter_mut() {
             let has_id = path.contains('{');
             let writes = [
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
+                ("POST", &mut item.post),
+                ("PUT", &mut item.put),
+                ("PATCH", &mut item.patch),
+                ("DELETE", &mut item.delete),
             ];
-            for op in writes.into_iter().flatten() {
-                add_problems(op, has_id, true);
+            for (method, op) in writes {
+                if let Some(op) = op {
+                    add_problems(op, has_id, true, route_scopes::need(method, path).flatten());
+                }
             }
             if let Some(op) = item.get.as_mut() {
-                add_problems(op, has_id, false);
+                add_problems(op, has_id, false, route_scopes::need("GET", path).flatten());
             }
         }
     }
 }
 
-fn add_problems(op: &mut Operation, has_id: bool, writes: bool) {
+fn add_problems(op: &mut Operation, has_id: bool, writes: bool, need: Option<Need>) {
     let public = op
         .operation_id
         .as_deref()
         .is_some_and(|id| PUBLIC.contains(&id));
     if !public {
-        op.security = Some(vec![SecurityRequirement::new(
-            "bearer",
-            Vec::<String>::new(),
-        )]);
+        // Either scheme (the list's entries are alternatives); an operation the table does
+        // not classify refuses API tokens, so it lists the JWT only.
+        let mut schemes = vec![SecurityRequirement::new("bearer", Vec::<String>::new())];
+        if !matches!(need, None | Some(Need::LoginOnly)) {
+            schemes.push(SecurityRequirement::new("api_token", Vec::<String>::new()));
+        }
+        op.security = Some(schemes);
     }
     let id = op.operation_id.as_deref().unwrap_or_default();
     let login = id == "login";
@@ -254,6 +281,13 @@ mod tests {
         assert!(login["responses"]["429"].is_object());
         let me = &doc["paths"]["/api/v1/me"]["get"];
         assert_eq!(me["security"][0]["bearer"], serde_json::json!([]));
+        assert_eq!(me["security"][1]["api_token"], serde_json::json!([]));
+        let create = &doc["paths"]["/api/v1/tokens"]["post"];
+        assert_eq!(
+            create["security"].as_array().map(Vec::len),
+            Some(1),
+            "a login only"
+        );
         assert!(me["responses"]["401"].is_object());
         let problem = &doc["components"]["schemas"]["Problem"]["properties"];
         for field in ["type", "title", "status", "detail", "errors"] {

@@ -69,6 +69,11 @@ impl Problem {
         Self::new(StatusCode::UNAUTHORIZED, detail)
     }
 
+    /// Refused for a reason the detail names (e.g. an API token's missing scope).
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+
     /// The path exists but not with this method; `allow` lists the methods it has.
     pub fn method_not_allowed(allow: String) -> Self {
         let mut p = Self::new(

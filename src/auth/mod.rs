@@ -3,6 +3,8 @@
 //! untrusted-proxy warnings and the Admins' unlock page), emailed login links (invitations
 //! and password resets), and the login, logout and first-run pages.
 
+pub mod api_token_pages;
+pub mod api_tokens;
 pub mod commands;
 pub mod current_user;
 pub mod forwarding;
@@ -20,9 +22,21 @@ pub use crate::web::{csrf, session};
 
 use actix_web::web as aw;
 
-/// Login and logout, "Forgot password" and the emailed links' page (public), and
-/// Settings → Login locks (Admins).
+/// Login and logout, "Forgot password" and the emailed links' page (public), Settings →
+/// Login locks (Admins), and the API token pages (My account → API tokens; Settings → API
+/// tokens for Admins).
 pub fn routes(cfg: &mut aw::ServiceConfig) {
+    cfg.route("/account/tokens", aw::get().to(api_token_pages::own))
+        .route("/account/tokens", aw::post().to(api_token_pages::create))
+        .route(
+            "/account/tokens/{id}/revoke",
+            aw::post().to(api_token_pages::revoke_own),
+        )
+        .route("/settings/tokens", aw::get().to(api_token_pages::all))
+        .route(
+            "/settings/tokens/{id}/revoke",
+            aw::post().to(api_token_pages::revoke_any),
+        );
     cfg.route("/login", aw::get().to(pages::login_form))
         .route("/password/forgot", aw::get().to(link_pages::forgot_form))
         .route("/password/forgot", aw::post().to(link_pages::forgot))

@@ -1,6 +1,23 @@
 // @generated automatically by Diesel CLI (kept in step with migrations/ by hand).
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        name -> Text,
+        prefix -> Text,
+        token_hash -> Bytea,
+        scopes -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        last_used_ip -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Int8,
         at -> Timestamptz,
@@ -375,6 +392,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(login_links -> users (user_id));
 diesel::joinable!(login_throttle -> users (user_id));
@@ -398,6 +416,7 @@ diesel::joinable!(product_seat_counts -> products (product_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_grants,
+    api_tokens,
     app_settings,
     exchange_rates,
     handovers,

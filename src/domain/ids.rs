@@ -98,4 +98,6 @@ id_type! {
     AuditEntryId;
     /// A queued email (`email_outbox.id`).
     OutboxId;
+    /// A long-lived API token (`api_tokens.id`).
+    ApiTokenId;
 }

@@ -11,12 +11,15 @@
 
 pub mod card;
 pub mod clock;
+#[macro_use]
 pub mod enums;
 pub mod errors;
 pub mod ids;
 pub mod money;
+pub mod scopes;
 pub mod text;
 
 pub use enums::*;
 pub use errors::{Conflict, FieldErrors};
 pub use ids::*;
+pub use scopes::{ApiAccess, ApiArea, TokenScopes};

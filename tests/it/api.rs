@@ -462,6 +462,9 @@ async fn every_api_route_answers_each_actor_as_the_rbac_guide_says() {
     #[rustfmt::skip]
     let rows: Vec<(&str, String, Option<Value>, [u16; 6])> = vec![
         ("GET", "/api/v1/me".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("GET", "/api/v1/tokens".into(), None, [200, 200, 200, 200, 200, 401]),
+        ("POST", "/api/v1/tokens".into(), Some(json!({})), [422, 422, 422, 422, 422, 401]),
+        ("DELETE", "/api/v1/tokens/999999".into(), None, [404, 404, 404, 404, 404, 401]),
         ("GET", "/api/v1/services".into(), None, [200, 200, 200, 200, 200, 401]),
         ("GET", format!("/api/v1/services/{slack}"), None, [200, 200, 404, 200, 404, 401]),
         ("GET", "/api/v1/people".into(), None, [200, 200, 200, 200, 200, 401]),

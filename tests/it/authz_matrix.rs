@@ -279,6 +279,12 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", "/settings/logins/unlock".into(), kv(&[("key", "ip:192.0.2.99")]),                  [404, 403, 403, 403, 403, 303]),
         ("GET", "/settings".into(), none(),                                                          [200, 403, 403, 403, 403, 303]),
         ("GET", "/account".into(), none(),                                                           [200, 200, 200, 200, 200, 303]),
+        ("GET", "/account/tokens".into(), none(),                                                    [200, 200, 200, 200, 200, 303]),
+        ("POST", "/account/tokens".into(), kv(&[("name", "matrix"), ("scope_people", "read")]),      [200, 200, 200, 200, 200, 303]),
+        ("POST", "/account/tokens".into(), kv(&[("name", "")]),                                      [422, 422, 422, 422, 422, 303]),
+        ("POST", "/account/tokens/999999/revoke".into(), none(),                                     [404, 404, 404, 404, 404, 303]),
+        ("GET", "/settings/tokens".into(), none(),                                                   [200, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/tokens/999999/revoke".into(), none(),                                    [404, 403, 403, 403, 403, 303]),
         ("POST", format!("/workflows/{}/cancel", f.w1), kv(&[("reason", "matrix")]),                [303, 403, 403, 403, 403, 303]),
         // Last: revoking changes state (later allowed actors see "already revoked", 303 too).
         ("POST", format!("/grants/{}/revoke", f.g1), kv(&[("return_to", "/")]),                     [303, 303, 404, 303, 404, 303]),

@@ -1117,3 +1117,62 @@ async fn an_invited_colleague_sets_their_password_and_logs_in_in_a_real_browser(
     save_screenshot("link-used", &b.screenshot().await.expect("screenshot"));
     b.close().await.expect("close");
 }
+
+#[actix_web::test]
+async fn a_product_administrator_makes_copies_and_revokes_an_api_token_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    app.create_user("pat", PASSWORD, "product_admin");
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "pat").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+    b.goto(&format!("{base}/account")).await.expect("open");
+    click(&b, "a[href='/account/tokens']").await;
+    wait_for(&b, "#name").await;
+
+    // No scope chosen: the message by the scopes, the name kept.
+    fill(&b, "#name", "invoice sync").await;
+    click(&b, "form[action='/account/tokens'] button.primary").await;
+    wait_for_text(&b, "#scopes-error", "Choose at least one scope.").await;
+    let kept = b
+        .find(Locator::Css("#name"))
+        .await
+        .expect("name")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some("invoice sync"));
+
+    choose(&b, "#scope_billing", "Read").await;
+    click(&b, "form[action='/account/tokens'] button.primary").await;
+    let shown = wait_for(&b, "code.new-token").await;
+    let secret = shown.text().await.expect("secret");
+    assert!(secret.starts_with("po_"), "{secret}");
+    save_screenshot("api-token", &b.screenshot().await.expect("screenshot"));
+    let api = app.client();
+    assert_eq!(
+        api.api("GET", "/api/v1/billing-records", Some(&secret), None)
+            .await
+            .status,
+        200
+    );
+
+    // Shown once: the list names it by prefix only; revoked from there, it stops at once.
+    b.goto(&format!("{base}/account/tokens"))
+        .await
+        .expect("open");
+    wait_for_text(&b, "table", "invoice sync").await;
+    assert!(!b.source().await.expect("source").contains(&secret));
+    click(&b, "form[action$='/revoke'] button").await;
+    wait_for_text(&b, ".flash", "API token revoked").await;
+    assert_eq!(
+        api.api("GET", "/api/v1/billing-records", Some(&secret), None)
+            .await
+            .status,
+        401
+    );
+    b.close().await.expect("close");
+}

@@ -1228,7 +1228,7 @@ fn reported(line: &str) -> String {
     }
 }
 
-fn pg_dump(db_url: &str) -> String {
+pub(crate) fn pg_dump(db_url: &str) -> String {
     let bin = ["/usr/lib/postgresql/15/bin/pg_dump", "pg_dump"]
         .into_iter()
         .find(|b| !b.starts_with('/') || std::path::Path::new(b).is_file())

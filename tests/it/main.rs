@@ -24,4 +24,5 @@ mod reminders;
 mod security;
 mod sessions;
 mod setup;
+mod tokens;
 mod workflows;

@@ -1,0 +1,150 @@
+//! Long-lived API tokens for scripts (issue #17; SECURITY.md row 29). A token is
+//! `po_<8 visible characters>_<256 random bits>`: shown once when made, stored as its SHA-256
+//! only, with a name, an optional expiry and scopes that narrow its owner's rights
+//! (`domain::TokenScopes`; which route needs which scope is `api::route_scopes`). Every
+//! request with one reads the token and its owner from the database, so a revocation, an
+//! expiry or the owner's deactivation applies at the next request on every instance.
+//!
+//! `commands` makes and revokes them (audited), `queries` lists them for the pages and the API.
+
+pub mod commands;
+pub mod queries;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::authz::Actor;
+use crate::clock::Clock;
+use crate::db::schema::api_tokens;
+use crate::domain::{ApiTokenId, TokenScopes};
+use crate::error::AppError;
+
+/// How every API token starts: a bearer with it is an API token, anything else a JWT.
+pub const PREFIX: &str = "po_";
+
+/// How often the last use is written at most, per token (not a write per request).
+const LAST_USED_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Whether a bearer credential is an API token (rather than a JWT access token).
+pub fn is_api_token(bearer: &str) -> bool {
+    bearer.starts_with(PREFIX)
+}
+
+/// A new token: (the secret to show once, its visible prefix, the hash to store).
+fn generate() -> (String, String, Vec<u8>) {
+    let visible: String = crate::crypto::random_bytes(4)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let prefix = format!("{PREFIX}{visible}");
+    let secret = format!("{prefix}_{}", crate::crypto::random_token());
+    let hash = crate::crypto::sha256(secret.as_bytes());
+    (secret, prefix, hash)
+}
+
+/// The caller behind a valid API token.
+pub struct TokenCaller {
+    /// The owner, as the database says now (the same checks as a login's).
+    pub actor: Actor,
+    pub token_id: ApiTokenId,
+    pub scopes: TokenScopes,
+}
+
+/// Why a token did not authenticate (each a 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Unknown,
+    Revoked,
+    Expired,
+    /// The owner was deactivated, offboarded or lost their login role.
+    OwnerCannotLogIn,
+}
+
+impl Refusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::Unknown => "The API token is not valid.",
+            Refusal::Revoked => "The API token has been revoked.",
+            Refusal::Expired => "The API token has expired.",
+            Refusal::OwnerCannotLogIn => "The API token's owner may no longer log in.",
+        }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = api_tokens, check_for_backend(diesel::pg::Pg))]
+struct Presented {
+    id: ApiTokenId,
+    user_id: i64,
+    scopes: String,
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The caller behind `secret`, or why not; records the last use (at most once a minute).
+pub fn authenticate(
+    conn: &mut PgConnection,
+    secret: &str,
+    client_ip: Option<&str>,
+    clock: &Clock,
+) -> Result<Result<TokenCaller, Refusal>, AppError> {
+    let hash = crate::crypto::sha256(secret.as_bytes());
+    let Some(token) = api_tokens::table
+        .filter(api_tokens::token_hash.eq(&hash))
+        .select(Presented::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(Err(Refusal::Unknown));
+    };
+    let now = clock.now();
+    if token.revoked_at.is_some() {
+        return Ok(Err(Refusal::Revoked));
+    }
+    if token.expires_at.is_some_and(|at| at <= now) {
+        return Ok(Err(Refusal::Expired));
+    }
+    let Ok(scopes) = token.scopes.parse::<TokenScopes>() else {
+        return Ok(Err(Refusal::Unknown));
+    };
+    let Some(actor) =
+        crate::auth::current_user::actor_without_session(conn, token.user_id, clock.today())?
+    else {
+        return Ok(Err(Refusal::OwnerCannotLogIn));
+    };
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::id.eq(token.id))
+            .filter(
+                api_tokens::last_used_at
+                    .is_null()
+                    .or(api_tokens::last_used_at.le(now - LAST_USED_EVERY)),
+            ),
+    )
+    .set((
+        api_tokens::last_used_at.eq(now),
+        api_tokens::last_used_ip.eq(client_ip),
+    ))
+    .execute(conn)?;
+    Ok(Ok(TokenCaller {
+        actor,
+        token_id: token.id,
+        scopes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_starts_with_its_prefix_and_hashes_to_32_bytes() {
+        let (secret, prefix, hash) = generate();
+        assert!(is_api_token(&secret));
+        assert!(secret.starts_with(&format!("{prefix}_")));
+        assert_eq!(prefix.len(), PREFIX.len() + 8);
+        assert!(secret.len() >= prefix.len() + 40);
+        assert_eq!(hash.len(), 32);
+        assert_ne!(generate().0, secret);
+    }
+}
