@@ -359,7 +359,7 @@ pub fn update_person(
     authorize(actor, Action::ManagePeople)?;
     crate::db::transaction(conn, |conn| {
         let before = find_person(conn, id)?;
-        save_person(conn, actor, before, &v).map(drop)
+        save_person(conn, Author::Person(actor), before, &v).map(drop)
     })
 }
 
@@ -388,7 +388,7 @@ pub fn change_role(
         let v = change
             .apply_to(&before, manager.as_deref())
             .map_err(CommandError::Invalid)?;
-        let after = save_person(conn, actor, before, &v)?;
+        let after = save_person(conn, Author::Person(actor), before, &v)?;
         Ok(RoleSet {
             id,
             role: after.role,
@@ -398,10 +398,59 @@ pub fn change_role(
     })
 }
 
+/// Applies the role a person's groups at the single sign-on provider give them (the group
+/// mapping, at each login) by the rules of `change_role`, audited with `provider` as the
+/// actor: the configuration is the authority, not a logged-in person. Returns the role
+/// before when it changed.
+pub fn change_role_by_provider(
+    conn: &mut PgConnection,
+    id: PersonId,
+    role: Role,
+    provider: &str,
+) -> Result<Option<Role>, CommandError> {
+    crate::db::transaction(conn, |conn| {
+        let before = find_person(conn, id)?;
+        if before.role == role {
+            return Ok(None);
+        }
+        let old = before.role;
+        let manager = manager_email(conn, &before)?;
+        let change = RoleChange {
+            role,
+            username: None,
+            password: None,
+            login_enabled: None,
+        };
+        let v = change
+            .apply_to(&before, manager.as_deref())
+            .map_err(CommandError::Invalid)?;
+        save_person(conn, Author::Provider(provider), before, &v)?;
+        Ok(Some(old))
+    })
+}
+
+/// Who changes a person: a logged-in person, or the sign-in provider's group mapping.
+#[derive(Clone, Copy)]
+enum Author<'a> {
+    Person(&'a Actor),
+    Provider(&'a str),
+}
+
+impl Author<'_> {
+    fn entry(self, action: &str, id: PersonId) -> AuditEntry {
+        match self {
+            Author::Person(actor) => AuditEntry::by(actor, action, "user", Some(id.to_string())),
+            Author::Provider(label) => {
+                AuditEntry::system(action, "user", Some(id.to_string())).actor(None, label)
+            }
+        }
+    }
+}
+
 /// The update itself, inside the caller's transaction; returns the person as saved.
 fn save_person(
     conn: &mut PgConnection,
-    actor: &Actor,
+    actor: Author<'_>,
     before: Person,
     v: &PersonChanges,
 ) -> Result<Person, CommandError> {
@@ -423,7 +472,8 @@ fn save_person(
         .find(id)
         .select(users::password_hash.is_not_null())
         .first(conn)?;
-    if v.role.can_log_in() && !has_password && password_hash.is_none() {
+    let has_login = crate::auth::current_user::has_login(conn, id.0, has_password)?;
+    if v.role.can_log_in() && !has_login && password_hash.is_none() {
         return Err(invalid(
             "password",
             "Set an initial password for someone who can log in.",
@@ -469,7 +519,8 @@ fn save_person(
     if before.role != after.role {
         audit::record(
             conn,
-            AuditEntry::by(actor, "person.role_changed", "user", Some(id.to_string()))
+            actor
+                .entry("person.role_changed", id)
                 .summary(format!(
                     "{}: role {} → {}",
                     after.full_name,
@@ -486,7 +537,8 @@ fn save_person(
     }
     audit::record(
         conn,
-        AuditEntry::by(actor, "person.updated", "user", Some(id.to_string()))
+        actor
+            .entry("person.updated", id)
             .summary(summary)
             .before(person_json(&before))
             .after(person_json(&after)),
