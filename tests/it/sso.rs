@@ -14,7 +14,10 @@ use crate::operations::free_port;
 
 /// The app configured for a provider on `port` (plus `extra`), and the provider itself with
 /// these accounts, PortalOps registered at it with the app's redirect URI.
-async fn setup(extra: &[(&str, &str)], accounts: &[serde_json::Value]) -> (TestApp, OidcProvider) {
+pub(crate) async fn setup(
+    extra: &[(&str, &str)],
+    accounts: &[serde_json::Value],
+) -> (TestApp, OidcProvider) {
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let mut vars = vec![
@@ -37,7 +40,7 @@ fn callback(app: &TestApp) -> String {
 }
 
 /// A directory person with a login role and no password (they only ever sign in with SSO).
-fn sso_only_person(app: &TestApp, username: &str, email: &str, role: &str) -> i64 {
+pub(crate) fn sso_only_person(app: &TestApp, username: &str, email: &str, role: &str) -> i64 {
     diesel::insert_into(users::table)
         .values((
             users::full_name.eq(format!("{username} Example")),
