@@ -133,11 +133,22 @@ pub struct SsoConfig {
     pub button_label: String,
     /// Create an unknown person (just in time) instead of refusing them.
     pub create_unknown: bool,
-    /// Provider group → PortalOps role, in the order written; the highest role a person's
-    /// groups give wins.
-    pub group_roles: Vec<(String, crate::domain::Role)>,
+    /// Provider group → PortalOps role (and scope), in the order written; the highest role
+    /// a person's groups give wins.
+    pub group_roles: Vec<GroupRule>,
     /// How long the discovery document and keys are reused before being fetched again.
     pub discovery_ttl: Duration,
+}
+
+/// One entry of `PORTALOPS_OIDC_GROUP_ROLES`: `group=role`, or with a scope
+/// `group=service_admin:<service name>` / `group=product_admin:<service name>/<product name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRule {
+    pub group: String,
+    pub role: crate::domain::Role,
+    /// The service (Service Administrators) or "service/product" (Product Administrators)
+    /// members of the group run.
+    pub scope: Option<String>,
 }
 
 /// Whether local passwords log in.
@@ -312,7 +323,7 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     ("PORTALOPS_OIDC_CLIENT_SECRET", "(required with an issuer)", "client secret (or PORTALOPS_OIDC_CLIENT_SECRET_FILE: a file holding it)"),
     ("PORTALOPS_OIDC_SCOPES", "openid email profile", "scopes asked for (openid is always included)"),
     ("PORTALOPS_OIDC_GROUPS_CLAIM", "(unset: groups not read)", "ID-token claim listing the person's groups, e.g. groups"),
-    ("PORTALOPS_OIDC_GROUP_ROLES", "(unset: roles kept as set in PortalOps)", "group=role pairs, comma-separated (roles admin, service_admin, product_admin, user), applied at each login"),
+    ("PORTALOPS_OIDC_GROUP_ROLES", "(unset: roles kept as set in PortalOps)", "group=role pairs, comma-separated (roles admin, service_admin, product_admin, user; with a scope service_admin:<service> or product_admin:<service>/<product>), applied at each login"),
     ("PORTALOPS_OIDC_BUTTON_LABEL", "Sign in with SSO", "label of the login page's single sign-on button"),
     ("PORTALOPS_OIDC_CREATE_UNKNOWN", "false", "create a person unknown to the directory at their first login (just in time) instead of refusing them"),
     ("PORTALOPS_OIDC_DISCOVERY_TTL", "3600", "seconds the provider's discovery document and keys are reused (an unknown key id fetches the keys again at once)"),
@@ -704,17 +715,33 @@ fn sso_config(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<SsoConfig>,
     let mut group_roles = Vec::new();
     if let Some(list) = var("PORTALOPS_OIDC_GROUP_ROLES") {
         for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let parsed = pair
-                .rsplit_once('=')
-                .and_then(|(g, r)| Some((g.trim(), crate::domain::Role::parse(r.trim())?)))
-                .filter(|(g, _)| !g.is_empty());
-            let Some((group, role)) = parsed else {
+            let rule = pair.split_once('=').and_then(|(g, r)| {
+                let (role, scope) = match r.split_once(':') {
+                    Some((role, scope)) => (role, Some(scope.trim().to_string())),
+                    None => (r, None),
+                };
+                let role = crate::domain::Role::parse(role.trim())?;
+                let scope_fits = match (&scope, role) {
+                    (None, _) => true,
+                    (Some(s), crate::domain::Role::ServiceAdmin) => !s.is_empty(),
+                    (Some(s), crate::domain::Role::ProductAdmin) => s
+                        .split_once('/')
+                        .is_some_and(|(a, b)| !a.trim().is_empty() && !b.trim().is_empty()),
+                    (Some(_), _) => false,
+                };
+                (!g.trim().is_empty() && scope_fits).then(|| GroupRule {
+                    group: g.trim().to_string(),
+                    role,
+                    scope,
+                })
+            });
+            let Some(rule) = rule else {
                 return Err(ConfigError::new(
                     "PORTALOPS_OIDC_GROUP_ROLES",
-                    format!("'{pair}' is not group=role with a role of admin, service_admin, product_admin or user"),
+                    format!("'{pair}' is not group=role (admin, service_admin, product_admin or user), group=service_admin:<service> or group=product_admin:<service>/<product>"),
                 ));
             };
-            group_roles.push((group.to_string(), role));
+            group_roles.push(rule);
         }
         if groups_claim.is_none() && !group_roles.is_empty() {
             return Err(ConfigError::new(
@@ -931,18 +958,33 @@ mod tests {
             ("PORTALOPS_OIDC_GROUPS_CLAIM", "groups"),
             (
                 "PORTALOPS_OIDC_GROUP_ROLES",
-                "portal-admins=admin, it=service_admin",
+                "portal-admins=admin, it=service_admin, gws=service_admin:Google Workspace, mail=product_admin:Google Workspace/Gmail",
             ),
             ("PORTALOPS_PASSWORD_LOGIN", "rescue"),
             ("PORTALOPS_OIDC_SCOPES", "email groups"),
         ]))
         .expect("valid");
         let s = c.sso.expect("sso");
+        let rule = |g: &str, role, scope: Option<&str>| GroupRule {
+            group: g.into(),
+            role,
+            scope: scope.map(str::to_string),
+        };
         assert_eq!(
             s.group_roles,
             [
-                ("portal-admins".to_string(), crate::domain::Role::Admin),
-                ("it".to_string(), crate::domain::Role::ServiceAdmin)
+                rule("portal-admins", crate::domain::Role::Admin, None),
+                rule("it", crate::domain::Role::ServiceAdmin, None),
+                rule(
+                    "gws",
+                    crate::domain::Role::ServiceAdmin,
+                    Some("Google Workspace")
+                ),
+                rule(
+                    "mail",
+                    crate::domain::Role::ProductAdmin,
+                    Some("Google Workspace/Gmail")
+                ),
             ]
         );
         assert_eq!(s.scopes, ["openid", "email", "groups"]);

@@ -165,8 +165,8 @@ fn find(conn: &mut PgConnection, id: i64) -> Result<Person, AppError> {
         .first(conn)?)
 }
 
-/// The role the person's groups give, by the configured mapping: the highest one named.
-/// `None` when no mapping is configured.
+/// The role the person's groups give, by the configured mapping: the highest one named
+/// (`user` when none is). `None` when no mapping is configured.
 pub fn mapped_role(cfg: &SsoConfig, groups: &[String]) -> Option<Role> {
     if cfg.group_roles.is_empty() {
         return None;
@@ -180,11 +180,24 @@ pub fn mapped_role(cfg: &SsoConfig, groups: &[String]) -> Option<Role> {
     Some(
         cfg.group_roles
             .iter()
-            .filter(|(g, _)| groups.iter().any(|have| have == g))
-            .map(|(_, r)| *r)
+            .filter(|rule| groups.contains(&rule.group))
+            .map(|rule| rule.role)
             .max_by_key(|r| rank(*r))
             .unwrap_or(Role::User),
     )
+}
+
+/// The scopes the person's groups name for `role` (services, or "service/product"), when
+/// any of their rules for it names one: then the mapping decides the scopes; else `None`
+/// and they stay as assigned in PortalOps.
+pub fn mapped_scopes(cfg: &SsoConfig, groups: &[String], role: Role) -> Option<Vec<String>> {
+    let rules: Vec<_> = cfg
+        .group_roles
+        .iter()
+        .filter(|rule| rule.role == role && groups.contains(&rule.group))
+        .collect();
+    let scopes: Vec<String> = rules.iter().filter_map(|r| r.scope.clone()).collect();
+    (!scopes.is_empty()).then_some(scopes)
 }
 
 /// Logs the provider's `identity` in: the person linked to it, else the directory person
@@ -309,6 +322,15 @@ pub fn login(
             apply_role(conn, &person, role, &identity.issuer, &label)?;
         }
         let person = find(conn, user_id)?;
+        if let Some(scopes) = mapped_scopes(cfg, &identity.groups, person.role) {
+            crate::inventory::commands::set_scopes_by_provider(
+                conn,
+                PersonId(user_id),
+                person.role,
+                &scopes,
+                &label,
+            )?;
+        }
         if !person.role.can_log_in() {
             return refuse(
                 conn,

@@ -548,3 +548,85 @@ async fn single_sign_on_routes_are_public() {
         assert_eq!(cb.status, 400, "{}", cb.body);
     }
 }
+
+#[actix_web::test]
+async fn the_group_mapping_sets_service_and_product_scopes_at_each_login() {
+    use portalops::db::schema::{product_admins, service_admins};
+    let (app, op) = setup(
+        &[
+            ("PORTALOPS_OIDC_GROUPS_CLAIM", "groups"),
+            (
+                "PORTALOPS_OIDC_GROUP_ROLES",
+                "gws-admins=service_admin:Google Workspace,slack-admins=service_admin:Slack,\
+                 mail-owners=product_admin:Google Workspace/Gmail,ghost=service_admin:No Such Service",
+            ),
+        ],
+        &[account("pia", "pia@example.com", true, &["gws-admins", "ghost"])],
+    )
+    .await;
+    let gws = app.insert_service("Google Workspace");
+    let slack = app.insert_service("Slack");
+    let gmail = app.insert_product(gws, "Gmail", None);
+    let pia = sso_only_person(&app, "pia", "pia@example.com", "product_admin");
+    let services_of = || -> Vec<i64> {
+        service_admins::table
+            .filter(service_admins::user_id.eq(pia))
+            .select(service_admins::service_id)
+            .order(service_admins::service_id.asc())
+            .load(&mut app.conn())
+            .expect("scopes")
+    };
+    let products_of = || -> Vec<i64> {
+        product_admins::table
+            .filter(product_admins::user_id.eq(pia))
+            .select(product_admins::product_id)
+            .load(&mut app.conn())
+            .expect("scopes")
+    };
+
+    let client = app.client();
+    assert_eq!(sso_login(&app, &op, &client, "pia").await.status, 303);
+    assert_eq!(role_of(&app, pia), "service_admin");
+    assert_eq!(services_of(), [gws], "an unknown service name is skipped");
+    assert_eq!(
+        client
+            .get(&format!("/inventory/services/{gws}"))
+            .await
+            .status,
+        200
+    );
+
+    // Moved from the Google Workspace group to the Slack one.
+    op.set_account(account("pia", "pia@example.com", true, &["slack-admins"]))
+        .await;
+    let client = app.client();
+    assert_eq!(sso_login(&app, &op, &client, "pia").await.status, 303);
+    assert_eq!(services_of(), [slack]);
+    assert_eq!(
+        client
+            .get(&format!("/inventory/services/{gws}"))
+            .await
+            .status,
+        404
+    );
+
+    // Only the mail owners' group: a Product Administrator of Gmail, no service left.
+    op.set_account(account("pia", "pia@example.com", true, &["mail-owners"]))
+        .await;
+    assert_eq!(sso_login(&app, &op, &app.client(), "pia").await.status, 303);
+    assert_eq!(role_of(&app, pia), "product_admin");
+    assert!(services_of().is_empty());
+    assert_eq!(products_of(), [gmail]);
+
+    let actions = app.audit_actions();
+    for expected in [
+        "scope.service_admin_added",
+        "scope.service_admin_removed",
+        "scope.product_admin_added",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected}: {actions:?}"
+        );
+    }
+}
