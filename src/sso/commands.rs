@@ -133,7 +133,10 @@ pub fn record_failure(
             user_id.map(|id| id.to_string()),
         )
         .actor(None, label)
-        .summary(format!("Failed login via SSO: {reason}"))
+        // The provider's error text came through the browser: masked like any input.
+        .summary(crate::domain::card::mask(&format!(
+            "Failed login via SSO: {reason}"
+        )))
         .client_ip(client.ip.as_deref()),
     )
     .map(drop)

@@ -630,3 +630,25 @@ async fn the_group_mapping_sets_service_and_product_scopes_at_each_login() {
         );
     }
 }
+
+#[actix_web::test]
+async fn the_provider_refusing_the_login_shows_why_and_logs_nobody_in() {
+    let (app, _op) = setup(&[], &[]).await;
+    let client = app.client();
+    let start = client.get("/login/sso").await;
+    let re = regex_lite::Regex::new(r"[?&]state=([^&]+)").expect("regex");
+    let state = re.captures(&start.location()).expect("state")[1].to_string();
+    // What the provider sends back when the person cancels at its page.
+    let r = client
+        .get(&format!(
+            "/login/sso/callback?error=access_denied&error_description=End-User+aborted&state={state}"
+        ))
+        .await;
+    assert_refused(&r, 403, "did not sign you in (access_denied)");
+    assert_logged_out(&client).await;
+    let failed = audited(&app, "auth.login_failed");
+    assert!(
+        failed[0].contains("access_denied: End-User aborted"),
+        "{failed:?}"
+    );
+}
