@@ -6,6 +6,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod sealed;
 
 use base64::Engine as _;
 use rand::RngCore as _;

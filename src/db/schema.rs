@@ -107,6 +107,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_links (id) {
+        id -> Int8,
+        user_id -> Int8,
+        purpose -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     services (id) {
         id -> Int8,
         name -> Text,
@@ -385,6 +399,7 @@ diesel::table! {
 }
 
 diesel::joinable!(auth_sessions -> users (user_id));
+diesel::joinable!(login_links -> users (user_id));
 diesel::joinable!(login_throttle -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(products -> services (service_id));
@@ -418,6 +433,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
     imports,
     job_runs,
+    login_links,
     login_throttle,
     notifications,
     onboarding_templates,

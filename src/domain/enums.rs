@@ -137,6 +137,15 @@ impl Role {
 }
 
 text_enum! {
+    /// What an emailed login link is for (`login_links.purpose`): an invitation sets a new
+    /// login's first password; a reset replaces a forgotten one.
+    pub enum LinkPurpose {
+        Invitation = "invitation", "Invitation";
+        Reset = "reset", "Password reset";
+    }
+}
+
+text_enum! {
     /// Where a person is in their time at the company (`users.employment_status`).
     pub enum EmploymentStatus {
         Active = "active", "Active";

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::audit::{self, AuditEntry};
 use crate::auth::current_user::login_allowed_by_status;
+use crate::auth::links::LinkSettings;
 use crate::auth::tokens::{self, IssuedTokens, TokenKeys};
 use crate::config::SsoConfig;
 use crate::db::schema::{identity_links, sso_login_states, users};
@@ -212,9 +213,9 @@ pub fn login(
     keys: &TokenKeys,
     identity: &Identity,
     client: &Client,
-    now: chrono::DateTime<chrono::Utc>,
-    today: chrono::NaiveDate,
+    links: &LinkSettings,
 ) -> Result<Outcome, AppError> {
+    let (now, today) = (links.now, links.today);
     let label = provider_label(&identity.issuer);
     let who = identity
         .email
@@ -322,7 +323,7 @@ pub fn login(
             )?;
         }
         if let Some(role) = mapped_role(cfg, &identity.groups) {
-            apply_role(conn, &person, role, &identity.issuer, &label)?;
+            apply_role(conn, &person, role, &identity.issuer, &label, links)?;
         }
         let person = find(conn, user_id)?;
         if let Some(scopes) = mapped_scopes(cfg, &identity.groups, person.role) {
@@ -383,6 +384,7 @@ fn apply_role(
     role: Role,
     issuer: &str,
     label: &str,
+    links: &LinkSettings,
 ) -> Result<(), AppError> {
     if person.role == role {
         return Ok(());
@@ -402,6 +404,7 @@ fn apply_role(
         PersonId(person.id),
         role,
         label,
+        links,
     ) {
         Ok(_) => Ok(()),
         Err(CommandError::Other(e)) => Err(e),

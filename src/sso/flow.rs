@@ -226,17 +226,9 @@ pub async fn finish(
 
     let cfg = provider.config.clone();
     let keys = state.keys.clone();
-    let clock = state.clock.clone();
+    let links = crate::auth::links::LinkSettings::from_state(state)?;
     let outcome = crate::db::run(&state.pool, move |conn| {
-        commands::login(
-            conn,
-            &cfg,
-            &keys,
-            &identity,
-            &client,
-            clock.now(),
-            clock.today(),
-        )
+        commands::login(conn, &cfg, &keys, &identity, &client, &links)
     })
     .await?;
     match outcome {

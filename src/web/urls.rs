@@ -90,6 +90,8 @@ paths! {
     person(PersonId) => "/directory/", "";
     person_edit(PersonId) => "/directory/", "/edit";
     person_grants(PersonId) => "/directory/", "/grants";
+    /// "Send invitation again" (Admins).
+    person_invitation(PersonId) => "/directory/", "/invitation";
     /// An onboarding's or offboarding's page.
     workflow(WorkflowId) => "/workflows/", "";
     workflow_cancel(WorkflowId) => "/workflows/", "/cancel";
@@ -217,6 +219,7 @@ mod tests {
             (person(PersonId(7)), "/directory/{id}"),
             (person_edit(PersonId(7)), "/directory/{id}/edit"),
             (person_grants(PersonId(7)), "/directory/{id}/grants"),
+            (person_invitation(PersonId(7)), "/directory/{id}/invitation"),
             (workflow(WorkflowId(7)), "/workflows/{id}"),
             (workflow_cancel(WorkflowId(7)), "/workflows/{id}/cancel"),
             (workflow_report(WorkflowId(7)), "/workflows/{id}/report"),
