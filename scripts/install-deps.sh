@@ -28,6 +28,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # faketime: scripts/test.sh runs the suite a second time with the clock years ahead.
 command -v faketime >/dev/null 2>&1 || need+=(faketime)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# Node.js and npm: the OpenID provider the single sign-on tests sign in at (tests/oidc).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"
@@ -35,4 +38,11 @@ if [ "${#need[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The test OpenID provider's packages, exactly as locked (tests/oidc/package-lock.json).
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -d "$here/tests/oidc/node_modules" ]; then
+  echo "installing the test OpenID provider (npm ci in tests/oidc)"
+  (cd "$here/tests/oidc" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -114,10 +114,67 @@ pub struct Config {
     pub outbox_max_attempts: i32,
     /// Run the scheduler thread (several instances may all run it: jobs take a lock).
     pub scheduler: bool,
+    /// Single sign-on with OpenID Connect, when `PORTALOPS_OIDC_ISSUER` is set.
+    pub sso: Option<SsoConfig>,
+    /// Who may log in with a password (`PORTALOPS_PASSWORD_LOGIN`).
+    pub password_login: PasswordLogin,
     /// How long an invitation link (set a first password) stays valid.
     pub invitation_ttl: Duration,
     /// How long a password-reset link stays valid.
     pub password_reset_ttl: Duration,
+}
+
+/// Single sign-on with an OpenID provider (docs/sso.md).
+#[derive(Debug, Clone)]
+pub struct SsoConfig {
+    /// The issuer URL, exactly as the provider's discovery document names it.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scopes: Vec<String>,
+    /// The ID-token claim that lists the person's groups (e.g. `groups`).
+    pub groups_claim: Option<String>,
+    pub button_label: String,
+    /// Create an unknown person (just in time) instead of refusing them.
+    pub create_unknown: bool,
+    /// Provider group → PortalOps role (and scope), in the order written; the highest role
+    /// a person's groups give wins.
+    pub group_roles: Vec<GroupRule>,
+    /// How long the discovery document and keys are reused before being fetched again.
+    pub discovery_ttl: Duration,
+}
+
+/// One entry of `PORTALOPS_OIDC_GROUP_ROLES`: `group=role`, or with a scope
+/// `group=service_admin:<service name>` / `group=product_admin:<service name>/<product name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRule {
+    pub group: String,
+    pub role: crate::domain::Role,
+    /// The service (Service Administrators) or "service/product" (Product Administrators)
+    /// members of the group run.
+    pub scope: Option<String>,
+}
+
+/// Whether local passwords log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordLogin {
+    /// Everyone with a password (the default).
+    On,
+    /// Nobody: everyone signs in with the provider.
+    Off,
+    /// Only this (lower-case) username: the break-glass account.
+    BreakGlass(String),
+}
+
+impl PasswordLogin {
+    /// Whether `username` (lower case) may log in with a password.
+    pub fn allows(&self, username: &str) -> bool {
+        match self {
+            PasswordLogin::On => true,
+            PasswordLogin::Off => false,
+            PasswordLogin::BreakGlass(name) => name == username,
+        }
+    }
 }
 
 /// How to send email.
@@ -275,6 +332,16 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "info",
         "log filter (tracing EnvFilter syntax)",
     ),
+    ("PORTALOPS_OIDC_ISSUER", "(unset: no single sign-on)", "OpenID provider's issuer URL; discovery at <issuer>/.well-known/openid-configuration (docs/sso.md)"),
+    ("PORTALOPS_OIDC_CLIENT_ID", "(required with an issuer)", "client id registered at the provider; redirect URI <public URL>/login/sso/callback"),
+    ("PORTALOPS_OIDC_CLIENT_SECRET", "(required with an issuer)", "client secret (or PORTALOPS_OIDC_CLIENT_SECRET_FILE: a file holding it)"),
+    ("PORTALOPS_OIDC_SCOPES", "openid email profile", "scopes asked for (openid is always included)"),
+    ("PORTALOPS_OIDC_GROUPS_CLAIM", "(unset: groups not read)", "ID-token claim listing the person's groups, e.g. groups"),
+    ("PORTALOPS_OIDC_GROUP_ROLES", "(unset: roles kept as set in PortalOps)", "group=role pairs, comma-separated (roles admin, service_admin, product_admin, user; with a scope service_admin:<service> or product_admin:<service>/<product>), applied at each login"),
+    ("PORTALOPS_OIDC_BUTTON_LABEL", "Sign in with SSO", "label of the login page's single sign-on button"),
+    ("PORTALOPS_OIDC_CREATE_UNKNOWN", "false", "create a person unknown to the directory at their first login (just in time) instead of refusing them"),
+    ("PORTALOPS_OIDC_DISCOVERY_TTL", "3600", "seconds the provider's discovery document and keys are reused (an unknown key id fetches the keys again at once)"),
+    ("PORTALOPS_PASSWORD_LOGIN", "on", "on, off, or a break-glass username: with off only single sign-on logs in; with a username only that account also logs in with its password"),
 ];
 
 impl Config {
@@ -490,6 +557,35 @@ impl Config {
             var("PORTALOPS_TRUSTED_PROXIES"),
         )?;
 
+        let sso = sso_config(&var)?;
+        let password_login = match var("PORTALOPS_PASSWORD_LOGIN").map(|v| v.trim().to_lowercase())
+        {
+            None => PasswordLogin::On,
+            Some(v) if matches!(v.as_str(), "on" | "true" | "yes" | "1") => PasswordLogin::On,
+            Some(v) if matches!(v.as_str(), "off" | "false" | "no" | "0") => PasswordLogin::Off,
+            // A username as the directory allows them (3–64 of a-z 0-9 . _ -).
+            Some(v)
+                if (3..=64).contains(&v.len())
+                    && v.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                    }) =>
+            {
+                PasswordLogin::BreakGlass(v)
+            }
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "PORTALOPS_PASSWORD_LOGIN",
+                    format!("'{v}' is not on, off or a username (the break-glass account)"),
+                ))
+            }
+        };
+        if password_login != PasswordLogin::On && sso.is_none() {
+            return Err(ConfigError::new(
+                "PORTALOPS_PASSWORD_LOGIN",
+                "password login can only be switched off with single sign-on configured (PORTALOPS_OIDC_ISSUER)",
+            ));
+        }
+
         Ok(Self {
             bind,
             database_url,
@@ -518,6 +614,8 @@ impl Config {
             outbox_interval,
             outbox_max_attempts,
             scheduler,
+            sso,
+            password_login,
             invitation_ttl: secs("PORTALOPS_INVITATION_TTL", 7 * 24 * 3600, 60)?,
             password_reset_ttl: secs("PORTALOPS_PASSWORD_RESET_TTL", 3600, 60)?,
         })
@@ -547,6 +645,149 @@ impl Config {
         }
         Ok(from_files)
     }
+}
+
+/// The `PORTALOPS_OIDC_*` variables: all of them, or none but defaults.
+fn sso_config(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<SsoConfig>, ConfigError> {
+    let Some(issuer) = var("PORTALOPS_OIDC_ISSUER").map(|v| v.trim().to_string()) else {
+        for name in [
+            "PORTALOPS_OIDC_CLIENT_ID",
+            "PORTALOPS_OIDC_CLIENT_SECRET",
+            "PORTALOPS_OIDC_CLIENT_SECRET_FILE",
+            "PORTALOPS_OIDC_GROUP_ROLES",
+        ] {
+            if var(name).is_some() {
+                return Err(ConfigError::new(
+                    name,
+                    "is set but PORTALOPS_OIDC_ISSUER is not: set the provider's issuer URL too",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let local = issuer.starts_with("http://127.0.0.1")
+        || issuer.starts_with("http://localhost")
+        || issuer.starts_with("http://[::1]");
+    if !(issuer.starts_with("https://") || local)
+        || issuer.len() < 10
+        || issuer.contains(char::is_whitespace)
+    {
+        return Err(ConfigError::new(
+            "PORTALOPS_OIDC_ISSUER",
+            format!("'{issuer}' is not an https:// URL (plain http only on localhost)"),
+        ));
+    }
+    let client_id = var("PORTALOPS_OIDC_CLIENT_ID")
+        .map(|v| v.trim().to_string())
+        .ok_or_else(|| {
+            ConfigError::new(
+                "PORTALOPS_OIDC_CLIENT_ID",
+                "is required with PORTALOPS_OIDC_ISSUER",
+            )
+        })?;
+    let client_secret = match (
+        var("PORTALOPS_OIDC_CLIENT_SECRET"),
+        var("PORTALOPS_OIDC_CLIENT_SECRET_FILE"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "PORTALOPS_OIDC_CLIENT_SECRET_FILE",
+                "set either PORTALOPS_OIDC_CLIENT_SECRET or PORTALOPS_OIDC_CLIENT_SECRET_FILE, not both",
+            ))
+        }
+        (Some(s), None) => s.trim().to_string(),
+        (None, Some(path)) => std::fs::read_to_string(path.trim())
+            .map_err(|e| {
+                ConfigError::new(
+                    "PORTALOPS_OIDC_CLIENT_SECRET_FILE",
+                    format!("cannot read {}: {e}", path.trim()),
+                )
+            })?
+            .trim()
+            .to_string(),
+        (None, None) => {
+            return Err(ConfigError::new(
+                "PORTALOPS_OIDC_CLIENT_SECRET",
+                "is required with PORTALOPS_OIDC_ISSUER (or PORTALOPS_OIDC_CLIENT_SECRET_FILE)",
+            ))
+        }
+    };
+    if client_secret.is_empty() {
+        return Err(ConfigError::new(
+            "PORTALOPS_OIDC_CLIENT_SECRET_FILE",
+            "the client secret file is empty",
+        ));
+    }
+    let mut scopes: Vec<String> = var("PORTALOPS_OIDC_SCOPES")
+        .unwrap_or_else(|| "openid email profile".into())
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    let groups_claim = var("PORTALOPS_OIDC_GROUPS_CLAIM").map(|v| v.trim().to_string());
+    let mut group_roles = Vec::new();
+    if let Some(list) = var("PORTALOPS_OIDC_GROUP_ROLES") {
+        for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let rule = pair.split_once('=').and_then(|(g, r)| {
+                let (role, scope) = match r.split_once(':') {
+                    Some((role, scope)) => (role, Some(scope.trim().to_string())),
+                    None => (r, None),
+                };
+                let role = crate::domain::Role::parse(role.trim())?;
+                let scope_fits = match (&scope, role) {
+                    (None, _) => true,
+                    (Some(s), crate::domain::Role::ServiceAdmin) => !s.is_empty(),
+                    (Some(s), crate::domain::Role::ProductAdmin) => s
+                        .split_once('/')
+                        .is_some_and(|(a, b)| !a.trim().is_empty() && !b.trim().is_empty()),
+                    (Some(_), _) => false,
+                };
+                (!g.trim().is_empty() && scope_fits).then(|| GroupRule {
+                    group: g.trim().to_string(),
+                    role,
+                    scope,
+                })
+            });
+            let Some(rule) = rule else {
+                return Err(ConfigError::new(
+                    "PORTALOPS_OIDC_GROUP_ROLES",
+                    format!("'{pair}' is not group=role (admin, service_admin, product_admin or user), group=service_admin:<service> or group=product_admin:<service>/<product>"),
+                ));
+            };
+            group_roles.push(rule);
+        }
+        if groups_claim.is_none() && !group_roles.is_empty() {
+            return Err(ConfigError::new(
+                "PORTALOPS_OIDC_GROUPS_CLAIM",
+                "is required with PORTALOPS_OIDC_GROUP_ROLES: name the claim that lists groups",
+            ));
+        }
+    }
+    Ok(Some(SsoConfig {
+        issuer,
+        client_id,
+        client_secret: Secret::new(client_secret.into_bytes()),
+        scopes,
+        groups_claim,
+        button_label: var("PORTALOPS_OIDC_BUTTON_LABEL")
+            .map(|v| v.trim().chars().take(60).collect())
+            .unwrap_or_else(|| "Sign in with SSO".into()),
+        create_unknown: parse_bool(
+            "PORTALOPS_OIDC_CREATE_UNKNOWN",
+            var("PORTALOPS_OIDC_CREATE_UNKNOWN"),
+            false,
+        )?,
+        group_roles,
+        discovery_ttl: Duration::from_secs(parse_num(
+            "PORTALOPS_OIDC_DISCOVERY_TTL",
+            var("PORTALOPS_OIDC_DISCOVERY_TTL"),
+            3600,
+            0,
+        )?),
+    }))
 }
 
 fn check_secret(var: &'static str, value: String, min_len: usize) -> Result<Secret, ConfigError> {
@@ -698,5 +939,143 @@ mod tests {
         assert!(e
             .to_string()
             .starts_with("configuration error: DATABASE_URL"));
+    }
+
+    const SSO: &[(&str, &str)] = &[
+        (
+            "PORTALOPS_OIDC_ISSUER",
+            "https://id.example.com/realms/staff",
+        ),
+        ("PORTALOPS_OIDC_CLIENT_ID", "portalops"),
+        ("PORTALOPS_OIDC_CLIENT_SECRET", "s3cret"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v = SSO.to_vec();
+        v.extend_from_slice(extra);
+        v
+    }
+
+    #[test]
+    fn single_sign_on_is_off_without_an_issuer_and_has_documented_defaults() {
+        let c = cfg(&[]).expect("defaults");
+        assert!(c.sso.is_none());
+        assert_eq!(c.password_login, PasswordLogin::On);
+        let s = cfg(SSO).expect("valid").sso.expect("configured");
+        assert_eq!(s.scopes, ["openid", "email", "profile"]);
+        assert_eq!(s.button_label, "Sign in with SSO");
+        assert!(!s.create_unknown);
+        assert!(s.group_roles.is_empty());
+        assert!(
+            !format!("{s:?}").contains("s3cret"),
+            "the secret never prints"
+        );
+    }
+
+    #[test]
+    fn group_roles_and_password_login_parse() {
+        let c = cfg(&with(&[
+            ("PORTALOPS_OIDC_GROUPS_CLAIM", "groups"),
+            (
+                "PORTALOPS_OIDC_GROUP_ROLES",
+                "portal-admins=admin, it=service_admin, gws=service_admin:Google Workspace, mail=product_admin:Google Workspace/Gmail",
+            ),
+            ("PORTALOPS_PASSWORD_LOGIN", "rescue"),
+            ("PORTALOPS_OIDC_SCOPES", "email groups"),
+        ]))
+        .expect("valid");
+        let s = c.sso.expect("sso");
+        let rule = |g: &str, role, scope: Option<&str>| GroupRule {
+            group: g.into(),
+            role,
+            scope: scope.map(str::to_string),
+        };
+        assert_eq!(
+            s.group_roles,
+            [
+                rule("portal-admins", crate::domain::Role::Admin, None),
+                rule("it", crate::domain::Role::ServiceAdmin, None),
+                rule(
+                    "gws",
+                    crate::domain::Role::ServiceAdmin,
+                    Some("Google Workspace")
+                ),
+                rule(
+                    "mail",
+                    crate::domain::Role::ProductAdmin,
+                    Some("Google Workspace/Gmail")
+                ),
+            ]
+        );
+        assert_eq!(s.scopes, ["openid", "email", "groups"]);
+        assert_eq!(c.password_login, PasswordLogin::BreakGlass("rescue".into()));
+        assert!(c.password_login.allows("rescue") && !c.password_login.allows("alice"));
+        assert!(!PasswordLogin::Off.allows("rescue") && PasswordLogin::On.allows("alice"));
+    }
+
+    #[test]
+    fn bad_single_sign_on_settings_name_their_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("PORTALOPS_OIDC_CLIENT_ID", "x")],
+                "PORTALOPS_OIDC_CLIENT_ID",
+            ),
+            (
+                &[("PORTALOPS_OIDC_ISSUER", "http://id.example.com")],
+                "PORTALOPS_OIDC_ISSUER",
+            ),
+            (
+                &[("PORTALOPS_OIDC_ISSUER", "https://id.example.com")],
+                "PORTALOPS_OIDC_CLIENT_ID",
+            ),
+            (
+                &[
+                    ("PORTALOPS_OIDC_ISSUER", "https://id.example.com"),
+                    ("PORTALOPS_OIDC_CLIENT_ID", "x"),
+                ],
+                "PORTALOPS_OIDC_CLIENT_SECRET",
+            ),
+            (
+                &[("PORTALOPS_PASSWORD_LOGIN", "off")],
+                "PORTALOPS_PASSWORD_LOGIN",
+            ),
+        ];
+        for (vars, expected) in cases {
+            assert_eq!(cfg(vars).unwrap_err().var, *expected, "{vars:?}");
+        }
+        let bad: &[(&'static str, &'static str, &str)] = &[
+            (
+                "PORTALOPS_OIDC_GROUP_ROLES",
+                "admins=root",
+                "PORTALOPS_OIDC_GROUP_ROLES",
+            ),
+            (
+                "PORTALOPS_OIDC_GROUP_ROLES",
+                "admins=admin",
+                "PORTALOPS_OIDC_GROUPS_CLAIM",
+            ),
+            (
+                "PORTALOPS_OIDC_CREATE_UNKNOWN",
+                "perhaps",
+                "PORTALOPS_OIDC_CREATE_UNKNOWN",
+            ),
+            (
+                "PORTALOPS_PASSWORD_LOGIN",
+                "Not A Name!",
+                "PORTALOPS_PASSWORD_LOGIN",
+            ),
+            (
+                "PORTALOPS_OIDC_CLIENT_SECRET_FILE",
+                "/nonexistent/secret",
+                "PORTALOPS_OIDC_CLIENT_SECRET_FILE",
+            ),
+        ];
+        for (name, value, expected) in bad {
+            assert_eq!(
+                cfg(&with(&[(name, value)])).unwrap_err().var,
+                *expected,
+                "{name}={value}"
+            );
+        }
     }
 }

@@ -28,6 +28,7 @@ pub mod notify_pages;
 pub mod payments;
 pub mod settings;
 pub mod setup;
+pub mod sso;
 pub mod startup;
 pub mod sys;
 pub mod telemetry;
@@ -99,7 +100,8 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .configure(workflows::routes)
         .configure(notify_pages::routes)
         .configure(imports::routes)
-        .configure(directory::routes);
+        .configure(directory::routes)
+        .configure(sso::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
@@ -116,6 +118,13 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
         .ok_or_else(|| std::io::Error::other("session key missing or shorter than 64 bytes"))?;
     let workers = state.config.workers;
     let blocking_threads = (state.config.db_pool_size as usize / workers).max(1);
+    // The OpenID provider (discovery cache and HTTP client), shared by every worker.
+    let sso = match state.config.sso.clone() {
+        Some(c) => Some(aw::Data::new(
+            sso::Provider::new(c).map_err(|e| std::io::Error::other(e.to_string()))?,
+        )),
+        None => None,
+    };
     let data = aw::Data::new(state);
     // What follows a grant made from a page (directory and inventory sit below workflows).
     let after_grant: aw::Data<dyn directory::grants::AfterGrant> =
@@ -139,8 +148,11 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
                 .cookie_path("/".to_string())
                 .session_lifecycle(PersistentSession::default().session_ttl(ttl))
                 .build();
-        App::new()
-            .app_data(data.clone())
+        let mut app = App::new();
+        if let Some(p) = &sso {
+            app = app.app_data(p.clone());
+        }
+        app.app_data(data.clone())
             .app_data(after_grant.clone())
             .app_data(
                 aw::FormConfig::default()

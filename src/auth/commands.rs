@@ -143,8 +143,11 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
         .run(move || password::verify(&pw, &stored))
         .await?;
 
+    // With password login switched off, only the break-glass account uses its password.
+    let password_allowed = state.config.password_login.allows(&username);
     let may_log_in = |u: &LoginUser| {
         u.1.is_some()
+            && password_allowed
             && u.3
             && super::current_user::login_allowed_by_status(u.4, u.5, state.clock.today())
             && u.2.can_log_in()

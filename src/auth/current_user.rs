@@ -13,7 +13,9 @@ use super::session as sess;
 use super::tokens::{self, AccessError, RefreshOutcome};
 use crate::authz::{Actor, Role, Scope};
 use crate::clock::Clock;
-use crate::db::schema::{auth_sessions, product_admins, products, service_admins, users};
+use crate::db::schema::{
+    auth_sessions, identity_links, product_admins, products, service_admins, users,
+};
 use crate::domain::EmploymentStatus;
 use crate::error::AppError;
 use crate::web::{client_ip, AppState};
@@ -163,8 +165,8 @@ pub fn load_actor(
     };
     let may_log_in = is_active
         && role.can_log_in()
-        && password_hash.is_some()
-        && login_allowed_by_status(employment_status, end_date, clock.today());
+        && login_allowed_by_status(employment_status, end_date, clock.today())
+        && has_login(conn, id, password_hash.is_some())?;
     if !may_log_in {
         return Ok(None);
     }
@@ -202,6 +204,23 @@ fn load_scope(conn: &mut PgConnection, user_id: i64, role: Role) -> Result<Scope
         },
         Role::Admin | Role::User => Scope::default(),
     })
+}
+
+/// Whether a person has a way to log in: a password (`has_password`), or an identity at the
+/// single sign-on provider linked to them. The one rule for sessions, the calendar feed and
+/// the directory's "someone who can log in needs a password".
+pub fn has_login(
+    conn: &mut PgConnection,
+    user_id: i64,
+    has_password: bool,
+) -> Result<bool, AppError> {
+    if has_password {
+        return Ok(true);
+    }
+    Ok(diesel::select(diesel::dsl::exists(
+        identity_links::table.filter(identity_links::user_id.eq(user_id)),
+    ))
+    .get_result(conn)?)
 }
 
 /// Offboarded people cannot log in, nor can people being offboarded once their last day has
@@ -245,8 +264,8 @@ pub fn actor_without_session(
     };
     if !(is_active
         && role.can_log_in()
-        && hash.is_some()
-        && login_allowed_by_status(status, end_date, today))
+        && login_allowed_by_status(status, end_date, today)
+        && has_login(conn, user_id, hash.is_some())?)
     {
         return Ok(None);
     }

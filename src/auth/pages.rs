@@ -22,6 +22,10 @@ struct LoginPage {
     username: String,
     next: String,
     error: String,
+    /// The single sign-on button's label; empty without single sign-on.
+    sso_label: String,
+    /// Whether the password form is shown (not with password login switched off).
+    password_form: bool,
 }
 
 #[derive(Deserialize)]
@@ -29,8 +33,13 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-pub async fn login_form(session: Session, query: web::Query<NextQuery>) -> AppResult<HttpResponse> {
+pub async fn login_form(
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<NextQuery>,
+) -> AppResult<HttpResponse> {
     render_login(
+        &state,
         &session,
         String::new(),
         query.next.as_deref(),
@@ -40,6 +49,7 @@ pub async fn login_form(session: Session, query: web::Query<NextQuery>) -> AppRe
 }
 
 fn render_login(
+    state: &AppState,
     session: &Session,
     username: String,
     next: Option<&str>,
@@ -51,6 +61,13 @@ fn render_login(
         username,
         next: safe_next(next).unwrap_or_default(),
         error,
+        sso_label: state
+            .config
+            .sso
+            .as_ref()
+            .map(|s| s.button_label.clone())
+            .unwrap_or_default(),
+        password_form: state.config.password_login != crate::config::PasswordLogin::Off,
     };
     html(status, page.render())
 }
@@ -77,6 +94,7 @@ pub async fn login(
     if username.is_empty() || form.password.is_empty() {
         let msg = "Enter your username and password.".to_string();
         return render_login(
+            &state,
             &session,
             username,
             Some(&form.next),
@@ -105,7 +123,16 @@ pub async fn login(
         Err(AppError::TooManyRequests {
             message,
             retry_after_secs,
-        }) => return refused(&session, username, &form.next, message, retry_after_secs),
+        }) => {
+            return refused(
+                &state,
+                &session,
+                username,
+                &form.next,
+                message,
+                retry_after_secs,
+            )
+        }
         Err(e) => return Err(e),
     };
     match outcome {
@@ -130,6 +157,7 @@ pub async fn login(
             Ok(resp)
         }
         LoginOutcome::Failed => render_login(
+            &state,
             &session,
             username,
             Some(&form.next),
@@ -139,13 +167,21 @@ pub async fn login(
         LoginOutcome::Locked { retry_after_secs } => {
             let minutes = retry_after_secs.div_ceil(60);
             let msg = format!("Too many failed attempts. Try again in {minutes} minute(s).");
-            refused(&session, username, &form.next, msg, retry_after_secs)
+            refused(
+                &state,
+                &session,
+                username,
+                &form.next,
+                msg,
+                retry_after_secs,
+            )
         }
     }
 }
 
 /// The login form again with a 429, the reason and `Retry-After`.
 fn refused(
+    state: &AppState,
     session: &Session,
     username: String,
     next: &str,
@@ -153,6 +189,7 @@ fn refused(
     retry_after_secs: u64,
 ) -> AppResult<HttpResponse> {
     let mut resp = render_login(
+        state,
         session,
         username,
         Some(next),

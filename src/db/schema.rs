@@ -49,6 +49,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    identity_links (id) {
+        id -> Int8,
+        user_id -> Int8,
+        issuer -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_login_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sso_login_states (state_hash) {
+        state_hash -> Bytea,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        redirect_uri -> Text,
+        next_path -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_throttle (key) {
         key -> Text,
         failures -> Int4,
@@ -412,6 +435,7 @@ diesel::joinable!(service_admins -> users (user_id));
 diesel::joinable!(product_admins -> products (product_id));
 diesel::joinable!(product_admins -> users (user_id));
 diesel::joinable!(access_grants -> products (product_id));
+diesel::joinable!(identity_links -> users (user_id));
 diesel::joinable!(product_seat_counts -> products (product_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -420,6 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
     exchange_rates,
     handovers,
+    identity_links,
     attachments,
     billing_records,
     audit_log,
@@ -439,6 +464,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminders_sent,
     service_admins,
     services,
+    sso_login_states,
     tasks,
     template_products,
     untrusted_forwarders,

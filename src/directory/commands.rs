@@ -369,7 +369,7 @@ pub fn update_person(
     authorize(actor, Action::ManagePeople)?;
     crate::db::transaction(conn, |conn| {
         let before = find_person(conn, id)?;
-        let (_, invitation_sent) = save_person(conn, actor, before, &v, links)?;
+        let (_, invitation_sent) = save_person(conn, Author::Person(actor), before, &v, links)?;
         Ok(Saved {
             value: (),
             invitation_sent,
@@ -405,7 +405,7 @@ pub fn change_role(
         let v = change
             .apply_to(&before, manager.as_deref())
             .map_err(CommandError::Invalid)?;
-        let (after, invitation_sent) = save_person(conn, actor, before, &v, links)?;
+        let (after, invitation_sent) = save_person(conn, Author::Person(actor), before, &v, links)?;
         Ok(RoleSet {
             id,
             role: after.role,
@@ -416,12 +416,62 @@ pub fn change_role(
     })
 }
 
+/// Applies the role a person's groups at the single sign-on provider give them (the group
+/// mapping, at each login) by the rules of `change_role`, audited with `provider` as the
+/// actor: the configuration is the authority, not a logged-in person. Returns the role
+/// before when it changed.
+pub fn change_role_by_provider(
+    conn: &mut PgConnection,
+    id: PersonId,
+    role: Role,
+    provider: &str,
+    links: &LinkSettings,
+) -> Result<Option<Role>, CommandError> {
+    crate::db::transaction(conn, |conn| {
+        let before = find_person(conn, id)?;
+        if before.role == role {
+            return Ok(None);
+        }
+        let old = before.role;
+        let manager = manager_email(conn, &before)?;
+        let change = RoleChange {
+            role,
+            username: None,
+            password: None,
+            login_enabled: None,
+        };
+        let v = change
+            .apply_to(&before, manager.as_deref())
+            .map_err(CommandError::Invalid)?;
+        save_person(conn, Author::Provider(provider), before, &v, links)?;
+        Ok(Some(old))
+    })
+}
+
+/// Who changes a person: a logged-in person, or the sign-in provider's group mapping.
+#[derive(Clone, Copy)]
+enum Author<'a> {
+    Person(&'a Actor),
+    Provider(&'a str),
+}
+
+impl Author<'_> {
+    fn entry(self, action: &str, id: PersonId) -> AuditEntry {
+        match self {
+            Author::Person(actor) => AuditEntry::by(actor, action, "user", Some(id.to_string())),
+            Author::Provider(label) => {
+                AuditEntry::system(action, "user", Some(id.to_string())).actor(None, label)
+            }
+        }
+    }
+}
+
 /// The update itself, inside the caller's transaction; returns the person as saved, and
 /// whether an invitation to set a password was emailed (someone who may log in now, with
 /// no password and no invitation still valid).
 fn save_person(
     conn: &mut PgConnection,
-    actor: &Actor,
+    actor: Author<'_>,
     before: Person,
     v: &PersonChanges,
     links: &LinkSettings,
@@ -485,7 +535,8 @@ fn save_person(
     if before.role != after.role {
         audit::record(
             conn,
-            AuditEntry::by(actor, "person.role_changed", "user", Some(id.to_string()))
+            actor
+                .entry("person.role_changed", id)
                 .summary(format!(
                     "{}: role {} → {}",
                     after.full_name,
@@ -502,11 +553,19 @@ fn save_person(
     }
     audit::record(
         conn,
-        AuditEntry::by(actor, "person.updated", "user", Some(id.to_string()))
+        actor
+            .entry("person.updated", id)
             .summary(summary)
             .before(person_json(&before))
             .after(person_json(&after)),
     )?;
-    let invitation_sent = login_links::invite_if_needed(conn, links, actor, id)?;
+    // Someone who signs in with the provider (a linked identity) needs no invitation, nor
+    // does a change the provider's group mapping made at their login.
+    let invitation_sent = match actor {
+        Author::Person(a) if !crate::auth::current_user::has_login(conn, id.0, false)? => {
+            login_links::invite_if_needed(conn, links, a, id)?
+        }
+        _ => false,
+    };
     Ok((after, invitation_sent))
 }

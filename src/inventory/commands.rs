@@ -587,6 +587,147 @@ pub fn change_admin(
     })
 }
 
+/// Sets exactly which services (`role` Service Administrator; `names` are service names) or
+/// products (Product Administrator; "service/product") a person runs, as the single sign-on
+/// group mapping names them at a login: the configuration is the authority, `label` the
+/// audit actor. Each addition and removal is audited as `change_admin` audits it; names
+/// that match nothing are logged and skipped.
+pub fn set_scopes_by_provider(
+    conn: &mut PgConnection,
+    person: PersonId,
+    role: Role,
+    names: &[String],
+    label: &str,
+) -> Result<(), AppError> {
+    let mut wanted: Vec<(i64, String)> = Vec::new();
+    for name in names {
+        let found: Option<i64> = match role {
+            Role::ServiceAdmin => services::table
+                .filter(services::name.eq(name.trim()))
+                .select(services::id)
+                .first::<ServiceId>(conn)
+                .optional()?
+                .map(|id| id.0),
+            Role::ProductAdmin => {
+                let (service, product) = name.split_once('/').unwrap_or((name, ""));
+                products::table
+                    .inner_join(services::table)
+                    .filter(services::name.eq(service.trim()))
+                    .filter(products::name.eq(product.trim()))
+                    .select(products::id)
+                    .first::<ProductId>(conn)
+                    .optional()?
+                    .map(|id| id.0)
+            }
+            Role::Admin | Role::User => return Ok(()),
+        };
+        match found {
+            Some(id) if !wanted.iter().any(|(w, _)| *w == id) => wanted.push((id, name.clone())),
+            Some(_) => {}
+            None => {
+                tracing::warn!(name = %name, "single sign-on group mapping names no such {}", if role == Role::ServiceAdmin { "service" } else { "product" })
+            }
+        }
+    }
+    let current: Vec<i64> = match role {
+        Role::ServiceAdmin => service_admins::table
+            .filter(service_admins::user_id.eq(person))
+            .select(service_admins::service_id)
+            .load::<ServiceId>(conn)?
+            .into_iter()
+            .map(|id| id.0)
+            .collect(),
+        _ => product_admins::table
+            .filter(product_admins::user_id.eq(person))
+            .select(product_admins::product_id)
+            .load::<ProductId>(conn)?
+            .into_iter()
+            .map(|id| id.0)
+            .collect(),
+    };
+    let kind = if role == Role::ServiceAdmin {
+        "service"
+    } else {
+        "product"
+    };
+    let full_name: String = users::table
+        .find(person)
+        .select(users::full_name)
+        .first(conn)?;
+    let record = |conn: &mut PgConnection, id: i64, what: &str, add: bool| {
+        let (change, summary) = if add {
+            (
+                "added",
+                format!("{full_name} now runs {kind} '{what}' (single sign-on group)"),
+            )
+        } else {
+            (
+                "removed",
+                format!("{full_name} no longer runs {kind} '{what}' (single sign-on group)"),
+            )
+        };
+        audit::record(
+            conn,
+            AuditEntry::system(
+                &format!("scope.{role}_{change}"),
+                "user",
+                Some(person.to_string()),
+            )
+            .actor(None, label)
+            .summary(summary)
+            .after(json!({ format!("{kind}_id"): id, "user_id": person.get(), "assigned": add })),
+        )
+        .map(drop)
+    };
+    for (id, name) in &wanted {
+        if current.contains(id) {
+            continue;
+        }
+        match role {
+            Role::ServiceAdmin => diesel::insert_into(service_admins::table)
+                .values(ServiceAdminRow {
+                    user_id: person,
+                    service_id: ServiceId(*id),
+                })
+                .on_conflict_do_nothing()
+                .execute(conn)?,
+            _ => diesel::insert_into(product_admins::table)
+                .values(ProductAdminRow {
+                    user_id: person,
+                    product_id: ProductId(*id),
+                })
+                .on_conflict_do_nothing()
+                .execute(conn)?,
+        };
+        record(conn, *id, name, true)?;
+    }
+    for id in current
+        .iter()
+        .filter(|id| !wanted.iter().any(|(w, _)| w == *id))
+    {
+        let what: String = match role {
+            Role::ServiceAdmin => {
+                diesel::delete(service_admins::table.find((person, ServiceId(*id))))
+                    .execute(conn)?;
+                services::table
+                    .find(ServiceId(*id))
+                    .select(services::name)
+                    .first(conn)?
+            }
+            _ => {
+                diesel::delete(product_admins::table.find((person, ProductId(*id))))
+                    .execute(conn)?;
+                products::table
+                    .find(ProductId(*id))
+                    .select(products::name)
+                    .first(conn)?
+            }
+        };
+        record(conn, *id, &what, false)?;
+    }
+    Ok(())
+}
+
 /// `change_admin` by bare ids, as the roles API and handovers call it: the role is checked
 /// first (403 for non-Admins, in or out of scope), as it always was.
 fn change_admin_by_ids(

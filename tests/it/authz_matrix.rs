@@ -285,6 +285,10 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", "/account/tokens/999999/revoke".into(), none(),                                     [404, 404, 404, 404, 404, 303]),
         ("GET", "/settings/tokens".into(), none(),                                                   [200, 403, 403, 403, 403, 303]),
         ("POST", "/settings/tokens/999999/revoke".into(), none(),                                    [404, 403, 403, 403, 403, 303]),
+        // Single sign-on is public; without a provider configured (as here) it is not there
+        // (with one: tests/it/sso.rs, `single_sign_on_routes_are_public`).
+        ("GET", "/login/sso".into(), none(),                                                         [404, 404, 404, 404, 404, 404]),
+        ("GET", "/login/sso/callback?state=x&code=y".into(), none(),                                 [404, 404, 404, 404, 404, 404]),
         ("POST", format!("/workflows/{}/cancel", f.w1), kv(&[("reason", "matrix")]),                [303, 403, 403, 403, 403, 303]),
         // Last: revoking changes state (later allowed actors see "already revoked", 303 too).
         ("POST", format!("/grants/{}/revoke", f.g1), kv(&[("return_to", "/")]),                     [303, 303, 404, 303, 404, 303]),

@@ -1040,6 +1040,57 @@ async fn the_api_reference_is_reached_from_the_footer_and_its_links_work() {
     b.close().await.expect("close");
 }
 
+#[actix_web::test]
+async fn sso_first_login_through_the_providers_page_in_a_real_browser() {
+    let (app, _op) = crate::sso::setup(
+        &[("PORTALOPS_OIDC_BUTTON_LABEL", "Sign in with Example ID")],
+        &[crate::common::oidc::account(
+            "sub-paula",
+            "paula@example.com",
+            true,
+            &[],
+        )],
+    )
+    .await;
+    crate::sso::sso_only_person(&app, "paula", "paula@example.com", "admin");
+    let (b, _driver) = browser().await;
+
+    b.goto(&format!("{}/login", app.base_url))
+        .await
+        .expect("open");
+    let button = wait_for(&b, "#sso-login").await;
+    assert_eq!(
+        button.text().await.expect("text"),
+        "Sign in with Example ID"
+    );
+    save_screenshot("login-sso", &b.screenshot().await.expect("screenshot"));
+    b.set_window_size(390, 844).await.expect("narrow");
+    save_screenshot("login-sso-390", &b.screenshot().await.expect("screenshot"));
+    b.set_window_size(1280, 900).await.expect("wide");
+
+    // The provider's own sign-in page (oidc-provider's development page: any password).
+    click(&b, "#sso-login").await;
+    wait_for(&b, "input[name=login]").await;
+    fill(&b, "input[name=login]", "sub-paula").await;
+    fill(&b, "input[name=password]", "anything").await;
+    click(&b, "button.login-submit").await;
+
+    // Back on PortalOps, logged in as the directory person with that verified email.
+    wait_for_text(&b, "body", "paula Example").await;
+    let url = b.current_url().await.expect("url");
+    assert_eq!(url.as_str(), format!("{}/", app.base_url));
+    save_screenshot("sso-dashboard", &b.screenshot().await.expect("screenshot"));
+    let linked: i64 = {
+        use diesel::prelude::*;
+        portalops::db::schema::identity_links::table
+            .count()
+            .get_result(&mut app.conn())
+            .expect("links")
+    };
+    assert_eq!(linked, 1);
+    b.close().await.expect("close");
+}
+
 /// Invitation → set password → log in. An Admin gives a colleague a login without a
 /// password; the invitation's link (from the real SMTP message) opens the set-password
 /// page, at desktop and phone sizes; the colleague chooses a password and logs in with it.

@@ -24,5 +24,6 @@ mod reminders;
 mod security;
 mod sessions;
 mod setup;
+mod sso;
 mod tokens;
 mod workflows;

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod logs;
+pub mod oidc;
 pub mod smtp;
 
 use std::net::TcpListener;

@@ -1,0 +1,2 @@
+DROP TABLE identity_links;
+DROP TABLE sso_login_states;
