@@ -1,7 +1,7 @@
 //! Authentication: password hashing and policy, JWT access tokens and rotating refresh
 //! tokens kept in the session cookie, CSRF protection, login throttling (with known devices,
-//! untrusted-proxy warnings and the Admins' unlock page), and the login, logout and
-//! first-run pages.
+//! untrusted-proxy warnings and the Admins' unlock page), two-factor login (TOTP), and the
+//! login, logout and first-run pages.
 
 pub mod commands;
 pub mod current_user;
@@ -12,6 +12,7 @@ pub mod locks;
 pub mod pages;
 pub mod throttle;
 pub mod tokens;
+pub mod two_factor;
 
 pub use crate::crypto::{constant_time_eq, password, random_bytes, random_token, sha256};
 pub use crate::web::{csrf, session};
@@ -24,5 +25,6 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/login", aw::post().to(pages::login))
         .route("/logout", aw::post().to(pages::logout))
         .route("/settings/logins", aw::get().to(lock_pages::page))
-        .route("/settings/logins/unlock", aw::post().to(lock_pages::unlock));
+        .route("/settings/logins/unlock", aw::post().to(lock_pages::unlock))
+        .configure(two_factor::routes);
 }

@@ -90,6 +90,8 @@ paths! {
     person(PersonId) => "/directory/", "";
     person_edit(PersonId) => "/directory/", "/edit";
     person_grants(PersonId) => "/directory/", "/grants";
+    /// An Admin removes the person's second factor (with their own password).
+    person_two_factor_reset(PersonId) => "/directory/", "/two-factor/reset";
     /// An onboarding's or offboarding's page.
     workflow(WorkflowId) => "/workflows/", "";
     workflow_cancel(WorkflowId) => "/workflows/", "/cancel";
@@ -152,6 +154,7 @@ mod tests {
         include_str!("../imports/mod.rs"),
         include_str!("../payments/mod.rs"),
         include_str!("../settings.rs"),
+        include_str!("../auth/two_factor/mod.rs"),
     ];
 
     #[test]
@@ -217,6 +220,10 @@ mod tests {
             (person(PersonId(7)), "/directory/{id}"),
             (person_edit(PersonId(7)), "/directory/{id}/edit"),
             (person_grants(PersonId(7)), "/directory/{id}/grants"),
+            (
+                person_two_factor_reset(PersonId(7)),
+                "/directory/{id}/two-factor/reset",
+            ),
             (workflow(WorkflowId(7)), "/workflows/{id}"),
             (workflow_cancel(WorkflowId(7)), "/workflows/{id}/cancel"),
             (workflow_report(WorkflowId(7)), "/workflows/{id}/report"),
