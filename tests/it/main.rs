@@ -23,4 +23,5 @@ mod reminders;
 mod security;
 mod sessions;
 mod setup;
+mod two_factor;
 mod workflows;
