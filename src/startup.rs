@@ -65,7 +65,7 @@ pub fn check_shared_secrets(
         .get_result(conn)
         .map_err(db)?;
     if stored.value == fingerprint {
-        return Ok(());
+        return check_encryption_key(conn, config, generated);
     }
     if generated {
         return Err(format!(

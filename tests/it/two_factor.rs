@@ -531,3 +531,53 @@ fn pg_dump(db_url: &str) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Instances must share the encryption key like the other secrets; once a two-factor
+/// secret is stored with it, another key is refused even from the environment.
+#[test]
+fn start_up_refuses_an_encryption_key_that_cannot_open_the_stored_secrets() {
+    use diesel::Connection as _;
+    use portalops::startup::check_shared_secrets;
+    let url = crate::common::fresh_database();
+    let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+    let first = crate::common::test_config(&[]);
+    let other = crate::common::test_config(&[(
+        "PORTALOPS_ENCRYPTION_KEY",
+        "another-encryption-key-long-enough-987654321",
+    )]);
+    check_shared_secrets(&mut conn, &first, true).expect("recorded");
+    let err = check_shared_secrets(&mut conn, &other, true).expect_err("generated and different");
+    assert!(err.contains("PORTALOPS_ENCRYPTION_KEY"), "{err}");
+    check_shared_secrets(&mut conn, &other, false).expect("set in the environment, nothing stored");
+    check_shared_secrets(&mut conn, &first, false).expect("and back");
+
+    let user: i64 = diesel::sql_query(
+        "INSERT INTO users (full_name, email, username, role) \
+         VALUES ('K Key', 'k@example.com', 'kkey', 'admin') RETURNING id",
+    )
+    .get_result::<Id>(&mut conn)
+    .expect("user")
+    .id;
+    diesel::insert_into(portalops::db::schema::user_totp::table)
+        .values((
+            portalops::db::schema::user_totp::user_id.eq(user),
+            portalops::db::schema::user_totp::secret_ciphertext.eq(vec![1u8, 2, 3]),
+            portalops::db::schema::user_totp::secret_nonce.eq(vec![0u8; 12]),
+            portalops::db::schema::user_totp::created_at.eq(portalops::clock::now()),
+        ))
+        .execute(&mut conn)
+        .expect("a stored secret");
+    let err = check_shared_secrets(&mut conn, &other, false)
+        .expect_err("a stored secret needs its key");
+    assert!(
+        err.contains("PORTALOPS_ENCRYPTION_KEY") && err.contains("two-factor"),
+        "{err}"
+    );
+    check_shared_secrets(&mut conn, &first, false).expect("the right key");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
