@@ -88,7 +88,9 @@ pub enum Action {
     ManageOwnTwoFactor,
     /// Remove someone else's second factor (a lost phone): Admins, with their own password,
     /// and never for a person of a higher role than their own.
-    ResetSecondFactor { target: Role },
+    ResetSecondFactor {
+        target: Role,
+    },
 }
 
 /// Roles in order of power: nobody acts on the second factor of a higher one.
@@ -265,7 +267,12 @@ mod tests {
             (ManagePeople, &[Admin]),
             (ManageOwnTwoFactor, &[Admin, ServiceAdmin, ProductAdmin]),
             (ResetSecondFactor { target: Admin }, &[Admin]),
-            (ResetSecondFactor { target: ServiceAdmin }, &[Admin]),
+            (
+                ResetSecondFactor {
+                    target: ServiceAdmin,
+                },
+                &[Admin],
+            ),
             (ResetSecondFactor { target: User }, &[Admin]),
         ];
         for (action, allowed) in table {
@@ -285,13 +292,19 @@ mod tests {
     fn no_role_resets_the_second_factor_of_a_higher_one() {
         for actor_role in Role::ALL {
             for target in Role::ALL {
-                let allowed =
-                    authorize(&actor(*actor_role), Action::ResetSecondFactor { target: *target })
-                        .is_ok();
+                let allowed = authorize(
+                    &actor(*actor_role),
+                    Action::ResetSecondFactor { target: *target },
+                )
+                .is_ok();
                 if rank(*target) > rank(*actor_role) {
                     assert!(!allowed, "{actor_role:?} must not reset {target:?}");
                 }
-                assert_eq!(allowed, *actor_role == Role::Admin, "{actor_role:?} → {target:?}");
+                assert_eq!(
+                    allowed,
+                    *actor_role == Role::Admin,
+                    "{actor_role:?} → {target:?}"
+                );
             }
         }
     }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{ApiResult, ApiUser, Json, Problem};
 use crate::auth::commands::{self, LoginAttempt, LoginOutcome};
 use crate::auth::forwarding;
-use crate::auth::two_factor::{self, login::CodeAttempt, login::SecondStep};
 use crate::auth::tokens::{self, RefreshOutcome};
+use crate::auth::two_factor::{self, login::CodeAttempt, login::SecondStep};
 use crate::authz::Role;
 use crate::web::{client_ip, AppState};
 
@@ -94,7 +94,10 @@ pub async fn login(
     if body.password.is_empty() {
         return Err(Problem::invalid("password", "Enter your password."));
     }
-    let totp = body.totp.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let totp = body
+        .totp
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
     let attempt = LoginAttempt {
         username,
         password: body.password,

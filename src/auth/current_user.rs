@@ -43,7 +43,11 @@ impl FromRequest for EnrollingUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(&req, Gate::AllowEnrolment).await.map(EnrollingUser) })
+        Box::pin(async move {
+            authenticate(&req, Gate::AllowEnrolment)
+                .await
+                .map(EnrollingUser)
+        })
     }
 }
 

@@ -23,8 +23,16 @@ fn rfc_6238_vectors_through_the_verification_code_path() {
     ] {
         assert_eq!(code_at(secret, 8, t), code, "T = {t}");
         // People type six digits: the same HOTP value's last six.
-        assert_eq!(matching_step(secret, &code[2..], t), Some(t / 30), "T = {t}");
-        assert_eq!(matching_step(secret, &code[2..], t + 90), None, "T = {t} + 90 s");
+        assert_eq!(
+            matching_step(secret, &code[2..], t),
+            Some(t / 30),
+            "T = {t}"
+        );
+        assert_eq!(
+            matching_step(secret, &code[2..], t + 90),
+            None,
+            "T = {t} + 90 s"
+        );
     }
 }
 
@@ -129,14 +137,25 @@ async fn after_enrolment_a_login_needs_the_code_and_has_no_session_before_it() {
     assert_eq!(r.location(), "/login/two-factor", "the code is asked for");
     let protected = c.get("/inventory").await;
     assert_eq!(protected.status, 303, "no session after the password alone");
-    assert!(protected.location().starts_with("/login"), "{}", protected.location());
+    assert!(
+        protected.location().starts_with("/login"),
+        "{}",
+        protected.location()
+    );
 
     app.state.clock.set(Some(at(t + 31)));
     let wrong = c
-        .submit("/login/two-factor", "/login/two-factor", &[("code", "000000")])
+        .submit(
+            "/login/two-factor",
+            "/login/two-factor",
+            &[("code", "000000")],
+        )
         .await;
     assert_eq!(wrong.status, 401);
-    assert!(wrong.body.contains("code-error"), "the error is next to the field");
+    assert!(
+        wrong.body.contains("code-error"),
+        "the error is next to the field"
+    );
     assert_eq!(c.get("/inventory").await.status, 303);
 
     let ok = c
@@ -154,7 +173,11 @@ async fn after_enrolment_a_login_needs_the_code_and_has_no_session_before_it() {
         "{logins:?}"
     );
     let actions = app.audit_actions();
-    for a in ["two_factor.enrolment_started", "two_factor.enabled", "auth.login_failed"] {
+    for a in [
+        "two_factor.enrolment_started",
+        "two_factor.enabled",
+        "auth.login_failed",
+    ] {
         assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
     }
 }
@@ -175,7 +198,10 @@ async fn a_wrong_confirmation_code_turns_nothing_on() {
             .await;
         assert_eq!(r.status, 422, "{typed:?}");
         assert!(r.body.contains("id=\"code-error\""), "{typed:?}");
-        assert!(r.body.contains("id=\"totp-secret\""), "the set-up is still shown");
+        assert!(
+            r.body.contains("id=\"totp-secret\""),
+            "the set-up is still shown"
+        );
     }
     assert!(!has_factor(&app, "ben"));
     let fresh = app.client();
@@ -221,10 +247,21 @@ async fn codes_are_single_use_within_a_window_of_one_step_either_side() {
     let fresh = code(&secret, t + 300);
     let (a, b) = (app.client(), app.client());
     for x in [&a, &b] {
-        assert_eq!(x.login("cy", PASSWORD).await.location(), "/login/two-factor");
+        assert_eq!(
+            x.login("cy", PASSWORD).await.location(),
+            "/login/two-factor"
+        );
     }
-    let token_a = a.get("/login/two-factor").await.csrf_token().expect("token");
-    let token_b = b.get("/login/two-factor").await.csrf_token().expect("token");
+    let token_a = a
+        .get("/login/two-factor")
+        .await
+        .csrf_token()
+        .expect("token");
+    let token_b = b
+        .get("/login/two-factor")
+        .await
+        .csrf_token()
+        .expect("token");
     let fa = [("csrf_token", token_a.as_str()), ("code", fresh.as_str())];
     let fb = [("csrf_token", token_b.as_str()), ("code", fresh.as_str())];
     let (ra, rb) = futures_util::future::join(
@@ -234,7 +271,11 @@ async fn codes_are_single_use_within_a_window_of_one_step_either_side() {
     .await;
     let mut statuses = [ra.status, rb.status];
     statuses.sort_unstable();
-    assert_eq!(statuses, [303, 401], "exactly one of the racing requests logs in");
+    assert_eq!(
+        statuses,
+        [303, 401],
+        "exactly one of the racing requests logs in"
+    );
 }
 
 /// Eight wrong codes at once after a right password: at most the throttle's limit (5) are
@@ -248,12 +289,25 @@ async fn concurrent_wrong_codes_are_checked_at_most_the_limit() {
     let (secret, _) = enrol(&app, &owner, t).await;
     app.state.clock.set(Some(at(t + 60)));
     let c = app.client();
-    assert_eq!(c.login("dee", PASSWORD).await.location(), "/login/two-factor");
-    let token = c.get("/login/two-factor").await.csrf_token().expect("token");
-    let before = app.audit_actions().iter().filter(|a| *a == "auth.login_failed").count();
-    let wrong = ["111111", "222222", "333333", "444444", "555555", "666666", "777777", "888888"];
+    assert_eq!(
+        c.login("dee", PASSWORD).await.location(),
+        "/login/two-factor"
+    );
+    let token = c
+        .get("/login/two-factor")
+        .await
+        .csrf_token()
+        .expect("token");
+    let before = app
+        .audit_actions()
+        .iter()
+        .filter(|a| *a == "auth.login_failed")
+        .count();
+    let wrong = [
+        "111111", "222222", "333333", "444444", "555555", "666666", "777777", "888888",
+    ];
     let posts = wrong.iter().map(|w| {
-        let fields = vec![("csrf_token", token.clone()), ("code", w.to_string())];
+        let fields = [("csrf_token", token.clone()), ("code", w.to_string())];
         let c = c.clone();
         async move {
             let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -261,10 +315,25 @@ async fn concurrent_wrong_codes_are_checked_at_most_the_limit() {
         }
     });
     let statuses = futures_util::future::join_all(posts).await;
-    let checked = app.audit_actions().iter().filter(|a| *a == "auth.login_failed").count() - before;
-    assert!((1..=5).contains(&checked), "{checked} checked: {statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), checked, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+    let checked = app
+        .audit_actions()
+        .iter()
+        .filter(|a| *a == "auth.login_failed")
+        .count()
+        - before;
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} checked: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        checked,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
     let right = c
         .submit(
             "/login/two-factor",
@@ -272,7 +341,10 @@ async fn concurrent_wrong_codes_are_checked_at_most_the_limit() {
             &[("code", &code(&secret, t + 60))],
         )
         .await;
-    assert_eq!(right.status, 429, "locked: the right code is not checked either");
+    assert_eq!(
+        right.status, 429,
+        "locked: the right code is not checked either"
+    );
     assert!(right.header("retry-after").is_some());
 }
 
@@ -294,8 +366,16 @@ async fn a_recovery_code_logs_in_once() {
         summaries(&app, "auth.login")
     );
     c.logout().await;
-    assert_eq!(login_with_code(&c, "eve", &codes[3]).await.status, 401, "used");
-    assert_eq!(login_with_code(&c, "eve", &codes[4]).await.status, 303, "another one");
+    assert_eq!(
+        login_with_code(&c, "eve", &codes[3]).await.status,
+        401,
+        "used"
+    );
+    assert_eq!(
+        login_with_code(&c, "eve", &codes[4]).await.status,
+        303,
+        "another one"
+    );
 
     // New codes (with the password) replace the old ones.
     let r = owner
@@ -316,8 +396,15 @@ async fn a_recovery_code_logs_in_once() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("<li><code>"));
     c.logout().await;
-    assert_eq!(login_with_code(&c, "eve", &codes[5]).await.status, 401, "replaced");
-    assert!(app.audit_actions().iter().any(|a| a == "two_factor.recovery_codes_renewed"));
+    assert_eq!(
+        login_with_code(&c, "eve", &codes[5]).await.status,
+        401,
+        "replaced"
+    );
+    assert!(app
+        .audit_actions()
+        .iter()
+        .any(|a| a == "two_factor.recovery_codes_renewed"));
 }
 
 #[actix_web::test]
@@ -337,20 +424,35 @@ async fn the_api_login_asks_for_the_code_and_counts_wrong_ones() {
     };
     let r = login(None).await;
     assert_eq!(r.status, 401);
-    assert!(r.body.contains("second-factor code is required"), "{}", r.body);
+    assert!(
+        r.body.contains("second-factor code is required"),
+        "{}",
+        r.body
+    );
     assert!(!r.body.contains("access_token"));
-    let before = app.audit_actions().iter().filter(|a| *a == "auth.login_failed").count();
+    let before = app
+        .audit_actions()
+        .iter()
+        .filter(|a| *a == "auth.login_failed")
+        .count();
     let r = login(Some("123456".into())).await;
     assert_eq!(r.status, 401);
     assert!(r.body.contains("not right"), "{}", r.body);
-    let after = app.audit_actions().iter().filter(|a| *a == "auth.login_failed").count();
+    let after = app
+        .audit_actions()
+        .iter()
+        .filter(|a| *a == "auth.login_failed")
+        .count();
     assert_eq!(after, before + 1, "a wrong code is a failed login");
     let good = code(&secret, t + 30);
     let r = login(Some(good.clone())).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
     let token = v["access_token"].as_str().expect("token").to_string();
-    assert_eq!(c.api("GET", "/api/v1/me", Some(&token), None).await.status, 200);
+    assert_eq!(
+        c.api("GET", "/api/v1/me", Some(&token), None).await.status,
+        200
+    );
     assert_eq!(login(Some(good)).await.status, 401, "replayed");
 }
 
@@ -360,11 +462,19 @@ async fn the_admins_policy_confines_a_user_without_a_factor_to_enrolment() {
     let admin = app.logged_in("gus", "admin").await;
     let sa = app.logged_in("hal", "service_admin").await;
     let r = admin
-        .submit("/settings/two-factor", "/settings/two-factor", &[("policy", "sometimes")])
+        .submit(
+            "/settings/two-factor",
+            "/settings/two-factor",
+            &[("policy", "sometimes")],
+        )
         .await;
     assert_eq!(r.status, 422, "an unknown choice is refused");
     let r = admin
-        .submit("/settings/two-factor", "/settings/two-factor", &[("policy", "admins")])
+        .submit(
+            "/settings/two-factor",
+            "/settings/two-factor",
+            &[("policy", "admins")],
+        )
         .await;
     assert_eq!(r.status, 303);
     assert!(summaries(&app, "settings.two_factor_required")
@@ -379,7 +489,11 @@ async fn the_admins_policy_confines_a_user_without_a_factor_to_enrolment() {
     let page = admin.get("/account/two-factor").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("required for your account"));
-    assert_eq!(sa.get("/inventory").await.status, 200, "not required of other roles");
+    assert_eq!(
+        sa.get("/inventory").await.status,
+        200,
+        "not required of other roles"
+    );
 
     // The API: tokens, then 403 with the reason.
     let r = app
@@ -394,19 +508,29 @@ async fn the_admins_policy_confines_a_user_without_a_factor_to_enrolment() {
     assert_eq!(r.status, 200, "{}", r.body);
     let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
     let token = v["access_token"].as_str().expect("token").to_string();
-    let me = app.client().api("GET", "/api/v1/me", Some(&token), None).await;
+    let me = app
+        .client()
+        .api("GET", "/api/v1/me", Some(&token), None)
+        .await;
     assert_eq!(me.status, 403);
     assert!(me.body.contains("/account/two-factor"), "{}", me.body);
 
     // Enrolled, the Admin reaches everything again (and logs in with the code).
     enrol(&app, &admin, step_start()).await;
     assert_eq!(admin.get("/settings").await.status, 200);
-    let me = app.client().api("GET", "/api/v1/me", Some(&token), None).await;
+    let me = app
+        .client()
+        .api("GET", "/api/v1/me", Some(&token), None)
+        .await;
     assert_eq!(me.status, 200);
 
     // Everyone: the Service Administrator too; logging out still works.
     admin
-        .submit("/settings/two-factor", "/settings/two-factor", &[("policy", "everyone")])
+        .submit(
+            "/settings/two-factor",
+            "/settings/two-factor",
+            &[("policy", "everyone")],
+        )
         .await;
     assert_eq!(sa.get("/inventory").await.location(), "/account/two-factor");
     let out = sa.submit("/account/two-factor", "/logout", &[]).await;
@@ -440,7 +564,11 @@ async fn a_reset_needs_an_admin_their_own_password_and_no_higher_role() {
     let page = admin.get(&url("kim")).await;
     assert_eq!(page.status, 200);
     let r = admin
-        .submit(&url("kim"), &url("kim"), &[("current_password", "wrong password 123")])
+        .submit(
+            &url("kim"),
+            &url("kim"),
+            &[("current_password", "wrong password 123")],
+        )
         .await;
     assert_eq!(r.status, 422);
     assert!(r.body.contains("current_password-error"));
@@ -448,7 +576,11 @@ async fn a_reset_needs_an_admin_their_own_password_and_no_higher_role() {
     // With it: a lower role's and an equal role's.
     for target in ["kim", "jo"] {
         let r = admin
-            .submit(&url(target), &url(target), &[("current_password", PASSWORD)])
+            .submit(
+                &url(target),
+                &url(target),
+                &[("current_password", PASSWORD)],
+            )
             .await;
         assert_eq!(r.status, 303, "{target}: {}", r.body);
         assert!(!has_factor(&app, target), "{target}");
@@ -458,7 +590,10 @@ async fn a_reset_needs_an_admin_their_own_password_and_no_higher_role() {
     assert!(resets[0].contains("kim Example"), "{resets:?}");
     // The person reset logs in with the password alone again.
     assert_eq!(app.client().login("kim", PASSWORD).await.location(), "/");
-    assert_eq!(admin.get("/directory/999999/two-factor/reset").await.status, 404);
+    assert_eq!(
+        admin.get("/directory/999999/two-factor/reset").await.status,
+        404
+    );
 }
 
 #[actix_web::test]
@@ -485,7 +620,10 @@ async fn turning_it_off_needs_the_password_and_is_audited() {
         .await;
     assert_eq!(r.status, 303);
     assert!(!has_factor(&app, "max"));
-    assert!(app.audit_actions().iter().any(|a| a == "two_factor.disabled"));
+    assert!(app
+        .audit_actions()
+        .iter()
+        .any(|a| a == "two_factor.disabled"));
     assert_eq!(app.client().login("max", PASSWORD).await.location(), "/");
 }
 
@@ -496,7 +634,9 @@ async fn the_secret_and_recovery_codes_are_not_stored_in_clear() {
     let app = TestApp::spawn().await;
     let c = app.logged_in("ned", "admin").await;
     let (secret, codes) = enrol(&app, &c, step_start()).await;
-    let raw = totp_rs::Secret::Encoded(secret.clone()).to_bytes().expect("base32");
+    let raw = totp_rs::Secret::Encoded(secret.clone())
+        .to_bytes()
+        .expect("base32");
     let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     let dump = pg_dump(&app.db_url);
     assert!(dump.contains("user_totp"), "the dump has the table");
@@ -528,7 +668,11 @@ fn pg_dump(db_url: &str) -> String {
         .args(["--data-only", "--inserts", "--no-owner", "--dbname", db_url])
         .output()
         .expect("run pg_dump");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -567,8 +711,8 @@ fn start_up_refuses_an_encryption_key_that_cannot_open_the_stored_secrets() {
         ))
         .execute(&mut conn)
         .expect("a stored secret");
-    let err = check_shared_secrets(&mut conn, &other, false)
-        .expect_err("a stored secret needs its key");
+    let err =
+        check_shared_secrets(&mut conn, &other, false).expect_err("a stored secret needs its key");
     assert!(
         err.contains("PORTALOPS_ENCRYPTION_KEY") && err.contains("two-factor"),
         "{err}"

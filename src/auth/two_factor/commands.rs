@@ -50,7 +50,10 @@ pub fn pending_enrolment(
 ) -> Result<Option<Enrolment>, AppError> {
     let key = queries::sealing_key(&state.config)?;
     match sealed_secret(conn, actor.id, false)? {
-        Some(sealed) => Ok(Some(enrolment(actor, &open_secret(&key, actor.id, &sealed)?))),
+        Some(sealed) => Ok(Some(enrolment(
+            actor,
+            &open_secret(&key, actor.id, &sealed)?,
+        ))),
         None => Ok(None),
     }
 }
@@ -149,7 +152,9 @@ pub fn confirm(
     };
     let secret = open_secret(&key, actor.id, &sealed)?;
     let Some(step) = totp::matching_step(&secret, &code, now.timestamp()) else {
-        return invalid("This code is not right. Check the time on your phone and enter the code shown now.");
+        return invalid(
+            "This code is not right. Check the time on your phone and enter the code shown now.",
+        );
     };
     conn.transaction(|conn| {
         let updated = diesel::update(
@@ -166,14 +171,22 @@ pub fn confirm(
         .execute(conn)?;
         if updated == 0 {
             let mut e = FieldErrors::new();
-            e.add("code", "This set-up changed meanwhile. Reload the page and try again.");
+            e.add(
+                "code",
+                "This set-up changed meanwhile. Reload the page and try again.",
+            );
             return Ok(Confirmed::Invalid(e));
         }
         let codes = new_recovery_codes(conn, actor.id)?;
         audit::record(
             conn,
-            AuditEntry::by(actor, "two_factor.enabled", "user", Some(actor.id.to_string()))
-                .summary("Turned on two-factor login (authenticator app); 10 recovery codes made"),
+            AuditEntry::by(
+                actor,
+                "two_factor.enabled",
+                "user",
+                Some(actor.id.to_string()),
+            )
+            .summary("Turned on two-factor login (authenticator app); 10 recovery codes made"),
         )?;
         Ok(Confirmed::Enabled(codes))
     })
@@ -297,11 +310,15 @@ pub async fn reset(
     own_password: String,
 ) -> Result<ResetOutcome, AppError> {
     let a = actor.clone();
-    let t = crate::db::run(&state.pool, move |conn| queries::reset_target(conn, &a, target))
-        .await?;
+    let t = crate::db::run(&state.pool, move |conn| {
+        queries::reset_target(conn, &a, target)
+    })
+    .await?;
     let (role, name) = (t.role, t.name);
     if !password_matches(state, actor.id, own_password).await? {
-        return Ok(ResetOutcome::WrongPassword(wrong_password("current_password")));
+        return Ok(ResetOutcome::WrongPassword(wrong_password(
+            "current_password",
+        )));
     }
     let actor = actor.clone();
     crate::db::run(&state.pool, move |conn| {
@@ -313,9 +330,9 @@ pub async fn reset(
                 conn,
                 AuditEntry::by(&actor, "two_factor.reset", "user", Some(target.to_string()))
                     .summary(format!(
-                        "Reset the two-factor login of {name} ({}); their recovery codes were removed",
-                        role.label()
-                    )),
+                    "Reset the two-factor login of {name} ({}); their recovery codes were removed",
+                    role.label()
+                )),
             )?;
             Ok(ResetOutcome::Reset(name))
         })

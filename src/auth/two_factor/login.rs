@@ -207,7 +207,9 @@ pub async fn complete(
             };
             throttle::record_success(conn, now, &pending.keys)?;
             let summary = match how {
-                Accepted::Authenticator => "Logged in with two-factor (authenticator code)".to_string(),
+                Accepted::Authenticator => {
+                    "Logged in with two-factor (authenticator code)".to_string()
+                }
                 Accepted::Recovery { left } => {
                     format!("Logged in with two-factor (a recovery code; {left} left)")
                 }

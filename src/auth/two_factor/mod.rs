@@ -25,8 +25,14 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             "/account/two-factor/recovery-codes",
             aw::post().to(pages::renew_codes),
         )
-        .route("/settings/two-factor", aw::get().to(admin_pages::policy_page))
-        .route("/settings/two-factor", aw::post().to(admin_pages::set_policy))
+        .route(
+            "/settings/two-factor",
+            aw::get().to(admin_pages::policy_page),
+        )
+        .route(
+            "/settings/two-factor",
+            aw::post().to(admin_pages::set_policy),
+        )
         .route(
             "/directory/{id}/two-factor/reset",
             aw::get().to(admin_pages::reset_form),

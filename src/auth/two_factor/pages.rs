@@ -14,8 +14,8 @@ use crate::auth::current_user::EnrollingUser;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action, Actor};
 use crate::error::AppResult;
-use crate::web::forms::FieldErrors;
 use crate::web::format::format_time;
+use crate::web::forms::FieldErrors;
 use crate::web::respond::{html, redirect};
 use crate::web::{client_ip, AppState, PageCtx};
 
@@ -212,14 +212,22 @@ pub async fn confirm(
     authorize(&actor, Action::ManageOwnTwoFactor)?;
     let (form, _) = form.into_parts();
     let (st, a) = (state.clone(), actor.clone());
-    let outcome =
-        crate::db::run(&state.pool, move |conn| commands::confirm(conn, &st, &a, &form.code))
-            .await?;
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        commands::confirm(conn, &st, &a, &form.code)
+    })
+    .await?;
     match outcome {
         Confirmed::Enabled(codes) => {
             sess::flash(&session, FlashKind::Success, "Two-factor login is on.");
-            render_account(&session, &state, &actor, codes, FieldErrors::new(), StatusCode::OK)
-                .await
+            render_account(
+                &session,
+                &state,
+                &actor,
+                codes,
+                FieldErrors::new(),
+                StatusCode::OK,
+            )
+            .await
         }
         Confirmed::Invalid(errors) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;

@@ -70,14 +70,18 @@ pub struct Status {
     pub policy: TwoFactorPolicy,
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = user_totp, check_for_backend(diesel::pg::Pg))]
+struct FactorRow {
+    secret_ciphertext: Vec<u8>,
+    secret_nonce: Vec<u8>,
+    confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 pub fn status(conn: &mut PgConnection, user_id: i64) -> Result<Status, AppError> {
-    let row: Option<(Vec<u8>, Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)> = user_totp::table
+    let row: Option<FactorRow> = user_totp::table
         .find(user_id)
-        .select((
-            user_totp::secret_ciphertext,
-            user_totp::secret_nonce,
-            user_totp::confirmed_at,
-        ))
+        .select(FactorRow::as_select())
         .first(conn)
         .optional()?;
     let recovery_left = recovery_codes::table
@@ -86,8 +90,15 @@ pub fn status(conn: &mut PgConnection, user_id: i64) -> Result<Status, AppError>
         .count()
         .get_result(conn)?;
     let (confirmed_at, pending) = match row {
-        Some((_, _, Some(at))) => (Some(at), None),
-        Some((ciphertext, nonce, None)) => (None, Some(Sealed { ciphertext, nonce })),
+        Some(FactorRow {
+            confirmed_at: Some(at),
+            ..
+        }) => (Some(at), None),
+        Some(FactorRow {
+            secret_ciphertext: ciphertext,
+            secret_nonce: nonce,
+            confirmed_at: None,
+        }) => (None, Some(Sealed { ciphertext, nonce })),
         None => (None, None),
     };
     Ok(Status {
@@ -112,10 +123,12 @@ pub(super) fn sealed_secret(
     } else {
         q.filter(user_totp::confirmed_at.is_null())
     };
-    Ok(q.select((user_totp::secret_ciphertext, user_totp::secret_nonce))
-        .first::<(Vec<u8>, Vec<u8>)>(conn)
-        .optional()?
-        .map(|(ciphertext, nonce)| Sealed { ciphertext, nonce }))
+    Ok(
+        q.select((user_totp::secret_ciphertext, user_totp::secret_nonce))
+            .first::<(Vec<u8>, Vec<u8>)>(conn)
+            .optional()?
+            .map(|(ciphertext, nonce)| Sealed { ciphertext, nonce }),
+    )
 }
 
 /// Opens a sealed secret of `user_id`.
@@ -150,7 +163,10 @@ pub fn reset_target(
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
-    crate::authz::authorize(actor, crate::authz::Action::ResetSecondFactor { target: role })?;
+    crate::authz::authorize(
+        actor,
+        crate::authz::Action::ResetSecondFactor { target: role },
+    )?;
     Ok(ResetTarget {
         name,
         role,

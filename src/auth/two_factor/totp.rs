@@ -31,7 +31,13 @@ pub fn base32(secret: &[u8]) -> String {
 
 fn totp(secret: &[u8], digits: usize) -> TOTP {
     // Unchecked: our secrets are 160 bits; the RFC's SHA-1 test secret is too.
-    TOTP::new_unchecked(Algorithm::SHA1, digits, 0, STEP_SECS as u64, secret.to_vec())
+    TOTP::new_unchecked(
+        Algorithm::SHA1,
+        digits,
+        0,
+        STEP_SECS as u64,
+        secret.to_vec(),
+    )
 }
 
 /// The time step a moment falls in.
@@ -183,7 +189,10 @@ mod tests {
         assert_eq!(matching_step(&secret, &code, t), Some(step));
         // The previous and next steps' first and last seconds.
         assert_eq!(matching_step(&secret, &code, (step + 1) * 30), Some(step));
-        assert_eq!(matching_step(&secret, &code, (step + 2) * 30 - 1), Some(step));
+        assert_eq!(
+            matching_step(&secret, &code, (step + 2) * 30 - 1),
+            Some(step)
+        );
         assert_eq!(matching_step(&secret, &code, (step + 2) * 30), None);
         assert_eq!(matching_step(&secret, &code, step * 30 - 1), Some(step));
         assert_eq!(matching_step(&secret, &code, (step - 1) * 30), Some(step));
@@ -202,9 +211,14 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), 10);
-        assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'));
+        assert!(codes
+            .iter()
+            .all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'));
         let c = &codes[0];
-        assert_eq!(recovery_hash(c), recovery_hash(&c.to_uppercase().replace('-', " ")));
+        assert_eq!(
+            recovery_hash(c),
+            recovery_hash(&c.to_uppercase().replace('-', " "))
+        );
         assert_ne!(recovery_hash(c), recovery_hash(&codes[1]));
         assert!(!recovery_hash(c).contains(&c[..5]));
     }
