@@ -725,3 +725,37 @@ struct Id {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     id: i64,
 }
+
+/// The way back when the only Admin lost their phone: the server's shell resets the factor
+/// (audited); an unknown username is an error that says so.
+#[actix_web::test]
+async fn the_command_line_resets_a_second_factor() {
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("olga", "admin").await;
+    enrol(&app, &c, step_start()).await;
+    let data = tempfile::tempdir().expect("data dir");
+    let run = |username: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_portalops"))
+            .args(["admin", "reset-two-factor", "--username", username])
+            .env("DATABASE_URL", &app.db_url)
+            .env("PORTALOPS_DATA_DIR", data.path())
+            .output()
+            .expect("run portalops")
+    };
+    let out = run("nobody-here");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no login has the username"));
+    assert!(has_factor(&app, "olga"));
+    let out = run("OLGA");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("was reset"));
+    assert!(!has_factor(&app, "olga"));
+    assert!(summaries(&app, "two_factor.reset")
+        .iter()
+        .any(|s| s.contains("portalops admin reset-two-factor")));
+    assert_eq!(app.client().login("olga", PASSWORD).await.location(), "/");
+}

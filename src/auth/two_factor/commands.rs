@@ -369,3 +369,36 @@ pub fn set_policy(
         Ok(())
     })
 }
+
+/// `portalops admin reset-two-factor`: the way back when the only Admin lost their phone and
+/// their recovery codes. Whoever runs it has the server's shell, which is more than any role;
+/// audited as done from the command line. The person's name, or `None` when no login has
+/// that username; `Some((name, false))` when they had no factor.
+pub fn reset_from_shell(
+    conn: &mut PgConnection,
+    username: &str,
+) -> Result<Option<(String, bool)>, AppError> {
+    let wanted = username.trim().to_lowercase();
+    conn.transaction(|conn| {
+        let found: Option<(i64, String)> = users::table
+            .filter(crate::db::lower_nullable(users::username).eq(&wanted))
+            .select((users::id, users::full_name))
+            .first(conn)
+            .optional()?;
+        let Some((id, name)) = found else {
+            return Ok(None);
+        };
+        if !remove_factor(conn, id)? {
+            return Ok(Some((name, false)));
+        }
+        audit::record(
+            conn,
+            AuditEntry::system("two_factor.reset", "user", Some(id.to_string()))
+                .actor(None, "command line")
+                .summary(format!(
+                    "Reset the two-factor login of {name} with `portalops admin reset-two-factor`"
+                )),
+        )?;
+        Ok(Some((name, true)))
+    })
+}
