@@ -43,6 +43,10 @@ pub fn policy(conn: &mut PgConnection) -> Result<TwoFactorPolicy, AppError> {
         .select(app_settings::value)
         .first(conn)
         .optional()?;
+    parse_policy(stored)
+}
+
+fn parse_policy(stored: Option<String>) -> Result<TwoFactorPolicy, AppError> {
     match stored {
         None => Ok(TwoFactorPolicy::Nobody),
         Some(text) => text
@@ -52,13 +56,26 @@ pub fn policy(conn: &mut PgConnection) -> Result<TwoFactorPolicy, AppError> {
 }
 
 /// The gate of every authenticated request but enrolment and logout: the policy requires a
-/// second factor of this user's role and they have none yet.
+/// second factor of this user's role and they have none yet. One statement: it runs on
+/// every request.
 pub fn enrolment_required(
     conn: &mut PgConnection,
     user_id: i64,
     role: Role,
 ) -> Result<bool, AppError> {
-    Ok(policy(conn)?.requires(role) && !has_factor(conn, user_id)?)
+    let (stored, enrolled): (Option<String>, bool) = diesel::select((
+        app_settings::table
+            .filter(app_settings::key.eq(POLICY_SETTING))
+            .select(app_settings::value)
+            .single_value(),
+        diesel::dsl::exists(
+            user_totp::table
+                .filter(user_totp::user_id.eq(user_id))
+                .filter(user_totp::confirmed_at.is_not_null()),
+        ),
+    ))
+    .get_result(conn)?;
+    Ok(parse_policy(stored)?.requires(role) && !enrolled)
 }
 
 /// A user's two-factor state, for their account page.
