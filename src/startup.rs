@@ -53,19 +53,21 @@ pub fn check_shared_secrets(
         value: String,
     }
     let db = |e: diesel::result::Error| format!("database: {e}");
-    diesel::sql_query(
+    // Recorded now: a new database, or the first start after a restore (which clears it).
+    let first_start = diesel::sql_query(
         "INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
     )
     .bind::<diesel::sql_types::Text, _>(KEY)
     .bind::<diesel::sql_types::Text, _>(&fingerprint)
     .execute(conn)
-    .map_err(db)?;
+    .map_err(db)?
+        == 1;
     let stored: Stored = diesel::sql_query("SELECT value FROM app_settings WHERE key = $1")
         .bind::<diesel::sql_types::Text, _>(KEY)
         .get_result(conn)
         .map_err(db)?;
     if stored.value == fingerprint {
-        return check_encryption_key(conn, config, generated);
+        return check_encryption_key(conn, config, generated && !first_start);
     }
     if generated {
         return Err(format!(
@@ -89,10 +91,12 @@ pub fn check_shared_secrets(
 }
 
 /// The encryption key has its own fingerprint (so that adding it did not change the one
-/// above): instances must share it like the other secrets, and once a two-factor secret is
-/// stored with it, a different key is refused even from the environment, because every
-/// enrolled authenticator would become unreadable. Without such secrets, a key set in the
-/// environment that differs is a deliberate change and the fingerprint follows.
+/// above), kept by a restore: once a two-factor secret is stored with a key, a different key
+/// is refused even from the environment, because every enrolled authenticator would become
+/// unreadable. Without such secrets, a generated key that differs is refused like the other
+/// secrets (`generated`: another instance shares the database) except at the first start
+/// after a restore, and a key set in the environment that differs is a deliberate change:
+/// the fingerprint follows.
 fn check_encryption_key(
     conn: &mut PgConnection,
     config: &Config,

@@ -694,6 +694,17 @@ fn start_up_refuses_an_encryption_key_that_cannot_open_the_stored_secrets() {
     assert!(err.contains("PORTALOPS_ENCRYPTION_KEY"), "{err}");
     check_shared_secrets(&mut conn, &other, false).expect("set in the environment, nothing stored");
     check_shared_secrets(&mut conn, &first, false).expect("and back");
+    // After a restore (which clears the secrets' fingerprint) a new data directory's
+    // generated key is recorded, while no secret needs the old one.
+    let restored = || {
+        diesel::sql_query("DELETE FROM app_settings WHERE key = 'secrets_fingerprint'")
+            .execute(&mut diesel::PgConnection::establish(&url).expect("connect"))
+            .expect("as a restore does");
+    };
+    restored();
+    check_shared_secrets(&mut conn, &other, true).expect("restored, nothing stored");
+    restored();
+    check_shared_secrets(&mut conn, &first, true).expect("and back");
 
     let user: i64 = diesel::sql_query(
         "INSERT INTO users (full_name, email, username, role) \
