@@ -98,6 +98,12 @@ pub async fn login(
         .totp
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty());
+    if totp.as_ref().is_some_and(|c| c.chars().count() > 64) {
+        return Err(Problem::invalid(
+            "totp",
+            "Send the 6-digit code of your authenticator app, or a recovery code.",
+        ));
+    }
     let attempt = LoginAttempt {
         username,
         password: body.password,

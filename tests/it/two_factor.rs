@@ -430,6 +430,9 @@ async fn the_api_login_asks_for_the_code_and_counts_wrong_ones() {
         r.body
     );
     assert!(!r.body.contains("access_token"));
+    let r = login(Some("x".repeat(65))).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("\"totp\""), "named: {}", r.body);
     let before = app
         .audit_actions()
         .iter()
