@@ -116,6 +116,10 @@ pub struct Config {
     pub outbox_max_attempts: i32,
     /// Run the scheduler thread (several instances may all run it: jobs take a lock).
     pub scheduler: bool,
+    /// How long an invitation link (set a first password) stays valid.
+    pub invitation_ttl: Duration,
+    /// How long a password-reset link stays valid.
+    pub password_reset_ttl: Duration,
 }
 
 /// How to send email.
@@ -262,6 +266,16 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "PORTALOPS_TRUSTED_PROXIES",
         "(none)",
         "addresses or networks of your reverse proxies, comma-separated (e.g. 127.0.0.1, 10.0.0.0/8): only their X-Forwarded-For names the client",
+    ),
+    (
+        "PORTALOPS_INVITATION_TTL",
+        "604800",
+        "seconds an invitation link (set a first password) stays valid; usable once",
+    ),
+    (
+        "PORTALOPS_PASSWORD_RESET_TTL",
+        "3600",
+        "seconds a password-reset link stays valid; usable once",
     ),
     (
         "PORTALOPS_LOG",
@@ -515,6 +529,8 @@ impl Config {
             outbox_interval,
             outbox_max_attempts,
             scheduler,
+            invitation_ttl: secs("PORTALOPS_INVITATION_TTL", 7 * 24 * 3600, 60)?,
+            password_reset_ttl: secs("PORTALOPS_PASSWORD_RESET_TTL", 3600, 60)?,
         })
     }
 
@@ -684,6 +700,10 @@ mod tests {
         assert_eq!(c.upload_dir, PathBuf::from("./data/uploads"));
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.public_url, "http://127.0.0.1:8000");
+        assert_eq!(c.invitation_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(c.password_reset_ttl, Duration::from_secs(3600));
+        let e = cfg(&[("PORTALOPS_PASSWORD_RESET_TTL", "10")]).unwrap_err();
+        assert_eq!(e.var, "PORTALOPS_PASSWORD_RESET_TTL");
     }
 
     #[test]

@@ -212,7 +212,17 @@ fn run_locked(state: &AppState, conn: &mut PgConnection, job: Job) -> Result<Str
             None => Ok("email not configured (PORTALOPS_SMTP_HOST)".into()),
             Some(mail) => {
                 let mailer = Mailer::new(mail).map_err(AppError::Internal)?;
-                let d = outbox::drain(conn, &mailer, state.clock.now(), cfg.outbox_max_attempts)?;
+                let key = cfg
+                    .jwt_secret
+                    .as_ref()
+                    .ok_or_else(|| AppError::internal("JWT secret not resolved"))?;
+                let d = outbox::drain(
+                    conn,
+                    &mailer,
+                    key.expose(),
+                    state.clock.now(),
+                    cfg.outbox_max_attempts,
+                )?;
                 Ok(format!(
                     "{} sent, {} to retry, {} failed",
                     d.sent, d.retrying, d.failed

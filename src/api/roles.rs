@@ -1,7 +1,7 @@
 //! Roles and scopes (Admins): a person's role, and who administers which service or product.
 //! The directory's role command (the person form's rules, one transaction) and the
-//! inventory's scope commands of the pages: the same rules (a login role needs a username
-//! and, the first time, a password; the last Admin stays; a scope needs the matching role),
+//! inventory's scope commands of the pages: the same rules (a login role needs a username;
+//! without a password it sends an invitation; the last Admin stays; a scope needs the matching role),
 //! each change audited in its transaction.
 
 use actix_web::{web, HttpResponse};
@@ -22,8 +22,8 @@ pub struct RoleChange {
     role: Option<Role>,
     /// The login name; required for a login role when the person has none yet.
     username: Option<String>,
-    /// Required for a login role when the person has no password yet (at least 12
-    /// characters).
+    /// Optional: a login role for someone with no password and none given here emails
+    /// them an invitation to choose their own (at least 12 characters when given).
     #[schema(format = Password)]
     password: Option<String>,
     /// Whether the login is enabled (unchanged when absent).
@@ -36,10 +36,13 @@ struct RoleSet {
     role: Role,
     username: Option<String>,
     login_enabled: bool,
+    /// An invitation to choose a password was emailed (a new login without a password).
+    invitation_sent: bool,
 }
 
 /// Change a person's role (and give them a login). Scopes that no longer match the role are
-/// dropped, as on the page; the last Admin cannot be demoted.
+/// dropped, as on the page; the last Admin cannot be demoted. A login without a password
+/// emails the person an invitation to choose one.
 #[utoipa::path(put, path = "/api/v1/people/{id}/role", tag = "roles", operation_id = "set_role",
     params(("id" = i64, Path, description = "The person's id")),
     request_body = RoleChange,
@@ -63,8 +66,9 @@ pub async fn set_role(
     .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
     // Hashed here, off the database's threads; the command checks it against the person.
     hash_if_given(&state.hasher, &mut change.password).await?;
+    let settings = crate::auth::links::LinkSettings::from_state(&state)?;
     let set = crate::db::run(&state.pool, move |conn| {
-        Ok(people::change_role(conn, &actor, id, change))
+        Ok(people::change_role(conn, &actor, id, change, &settings))
     })
     .await??;
     Ok(HttpResponse::Ok().json(RoleSet {
@@ -72,6 +76,7 @@ pub async fn set_role(
         role: set.role,
         username: set.username,
         login_enabled: set.login_enabled,
+        invitation_sent: set.invitation_sent,
     }))
 }
 

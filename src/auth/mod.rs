@@ -1,12 +1,15 @@
 //! Authentication: password hashing and policy, JWT access tokens and rotating refresh
 //! tokens kept in the session cookie, CSRF protection, login throttling (with known devices,
-//! untrusted-proxy warnings and the Admins' unlock page), two-factor login (TOTP), and the
-//! login, logout and first-run pages.
+//! untrusted-proxy warnings and the Admins' unlock page), emailed login links (invitations
+//! and password resets), two-factor login (TOTP), and the login, logout and first-run
+//! pages.
 
 pub mod commands;
 pub mod current_user;
 pub mod forwarding;
 pub mod known_device;
+pub mod link_pages;
+pub mod links;
 pub mod lock_pages;
 pub mod locks;
 pub mod pages;
@@ -19,9 +22,14 @@ pub use crate::web::{csrf, session};
 
 use actix_web::web as aw;
 
-/// Login and logout (public), and Settings → Login locks (Admins).
+/// Login and logout, "Forgot password" and the emailed links' page (public), and
+/// Settings → Login locks (Admins).
 pub fn routes(cfg: &mut aw::ServiceConfig) {
     cfg.route("/login", aw::get().to(pages::login_form))
+        .route("/password/forgot", aw::get().to(link_pages::forgot_form))
+        .route("/password/forgot", aw::post().to(link_pages::forgot))
+        .route("/password/set/{token}", aw::get().to(link_pages::set_form))
+        .route("/password/set/{token}", aw::post().to(link_pages::set))
         .route("/login", aw::post().to(pages::login))
         .route("/logout", aw::post().to(pages::logout))
         .route("/settings/logins", aw::get().to(lock_pages::page))

@@ -7,6 +7,7 @@
 pub mod aead;
 pub mod jwt;
 pub mod password;
+pub mod sealed;
 
 use base64::Engine as _;
 use rand::RngCore as _;

@@ -84,6 +84,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_links (id) {
+        id -> Int8,
+        user_id -> Int8,
+        purpose -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     services (id) {
         id -> Int8,
         name -> Text,
@@ -382,6 +396,7 @@ diesel::table! {
 }
 
 diesel::joinable!(auth_sessions -> users (user_id));
+diesel::joinable!(login_links -> users (user_id));
 diesel::joinable!(login_throttle -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
@@ -415,6 +430,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
     imports,
     job_runs,
+    login_links,
     login_throttle,
     recovery_codes,
     notifications,

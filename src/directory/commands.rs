@@ -184,9 +184,10 @@ pub fn admin_exists(conn: &mut PgConnection) -> Result<bool, AppError> {
 
 use super::queries::{find_person, manager_email, Person};
 use super::requests::{PersonChanges, RoleChange};
+use crate::auth::links::{self as login_links, LinkSettings};
 use crate::authz::{authorize, Action, Actor};
 use crate::db::schema::{auth_sessions, product_admins, service_admins};
-use crate::error::{invalid, CommandError};
+use crate::error::CommandError;
 
 fn person_json(p: &Person) -> serde_json::Value {
     serde_json::json!({
@@ -290,20 +291,24 @@ fn check_unique(
     }
 }
 
-/// Creates a person. A role that can log in needs a (hashed) password.
+/// What saving a person did besides the change itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saved<T> {
+    pub value: T,
+    /// An invitation to set a password was emailed (a new login without a password).
+    pub invitation_sent: bool,
+}
+
+/// Creates a person. Someone who can log in and is given no (hashed) password is emailed
+/// an invitation to choose one, in the same transaction.
 pub fn create_person(
     conn: &mut PgConnection,
     actor: &Actor,
     v: PersonChanges,
-) -> Result<PersonId, CommandError> {
+    links: &LinkSettings,
+) -> Result<Saved<PersonId>, CommandError> {
     authorize(actor, Action::ManagePeople)?;
     let password_hash = v.password.as_ref().map(|p| p.hash()).transpose()?;
-    if v.role.can_log_in() && password_hash.is_none() {
-        return Err(invalid(
-            "password",
-            "Set an initial password for someone who can log in.",
-        ));
-    }
     crate::db::transaction(conn, |conn| {
         let manager_id = check_unique(conn, &v, None)?;
         let id: PersonId = diesel::insert_into(users::table)
@@ -325,7 +330,11 @@ pub fn create_person(
                 ))
                 .after(person_json(&created)),
         )?;
-        Ok(id)
+        let invitation_sent = login_links::invite_if_needed(conn, links, actor, id)?;
+        Ok(Saved {
+            value: id,
+            invitation_sent,
+        })
     })
 }
 
@@ -355,11 +364,16 @@ pub fn update_person(
     actor: &Actor,
     id: PersonId,
     v: PersonChanges,
-) -> Result<(), CommandError> {
+    links: &LinkSettings,
+) -> Result<Saved<()>, CommandError> {
     authorize(actor, Action::ManagePeople)?;
     crate::db::transaction(conn, |conn| {
         let before = find_person(conn, id)?;
-        save_person(conn, actor, before, &v).map(drop)
+        let (_, invitation_sent) = save_person(conn, actor, before, &v, links)?;
+        Ok(Saved {
+            value: (),
+            invitation_sent,
+        })
     })
 }
 
@@ -370,6 +384,8 @@ pub struct RoleSet {
     pub role: Role,
     pub username: Option<String>,
     pub login_enabled: bool,
+    /// An invitation to set a password was emailed (a new login without a password).
+    pub invitation_sent: bool,
 }
 
 /// Changes a person's role (and gives them a login), by the person form's rules: the
@@ -380,6 +396,7 @@ pub fn change_role(
     actor: &Actor,
     id: PersonId,
     change: RoleChange,
+    links: &LinkSettings,
 ) -> Result<RoleSet, CommandError> {
     authorize(actor, Action::ManagePeople)?;
     crate::db::transaction(conn, |conn| {
@@ -388,23 +405,27 @@ pub fn change_role(
         let v = change
             .apply_to(&before, manager.as_deref())
             .map_err(CommandError::Invalid)?;
-        let after = save_person(conn, actor, before, &v)?;
+        let (after, invitation_sent) = save_person(conn, actor, before, &v, links)?;
         Ok(RoleSet {
             id,
             role: after.role,
             username: after.username,
             login_enabled: after.is_active,
+            invitation_sent,
         })
     })
 }
 
-/// The update itself, inside the caller's transaction; returns the person as saved.
+/// The update itself, inside the caller's transaction; returns the person as saved, and
+/// whether an invitation to set a password was emailed (someone who may log in now, with
+/// no password and no invitation still valid).
 fn save_person(
     conn: &mut PgConnection,
     actor: &Actor,
     before: Person,
     v: &PersonChanges,
-) -> Result<Person, CommandError> {
+    links: &LinkSettings,
+) -> Result<(Person, bool), CommandError> {
     let id = before.id;
     let password_hash = v.password.as_ref().map(|p| p.hash()).transpose()?;
     let manager_id = check_unique(conn, v, Some(id))?;
@@ -418,16 +439,6 @@ fn save_person(
             "{} is the last active Admin: make someone else an Admin first.",
             before.full_name
         )));
-    }
-    let has_password: bool = users::table
-        .find(id)
-        .select(users::password_hash.is_not_null())
-        .first(conn)?;
-    if v.role.can_log_in() && !has_password && password_hash.is_none() {
-        return Err(invalid(
-            "password",
-            "Set an initial password for someone who can log in.",
-        ));
     }
     diesel::update(users::table.find(id))
         .set((
@@ -465,6 +476,11 @@ fn save_person(
         ))
         .execute(conn)?;
     }
+    // A link still out would set a password after the Admin set one, come back to life
+    // with a login given again, or was sent to an address that is no longer theirs.
+    if lost_login || !before.email.eq_ignore_ascii_case(v.email.as_str()) {
+        login_links::void_all(conn, id.0, links.now)?;
+    }
     let after = find_person(conn, id)?;
     if before.role != after.role {
         audit::record(
@@ -491,5 +507,6 @@ fn save_person(
             .before(person_json(&before))
             .after(person_json(&after)),
     )?;
-    Ok(after)
+    let invitation_sent = login_links::invite_if_needed(conn, links, actor, id)?;
+    Ok((after, invitation_sent))
 }

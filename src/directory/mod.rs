@@ -21,5 +21,9 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/directory/{id}", aw::get().to(pages::show))
         .route("/directory/{id}", aw::post().to(pages::update))
         .route("/directory/{id}/edit", aw::get().to(pages::edit_form))
-        .route("/directory/{id}/grants", aw::post().to(pages::grant));
+        .route("/directory/{id}/grants", aw::post().to(pages::grant))
+        .route(
+            "/directory/{id}/invitation",
+            aw::post().to(pages::resend_invitation),
+        );
 }

@@ -37,7 +37,7 @@ pub struct PersonForm {
     pub start_date: String,
     #[serde(default)]
     pub end_date: String,
-    /// A new password (required when a login user has none yet).
+    /// A new password (optional: a login without one is emailed an invitation).
     #[serde(default)]
     pub password: String,
 }

@@ -11,6 +11,7 @@ use super::model::PersonForm;
 use super::queries::{self, PeopleFilter, PeopleList, Person, PersonDetail};
 use super::requests::hash_if_given;
 use crate::auth::current_user::CurrentUser;
+use crate::auth::links::{self, LinkSettings, LoginState};
 use crate::authz::{authorize, can, Action, Actor, Role};
 use crate::domain::{EmploymentStatus, PersonId, ProductId};
 use crate::error::AppResult;
@@ -96,6 +97,8 @@ struct PersonPage {
     grantable: std::sync::Arc<Vec<(i64, String)>>,
     grant: GrantForm,
     errors: FieldErrors,
+    /// Admins: whether the person has a password, or was invited (never the link).
+    login: Option<LoginState>,
 }
 
 impl PersonPage {
@@ -119,11 +122,17 @@ async fn render_person(
     let a = actor.clone();
     let cache = state.cache.clone();
     let key = format!("grantable:{}", actor.cache_key());
-    let (d, grantable) = crate::db::run(&state.pool, move |conn| {
+    let settings = LinkSettings::from_state(state)?;
+    let (d, grantable, login) = crate::db::run(&state.pool, move |conn| {
         let d = queries::person_detail(conn, &a, id)?;
         let grantable =
             cache.get_or_compute(conn, key, |conn| queries::grantable_products(conn, &a))?;
-        Ok((d, grantable))
+        let login = if can(&a, Action::ManagePeople) {
+            Some(links::login_state(conn, &a, &settings, id)?)
+        } else {
+            None
+        };
+        Ok((d, grantable, login))
     })
     .await?;
     let status = crate::web::forms::status(&errors);
@@ -139,8 +148,58 @@ async fn render_person(
         grantable,
         grant,
         errors,
+        login,
     };
     html(status, page.render())
+}
+
+/// What the flash adds when saving a person emailed them an invitation: without an SMTP
+/// server the email waits in the outbox, and the Admin is told so.
+fn invitation_note(state: &AppState) -> &'static str {
+    if state.config.mail.is_some() {
+        "An invitation to choose a password was emailed."
+    } else {
+        "An invitation to choose a password is queued, but email is not configured \
+         (PORTALOPS_SMTP_HOST)."
+    }
+}
+
+/// "Send invitation again" (Admins): a new invitation email; older ones stop working.
+pub async fn resend_invitation(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<PersonId>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ManagePeople)?;
+    let id = path.into_inner();
+    let settings = LinkSettings::from_state(&state)?;
+    let result = run_command(
+        &state.pool,
+        &actor,
+        FieldErrors::new(),
+        Ok(id),
+        move |conn, a, id| links::resend_invitation(conn, &settings, a, id),
+    )
+    .await?;
+    let back = urls::person(id);
+    match after_command(
+        &session,
+        result,
+        |email| {
+            let msg = if state.config.mail.is_some() {
+                format!("Invitation sent to {email}.")
+            } else {
+                format!("Invitation to {email} queued, but email is not configured (PORTALOPS_SMTP_HOST).")
+            };
+            (msg, back.clone())
+        },
+        &back,
+    )? {
+        Ok(resp) => Ok(resp),
+        Err(_) => Ok(crate::web::respond::redirect(&back)),
+    }
 }
 
 pub async fn show(
@@ -264,17 +323,22 @@ pub async fn create(
     };
     hash_if_given(&state.hasher, &mut values.password).await?;
     let a = actor.clone();
+    let settings = LinkSettings::from_state(&state)?;
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::create_person(conn, &a, values))
+        Ok(commands::create_person(conn, &a, values, &settings))
     })
     .await?;
+    let note = invitation_note(&state);
     match after_command(
         &session,
         result,
-        |id| {
+        |saved| {
+            let invited = if saved.invitation_sent { note } else { "" };
             (
-                format!("{} added to the directory.", form.full_name),
-                urls::person(id),
+                format!("{} added to the directory. {invited}", form.full_name)
+                    .trim_end()
+                    .to_string(),
+                urls::person(saved.value),
             )
         },
         "/directory",
@@ -340,13 +404,23 @@ pub async fn update(
     };
     hash_if_given(&state.hasher, &mut values.password).await?;
     let a = actor.clone();
+    let settings = LinkSettings::from_state(&state)?;
     // A missing person is a 404 (the command's `NotFound`), not a form error.
     let result = crate::db::run(&state.pool, move |conn| {
-        Ok(commands::update_person(conn, &a, id, values))
+        Ok(commands::update_person(conn, &a, id, values, &settings))
     })
     .await?;
     let back = urls::person(id);
-    match after_command(&session, result, |_| ("Saved.".into(), back.clone()), &back)? {
+    let note = invitation_note(&state);
+    let saved = |s: &commands::Saved<()>| {
+        let msg = if s.invitation_sent {
+            format!("Saved. {note}")
+        } else {
+            "Saved.".to_string()
+        };
+        (msg, back.clone())
+    };
+    match after_command(&session, result, saved, &back)? {
         Ok(resp) => Ok(resp),
         Err(errors) => render_form(&session, &actor, Some(id), form, errors),
     }

@@ -96,7 +96,7 @@ pub struct PersonChanges {
     pub employment_status: EmploymentStatus,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
-    /// A new password (required when a login user has none yet).
+    /// A new password (optional: a login without one is emailed an invitation).
     pub password: Option<NewPassword>,
 }
 

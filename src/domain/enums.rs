@@ -137,6 +137,15 @@ impl Role {
 }
 
 text_enum! {
+    /// What an emailed login link is for (`login_links.purpose`): an invitation sets a new
+    /// login's first password; a reset replaces a forgotten one.
+    pub enum LinkPurpose {
+        Invitation = "invitation", "Invitation";
+        Reset = "reset", "Password reset";
+    }
+}
+
+text_enum! {
     /// Who must log in with a second factor (Settings → Two-factor login; stored in
     /// `app_settings` under `two_factor_required`).
     pub enum TwoFactorPolicy {

@@ -131,10 +131,13 @@ pub struct Drained {
     pub failed: usize,
 }
 
-/// Sends every email due at `now` (at most 500 a run).
+/// Sends every email due at `now` (at most 500 a run). Each email's sealed placeholders
+/// (`crypto::sealed`: a login link's token) are filled in under `key` as it is sent; the
+/// stored row keeps the placeholders.
 pub fn drain(
     conn: &mut PgConnection,
     mailer: &Mailer,
+    key: &[u8],
     now: DateTime<Utc>,
     max_attempts: i32,
 ) -> Result<Drained, AppError> {
@@ -161,6 +164,10 @@ pub fn drain(
             let Some((id, to, subject, text, html, attempts)) = row else {
                 return Ok(true);
             };
+            let (text, html) = (
+                crate::crypto::sealed::unseal(key, &text),
+                crate::crypto::sealed::unseal(key, &html),
+            );
             match mailer.send(&to, &subject, &text, &html) {
                 Ok(()) => {
                     diesel::update(email_outbox::table.find(id))

@@ -162,6 +162,12 @@ pub(crate) fn is_urlencoded_form(req: &ServiceRequest) -> bool {
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
+/// Pages whose address holds a secret (an emailed login link's token) send
+/// `Referrer-Policy: no-referrer`, so that no `Referer` carries it; a browser then sends
+/// `Origin: null` with the page's own form. Those forms pass on the token alone, as a
+/// request without `Origin` does.
+const NO_REFERRER_FORMS: &[&str] = &["/password/set/"];
+
 /// No Origin header (older browsers, curl) passes on the token alone; a present Origin must
 /// be this site: the configured public URL or the Host the request was sent to.
 fn origin_allowed(req: &ServiceRequest) -> bool {
@@ -171,6 +177,9 @@ fn origin_allowed(req: &ServiceRequest) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
+    if origin == "null" && NO_REFERRER_FORMS.iter().any(|p| req.path().starts_with(p)) {
+        return true;
+    }
     if let Some(state) = req.app_data::<web::Data<AppState>>() {
         if origin == state.config.public_url {
             return true;

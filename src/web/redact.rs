@@ -1,12 +1,13 @@
 //! What a log line may say about a request's target. Some URLs carry a secret (the personal
-//! iCalendar feed's token is its path; the first-run setup link's `?token=`); this is the one
+//! iCalendar feed's token is its path, as is an emailed login link's; the first-run setup
+//! link's `?token=`); this is the one
 //! function every log line naming a path goes through, so none of them can write one.
 //! Query strings are never logged at all: besides tokens they hold search words.
 
 use std::borrow::Cow;
 
 /// Paths whose segment after the prefix is a secret (a route parameter `{token}`).
-const SECRET_SEGMENT_AFTER: &[&str] = &["/calendar/feed/"];
+const SECRET_SEGMENT_AFTER: &[&str] = &["/calendar/feed/", "/password/set/"];
 
 pub const REDACTED: &str = "[redacted]";
 
@@ -40,6 +41,10 @@ mod tests {
         assert_eq!(
             loggable_path("/imports?kind=people&csrf_token=abc"),
             "/imports"
+        );
+        assert_eq!(
+            loggable_path("/password/set/c2VjcmV0LXRva2Vu"),
+            "/password/set/[redacted]"
         );
         assert_eq!(loggable_path("/calendar"), "/calendar");
         assert_eq!(loggable_path("/payments/12"), "/payments/12");

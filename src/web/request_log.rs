@@ -29,6 +29,8 @@ pub async fn frame(
     let (res, queries) = crate::telemetry::in_request(request_id.clone(), next.call(req)).await;
     let mut res = res?.map_into_boxed_body();
 
+    // A page whose address holds a secret (an emailed link) sends `no-referrer` itself.
+    let own_referrer_policy = res.headers().contains_key(header::REFERRER_POLICY);
     let headers = res.headers_mut();
     let mut set = |name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
@@ -37,7 +39,9 @@ pub async fn frame(
     };
     set(header::CONTENT_SECURITY_POLICY, CSP);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "same-origin");
+    if !own_referrer_policy {
+        set(header::REFERRER_POLICY, "same-origin");
+    }
     set(header::X_FRAME_OPTIONS, "DENY");
     set(
         HeaderName::from_static("cross-origin-opener-policy"),

@@ -90,6 +90,8 @@ paths! {
     person(PersonId) => "/directory/", "";
     person_edit(PersonId) => "/directory/", "/edit";
     person_grants(PersonId) => "/directory/", "/grants";
+    /// "Send invitation again" (Admins).
+    person_invitation(PersonId) => "/directory/", "/invitation";
     /// An Admin removes the person's second factor (with their own password).
     person_two_factor_reset(PersonId) => "/directory/", "/two-factor/reset";
     /// An onboarding's or offboarding's page.
@@ -220,6 +222,7 @@ mod tests {
             (person(PersonId(7)), "/directory/{id}"),
             (person_edit(PersonId(7)), "/directory/{id}/edit"),
             (person_grants(PersonId(7)), "/directory/{id}/grants"),
+            (person_invitation(PersonId(7)), "/directory/{id}/invitation"),
             (
                 person_two_factor_reset(PersonId(7)),
                 "/directory/{id}/two-factor/reset",

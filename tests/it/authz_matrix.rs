@@ -220,6 +220,9 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", format!("/directory/{x}"), person_form("pat@example.com"),                          [303, 403, 403, 403, 403, 303]),
         // Jira is outside every administrator's scope here.
         ("POST", format!("/directory/{x}/grants"), kv(&[("product_id", &f.p2.to_string())]),        [303, 404, 404, 404, 404, 303]),
+        // Pat has no login: the Admin is told so (a flash on Pat's page).
+        ("POST", format!("/directory/{x}/invitation"), none(),                                       [303, 403, 403, 403, 403, 303]),
+        ("POST", "/directory/999999/invitation".into(), none(),                                      [404, 403, 403, 403, 403, 303]),
         ("GET", "/directory/export.csv".into(), none(),                                              [200, 403, 403, 403, 403, 303]),
         ("GET", "/imports".into(), none(),                                                           [200, 403, 403, 403, 403, 303]),
         ("GET", "/imports/template/people.csv".into(), none(),                                       [200, 403, 403, 403, 403, 303]),
@@ -258,6 +261,11 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("GET", "/notifications".into(), none(),                                                     [200, 200, 200, 200, 200, 303]),
         ("GET", "/calendar".into(), none(),                                                          [200, 200, 200, 200, 200, 303]),
         ("GET", "/calendar/feed/not-a-token.ics".into(), none(),                                     [404, 404, 404, 404, 404, 404]),
+        // Emailed login links and "Forgot password": public, the same answer for everyone.
+        ("GET", "/password/forgot".into(), none(),                                                   [200, 200, 200, 200, 200, 200]),
+        ("POST", "/password/forgot".into(), kv(&[("who", "nobody@example.com")]),                  [200, 200, 200, 200, 200, 200]),
+        ("GET", "/password/set/not-a-token".into(), none(),                                          [404, 404, 404, 404, 404, 404]),
+        ("POST", "/password/set/not-a-token".into(), kv(&[("password", "x")]),                     [404, 404, 404, 404, 404, 404]),
         ("POST", "/account/calendar-token".into(), none(),                                           [200, 200, 200, 200, 200, 303]),
         ("GET", "/settings/currency".into(), none(),                                                 [200, 403, 403, 403, 403, 303]),
         ("POST", "/settings/currency".into(), kv(&[("currency", "EUR")]),                           [303, 403, 403, 403, 403, 303]),

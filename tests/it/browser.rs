@@ -1040,6 +1040,84 @@ async fn the_api_reference_is_reached_from_the_footer_and_its_links_work() {
     b.close().await.expect("close");
 }
 
+/// Invitation → set password → log in. An Admin gives a colleague a login without a
+/// password; the invitation's link (from the real SMTP message) opens the set-password
+/// page, at desktop and phone sizes; the colleague chooses a password and logs in with it.
+#[actix_web::test]
+async fn an_invited_colleague_sets_their_password_and_logs_in_in_a_real_browser() {
+    let crate::invitations::Mailed { app, inbox } = crate::invitations::app_with_smtp().await;
+    app.create_user("root", PASSWORD, "admin");
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "root").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+    b.goto(&format!("{base}/directory/new"))
+        .await
+        .expect("open");
+    wait_for(&b, "#full_name").await;
+    fill(&b, "#full_name", "Ivy Invited").await;
+    fill(&b, "#email", "ivy@example.com").await;
+    fill(&b, "#department", "Finance").await;
+    choose(&b, "#role", "Service Administrator").await;
+    fill(&b, "#username", "ivy").await;
+    click(&b, "form button.primary").await;
+    wait_for_text(
+        &b,
+        ".flash.success",
+        "An invitation to choose a password was emailed.",
+    )
+    .await;
+    wait_for_text(&b, "#login-state", "invited on").await;
+    save_screenshot("person-invited", &b.screenshot().await.expect("screenshot"));
+    click(&b, "button.link").await;
+    wait_for_text(&b, ".flash.info", "You are logged out.").await;
+
+    assert_eq!(
+        crate::invitations::deliver(&app).await,
+        "1 sent, 0 to retry, 0 failed"
+    );
+    let link = crate::invitations::link_in(&inbox.to("ivy@example.com")[0]);
+    b.goto(&format!("{base}{link}"))
+        .await
+        .expect("open the link");
+    wait_for_text(&b, "h1", "Choose your password").await;
+    save_screenshot("set-password", &b.screenshot().await.expect("screenshot"));
+    b.set_window_size(390, 844).await.expect("phone size");
+    save_screenshot(
+        "set-password-phone",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.set_window_size(1280, 900).await.expect("desktop size");
+    fill(&b, "#password", "short").await;
+    fill(&b, "#password_confirm", "short").await;
+    click(&b, "form button.primary").await;
+    wait_for_text(&b, "#password-error", "at least 12").await;
+    let chosen = "violet ledger sunrise 58";
+    fill(&b, "#password", chosen).await;
+    fill(&b, "#password_confirm", chosen).await;
+    click(&b, "form button.primary").await;
+    wait_for_text(&b, ".flash.success", "Password set — log in").await;
+    assert_eq!(b.current_url().await.expect("url").path(), "/login");
+
+    fill(&b, "#username", "ivy").await;
+    fill(&b, "#password", chosen).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+    save_screenshot(
+        "invited-dashboard",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    // The link was used: opening it again says so.
+    b.goto(&format!("{base}{link}")).await.expect("open again");
+    wait_for_text(&b, "h1", "This link was already used").await;
+    save_screenshot("link-used", &b.screenshot().await.expect("screenshot"));
+    b.close().await.expect("close");
+}
+
 /// Two-factor login in a real browser: set it up from My account (the secret read off the
 /// page, the code computed here with totp-rs as a phone would), log out, log in with the
 /// password and then the code. Screenshots of the QR page, also in a phone-sized window.

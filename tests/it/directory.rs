@@ -77,10 +77,6 @@ async fn admins_add_people_with_and_without_logins() {
             "People who can log in need a username.",
         ),
         (
-            person("No Pw", "z@example.com", "service_admin", "zed", ""),
-            "Set an initial password",
-        ),
-        (
             person("Weak", "w@example.com", "admin", "weak", "Password1234"),
             "too common",
         ),
@@ -97,9 +93,34 @@ async fn admins_add_people_with_and_without_logins() {
             "passwords are never echoed back"
         );
     }
-    assert_eq!(app.count("users"), 3);
+    // A login without a password: an invitation to choose one is emailed.
+    let r = c
+        .submit(
+            "/directory/new",
+            "/directory",
+            &person("No Pw", "z@example.com", "service_admin", "zed", ""),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(c
+        .get(&r.location())
+        .await
+        .body
+        .contains("An invitation to choose a password is queued, but email is not configured"));
+    let queued = app.queued_emails();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].0, "z@example.com");
+    assert_eq!(app.count("users"), 4);
     let audit = app.audit_actions();
-    assert_eq!(audit.iter().filter(|a| *a == "person.created").count(), 2);
+    assert_eq!(audit.iter().filter(|a| *a == "person.created").count(), 3);
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| *a == "person.invitation_sent")
+            .count(),
+        1,
+        "Pam was given a password: no invitation"
+    );
 }
 
 #[actix_web::test]

@@ -17,6 +17,7 @@ mod derived;
 mod directory;
 mod imports;
 mod inventory;
+mod invitations;
 mod operations;
 mod payments;
 mod reminders;
