@@ -88,6 +88,23 @@ pub enum Action {
     ManageOwnApiTokens,
     /// See everyone's API tokens and revoke any of them.
     ManageAllApiTokens,
+    /// Set up, turn off and renew the recovery codes of one's own second factor.
+    ManageOwnTwoFactor,
+    /// Remove someone else's second factor (a lost phone): Admins, with their own password,
+    /// and never for a person of a higher role than their own.
+    ResetSecondFactor {
+        target: Role,
+    },
+}
+
+/// Roles in order of power: nobody acts on the second factor of a higher one.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::User => 0,
+        Role::ProductAdmin => 1,
+        Role::ServiceAdmin => 2,
+        Role::Admin => 3,
+    }
 }
 
 /// Something done to one inventory object. Outside the actor's scope the object is
@@ -191,8 +208,12 @@ pub fn authorize_on(actor: &Actor, action: ObjectAction, object: Object) -> Resu
 /// object-scoped refusals answer 404 so that out-of-scope objects are not confirmed to exist.
 pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
     let allowed = match action {
-        Action::ViewDashboard | Action::ChangeOwnPassword | Action::ManageOwnApiTokens => {
-            actor.role.can_log_in()
+        Action::ViewDashboard
+        | Action::ChangeOwnPassword
+        | Action::ManageOwnApiTokens
+        | Action::ManageOwnTwoFactor => actor.role.can_log_in(),
+        Action::ResetSecondFactor { target } => {
+            actor.role == Role::Admin && rank(target) <= rank(actor.role)
         }
         Action::ViewInventory | Action::ViewDirectory | Action::ViewPayments => {
             actor.role.can_log_in()
@@ -252,6 +273,15 @@ mod tests {
             (ManagePeople, &[Admin]),
             (ManageOwnApiTokens, &[Admin, ServiceAdmin, ProductAdmin]),
             (ManageAllApiTokens, &[Admin]),
+            (ManageOwnTwoFactor, &[Admin, ServiceAdmin, ProductAdmin]),
+            (ResetSecondFactor { target: Admin }, &[Admin]),
+            (
+                ResetSecondFactor {
+                    target: ServiceAdmin,
+                },
+                &[Admin],
+            ),
+            (ResetSecondFactor { target: User }, &[Admin]),
         ];
         for (action, allowed) in table {
             for role in [Admin, ServiceAdmin, ProductAdmin, User] {
@@ -259,6 +289,29 @@ mod tests {
                     authorize(&actor(role), *action).is_ok(),
                     allowed.contains(&role),
                     "{role:?} {action:?}"
+                );
+            }
+        }
+    }
+
+    /// Nobody resets the second factor of a higher role: a role's rank bounds the targets,
+    /// for every pair of roles.
+    #[test]
+    fn no_role_resets_the_second_factor_of_a_higher_one() {
+        for actor_role in Role::ALL {
+            for target in Role::ALL {
+                let allowed = authorize(
+                    &actor(*actor_role),
+                    Action::ResetSecondFactor { target: *target },
+                )
+                .is_ok();
+                if rank(*target) > rank(*actor_role) {
+                    assert!(!allowed, "{actor_role:?} must not reset {target:?}");
+                }
+                assert_eq!(
+                    allowed,
+                    *actor_role == Role::Admin,
+                    "{actor_role:?} → {target:?}"
                 );
             }
         }

@@ -80,6 +80,8 @@ pub struct Config {
     pub upload_dir: PathBuf,
     pub jwt_secret: Option<Secret>,
     pub session_key: Option<Secret>,
+    /// Encrypts secrets the database keeps (TOTP secrets), the same on every instance.
+    pub encryption_key: Option<Secret>,
     pub public_url: String,
     pub cookie_secure: bool,
     pub access_token_ttl: Duration,
@@ -225,6 +227,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "PORTALOPS_SESSION_KEY",
         "(generated into <data>/secrets/session_key)",
         "cookie encryption key, at least 64 bytes, the same on every instance",
+    ),
+    (
+        "PORTALOPS_ENCRYPTION_KEY",
+        "(generated into <data>/secrets/encryption_key)",
+        "encrypts two-factor (TOTP) secrets in the database, at least 32 bytes, the same on every instance; keep it with the backups",
     ),
     (
         "PORTALOPS_PUBLIC_URL",
@@ -381,6 +388,9 @@ impl Config {
             .transpose()?;
         let session_key = var("PORTALOPS_SESSION_KEY")
             .map(|s| check_secret("PORTALOPS_SESSION_KEY", s, 64))
+            .transpose()?;
+        let encryption_key = var("PORTALOPS_ENCRYPTION_KEY")
+            .map(|s| check_secret("PORTALOPS_ENCRYPTION_KEY", s, 32))
             .transpose()?;
         let public_url = match var("PORTALOPS_PUBLIC_URL") {
             Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
@@ -593,6 +603,7 @@ impl Config {
             upload_dir,
             jwt_secret,
             session_key,
+            encryption_key,
             public_url,
             cookie_secure,
             access_token_ttl,
@@ -626,7 +637,9 @@ impl Config {
     /// Fills in the secrets not set in the environment from `<data>/secrets` (generated on
     /// first start). Returns whether any came from there rather than from the environment.
     pub fn resolve_secrets(&mut self) -> Result<bool, ConfigError> {
-        let from_files = self.jwt_secret.is_none() || self.session_key.is_none();
+        let from_files = self.jwt_secret.is_none()
+            || self.session_key.is_none()
+            || self.encryption_key.is_none();
         if self.jwt_secret.is_none() {
             self.jwt_secret = Some(load_or_generate(
                 &self.data_dir,
@@ -641,6 +654,14 @@ impl Config {
                 "session_key",
                 "PORTALOPS_SESSION_KEY",
                 64,
+            )?);
+        }
+        if self.encryption_key.is_none() {
+            self.encryption_key = Some(load_or_generate(
+                &self.data_dir,
+                "encryption_key",
+                "PORTALOPS_ENCRYPTION_KEY",
+                32,
             )?);
         }
         Ok(from_files)

@@ -15,6 +15,10 @@ pub enum AppError {
     Forbidden,
     #[error("login required")]
     LoginRequired { next: Option<String> },
+    /// Two-factor login is required of this user and not set up yet: pages send them to
+    /// the enrolment page, the API answers 403.
+    #[error("two-factor set-up required")]
+    SecondFactorSetupRequired,
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("the form was stale or forged (CSRF check failed)")]
@@ -147,7 +151,9 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::LoginRequired { .. } | AppError::SecondFactorSetupRequired => {
+                StatusCode::SEE_OTHER
+            }
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -167,6 +173,11 @@ impl ResponseError for AppError {
             };
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        if let AppError::SecondFactorSetupRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/account/two-factor"))
                 .finish();
         }
         let request_id = current_request_id();

@@ -101,6 +101,12 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Remove a person's second factor and recovery codes (they lost their phone and there
+    /// is no other Admin to reset it); they then log in with their password alone. Audited.
+    ResetTwoFactor {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -137,6 +143,9 @@ fn main() -> ExitCode {
                     expires_on,
                 },
         } => create_token(&config, &user, &name, &scopes, expires_on.as_deref()),
+        Command::Admin {
+            command: AdminCommand::ResetTwoFactor { username },
+        } => reset_two_factor(&config, &username),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -232,6 +241,27 @@ fn demo_data(config: &Config, scale: f64, replace: bool) -> Result<(), String> {
     }
     println!("(The password is shown only now; `portalops admin create` adds another Admin.)");
     Ok(())
+}
+
+fn reset_two_factor(config: &Config, username: &str) -> Result<(), String> {
+    let (_db, url) = startup::open_database(config)?;
+    startup::migrate(&url)?;
+    let mut conn = diesel::PgConnection::establish(&url).map_err(|e| e.to_string())?;
+    match portalops::auth::two_factor::commands::reset_from_shell(&mut conn, username)
+        .map_err(|e| e.to_string())?
+    {
+        None => Err(format!("no login has the username '{username}'")),
+        Some((name, false)) => {
+            println!("{name} has no second factor: nothing to reset.");
+            Ok(())
+        }
+        Some((name, true)) => {
+            println!(
+                "The two-factor login of {name} was reset: they log in with their password alone."
+            );
+            Ok(())
+        }
+    }
 }
 
 fn read_password() -> Result<String, String> {

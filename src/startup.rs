@@ -22,7 +22,7 @@ pub fn open_database(config: &Config) -> Result<(Option<EmbeddedPostgres>, Strin
     Ok((Some(pg), url))
 }
 
-pub use crate::db::{migrate_locked as migrate, SECRETS_FINGERPRINT};
+pub use crate::db::{migrate_locked as migrate, ENCRYPTION_KEY_FINGERPRINT, SECRETS_FINGERPRINT};
 
 /// Instances sharing a database must share the session key and JWT secret, or a user who
 /// logged in on one is a stranger to the next. The database keeps a fingerprint of the
@@ -53,19 +53,21 @@ pub fn check_shared_secrets(
         value: String,
     }
     let db = |e: diesel::result::Error| format!("database: {e}");
-    diesel::sql_query(
+    // Recorded now: a new database, or the first start after a restore (which clears it).
+    let first_start = diesel::sql_query(
         "INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
     )
     .bind::<diesel::sql_types::Text, _>(KEY)
     .bind::<diesel::sql_types::Text, _>(&fingerprint)
     .execute(conn)
-    .map_err(db)?;
+    .map_err(db)?
+        == 1;
     let stored: Stored = diesel::sql_query("SELECT value FROM app_settings WHERE key = $1")
         .bind::<diesel::sql_types::Text, _>(KEY)
         .get_result(conn)
         .map_err(db)?;
     if stored.value == fingerprint {
-        return Ok(());
+        return check_encryption_key(conn, config, generated && !first_start);
     }
     if generated {
         return Err(format!(
@@ -80,6 +82,76 @@ pub fn check_shared_secrets(
     tracing::warn!(
         "the secrets changed (set in the environment): sessions signed with the old ones end"
     );
+    diesel::sql_query("UPDATE app_settings SET value = $2 WHERE key = $1")
+        .bind::<diesel::sql_types::Text, _>(KEY)
+        .bind::<diesel::sql_types::Text, _>(&fingerprint)
+        .execute(conn)
+        .map_err(db)?;
+    check_encryption_key(conn, config, generated)
+}
+
+/// The encryption key has its own fingerprint (so that adding it did not change the one
+/// above), kept by a restore: once a two-factor secret is stored with a key, a different key
+/// is refused even from the environment, because every enrolled authenticator would become
+/// unreadable. Without such secrets, a generated key that differs is refused like the other
+/// secrets (`generated`: another instance shares the database) except at the first start
+/// after a restore, and a key set in the environment that differs is a deliberate change:
+/// the fingerprint follows.
+fn check_encryption_key(
+    conn: &mut PgConnection,
+    config: &Config,
+    generated: bool,
+) -> Result<(), String> {
+    use sha2::Digest as _;
+    const KEY: &str = ENCRYPTION_KEY_FINGERPRINT;
+    let Some(key) = &config.encryption_key else {
+        return Err("secrets are not resolved".into());
+    };
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"portalops-encryption-key-v1\0");
+    hasher.update(key.expose());
+    let fingerprint = format!("{:x}", hasher.finalize())[..32].to_string();
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        in_use: bool,
+    }
+    let db = |e: diesel::result::Error| format!("database: {e}");
+    diesel::sql_query(
+        "INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Text, _>(KEY)
+    .bind::<diesel::sql_types::Text, _>(&fingerprint)
+    .execute(conn)
+    .map_err(db)?;
+    let stored: Stored = diesel::sql_query(
+        "SELECT value, EXISTS (SELECT 1 FROM user_totp) AS in_use FROM app_settings WHERE key = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(KEY)
+    .get_result(conn)
+    .map_err(db)?;
+    if stored.value == fingerprint {
+        return Ok(());
+    }
+    if stored.in_use {
+        return Err(
+            "configuration error: PORTALOPS_ENCRYPTION_KEY: this database holds two-factor \
+             secrets encrypted with another key. Set PORTALOPS_ENCRYPTION_KEY to that key (the \
+             first instance's is in its data directory's secrets/encryption_key), or every \
+             enrolled authenticator becomes unreadable."
+                .into(),
+        );
+    }
+    if generated {
+        return Err(format!(
+            "configuration error: PORTALOPS_ENCRYPTION_KEY: this database is shared with \
+             another PortalOps instance that uses a different encryption key, and this one \
+             generated its own into {}. Give every instance the same PORTALOPS_ENCRYPTION_KEY.",
+            config.data_dir.join("secrets").display()
+        ));
+    }
     diesel::sql_query("UPDATE app_settings SET value = $2 WHERE key = $1")
         .bind::<diesel::sql_types::Text, _>(KEY)
         .bind::<diesel::sql_types::Text, _>(&fingerprint)

@@ -10,6 +10,7 @@ use super::{ApiResult, ApiUser, Json, Problem};
 use crate::auth::commands::{self, LoginAttempt, LoginOutcome};
 use crate::auth::forwarding;
 use crate::auth::tokens::{self, RefreshOutcome};
+use crate::auth::two_factor::{self, login::CodeAttempt, login::SecondStep};
 use crate::authz::Role;
 use crate::web::{client_ip, AppState};
 
@@ -25,6 +26,12 @@ pub struct Credentials {
     /// device is not locked out by other clients' failures (docs/rbac.md, "Login throttling").
     #[serde(default)]
     device_token: Option<String>,
+    /// The current code of the account's authenticator app (6 digits), or one of its
+    /// recovery codes: required when the account has two-factor login on. A wrong one is
+    /// counted like a wrong password; each code works once.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    totp: Option<String>,
 }
 
 /// A new access token (a JWT for `Authorization: Bearer …`) and its refresh token.
@@ -66,6 +73,11 @@ fn token_pair(
 /// repeated failures, then 429 with `Retry-After` while this client is locked out of the
 /// username, or its address is locked. Send back the `device_token` of an earlier login to
 /// be a known device, which other clients' failures do not lock out.
+///
+/// An account with two-factor login on also needs `totp`: without it the answer is a 401
+/// saying that a second-factor code is required; a wrong or already used code is a 401 and
+/// counts as a failed attempt. An account of whom two-factor login is required but not yet
+/// set up gets tokens, and every other call answers 403 until it is set up in the browser.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = Credentials,
     responses((status = 200, description = "Logged in", body = TokenPair)))]
@@ -81,6 +93,16 @@ pub async fn login(
     }
     if body.password.is_empty() {
         return Err(Problem::invalid("password", "Enter your password."));
+    }
+    let totp = body
+        .totp
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if totp.as_ref().is_some_and(|c| c.chars().count() > 64) {
+        return Err(Problem::invalid(
+            "totp",
+            "Send the 6-digit code of your authenticator app, or a recovery code.",
+        ));
     }
     let attempt = LoginAttempt {
         username,
@@ -105,15 +127,51 @@ pub async fn login(
             Some(device_token),
         )),
         LoginOutcome::Failed => Err(Problem::unauthorized("Invalid username or password.")),
-        LoginOutcome::Locked { retry_after_secs } => Err(crate::error::AppError::TooManyRequests {
-            message: format!(
-                "Too many failed attempts. Try again in {} minute(s).",
-                retry_after_secs.div_ceil(60)
-            ),
-            retry_after_secs,
+        LoginOutcome::Locked { retry_after_secs } => Err(locked(retry_after_secs)),
+        LoginOutcome::SecondFactor(pending) => {
+            let Some(code) = totp else {
+                return Err(Problem::unauthorized(
+                    "A second-factor code is required: send the current code of your \
+                     authenticator app (or a recovery code) as `totp`.",
+                ));
+            };
+            let attempt = CodeAttempt {
+                code,
+                client_ip: client_ip(&req, &state.config.trusted_proxies),
+                user_agent: req
+                    .headers()
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            };
+            match two_factor::login::complete(&state, pending, attempt).await? {
+                SecondStep::Success {
+                    tokens,
+                    device_token,
+                } => Ok(token_pair(
+                    &state,
+                    tokens.access,
+                    tokens.refresh,
+                    Some(device_token),
+                )),
+                SecondStep::Locked { retry_after_secs } => Err(locked(retry_after_secs)),
+                SecondStep::Wrong | SecondStep::Expired => Err(Problem::unauthorized(
+                    "The second-factor code is not right, or was already used.",
+                )),
+            }
         }
-        .into()),
     }
+}
+
+fn locked(retry_after_secs: u64) -> Problem {
+    crate::error::AppError::TooManyRequests {
+        message: format!(
+            "Too many failed attempts. Try again in {} minute(s).",
+            retry_after_secs.div_ceil(60)
+        ),
+        retry_after_secs,
+    }
+    .into()
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

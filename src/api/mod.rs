@@ -329,7 +329,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, Problem> {
     let session_id = claims.sid;
     let clock = state.clock.clone();
     let actor = crate::db::run(&state.pool, move |conn| {
-        crate::auth::current_user::load_actor(conn, user_id, session_id, &clock)
+        crate::auth::current_user::load_actor_gated(conn, user_id, session_id, &clock)
     })
     .await?;
     let mut actor = actor.ok_or_else(|| {

@@ -111,6 +111,7 @@ impl From<AppError> for Problem {
         let status = match &e {
             // Pages redirect to the login form; the API answers 401.
             AppError::LoginRequired { .. } => StatusCode::UNAUTHORIZED,
+            AppError::SecondFactorSetupRequired => StatusCode::FORBIDDEN,
             // No form, no CSRF token: an API call refused as a form would be is malformed.
             AppError::Csrf => StatusCode::FORBIDDEN,
             other => other.status_code(),
@@ -119,6 +120,10 @@ impl From<AppError> for Problem {
             AppError::NotFound => return Self::not_found(),
             AppError::Forbidden => "Your role does not allow this.".to_string(),
             AppError::LoginRequired { .. } => "Log in first.".to_string(),
+            AppError::SecondFactorSetupRequired => "Two-factor login is required for your \
+                account and is not set up yet: set it up at /account/two-factor in the browser \
+                first."
+                .to_string(),
             AppError::BadRequest(m) | AppError::PayloadTooLarge(m) => m.clone(),
             AppError::TooManyRequests { message, .. } => message.clone(),
             AppError::Csrf => "Refused.".to_string(),

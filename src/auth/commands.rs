@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::password::{self, Verified};
 use super::throttle::{self, Verdict};
 use super::tokens::{self, IssuedTokens};
+use super::two_factor::login::PendingLogin;
 use super::{forwarding, known_device};
 use crate::audit::{self, AuditEntry};
 use crate::authz::{Actor, Role};
@@ -27,6 +28,10 @@ pub enum LoginOutcome {
     Locked {
         retry_after_secs: u64,
     },
+    /// The password was right and the account has a second factor: no session yet. The
+    /// door keeps this (the page in the encrypted session cookie) and asks for the code
+    /// (`two_factor::login::complete`).
+    SecondFactor(PendingLogin),
 }
 
 pub struct LoginAttempt {
@@ -191,7 +196,7 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
     };
     let token_keys = state.keys.clone();
     let clock = state.clock.clone();
-    let (tokens, device_token) = crate::db::run(&state.pool, move |conn| {
+    crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let now = clock.now();
             if let Some(h) = &new_hash {
@@ -199,35 +204,75 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
                     .set(users::password_hash.eq(h))
                     .execute(conn)?;
             }
+            if super::two_factor::queries::has_factor(conn, user_id)? {
+                // No session before the code: the password's attempt is given back, and
+                // the code is reserved on the same keys.
+                throttle::release(conn, now, &keys)?;
+                return Ok(LoginOutcome::SecondFactor(PendingLogin::new(
+                    user_id, keys, device, label, now,
+                )));
+            }
             throttle::record_success(conn, now, &keys)?;
-            let issued = tokens::start_session(
-                conn,
-                &token_keys,
-                user_id,
-                attempt.client_ip.as_deref(),
-                attempt.user_agent.as_deref(),
-            )?;
             let summary = if new_hash.is_some() {
                 "Logged in (password hash upgraded to argon2id)"
             } else {
                 "Logged in"
             };
-            audit::record(
+            let (tokens, device_token) = start_session(
                 conn,
-                AuditEntry::system("auth.login", "session", Some(issued.session_id.to_string()))
-                    .actor(Some(user_id), label)
-                    .summary(summary)
-                    .client_ip(attempt.client_ip.as_deref()),
+                &token_keys,
+                &secret,
+                SessionStart {
+                    user_id,
+                    device: device.as_deref(),
+                    client_ip: attempt.client_ip.as_deref(),
+                    user_agent: attempt.user_agent.as_deref(),
+                    label,
+                    summary,
+                    now,
+                },
             )?;
-            let device_token = known_device::issue(&secret, user_id, device.as_deref(), now);
-            Ok::<_, AppError>((issued, device_token))
+            Ok::<_, AppError>(LoginOutcome::Success {
+                tokens,
+                device_token,
+            })
         })
     })
-    .await?;
-    Ok(LoginOutcome::Success {
-        tokens,
-        device_token,
-    })
+    .await
+}
+
+/// What starting a session after a successful login needs.
+pub(super) struct SessionStart<'a> {
+    pub user_id: i64,
+    /// The known device the client presented (checked), kept in the new device token.
+    pub device: Option<&'a str>,
+    pub client_ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    /// What was typed as the username, masked.
+    pub label: String,
+    pub summary: &'a str,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Starts the session of a login that passed every check, audits it (`auth.login`) and
+/// issues the known-device token; inside the caller's transaction. Both the password-only
+/// login and the second step of a two-factor login end here.
+pub(super) fn start_session(
+    conn: &mut PgConnection,
+    token_keys: &tokens::TokenKeys,
+    device_secret: &[u8],
+    s: SessionStart<'_>,
+) -> Result<(IssuedTokens, String), AppError> {
+    let issued = tokens::start_session(conn, token_keys, s.user_id, s.client_ip, s.user_agent)?;
+    audit::record(
+        conn,
+        AuditEntry::system("auth.login", "session", Some(issued.session_id.to_string()))
+            .actor(Some(s.user_id), s.label)
+            .summary(s.summary)
+            .client_ip(s.client_ip),
+    )?;
+    let device_token = known_device::issue(device_secret, s.user_id, s.device, s.now);
+    Ok((issued, device_token))
 }
 
 /// Logs out: revokes the session (refresh-token family) and audits it.

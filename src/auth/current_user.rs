@@ -20,7 +20,9 @@ use crate::domain::EmploymentStatus;
 use crate::error::AppError;
 use crate::web::{client_ip, AppState};
 
-/// The logged-in user of this request.
+/// The logged-in user of this request. A user of whom the Admins' policy requires a second
+/// factor they have not set up yet is refused here (the one place): pages send them to the
+/// enrolment page (`AppError::SecondFactorSetupRequired`).
 pub struct CurrentUser(pub Actor);
 
 impl FromRequest for CurrentUser {
@@ -29,8 +31,32 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(&req).await.map(CurrentUser) })
+        Box::pin(async move { authenticate(&req, Gate::Enforce).await.map(CurrentUser) })
     }
+}
+
+/// The logged-in user, also one who must still set up their second factor: only the
+/// two-factor enrolment pages and logout take it.
+pub struct EnrollingUser(pub Actor);
+
+impl FromRequest for EnrollingUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            authenticate(&req, Gate::AllowEnrolment)
+                .await
+                .map(EnrollingUser)
+        })
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Enforce,
+    AllowEnrolment,
 }
 
 /// Where to come back to after logging in: the page asked for, for GET requests.
@@ -45,7 +71,7 @@ fn return_path(req: &HttpRequest) -> Option<String> {
     })
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<Actor, AppError> {
+async fn authenticate(req: &HttpRequest, gate: Gate) -> Result<Actor, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("application state missing"))?
@@ -99,16 +125,30 @@ async fn authenticate(req: &HttpRequest) -> Result<Actor, AppError> {
                 }
             }
         };
-        let actor = load_actor(conn, user_id, session_id, &clock)?;
-        Ok(actor.map(|a| (a, rotated)))
+        let Some(actor) = load_actor(conn, user_id, session_id, &clock)? else {
+            return Ok(None);
+        };
+        let must_enrol = gate == Gate::Enforce
+            && super::two_factor::queries::enrolment_required(conn, actor.id, actor.role)?;
+        Ok(Some((actor, rotated, must_enrol)))
     })
     .await?;
 
     match result {
-        Some((mut actor, rotated)) => {
+        Some((mut actor, rotated, must_enrol)) => {
+            // A rotated refresh token is kept before any refusal, or the next request
+            // would present the old one.
             if let Some(new_refresh) = rotated {
                 let access = state.keys.issue_access(actor.id, actor.session_id)?;
                 sess::set_tokens(&session, &access, &new_refresh);
+            }
+            if must_enrol {
+                sess::flash(
+                    &session,
+                    sess::FlashKind::Info,
+                    "Set up two-factor login first: it is required for your account.",
+                );
+                return Err(AppError::SecondFactorSetupRequired);
             }
             actor.client_ip = ip;
             Ok(actor)
@@ -131,6 +171,23 @@ struct LoginRow {
     employment_status: EmploymentStatus,
     password_hash: Option<String>,
     end_date: Option<chrono::NaiveDate>,
+}
+
+/// `load_actor` for the API: a user who must still set up a second factor is refused
+/// (`AppError::SecondFactorSetupRequired`, a 403 there).
+pub fn load_actor_gated(
+    conn: &mut PgConnection,
+    user_id: i64,
+    session_id: i64,
+    clock: &Clock,
+) -> Result<Option<Actor>, AppError> {
+    let actor = load_actor(conn, user_id, session_id, clock)?;
+    if let Some(a) = &actor {
+        if super::two_factor::queries::enrolment_required(conn, a.id, a.role)? {
+            return Err(AppError::SecondFactorSetupRequired);
+        }
+    }
+    Ok(actor)
 }
 
 /// The user behind an active session, if they may still log in.

@@ -1,7 +1,8 @@
 //! Authentication: password hashing and policy, JWT access tokens and rotating refresh
 //! tokens kept in the session cookie, CSRF protection, login throttling (with known devices,
 //! untrusted-proxy warnings and the Admins' unlock page), emailed login links (invitations
-//! and password resets), and the login, logout and first-run pages.
+//! and password resets), two-factor login (TOTP), and the login, logout and first-run
+//! pages.
 
 pub mod api_token_pages;
 pub mod api_tokens;
@@ -16,6 +17,7 @@ pub mod locks;
 pub mod pages;
 pub mod throttle;
 pub mod tokens;
+pub mod two_factor;
 
 pub use crate::crypto::{constant_time_eq, password, random_bytes, random_token, sha256};
 pub use crate::web::{csrf, session};
@@ -45,5 +47,6 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/login", aw::post().to(pages::login))
         .route("/logout", aw::post().to(pages::logout))
         .route("/settings/logins", aw::get().to(lock_pages::page))
-        .route("/settings/logins/unlock", aw::post().to(lock_pages::unlock));
+        .route("/settings/logins/unlock", aw::post().to(lock_pages::unlock))
+        .configure(two_factor::routes);
 }

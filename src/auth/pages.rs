@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::commands::{self, LoginAttempt, LoginOutcome};
-use super::current_user::CurrentUser;
+use super::current_user::EnrollingUser;
 use super::session::{self as sess, FlashKind};
 use super::{forwarding, known_device};
 use crate::error::{AppError, AppResult};
@@ -139,22 +139,10 @@ pub async fn login(
         LoginOutcome::Success {
             tokens,
             device_token,
-        } => {
-            sess::begin(&session, &tokens.access, &tokens.refresh);
-            let target = safe_next(Some(&form.next)).unwrap_or_else(|| "/".into());
-            let mut resp = redirect(&target);
-            let max_age =
-                actix_web::cookie::time::Duration::seconds(known_device::LIFETIME.num_seconds());
-            let cookie = Cookie::build(known_device::cookie_name(secure), device_token)
-                .path("/")
-                .secure(secure)
-                .http_only(true)
-                .same_site(SameSite::Lax)
-                .max_age(max_age)
-                .finish();
-            resp.add_cookie(&cookie)
-                .map_err(|e| AppError::internal(format!("device cookie: {e}")))?;
-            Ok(resp)
+        } => begin_session(&session, &tokens, device_token, &form.next, secure),
+        LoginOutcome::SecondFactor(pending) => {
+            sess::set_pending_login(&session, &pending, &form.next);
+            Ok(redirect("/login/two-factor"))
         }
         LoginOutcome::Failed => render_login(
             &state,
@@ -177,6 +165,31 @@ pub async fn login(
             )
         }
     }
+}
+
+/// Starts the browser session of a completed login (after the password, or after the
+/// second factor) and marks the client as a known device of the account.
+pub(super) fn begin_session(
+    session: &Session,
+    tokens: &super::tokens::IssuedTokens,
+    device_token: String,
+    next: &str,
+    secure: bool,
+) -> AppResult<HttpResponse> {
+    sess::begin(session, &tokens.access, &tokens.refresh);
+    let target = safe_next(Some(next)).unwrap_or_else(|| "/".into());
+    let mut resp = redirect(&target);
+    let max_age = actix_web::cookie::time::Duration::seconds(known_device::LIFETIME.num_seconds());
+    let cookie = Cookie::build(known_device::cookie_name(secure), device_token)
+        .path("/")
+        .secure(secure)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .finish();
+    resp.add_cookie(&cookie)
+        .map_err(|e| AppError::internal(format!("device cookie: {e}")))?;
+    Ok(resp)
 }
 
 /// The login form again with a 429, the reason and `Retry-After`.
@@ -203,7 +216,7 @@ fn refused(
 }
 
 pub async fn logout(
-    user: CurrentUser,
+    user: EnrollingUser,
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {

@@ -37,7 +37,7 @@ pub fn username_key(secret: &[u8], typed: &str) -> String {
     format!("{:x}", mac.finalize().into_bytes())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     /// One username from one client address.
     Pair,
@@ -60,8 +60,9 @@ impl Kind {
     }
 }
 
-/// A counter one attempt is charged to.
-#[derive(Debug, Clone)]
+/// A counter one attempt is charged to. Serialisable: a login waiting for its second factor
+/// carries its keys in the session cookie, so the code is charged to the password's keys.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Key {
     pub key: String,
     pub kind: Kind,
@@ -289,6 +290,25 @@ pub fn record_success(
     diesel::update(
         login_throttle::table
             .filter(login_throttle::key.eq_any(addresses.iter().map(|k| k.key.as_str())))
+            .filter(login_throttle::failures.gt(0))
+            .filter(unlocked),
+    )
+    .set(login_throttle::failures.eq(login_throttle::failures - 1))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The reserved attempt was a right password that still needs its second factor: the
+/// attempt is given back on every key (earlier failures stay counted, nothing is cleared),
+/// so the code, reserved on the same keys, is what counts, and a right password does not
+/// reset the budget for guessing codes.
+pub fn release(conn: &mut PgConnection, now: DateTime<Utc>, keys: &[Key]) -> Result<(), AppError> {
+    let unlocked = login_throttle::locked_until
+        .is_null()
+        .or(login_throttle::locked_until.le(now));
+    diesel::update(
+        login_throttle::table
+            .filter(login_throttle::key.eq_any(keys.iter().map(|k| k.key.as_str())))
             .filter(login_throttle::failures.gt(0))
             .filter(unlocked),
     )

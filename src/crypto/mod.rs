@@ -4,6 +4,7 @@
 //! `web` holds them in the application state. Below both, so neither imports the other
 //! for them.
 
+pub mod aead;
 pub mod jwt;
 pub mod password;
 pub mod sealed;

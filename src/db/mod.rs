@@ -162,3 +162,5 @@ pub fn migrate_locked(url: &str) -> Result<Vec<String>, String> {
 
 /// The `app_settings` key of the secrets' fingerprint.
 pub const SECRETS_FINGERPRINT: &str = "secrets_fingerprint";
+/// The `app_settings` key of the encryption key's fingerprint (`startup::check_shared_secrets`).
+pub const ENCRYPTION_KEY_FINGERPRINT: &str = "encryption_key_fingerprint";

@@ -416,9 +416,31 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> Int8,
+        secret_ciphertext -> Bytea,
+        secret_nonce -> Bytea,
+        created_at -> Timestamptz,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_used_step -> Int8,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Int8,
+        user_id -> Int8,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(login_links -> users (user_id));
 diesel::joinable!(login_throttle -> users (user_id));
+diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 diesel::joinable!(products -> services (service_id));
 diesel::joinable!(billing_records -> products (product_id));
@@ -454,6 +476,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     login_links,
     login_throttle,
+    recovery_codes,
     notifications,
     onboarding_templates,
     payments,
@@ -468,6 +491,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tasks,
     template_products,
     untrusted_forwarders,
+    user_totp,
     users,
     workflows,
 );

@@ -146,6 +146,27 @@ text_enum! {
 }
 
 text_enum! {
+    /// Who must log in with a second factor (Settings → Two-factor login; stored in
+    /// `app_settings` under `two_factor_required`).
+    pub enum TwoFactorPolicy {
+        Nobody = "nobody", "Nobody (each person may still set it up)";
+        Admins = "admins", "Admins";
+        Everyone = "everyone", "Everyone with a login";
+    }
+}
+
+impl TwoFactorPolicy {
+    /// Whether people with `role` must have a second factor under this policy.
+    pub fn requires(self, role: Role) -> bool {
+        match self {
+            TwoFactorPolicy::Nobody => false,
+            TwoFactorPolicy::Admins => role == Role::Admin,
+            TwoFactorPolicy::Everyone => role.can_log_in(),
+        }
+    }
+}
+
+text_enum! {
     /// Where a person is in their time at the company (`users.employment_status`).
     pub enum EmploymentStatus {
         Active = "active", "Active";

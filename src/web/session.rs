@@ -9,6 +9,7 @@ const ACCESS: &str = "at";
 const REFRESH: &str = "rt";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+const PENDING_LOGIN: &str = "2fa";
 
 pub fn tokens(session: &Session) -> (Option<String>, Option<String>) {
     (
@@ -34,6 +35,24 @@ pub fn begin(session: &Session, access: &str, refresh: &str) {
 pub fn end(session: &Session) {
     session.clear();
     session.renew();
+}
+
+/// Keeps a login waiting for its second factor (`auth::two_factor::login`) in place of a
+/// session: the cookie is encrypted, so the client can neither read nor forge it.
+pub fn set_pending_login<T: Serialize>(session: &Session, pending: &T, next: &str) {
+    session.clear();
+    session.renew();
+    let _ = session.insert(PENDING_LOGIN, (pending, next));
+    let _ = session.insert(CSRF, crate::crypto::random_token());
+}
+
+/// The login waiting for its second factor, and where to go after it.
+pub fn pending_login<T: serde::de::DeserializeOwned>(session: &Session) -> Option<(T, String)> {
+    session.get(PENDING_LOGIN).ok().flatten()
+}
+
+pub fn clear_pending_login(session: &Session) {
+    session.remove(PENDING_LOGIN);
 }
 
 /// The session's CSRF secret, created on first use.

@@ -92,6 +92,8 @@ paths! {
     person_grants(PersonId) => "/directory/", "/grants";
     /// "Send invitation again" (Admins).
     person_invitation(PersonId) => "/directory/", "/invitation";
+    /// An Admin removes the person's second factor (with their own password).
+    person_two_factor_reset(PersonId) => "/directory/", "/two-factor/reset";
     /// An onboarding's or offboarding's page.
     workflow(WorkflowId) => "/workflows/", "";
     workflow_cancel(WorkflowId) => "/workflows/", "/cancel";
@@ -154,6 +156,7 @@ mod tests {
         include_str!("../imports/mod.rs"),
         include_str!("../payments/mod.rs"),
         include_str!("../settings.rs"),
+        include_str!("../auth/two_factor/mod.rs"),
     ];
 
     #[test]
@@ -220,6 +223,10 @@ mod tests {
             (person_edit(PersonId(7)), "/directory/{id}/edit"),
             (person_grants(PersonId(7)), "/directory/{id}/grants"),
             (person_invitation(PersonId(7)), "/directory/{id}/invitation"),
+            (
+                person_two_factor_reset(PersonId(7)),
+                "/directory/{id}/two-factor/reset",
+            ),
             (workflow(WorkflowId(7)), "/workflows/{id}"),
             (workflow_cancel(WorkflowId(7)), "/workflows/{id}/cancel"),
             (workflow_report(WorkflowId(7)), "/workflows/{id}/report"),

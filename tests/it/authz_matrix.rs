@@ -289,6 +289,19 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         // (with one: tests/it/sso.rs, `single_sign_on_routes_are_public`).
         ("GET", "/login/sso".into(), none(),                                                         [404, 404, 404, 404, 404, 404]),
         ("GET", "/login/sso/callback?state=x&code=y".into(), none(),                                 [404, 404, 404, 404, 404, 404]),
+        ("GET", "/account/two-factor".into(), none(),                                                [200, 200, 200, 200, 200, 303]),
+        ("POST", "/account/two-factor/start".into(), none(),                                         [303, 303, 303, 303, 303, 303]),
+        ("POST", "/account/two-factor/confirm".into(), kv(&[("code", "000000")]),                    [422, 422, 422, 422, 422, 303]),
+        ("POST", "/account/two-factor/recovery-codes".into(), kv(&[("current_password", "wrong")]),  [422, 422, 422, 422, 422, 303]),
+        ("POST", "/account/two-factor/disable".into(), kv(&[("disable_password", "wrong")]),         [422, 422, 422, 422, 422, 303]),
+        // No login waiting for its code: back to the password.
+        ("GET", "/login/two-factor".into(), none(),                                                  [303, 303, 303, 303, 303, 303]),
+        ("POST", "/login/two-factor".into(), kv(&[("code", "123456")]),                              [303, 303, 303, 303, 303, 303]),
+        ("GET", "/settings/two-factor".into(), none(),                                               [200, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/two-factor".into(), kv(&[("policy", "nobody")]),                         [303, 403, 403, 403, 403, 303]),
+        ("GET", format!("/directory/{x}/two-factor/reset"), none(),                                  [200, 403, 403, 403, 403, 303]),
+        ("GET", "/directory/999999/two-factor/reset".into(), none(),                                 [404, 403, 403, 403, 403, 303]),
+        ("POST", format!("/directory/{x}/two-factor/reset"), kv(&[("current_password", "wrong")]),   [422, 403, 403, 403, 403, 303]),
         ("POST", format!("/workflows/{}/cancel", f.w1), kv(&[("reason", "matrix")]),                [303, 403, 403, 403, 403, 303]),
         // Last: revoking changes state (later allowed actors see "already revoked", 303 too).
         ("POST", format!("/grants/{}/revoke", f.g1), kv(&[("return_to", "/")]),                     [303, 303, 404, 303, 404, 303]),

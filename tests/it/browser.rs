@@ -1227,3 +1227,84 @@ async fn a_product_administrator_makes_copies_and_revokes_an_api_token_in_a_real
     );
     b.close().await.expect("close");
 }
+
+/// Two-factor login in a real browser: set it up from My account (the secret read off the
+/// page, the code computed here with totp-rs as a phone would), log out, log in with the
+/// password and then the code. Screenshots of the QR page, also in a phone-sized window.
+#[actix_web::test]
+async fn two_factor_set_up_then_a_login_with_password_and_code_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    app.create_user("tara", PASSWORD, "admin");
+    let (b, _driver) = browser().await;
+    let code_at = |secret: &str, offset: i64| {
+        let bytes = totp_rs::Secret::Encoded(secret.to_string())
+            .to_bytes()
+            .expect("base32");
+        let t = portalops::clock::now().timestamp() + offset;
+        totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 0, 30, bytes).generate(t as u64)
+    };
+
+    b.goto(&format!("{}/login", app.base_url))
+        .await
+        .expect("open");
+    fill(&b, "#username", "tara").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button[type=submit].primary").await;
+    wait_for(&b, "h1.welcome").await;
+    b.goto(&format!("{}/account", app.base_url))
+        .await
+        .expect("open");
+    b.find(Locator::LinkText("Two-factor login"))
+        .await
+        .expect("the link on the profile")
+        .click()
+        .await
+        .expect("click");
+    wait_for_text(&b, "main h2", "Off").await;
+    click(&b, "form[action='/account/two-factor/start'] button").await;
+    let qr = wait_for(&b, ".qr-box svg").await;
+    assert_eq!(qr.attr("role").await.expect("attr").as_deref(), Some("img"));
+    let secret = wait_for(&b, "#totp-secret")
+        .await
+        .text()
+        .await
+        .expect("text")
+        .replace(' ', "");
+    assert!(secret.len() >= 32, "{secret}");
+    save_screenshot("two-factor-qr", &b.screenshot().await.expect("screenshot"));
+    b.set_window_size(390, 844).await.expect("phone window");
+    save_screenshot(
+        "two-factor-qr-phone",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.set_window_size(1280, 900).await.expect("window");
+
+    fill(&b, "#code", "000000").await;
+    click(&b, "form[action='/account/two-factor/confirm'] button").await;
+    wait_for(&b, "#code-error").await;
+    fill(&b, "#code", &code_at(&secret, 0)).await;
+    click(&b, "form[action='/account/two-factor/confirm'] button").await;
+    wait_for(&b, "#recovery-codes").await;
+    let codes = b
+        .find_all(Locator::Css(".recovery-codes code"))
+        .await
+        .expect("codes");
+    assert_eq!(codes.len(), 10);
+
+    click(&b, "button.link").await;
+    wait_for_text(&b, ".flash.info", "You are logged out.").await;
+    fill(&b, "#username", "tara").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button[type=submit].primary").await;
+    wait_for_text(&b, "h1", "Two-factor login").await;
+    assert_eq!(
+        b.current_url().await.expect("url").path(),
+        "/login/two-factor"
+    );
+    // The set-up used the current step's code: the next step's is good now (one ahead).
+    fill(&b, "#code", &code_at(&secret, 30)).await;
+    click(&b, "button[type=submit].primary").await;
+    let h1 = wait_for(&b, "h1.welcome").await;
+    assert_eq!(h1.text().await.expect("text"), "Welcome, tara Example");
+    b.close().await.expect("close");
+}

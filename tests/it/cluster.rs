@@ -247,6 +247,10 @@ async fn two_instances_behind_nginx_share_sessions_and_data_and_survive_losing_o
                 "shared-jwt-secret-for-both-instances-0123456789".into(),
             ),
             ("PORTALOPS_SESSION_KEY", "s".repeat(64)),
+            (
+                "PORTALOPS_ENCRYPTION_KEY",
+                "shared-encryption-key-for-both-instances-01".into(),
+            ),
             ("PORTALOPS_LOG", "info".into()),
             ("PORTALOPS_SCHEDULER", "false".into()),
             ("PORTALOPS_SMTP_HOST", "127.0.0.1".into()),

@@ -26,4 +26,5 @@ mod sessions;
 mod setup;
 mod sso;
 mod tokens;
+mod two_factor;
 mod workflows;

@@ -138,6 +138,10 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
             "test-jwt-secret-that-is-long-enough-0123456789".into(),
         ),
         ("PORTALOPS_SESSION_KEY".into(), "k".repeat(64)),
+        (
+            "PORTALOPS_ENCRYPTION_KEY".into(),
+            "test-encryption-key-that-is-long-enough-0123".into(),
+        ),
         ("PORTALOPS_LOGIN_DELAY_MS".into(), "1".into()),
         ("PORTALOPS_DB_POOL_SIZE".into(), "4".into()),
         ("PORTALOPS_WORKERS".into(), "2".into()),

@@ -1,0 +1,3 @@
+DROP TABLE recovery_codes;
+DROP TABLE user_totp;
+DELETE FROM app_settings WHERE key IN ('two_factor_required', 'encryption_key_fingerprint');
