@@ -38,6 +38,9 @@ pub struct LinkSettings {
     pub invitation_ttl: chrono::TimeDelta,
     pub reset_ttl: chrono::TimeDelta,
     pub public_url: String,
+    /// The single sign-on button's label, when a provider is configured: the invitation
+    /// then says the person may sign in with it instead of choosing a password.
+    pub sso_label: Option<String>,
     key: Vec<u8>,
 }
 
@@ -70,6 +73,7 @@ impl LinkSettings {
             invitation_ttl: delta(state.config.invitation_ttl),
             reset_ttl: delta(state.config.password_reset_ttl),
             public_url: state.config.public_url.clone(),
+            sso_label: state.config.sso.as_ref().map(|s| s.button_label.clone()),
             key,
         })
     }
@@ -101,6 +105,8 @@ struct InvitationText<'a> {
     username: &'a str,
     link: &'a str,
     expires: &'a str,
+    sso_label: Option<&'a str>,
+    login_url: &'a str,
 }
 
 #[derive(Template)]
@@ -111,6 +117,8 @@ struct InvitationHtml<'a> {
     username: &'a str,
     link: &'a str,
     expires: &'a str,
+    sso_label: Option<&'a str>,
+    login_url: &'a str,
 }
 
 #[derive(Template)]
@@ -236,6 +244,7 @@ fn issue(
         .execute(conn)?;
     let link = format!("{}{SET_PASSWORD_PATH}{}", s.public_url, token.placeholder);
     let expires = s.show(expires_at);
+    let login_url = format!("{}/login", s.public_url);
     let username = user.username.as_deref().unwrap_or("");
     let (subject, text, html) = match purpose {
         LinkPurpose::Invitation => {
@@ -249,6 +258,8 @@ fn issue(
                         username,
                         link: &link,
                         expires: &expires,
+                        sso_label: s.sso_label.as_deref(),
+                        login_url: &login_url,
                     }
                     .render(),
                 )?,
@@ -259,6 +270,8 @@ fn issue(
                         username,
                         link: &link,
                         expires: &expires,
+                        sso_label: s.sso_label.as_deref(),
+                        login_url: &login_url,
                     }
                     .render(),
                 )?,

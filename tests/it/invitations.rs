@@ -60,11 +60,15 @@ fn token_of(link: &str) -> &str {
 }
 
 /// Ada, in the directory without a login; returns her id.
-fn ada(app: &TestApp) -> i64 {
+pub(crate) fn ada(app: &TestApp) -> i64 {
     app.insert_person("Ada Lovelace", "ada@example.com", "Engineering")
 }
 
-fn person_form<'a>(role: &'a str, username: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn person_form<'a>(
+    role: &'a str,
+    username: &'a str,
+    password: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("full_name", "Ada Lovelace"),
         ("email", "ada@example.com"),

@@ -652,3 +652,57 @@ async fn the_provider_refusing_the_login_shows_why_and_logs_nobody_in() {
         "{failed:?}"
     );
 }
+
+/// The PortalOps second factor guards passwords: with the policy requiring it of Admins, an
+/// Admin who signs in only through the provider reaches their pages (the provider's own
+/// multi-factor rules apply), while an Admin with a password and no factor is sent to set
+/// one up.
+#[actix_web::test]
+async fn the_two_factor_policy_leaves_a_provider_only_admin_to_the_provider() {
+    let (app, op) = setup(&[], &[account("sub-olga", "olga@example.com", true, &[])]).await;
+    sso_only_person(&app, "olga", "olga@example.com", "admin");
+    diesel::insert_into(portalops::db::schema::app_settings::table)
+        .values((
+            portalops::db::schema::app_settings::key.eq("two_factor_required"),
+            portalops::db::schema::app_settings::value.eq("admins"),
+        ))
+        .execute(&mut app.conn())
+        .expect("policy");
+
+    let olga = app.client();
+    let r = sso_login(&app, &op, &olga, "sub-olga").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = olga.get("/directory").await;
+    assert_eq!(page.status, 200, "not sent to enrol: {}", page.body);
+
+    let pat = app.logged_in("pat", "admin").await;
+    let gated = pat.get("/directory").await;
+    assert_eq!(gated.status, 303);
+    assert_eq!(gated.location(), "/account/two-factor");
+}
+
+/// With a provider configured, the invitation says the person may also sign in with it.
+#[actix_web::test]
+async fn an_invitation_names_the_sign_in_provider_when_there_is_one() {
+    let (app, _op) = setup(
+        &[("PORTALOPS_OIDC_BUTTON_LABEL", "Sign in with Acme ID")],
+        &[],
+    )
+    .await;
+    let id = crate::invitations::ada(&app);
+    let admin = app.logged_in("root", "admin").await;
+    let r = admin
+        .submit(
+            &format!("/directory/{id}/edit"),
+            &format!("/directory/{id}"),
+            &crate::invitations::person_form("product_admin", "ada", ""),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let emails = app.queued_emails();
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    let (to, _, body) = &emails[0];
+    assert_eq!(to, "ada@example.com");
+    assert!(body.contains("Sign in with Acme ID"), "{body}");
+    assert!(body.contains("company's sign-in provider"), "{body}");
+}

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::authz::Role;
 use crate::crypto::aead::{Sealed, SealingKey};
-use crate::db::schema::{app_settings, recovery_codes, user_totp};
+use crate::db::schema::{app_settings, recovery_codes, user_totp, users};
 use crate::domain::TwoFactorPolicy;
 use crate::error::AppError;
 
@@ -56,14 +56,18 @@ fn parse_policy(stored: Option<String>) -> Result<TwoFactorPolicy, AppError> {
 }
 
 /// The gate of every authenticated request but enrolment and logout: the policy requires a
-/// second factor of this user's role and they have none yet. One statement: it runs on
-/// every request.
+/// second factor of this user's role, they have a password and no second factor yet. One
+/// statement: it runs on every request.
+///
+/// The second factor guards the PortalOps password: a person without one (signing in only
+/// through single sign-on, docs/sso.md) is authenticated by the provider and its own
+/// multi-factor rules, and is not sent to enrol a factor no login of theirs would ask for.
 pub fn enrolment_required(
     conn: &mut PgConnection,
     user_id: i64,
     role: Role,
 ) -> Result<bool, AppError> {
-    let (stored, enrolled): (Option<String>, bool) = diesel::select((
+    let (stored, enrolled, has_password): (Option<String>, bool, bool) = diesel::select((
         app_settings::table
             .filter(app_settings::key.eq(POLICY_SETTING))
             .select(app_settings::value)
@@ -73,9 +77,14 @@ pub fn enrolment_required(
                 .filter(user_totp::user_id.eq(user_id))
                 .filter(user_totp::confirmed_at.is_not_null()),
         ),
+        diesel::dsl::exists(
+            users::table
+                .filter(users::id.eq(user_id))
+                .filter(users::password_hash.is_not_null()),
+        ),
     ))
     .get_result(conn)?;
-    Ok(parse_policy(stored)?.requires(role) && !enrolled)
+    Ok(parse_policy(stored)?.requires(role) && !enrolled && has_password)
 }
 
 /// A user's two-factor state, for their account page.
@@ -172,7 +181,6 @@ pub fn reset_target(
     actor: &crate::authz::Actor,
     user_id: i64,
 ) -> Result<ResetTarget, AppError> {
-    use crate::db::schema::users;
     crate::authz::authorize(actor, crate::authz::Action::ManagePeople)?;
     let (name, role): (String, Role) = users::table
         .find(user_id)
