@@ -125,11 +125,11 @@ async fn authenticate(req: &HttpRequest, gate: Gate) -> Result<Actor, AppError> 
                 }
             }
         };
-        let Some(actor) = load_actor(conn, user_id, session_id, &clock)? else {
+        let Some((actor, enrolment_due)) = load_session_actor(conn, user_id, session_id, &clock)?
+        else {
             return Ok(None);
         };
-        let must_enrol = gate == Gate::Enforce
-            && super::two_factor::queries::enrolment_required(conn, actor.id, actor.role)?;
+        let must_enrol = gate == Gate::Enforce && enrolment_due;
         Ok(Some((actor, rotated, must_enrol)))
     })
     .await?;
@@ -181,13 +181,10 @@ pub fn load_actor_gated(
     session_id: i64,
     clock: &Clock,
 ) -> Result<Option<Actor>, AppError> {
-    let actor = load_actor(conn, user_id, session_id, clock)?;
-    if let Some(a) = &actor {
-        if super::two_factor::queries::enrolment_required(conn, a.id, a.role)? {
-            return Err(AppError::SecondFactorSetupRequired);
-        }
+    match load_session_actor(conn, user_id, session_id, clock)? {
+        Some((_, true)) => Err(AppError::SecondFactorSetupRequired),
+        found => Ok(found.map(|(actor, _)| actor)),
     }
-    Ok(actor)
 }
 
 /// The user behind an active session, if they may still log in.
@@ -197,26 +194,54 @@ pub fn load_actor(
     session_id: i64,
     clock: &Clock,
 ) -> Result<Option<Actor>, AppError> {
-    let row: Option<LoginRow> = users::table
+    Ok(load_session_actor(conn, user_id, session_id, clock)?.map(|(actor, _)| actor))
+}
+
+/// `load_actor`, and whether the two-factor policy still wants this user to set up a
+/// second factor (`two_factor::queries::enrolment_due`): the policy and the factor are read
+/// by the same statement as the user and the session, so the gate costs no query.
+fn load_session_actor(
+    conn: &mut PgConnection,
+    user_id: i64,
+    session_id: i64,
+    clock: &Clock,
+) -> Result<Option<(Actor, bool)>, AppError> {
+    use crate::db::schema::{app_settings, user_totp};
+    let row: Option<(LoginRow, Option<String>, bool)> = users::table
         .inner_join(auth_sessions::table)
         .filter(users::id.eq(user_id))
         .filter(auth_sessions::id.eq(session_id))
         .filter(auth_sessions::revoked_at.is_null())
         // Sessions are written with the process clock (`auth::tokens`), so they expire by it.
         .filter(auth_sessions::expires_at.gt(crate::clock::now()))
-        .select(LoginRow::as_select())
+        .select((
+            LoginRow::as_select(),
+            app_settings::table
+                .filter(app_settings::key.eq(super::two_factor::queries::POLICY_SETTING))
+                .select(app_settings::value)
+                .single_value(),
+            diesel::dsl::exists(
+                user_totp::table
+                    .filter(user_totp::user_id.eq(user_id))
+                    .filter(user_totp::confirmed_at.is_not_null()),
+            ),
+        ))
         .first(conn)
         .optional()?;
-    let Some(LoginRow {
-        id,
-        username,
-        full_name,
-        role,
-        is_active,
-        employment_status,
-        password_hash,
-        end_date,
-    }) = row
+    let Some((
+        LoginRow {
+            id,
+            username,
+            full_name,
+            role,
+            is_active,
+            employment_status,
+            password_hash,
+            end_date,
+        },
+        policy,
+        enrolled,
+    )) = row
     else {
         return Ok(None);
     };
@@ -227,8 +252,10 @@ pub fn load_actor(
     if !may_log_in {
         return Ok(None);
     }
+    let enrolment_due =
+        super::two_factor::queries::enrolment_due(policy, role, enrolled, password_hash.is_some())?;
     let scope = load_scope(conn, id, role)?;
-    Ok(Some(Actor {
+    let actor = Actor {
         id,
         username: username.unwrap_or_default(),
         full_name,
@@ -238,7 +265,8 @@ pub fn load_actor(
         scope,
         unread: crate::notify::unread_count(conn, id)?,
         today: clock.today(),
-    }))
+    };
+    Ok(Some((actor, enrolment_due)))
 }
 
 /// The services or products an administrator runs (one query; none for Admins).

@@ -56,35 +56,19 @@ fn parse_policy(stored: Option<String>) -> Result<TwoFactorPolicy, AppError> {
 }
 
 /// The gate of every authenticated request but enrolment and logout: the policy requires a
-/// second factor of this user's role, they have a password and no second factor yet. One
-/// statement: it runs on every request.
+/// second factor of this user's role, they have a password and no second factor yet
+/// (`current_user` reads the three with the user and the session: one statement).
 ///
 /// The second factor guards the PortalOps password: a person without one (signing in only
 /// through single sign-on, docs/sso.md) is authenticated by the provider and its own
 /// multi-factor rules, and is not sent to enrol a factor no login of theirs would ask for.
-pub fn enrolment_required(
-    conn: &mut PgConnection,
-    user_id: i64,
+pub fn enrolment_due(
+    stored_policy: Option<String>,
     role: Role,
+    enrolled: bool,
+    has_password: bool,
 ) -> Result<bool, AppError> {
-    let (stored, enrolled, has_password): (Option<String>, bool, bool) = diesel::select((
-        app_settings::table
-            .filter(app_settings::key.eq(POLICY_SETTING))
-            .select(app_settings::value)
-            .single_value(),
-        diesel::dsl::exists(
-            user_totp::table
-                .filter(user_totp::user_id.eq(user_id))
-                .filter(user_totp::confirmed_at.is_not_null()),
-        ),
-        diesel::dsl::exists(
-            users::table
-                .filter(users::id.eq(user_id))
-                .filter(users::password_hash.is_not_null()),
-        ),
-    ))
-    .get_result(conn)?;
-    Ok(parse_policy(stored)?.requires(role) && !enrolled && has_password)
+    Ok(parse_policy(stored_policy)?.requires(role) && !enrolled && has_password)
 }
 
 /// A user's two-factor state, for their account page.
