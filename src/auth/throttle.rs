@@ -159,26 +159,43 @@ fn lock_rows(
     sorted.dedup_by(|a, b| a.key == b.key);
     let mut rows = Vec::with_capacity(sorted.len());
     for k in sorted {
-        diesel::insert_into(login_throttle::table)
-            .values((
-                login_throttle::key.eq(&k.key),
-                login_throttle::kind.eq(k.kind.as_str()),
-                login_throttle::user_id.eq(k.user_id),
-                login_throttle::client_ip.eq(&k.client_ip),
-                login_throttle::failures.eq(0),
-                login_throttle::window_start.eq(now),
-            ))
-            .on_conflict_do_nothing()
-            .execute(conn)?;
-        let (failures, window_start, locked_until) = login_throttle::table
-            .find(&k.key)
-            .select((
-                login_throttle::failures,
-                login_throttle::window_start,
-                login_throttle::locked_until,
-            ))
-            .for_update()
-            .first(conn)?;
+        // A login that succeeds deletes its counters (`record_success`): one committed
+        // between this insert (which found the row) and the locking read leaves nothing to
+        // read, so the row is made again. Each pass either reads a row or finds it just
+        // deleted by another transaction, which cannot go on for ever.
+        let mut found = None;
+        for _ in 0..8 {
+            diesel::insert_into(login_throttle::table)
+                .values((
+                    login_throttle::key.eq(&k.key),
+                    login_throttle::kind.eq(k.kind.as_str()),
+                    login_throttle::user_id.eq(k.user_id),
+                    login_throttle::client_ip.eq(&k.client_ip),
+                    login_throttle::failures.eq(0),
+                    login_throttle::window_start.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            found = login_throttle::table
+                .find(&k.key)
+                .select((
+                    login_throttle::failures,
+                    login_throttle::window_start,
+                    login_throttle::locked_until,
+                ))
+                .for_update()
+                .first(conn)
+                .optional()?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let Some((failures, window_start, locked_until)) = found else {
+            return Err(AppError::TooManyRequests {
+                message: "Too many logins at once for this account; try again in a moment.".into(),
+                retry_after_secs: 1,
+            });
+        };
         rows.push((
             k,
             Row {

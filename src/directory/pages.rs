@@ -99,6 +99,8 @@ struct PersonPage {
     errors: FieldErrors,
     /// Admins: whether the person has a password, or was invited (never the link).
     login: Option<LoginState>,
+    /// Admins: whether the person has a second factor on (what "Reset two-factor" removes).
+    second_factor: bool,
 }
 
 impl PersonPage {
@@ -123,16 +125,19 @@ async fn render_person(
     let cache = state.cache.clone();
     let key = format!("grantable:{}", actor.cache_key());
     let settings = LinkSettings::from_state(state)?;
-    let (d, grantable, login) = crate::db::run(&state.pool, move |conn| {
+    let (d, grantable, login, second_factor) = crate::db::run(&state.pool, move |conn| {
         let d = queries::person_detail(conn, &a, id)?;
         let grantable =
             cache.get_or_compute(conn, key, |conn| queries::grantable_products(conn, &a))?;
-        let login = if can(&a, Action::ManagePeople) {
-            Some(links::login_state(conn, &a, &settings, id)?)
+        let (login, second_factor) = if can(&a, Action::ManagePeople) {
+            (
+                Some(links::login_state(conn, &a, &settings, id)?),
+                crate::auth::two_factor::queries::has_factor(conn, id.0)?,
+            )
         } else {
-            None
+            (None, false)
         };
-        Ok((d, grantable, login))
+        Ok((d, grantable, login, second_factor))
     })
     .await?;
     let status = crate::web::forms::status(&errors);
@@ -149,6 +154,7 @@ async fn render_person(
         grant,
         errors,
         login,
+        second_factor,
     };
     html(status, page.render())
 }

@@ -563,6 +563,22 @@ async fn a_reset_needs_an_admin_their_own_password_and_no_higher_role() {
         assert_eq!(r.status, 403, "{target}");
         assert!(has_factor(&app, target), "{target}");
     }
+    // The person page offers the reset only while a factor is on.
+    let person = |u: &str| format!("/directory/{}", app.user_id(u));
+    let kim_page = admin.get(&person("kim")).await;
+    assert!(
+        kim_page.body.contains("Reset two-factor"),
+        "{}",
+        kim_page.body
+    );
+    assert!(kim_page
+        .body
+        .contains(r#"<dd id="two-factor-state">on</dd>"#));
+    let ida_page = admin.get(&person("ida")).await;
+    assert!(!ida_page.body.contains("Reset two-factor"));
+    assert!(ida_page
+        .body
+        .contains(r#"<dd id="two-factor-state">off</dd>"#));
     // An Admin, with a wrong own password: nothing happens, the error is by the field.
     let page = admin.get(&url("kim")).await;
     assert_eq!(page.status, 200);
