@@ -28,9 +28,12 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # faketime: scripts/test.sh runs the suite a second time with the clock years ahead.
 command -v faketime >/dev/null 2>&1 || need+=(faketime)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
-# Node.js and npm: the OpenID provider the single sign-on tests sign in at (tests/oidc).
-command -v node >/dev/null 2>&1 || need+=(nodejs)
-command -v npm >/dev/null 2>&1 || need+=(npm)
+# Node.js and npm: the OpenID provider the single sign-on tests sign in at (tests/oidc);
+# only for the tests (scripts/run.sh passes --no-browser and needs neither).
+if [ "${1:-}" != "--no-browser" ]; then
+  command -v node >/dev/null 2>&1 || need+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need+=(npm)
+fi
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"
@@ -42,7 +45,7 @@ fi
 
 # The test OpenID provider's packages, exactly as locked (tests/oidc/package-lock.json).
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ ! -d "$here/tests/oidc/node_modules" ]; then
+if [ "${1:-}" != "--no-browser" ] && [ ! -d "$here/tests/oidc/node_modules" ]; then
   echo "installing the test OpenID provider (npm ci in tests/oidc)"
   (cd "$here/tests/oidc" && npm ci --no-audit --no-fund --loglevel=error)
 fi
