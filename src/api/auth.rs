@@ -108,11 +108,7 @@ pub async fn login(
         username,
         password: body.password,
         client_ip: client_ip(&req, &state.config.trusted_proxies),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+        user_agent: crate::web::user_agent(&req),
         device_token: body.device_token,
         untrusted_forwarder: forwarding::untrusted_forwarder(&req, &state.config.trusted_proxies),
     };
@@ -138,11 +134,7 @@ pub async fn login(
             let attempt = CodeAttempt {
                 code,
                 client_ip: client_ip(&req, &state.config.trusted_proxies),
-                user_agent: req
-                    .headers()
-                    .get(header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
+                user_agent: crate::web::user_agent(&req),
             };
             match two_factor::login::complete(&state, pending, attempt).await? {
                 SecondStep::Success {

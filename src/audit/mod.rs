@@ -76,6 +76,13 @@ impl AuditEntry {
     }
 }
 
+/// What someone typed as who they are (a login name, a provider's email), as the actor
+/// label of an entry without a known actor: masked before it is cut to 100 characters, so
+/// that no cut leaves part of a card number unmasked.
+pub fn typed_label(typed: &str) -> String {
+    crate::domain::card::mask(typed).chars().take(100).collect()
+}
+
 /// Writes `entry`. Call it on the same connection, inside the same transaction, as the
 /// change it describes: both commit or neither does.
 pub fn record(conn: &mut PgConnection, entry: AuditEntry) -> Result<i64, AppError> {

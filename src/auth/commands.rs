@@ -114,10 +114,7 @@ pub async fn login(state: &AppState, attempt: LoginAttempt) -> Result<LoginOutco
     .await?;
 
     // What was typed is recorded (audit log) only masked: it may hold a card number.
-    let label: String = crate::domain::card::mask(&username)
-        .chars()
-        .take(100)
-        .collect();
+    let label = audit::typed_label(&username);
     match verdict {
         Verdict::Locked { retry_after_secs } => {
             let ip_for_audit = attempt.client_ip.clone();

@@ -107,11 +107,7 @@ pub async fn login(
         username: username.clone(),
         password: form.password,
         client_ip: client_ip(&req, &state.config.trusted_proxies),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+        user_agent: crate::web::user_agent(&req),
         device_token: req
             .cookie(known_device::cookie_name(secure))
             .map(|c| c.value().to_string()),

@@ -120,12 +120,7 @@ pub fn record_failure(
     user_id: Option<i64>,
     client: &Client,
 ) -> Result<(), AppError> {
-    let label: String = who
-        .map(crate::domain::card::mask)
-        .unwrap_or_else(|| "single sign-on".into())
-        .chars()
-        .take(100)
-        .collect();
+    let label = who.map_or_else(|| "single sign-on".into(), audit::typed_label);
     audit::record(
         conn,
         AuditEntry::system(

@@ -2,7 +2,7 @@
 //! the browser to the provider, and the callback, which logs in or shows why not.
 
 use actix_session::Session;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -64,11 +64,7 @@ pub async fn callback(
     session.remove(BROWSER_STATE);
     let client = Client {
         ip: client_ip(&req, &state.config.trusted_proxies),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(300).collect()),
+        user_agent: crate::web::user_agent(&req),
     };
     match flow::finish(&state, &p, query.into_inner(), browser_state, client).await {
         Ok(done) => {

@@ -46,6 +46,15 @@ pub struct AppState {
     pub db_url: Option<Arc<str>>,
 }
 
+/// The client's `User-Agent` (kept with a session, shown on "where you are logged in"),
+/// at most 300 characters.
+pub fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(300).collect())
+}
+
 /// The client's address: the peer's, unless the peer is one of `trusted` reverse proxies;
 /// then `X-Forwarded-For` is read from the right (the entries the proxies appended), past
 /// the trusted proxies, to the first address that is not one. An address anybody else puts

@@ -76,11 +76,7 @@ pub async fn submit_code(
     let attempt = CodeAttempt {
         code,
         client_ip: client_ip(&req, &state.config.trusted_proxies),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+        user_agent: crate::web::user_agent(&req),
     };
     match login::complete(&state, pending, attempt).await? {
         SecondStep::Success {
