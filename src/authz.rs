@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{products, services};
-use crate::domain::{InventoryStatus, ProductId, ServiceId};
+use crate::domain::{InventoryStatus, ProductId, ServiceAccountId, ServiceId};
 use crate::error::AppError;
 
 pub use crate::domain::Role;
@@ -34,10 +34,20 @@ impl Scope {
     }
 }
 
-/// The logged-in user making this request, as the database says now.
+/// Who is acting: a person with a login (a session, a JWT or one of their API tokens), or a
+/// service account (only ever through one of its API tokens; `auth::service_accounts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Principal {
+    /// A person of the directory (`users.id`).
+    Person(i64),
+    Service(ServiceAccountId),
+}
+
+/// Who is making this request, as the database says now.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub id: i64,
+    pub principal: Principal,
+    /// The login name; for a service account, `service: <name>` (what the audit log shows).
     pub username: String,
     pub full_name: String,
     pub role: Role,
@@ -56,13 +66,32 @@ impl Actor {
         self.role == Role::Admin
     }
 
+    /// The person acting, or `None` for a service account: what the `…_by` columns record
+    /// (the audit entry names the service account).
+    pub fn person_id(&self) -> Option<i64> {
+        match self.principal {
+            Principal::Person(id) => Some(id),
+            Principal::Service(_) => None,
+        }
+    }
+
+    /// The person acting, for what only a person has (a password, a second factor,
+    /// notifications, tasks of their own): a service account is refused (403).
+    pub fn person(&self) -> Result<i64, AppError> {
+        self.person_id().ok_or(AppError::Forbidden)
+    }
+
+    pub fn is_service(&self) -> bool {
+        matches!(self.principal, Principal::Service(_))
+    }
+
     /// Everything about the actor that decides what a page may show (who, role, scope), for
     /// the keys of results computed for them (`db::snapshot_cache`): a changed scope is a
     /// different key even before any other commit.
     pub fn cache_key(&self) -> String {
         format!(
-            "{}:{:?}:{:?}:{:?}",
-            self.id, self.role, self.scope.services, self.scope.products
+            "{:?}:{:?}:{:?}:{:?}",
+            self.principal, self.role, self.scope.services, self.scope.products
         )
     }
 }
@@ -88,6 +117,8 @@ pub enum Action {
     ManageOwnApiTokens,
     /// See everyone's API tokens and revoke any of them.
     ManageAllApiTokens,
+    /// Make, change and disable service accounts, and make and revoke their tokens.
+    ManageServiceAccounts,
     /// Set up, turn off and renew the recovery codes of one's own second factor.
     ManageOwnTwoFactor,
     /// Remove someone else's second factor (a lost phone): Admins, with their own password,
@@ -95,6 +126,30 @@ pub enum Action {
     ResetSecondFactor {
         target: Role,
     },
+}
+
+impl Action {
+    /// What only a person may do, never a service account whatever its role: one's own
+    /// password, second factor and dashboard, and anything about credentials (so a token
+    /// can never make or widen a credential).
+    fn needs_person(self) -> bool {
+        match self {
+            Action::ViewDashboard
+            | Action::ChangeOwnPassword
+            | Action::ManageOwnApiTokens
+            | Action::ManageOwnTwoFactor
+            | Action::ResetSecondFactor { .. }
+            | Action::ManageAllApiTokens
+            | Action::ManageServiceAccounts
+            | Action::ManageSettings => true,
+            Action::ViewAuditLog
+            | Action::ViewInventory
+            | Action::ViewDirectory
+            | Action::ViewPayments
+            | Action::ManageServices
+            | Action::ManagePeople => false,
+        }
+    }
 }
 
 /// Roles in order of power: nobody acts on the second factor of a higher one.
@@ -207,6 +262,9 @@ pub fn authorize_on(actor: &Actor, action: ObjectAction, object: Object) -> Resu
 /// Decides whether `actor` may perform `action`. Role-level refusals answer 403; later,
 /// object-scoped refusals answer 404 so that out-of-scope objects are not confirmed to exist.
 pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
+    if actor.is_service() && action.needs_person() {
+        return Err(AppError::Forbidden);
+    }
     let allowed = match action {
         Action::ViewDashboard
         | Action::ChangeOwnPassword
@@ -222,7 +280,8 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
         | Action::ManageSettings
         | Action::ManageServices
         | Action::ManagePeople
-        | Action::ManageAllApiTokens => actor.role == Role::Admin,
+        | Action::ManageAllApiTokens
+        | Action::ManageServiceAccounts => actor.role == Role::Admin,
     };
     if allowed {
         Ok(())
@@ -242,7 +301,7 @@ mod tests {
 
     fn actor(role: Role) -> Actor {
         Actor {
-            id: 1,
+            principal: Principal::Person(1),
             username: "u".into(),
             full_name: "U".into(),
             role,
@@ -395,11 +454,12 @@ pub struct TaskFacts {
 /// closed task, not whoever closed it) the task is invisible (404). An Admin who is the
 /// task's person sees it but may not close it (403: another administrator completes it).
 pub fn authorize_task(actor: &Actor, action: TaskAction, task: &TaskFacts) -> Result<(), AppError> {
-    let assignee = actor.id != task.person_id && task.assigned_to_actor;
+    let me = actor.person_id();
+    let assignee = me != Some(task.person_id) && task.assigned_to_actor;
     let visible = actor.is_admin()
         || (task.open && assignee)
-        || (!task.open && task.completed_by == Some(actor.id));
-    let may_close = actor.id != task.person_id && (actor.is_admin() || assignee);
+        || (!task.open && me.is_some() && task.completed_by == me);
+    let may_close = me != Some(task.person_id) && (actor.is_admin() || assignee);
     match action {
         TaskAction::View if visible => Ok(()),
         TaskAction::Close if may_close => Ok(()),
@@ -414,7 +474,7 @@ mod task_tests {
 
     fn actor(id: i64, role: Role) -> Actor {
         Actor {
-            id,
+            principal: Principal::Person(id),
             username: "u".into(),
             full_name: "U".into(),
             role,

@@ -77,6 +77,11 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "name",
         "A template with this name already exists.",
     ),
+    (
+        "service_accounts_name_key",
+        "name",
+        "A service account with this name already exists.",
+    ),
     ("workflows_one_open_offboarding", "email", OFFBOARDING_OPEN),
     ("workflows_one_open_onboarding", "email", ONBOARDING_OPEN),
 ];

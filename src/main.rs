@@ -70,11 +70,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Make an API token for a login and print it (once) on standard output. Audited.
+    /// Make an API token for a login or a service account and print it (once) on standard
+    /// output. Audited.
     Create {
         /// The login (username) the token acts as; their role and scope still decide.
+        #[arg(long, required_unless_present = "service", conflicts_with = "service")]
+        user: Option<String>,
+        /// The service account (by name, made on Settings → Service accounts) the token acts
+        /// as, instead of a login; its role and scope still decide.
         #[arg(long)]
-        user: String,
+        service: Option<String>,
         /// What the token is for.
         #[arg(long)]
         name: String,
@@ -138,11 +143,19 @@ fn main() -> ExitCode {
             command:
                 TokenCommand::Create {
                     user,
+                    service,
                     name,
                     scopes,
                     expires_on,
                 },
-        } => create_token(&config, &user, &name, &scopes, expires_on.as_deref()),
+        } => {
+            let owner = match (user, service) {
+                (_, Some(service)) => TokenOwner::Service(service),
+                (Some(user), None) => TokenOwner::Login(user),
+                (None, None) => unreachable!("clap requires --user or --service"),
+            };
+            create_token(&config, &owner, &name, &scopes, expires_on.as_deref())
+        }
         Command::Admin {
             command: AdminCommand::ResetTwoFactor { username },
         } => reset_two_factor(&config, &username),
@@ -282,14 +295,22 @@ fn read_password() -> Result<String, String> {
     }
 }
 
+/// Whom `portalops token create` makes a token for.
+enum TokenOwner {
+    Login(String),
+    Service(String),
+}
+
 fn create_token(
     config: &Config,
-    user: &str,
+    owner: &TokenOwner,
     name: &str,
     scopes: &str,
     expires_on: Option<&str>,
 ) -> Result<(), String> {
-    use portalops::auth::api_tokens::commands::{create_from_shell, NewToken};
+    use portalops::auth::api_tokens::commands::{
+        create_for_service_from_shell, create_from_shell, NewToken,
+    };
     use portalops::error::CommandError;
     let clock = portalops::clock::Clock::new(config.timezone);
     let scopes = portalops::domain::TokenScopes::parse_words(scopes.split([' ', ',']));
@@ -304,10 +325,20 @@ fn create_token(
     let (_db, url) = startup::open_database(config)?;
     startup::migrate(&url)?;
     let mut conn = diesel::PgConnection::establish(&url).map_err(|e| e.to_string())?;
-    match create_from_shell(&mut conn, user, request, &clock) {
+    let (made, whom) = match owner {
+        TokenOwner::Login(user) => (
+            create_from_shell(&mut conn, user, request, &clock),
+            user.clone(),
+        ),
+        TokenOwner::Service(name) => (
+            create_for_service_from_shell(&mut conn, name, request, &clock),
+            format!("the service account {name}"),
+        ),
+    };
+    match made {
         Ok(made) => {
             eprintln!(
-                "API token {} \"{}\" made for {user} ({}); it is shown this once:",
+                "API token {} \"{}\" made for {whom} ({}); it is shown this once:",
                 made.prefix, made.name, made.scopes
             );
             println!("{}", made.secret);

@@ -40,7 +40,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let mut actor = user.0;
     authorize(&actor, Action::ViewDashboard)?;
-    let id = actor.id;
+    let id = actor.person()?;
     let rows = crate::db::run(&state.pool, move |conn| {
         let rows = crate::notify::recent(conn, id, 100)?;
         crate::notify::mark_read(conn, id, None)?;

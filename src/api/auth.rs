@@ -11,7 +11,7 @@ use crate::auth::commands::{self, LoginAttempt, LoginOutcome};
 use crate::auth::forwarding;
 use crate::auth::tokens::{self, RefreshOutcome};
 use crate::auth::two_factor::{self, login::CodeAttempt, login::SecondStep};
-use crate::authz::Role;
+use crate::authz::{Principal, Role};
 use crate::web::{client_ip, AppState};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -237,6 +237,9 @@ pub async fn logout(user: ApiUser, state: web::Data<AppState>) -> ApiResult<Http
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct Me {
+    /// `person` (a person's login or token), or `service` (a service account's token).
+    kind: &'static str,
+    /// The person's id in the directory, or the service account's id.
     id: i64,
     username: String,
     full_name: String,
@@ -253,8 +256,13 @@ struct Me {
     responses((status = 200, description = "The caller", body = Me)))]
 pub async fn me(user: ApiUser) -> ApiResult<HttpResponse> {
     let a = user.0;
+    let (kind, id) = match a.principal {
+        Principal::Person(id) => ("person", id),
+        Principal::Service(id) => ("service", id.get()),
+    };
     Ok(HttpResponse::Ok().json(Me {
-        id: a.id,
+        kind,
+        id,
         username: a.username,
         full_name: a.full_name,
         role: match a.role {

@@ -38,7 +38,7 @@ pub async fn list(
     query: web::Query<NotificationQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = page_limit(query.limit)?;
-    let id = user.0.id;
+    let id = user.0.person()?;
     let rows = crate::db::run(&state.pool, move |conn| {
         crate::notify::recent(conn, id, limit)
     })
@@ -67,7 +67,7 @@ struct Marked {
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", operation_id = "mark_all_notifications_read",
     responses((status = 200, description = "Marked", body = Marked)))]
 pub async fn read_all(user: ApiUser, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let id = user.0.id;
+    let id = user.0.person()?;
     let marked = crate::db::run(&state.pool, move |conn| {
         crate::notify::mark_read(conn, id, None)
     })
@@ -84,7 +84,7 @@ pub async fn read_one(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let (user_id, id) = (user.0.id, path.into_inner());
+    let (user_id, id) = (user.0.person()?, path.into_inner());
     let marked = crate::db::run(&state.pool, move |conn| {
         let mine = crate::notify::owner_of(conn, id)? == Some(user_id);
         if !mine {

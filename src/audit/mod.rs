@@ -30,7 +30,7 @@ impl AuditEntry {
     /// An action taken by a logged-in user.
     pub fn by(actor: &Actor, action: &str, object_type: &str, object_id: Option<String>) -> Self {
         Self::system(action, object_type, object_id)
-            .actor(Some(actor.id), actor.username.clone())
+            .actor(actor.person_id(), actor.username.clone())
             .client_ip(actor.client_ip.as_deref())
     }
 

@@ -40,6 +40,18 @@ pub struct TokenForm {
 }
 
 impl TokenForm {
+    /// The scope selects, each with what is chosen.
+    pub(crate) fn areas(&self) -> Vec<AreaChoice> {
+        ApiArea::ALL
+            .iter()
+            .map(|area| AreaChoice {
+                field: format!("scope_{area}"),
+                label: area.label(),
+                chosen: self.chosen(*area).to_string(),
+            })
+            .collect()
+    }
+
     /// The chosen access of `area` ("", "read" or "write").
     fn chosen(&self, area: ApiArea) -> &str {
         match area {
@@ -51,7 +63,7 @@ impl TokenForm {
         }
     }
 
-    fn request(&self, clock: &crate::clock::Clock) -> Result<NewToken, FieldErrors> {
+    pub(crate) fn request(&self, clock: &crate::clock::Clock) -> Result<NewToken, FieldErrors> {
         let pairs = ApiArea::ALL
             .iter()
             .filter_map(|area| ApiAccess::parse(self.chosen(*area)).map(|x| (*area, x)));
@@ -79,7 +91,7 @@ pub struct TokenView {
 }
 
 impl TokenView {
-    fn new(t: TokenRow, owner: String, now: chrono::DateTime<chrono::Utc>) -> Self {
+    pub(crate) fn new(t: TokenRow, owner: String, now: chrono::DateTime<chrono::Utc>) -> Self {
         let state = t.state(now);
         Self {
             id: t.id.get(),
@@ -126,6 +138,8 @@ struct OwnPage {
     errors: FieldErrors,
     made: Option<Made>,
     today: String,
+    /// Where the table's revoke buttons post to (`<prefix>/<id>/revoke`).
+    revoke_prefix: &'static str,
 }
 
 async fn render_own(
@@ -139,14 +153,7 @@ async fn render_own(
     let a = actor.clone();
     let rows = crate::db::run(&state.pool, move |conn| queries::own(conn, &a)).await?;
     let now = state.clock.now();
-    let areas = ApiArea::ALL
-        .iter()
-        .map(|area| AreaChoice {
-            field: format!("scope_{area}"),
-            label: area.label(),
-            chosen: form.chosen(*area).to_string(),
-        })
-        .collect();
+    let areas = form.areas();
     let status = crate::web::forms::status(&errors);
     let page = OwnPage {
         ctx: PageCtx::new(session, Some(actor), "API tokens", "/account"),
@@ -159,6 +166,7 @@ async fn render_own(
         errors,
         made,
         today: state.clock.today().to_string(),
+        revoke_prefix: "/account/tokens",
     };
     html(status, page.render())
 }
@@ -223,7 +231,7 @@ pub async fn create(
     }
 }
 
-async fn revoke(
+pub(crate) async fn revoke(
     user: CurrentUser,
     session: Session,
     state: web::Data<AppState>,
@@ -286,10 +294,7 @@ pub async fn all(
         ctx: PageCtx::new(&session, Some(&user.0), "API tokens", "/settings"),
         rows: rows
             .into_iter()
-            .map(|o| {
-                let owner = format!("{} ({})", o.owner_name, o.owner_username);
-                TokenView::new(o.token, owner, now)
-            })
+            .map(|o| TokenView::new(o.token, o.owner, now))
             .collect(),
     };
     html(StatusCode::OK, page.render())

@@ -322,7 +322,7 @@ pub async fn change_password(
     } else if form.new_password != form.new_password_confirm {
         errors.add("new_password_confirm", "The two passwords differ.");
     }
-    let user_id = actor.id;
+    let user_id = actor.person()?;
     let stored: Option<String> = crate::db::run(&state.pool, move |conn| {
         Ok(users::table
             .find(user_id)
@@ -350,7 +350,7 @@ pub async fn change_password(
     let actor = actor.clone();
     let ended = crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            diesel::update(users::table.find(actor.id))
+            diesel::update(users::table.find(actor.person()?))
                 .set((
                     users::password_hash.eq(&hash),
                     users::updated_at.eq(crate::clock::now()),
@@ -358,7 +358,7 @@ pub async fn change_password(
                 .execute(conn)?;
             let ended = tokens::revoke_user_sessions(
                 conn,
-                actor.id,
+                actor.person()?,
                 Some(actor.session_id),
                 "password changed",
             )?;
@@ -368,7 +368,7 @@ pub async fn change_password(
                     &actor,
                     "user.password_changed",
                     "user",
-                    Some(actor.id.to_string()),
+                    Some(actor.person()?.to_string()),
                 )
                 .summary(format!(
                     "Changed own password; {ended} other session(s) ended"

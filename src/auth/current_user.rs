@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::session as sess;
 use super::tokens::{self, AccessError, RefreshOutcome};
-use crate::authz::{Actor, Role, Scope};
+use crate::authz::{Actor, Principal, Role, Scope};
 use crate::clock::Clock;
 use crate::db::schema::{
     auth_sessions, identity_links, product_admins, products, service_admins, users,
@@ -139,7 +139,7 @@ async fn authenticate(req: &HttpRequest, gate: Gate) -> Result<Actor, AppError> 
             // A rotated refresh token is kept before any refusal, or the next request
             // would present the old one.
             if let Some(new_refresh) = rotated {
-                let access = state.keys.issue_access(actor.id, actor.session_id)?;
+                let access = state.keys.issue_access(actor.person()?, actor.session_id)?;
                 sess::set_tokens(&session, &access, &new_refresh);
             }
             if must_enrol {
@@ -256,7 +256,7 @@ fn load_session_actor(
         super::two_factor::queries::enrolment_due(policy, role, enrolled, password_hash.is_some())?;
     let scope = load_scope(conn, id, role)?;
     let actor = Actor {
-        id,
+        principal: Principal::Person(id),
         username: username.unwrap_or_default(),
         full_name,
         role,
@@ -355,7 +355,7 @@ pub fn actor_without_session(
         return Ok(None);
     }
     Ok(Some(Actor {
-        id: user_id,
+        principal: Principal::Person(user_id),
         username: username.unwrap_or_default(),
         full_name,
         role,

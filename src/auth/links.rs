@@ -239,7 +239,7 @@ fn issue(
             login_links::token_hash.eq(crate::crypto::sha256(token.secret.as_bytes())),
             login_links::created_at.eq(s.now),
             login_links::expires_at.eq(expires_at),
-            login_links::created_by.eq(inviter.map(|a| a.id)),
+            login_links::created_by.eq(inviter.and_then(|a| a.person_id())),
         ))
         .execute(conn)?;
     let link = format!("{}{SET_PASSWORD_PATH}{}", s.public_url, token.placeholder);

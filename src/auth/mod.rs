@@ -15,6 +15,8 @@ pub mod links;
 pub mod lock_pages;
 pub mod locks;
 pub mod pages;
+pub mod service_account_pages;
+pub mod service_accounts;
 pub mod throttle;
 pub mod tokens;
 pub mod two_factor;
@@ -35,6 +37,42 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             aw::post().to(api_token_pages::revoke_own),
         )
         .route("/settings/tokens", aw::get().to(api_token_pages::all))
+        .route(
+            "/settings/service-accounts",
+            aw::get().to(service_account_pages::list),
+        )
+        .route(
+            "/settings/service-accounts",
+            aw::post().to(service_account_pages::create),
+        )
+        .route(
+            "/settings/service-accounts/{id}",
+            aw::get().to(service_account_pages::show),
+        )
+        .route(
+            "/settings/service-accounts/{id}/edit",
+            aw::get().to(service_account_pages::edit),
+        )
+        .route(
+            "/settings/service-accounts/{id}/edit",
+            aw::post().to(service_account_pages::update),
+        )
+        .route(
+            "/settings/service-accounts/{id}/tokens",
+            aw::post().to(service_account_pages::create_token),
+        )
+        .route(
+            "/settings/service-accounts/{id}/tokens/{tid}/revoke",
+            aw::post().to(service_account_pages::revoke_token),
+        )
+        .route(
+            "/settings/service-accounts/{id}/disable",
+            aw::post().to(service_account_pages::disable),
+        )
+        .route(
+            "/settings/service-accounts/{id}/enable",
+            aw::post().to(service_account_pages::enable),
+        )
         .route(
             "/settings/tokens/{id}/revoke",
             aw::post().to(api_token_pages::revoke_any),

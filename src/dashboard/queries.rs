@@ -71,7 +71,7 @@ pub fn dashboard(conn: &mut PgConnection, actor: &Actor) -> Result<Dashboard, Ap
         (stats, mine)
     };
     let (renewals, cards) = upcoming(conn, actor, 30)?;
-    let recent = recent_for_actor(conn, actor.id, 5)?;
+    let recent = recent_for_actor(conn, actor.person()?, 5)?;
     let deadlines = deadlines(conn, actor, 30)?;
     let (totals, reporting) = spend(conn, actor)?;
     Ok(Dashboard {

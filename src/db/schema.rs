@@ -3,7 +3,7 @@
 diesel::table! {
     api_tokens (id) {
         id -> Int8,
-        user_id -> Int8,
+        user_id -> Nullable<Int8>,
         name -> Text,
         prefix -> Text,
         token_hash -> Bytea,
@@ -14,6 +14,7 @@ diesel::table! {
         last_used_ip -> Nullable<Text>,
         revoked_at -> Nullable<Timestamptz>,
         revoked_by -> Nullable<Int8>,
+        service_account_id -> Nullable<Int8>,
     }
 }
 
@@ -415,7 +416,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_accounts (id) {
+        id -> Int8,
+        name -> Text,
+        description -> Text,
+        role -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    service_account_services (service_account_id, service_id) {
+        service_account_id -> Int8,
+        service_id -> Int8,
+    }
+}
+
+diesel::table! {
+    service_account_products (service_account_id, product_id) {
+        service_account_id -> Int8,
+        product_id -> Int8,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(api_tokens -> service_accounts (service_account_id));
+diesel::joinable!(service_account_services -> service_accounts (service_account_id));
+diesel::joinable!(service_account_services -> services (service_id));
+diesel::joinable!(service_account_products -> service_accounts (service_account_id));
+diesel::joinable!(service_account_products -> products (product_id));
 diesel::table! {
     user_totp (user_id) {
         user_id -> Int8,
@@ -485,6 +519,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     products,
     refresh_tokens,
     reminders_sent,
+    service_account_products,
+    service_account_services,
+    service_accounts,
     service_admins,
     services,
     sso_login_states,

@@ -122,7 +122,7 @@ pub fn grant(
             .values((
                 access_grants::user_id.eq(user_id),
                 access_grants::product_id.eq(product.id),
-                access_grants::granted_by.eq(actor.id),
+                access_grants::granted_by.eq(actor.person_id()),
                 access_grants::account_identifier.eq(account_identifier),
                 access_grants::note.eq(note),
             ))
@@ -191,7 +191,7 @@ pub fn revoke(
         diesel::update(access_grants::table.find(grant_id))
             .set((
                 access_grants::revoked_at.eq(crate::clock::now()),
-                access_grants::revoked_by.eq(actor.id),
+                access_grants::revoked_by.eq(actor.person_id()),
                 access_grants::revoke_note.eq(reason),
             ))
             .execute(conn)?;

@@ -597,7 +597,7 @@ pub struct OwnProfile {
 /// The actor's own profile: everyone may read their own.
 pub fn own_profile(conn: &mut PgConnection, actor: &Actor) -> Result<OwnProfile, AppError> {
     Ok(users::table
-        .find(actor.id)
+        .find(actor.person()?)
         .select(OwnProfile::as_select())
         .first(conn)?)
 }

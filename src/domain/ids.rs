@@ -100,4 +100,6 @@ id_type! {
     OutboxId;
     /// A long-lived API token (`api_tokens.id`).
     ApiTokenId;
+    /// A service account, what scripts and provisioning act as (`service_accounts.id`).
+    ServiceAccountId;
 }

@@ -27,7 +27,7 @@ pub fn create(
             imports::kind.eq(kind),
             imports::filename.eq(filename.chars().take(200).collect::<String>()),
             imports::csv_data.eq(data),
-            imports::uploaded_by.eq(actor.id),
+            imports::uploaded_by.eq(actor.person_id()),
             // Compared with the application's clock by `mark_interrupted`: written by it too.
             imports::created_at.eq(crate::clock::now()),
         ))

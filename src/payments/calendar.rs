@@ -341,7 +341,7 @@ pub async fn feed(state: web::Data<AppState>, path: web::Path<String>) -> AppRes
 pub fn rotate_token(conn: &mut PgConnection, actor: &Actor) -> Result<String, AppError> {
     let token = crate::auth::random_token();
     conn.transaction(|conn| {
-        diesel::update(users::table.find(actor.id))
+        diesel::update(users::table.find(actor.person()?))
             .set(users::calendar_token_hash.eq(crate::auth::sha256(token.as_bytes())))
             .execute(conn)?;
         crate::audit::record(
@@ -350,7 +350,7 @@ pub fn rotate_token(conn: &mut PgConnection, actor: &Actor) -> Result<String, Ap
                 actor,
                 "calendar.token_rotated",
                 "user",
-                Some(actor.id.to_string()),
+                Some(actor.person()?.to_string()),
             )
             .summary("Created a new calendar feed link (the old one no longer works)"),
         )?;

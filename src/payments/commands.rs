@@ -259,7 +259,7 @@ pub fn add_attachment(
                 attachments::content_type.eq(stored.content_type),
                 attachments::size_bytes.eq(stored.size),
                 attachments::sha256.eq(&stored.sha256),
-                attachments::uploaded_by.eq(actor.id),
+                attachments::uploaded_by.eq(actor.person_id()),
             ))
             .returning(attachments::id)
             .get_result(conn)?;
@@ -320,7 +320,7 @@ pub fn remove_attachment(
         diesel::update(attachments::table.find(id))
             .set((
                 attachments::removed_at.eq(crate::clock::now()),
-                attachments::removed_by.eq(actor.id),
+                attachments::removed_by.eq(actor.person_id()),
             ))
             .execute(conn)?;
         audit::record(
@@ -373,7 +373,7 @@ pub fn add_payment(
                 payments::amount.eq(amount),
                 payments::currency.eq(&currency),
                 payments::invoice_ref.eq(invoice_ref),
-                payments::recorded_by.eq(actor.id),
+                payments::recorded_by.eq(actor.person_id()),
             ))
             .returning(payments::id)
             .get_result(conn)?;

@@ -100,7 +100,7 @@ pub fn save_rates(conn: &mut PgConnection, actor: &Actor, rates: &[Rate]) -> Res
                     exchange_rates::currency.eq(&r.currency),
                     exchange_rates::rate.eq(r.rate),
                     exchange_rates::valid_from.eq(r.valid_from),
-                    exchange_rates::created_by.eq(actor.id),
+                    exchange_rates::created_by.eq(actor.person_id()),
                 ))
                 .on_conflict((exchange_rates::currency, exchange_rates::valid_from))
                 .do_update()

@@ -101,7 +101,7 @@ pub fn mine<'a>(
             AND u.employment_status <> 'offboarded' AND u.id <> w.person_id)",
     );
     let own_workflows = workflows::table
-        .filter(workflows::person_id.eq(actor.id))
+        .filter(workflows::person_id.nullable().eq(actor.person_id()))
         .select(workflows::id);
     let q = q.filter(diesel::dsl::not(tasks::workflow_id.eq_any(own_workflows)));
     match actor.role {

@@ -210,7 +210,7 @@ pub fn start_onboarding(
                 person_id,
                 effective_on: start,
                 template_id: template,
-                started_by: Some(PersonId(actor.id)),
+                started_by: actor.person_id().map(PersonId),
             })
             .returning(workflows::id)
             .get_result(conn)?;
@@ -322,7 +322,7 @@ pub fn start_offboarding(
         if open_workflow(conn, person_id, WorkflowKind::Offboarding)? {
             return Err(invalid("email", OFFBOARDING_OPEN));
         }
-        if person_id.get() == actor.id {
+        if actor.person_id() == Some(person_id.get()) {
             return Err(invalid("email", "You cannot offboard yourself."));
         }
         if role == Role::Admin {
@@ -359,7 +359,7 @@ pub fn start_offboarding(
                 person_id,
                 effective_on: last_day,
                 template_id: None,
-                started_by: Some(PersonId(actor.id)),
+                started_by: actor.person_id().map(PersonId),
             })
             .returning(workflows::id)
             .get_result(conn)?;
@@ -521,7 +521,7 @@ fn done(
                     .values(NewGrant {
                         user_id: t.person_id,
                         product_id: t.product_id,
-                        granted_by: Some(PersonId(actor.id)),
+                        granted_by: actor.person_id().map(PersonId),
                         account_identifier: account,
                         note,
                     })
@@ -551,7 +551,7 @@ fn done(
         )
         .set((
             access_grants::revoked_at.eq(crate::clock::now()),
-            access_grants::revoked_by.eq(actor.id),
+            access_grants::revoked_by.eq(actor.person_id()),
             access_grants::revoke_note.eq(if note.is_empty() { "offboarding" } else { note }),
         ))
         .execute(conn)?;
@@ -573,7 +573,7 @@ fn done(
         .set((
             tasks::status.eq(TaskStatus::Done),
             tasks::grant_id.eq(grant_id),
-            tasks::completed_by.eq(actor.id),
+            tasks::completed_by.eq(actor.person_id()),
             tasks::completed_at.eq(crate::clock::now()),
             tasks::account_identifier.eq(account),
             tasks::note.eq(note),
@@ -601,7 +601,7 @@ fn not_needed(
     diesel::update(tasks::table.find(id))
         .set((
             tasks::status.eq(TaskStatus::NotNeeded),
-            tasks::completed_by.eq(actor.id),
+            tasks::completed_by.eq(actor.person_id()),
             tasks::completed_at.eq(crate::clock::now()),
             tasks::note.eq(reason),
         ))

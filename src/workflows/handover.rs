@@ -416,7 +416,7 @@ pub fn complete(
             .set((
                 handovers::status.eq(HandoverStatus::Done),
                 handovers::new_owner_id.eq(new_owner.as_ref().map(|o| o.0)),
-                handovers::completed_by.eq(actor.id),
+                handovers::completed_by.eq(actor.person_id()),
                 handovers::completed_at.eq(crate::clock::now()),
                 handovers::note.eq(&note),
             ))

@@ -507,11 +507,15 @@ pub(crate) fn task_facts(
     t: &TaskState,
 ) -> Result<TaskFacts, AppError> {
     // Admins and the task's person are decided without the assignees.
-    let assigned_to_actor = !actor.is_admin()
-        && actor.id != t.person_id.get()
-        && assign::assignees(conn, t.product_id.get(), t.person_id.get())?
-            .0
-            .contains(&actor.id);
+    // A service account is never an assignee.
+    let assigned_to_actor = match actor.person_id() {
+        Some(me) if !actor.is_admin() && me != t.person_id.get() => {
+            assign::assignees(conn, t.product_id.get(), t.person_id.get())?
+                .0
+                .contains(&me)
+        }
+        _ => false,
+    };
     Ok(TaskFacts {
         person_id: t.person_id.get(),
         assigned_to_actor,

@@ -285,6 +285,15 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", "/account/tokens/999999/revoke".into(), none(),                                     [404, 404, 404, 404, 404, 303]),
         ("GET", "/settings/tokens".into(), none(),                                                   [200, 403, 403, 403, 403, 303]),
         ("POST", "/settings/tokens/999999/revoke".into(), none(),                                    [404, 403, 403, 403, 403, 303]),
+        ("GET", "/settings/service-accounts".into(), none(),                                         [200, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/service-accounts".into(), kv(&[("name", ""), ("role", "admin")]),       [422, 403, 403, 403, 403, 303]),
+        ("GET", "/settings/service-accounts/999999".into(), none(),                                  [404, 403, 403, 403, 403, 303]),
+        ("GET", "/settings/service-accounts/999999/edit".into(), none(),                             [404, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/service-accounts/999999/edit".into(), kv(&[("name", "m"), ("role", "admin")]), [404, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/service-accounts/999999/tokens".into(), kv(&[("name", "m"), ("scope_people", "read")]), [404, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/service-accounts/999999/tokens/999999/revoke".into(), none(),            [404, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/service-accounts/999999/disable".into(), none(),                         [404, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/service-accounts/999999/enable".into(), none(),                          [404, 403, 403, 403, 403, 303]),
         // Single sign-on is public; without a provider configured (as here) it is not there
         // (with one: tests/it/sso.rs, `single_sign_on_routes_are_public`).
         ("GET", "/login/sso".into(), none(),                                                         [404, 404, 404, 404, 404, 404]),

@@ -22,6 +22,7 @@ mod operations;
 mod payments;
 mod reminders;
 mod security;
+mod service_accounts;
 mod sessions;
 mod setup;
 mod sso;

@@ -7,12 +7,12 @@ use serde_json::json;
 
 use super::generate;
 use crate::audit::{self, AuditEntry};
-use crate::authz::{authorize, Action, Actor};
+use crate::authz::{authorize, Action, Actor, Principal};
 use crate::clock::Clock;
-use crate::db::schema::api_tokens;
+use crate::db::schema::{api_tokens, service_accounts};
 use crate::domain::scopes::ScopeError;
 use crate::domain::text::Line;
-use crate::domain::{ApiTokenId, FieldErrors, TokenScopes};
+use crate::domain::{ApiTokenId, FieldErrors, ServiceAccountId, TokenScopes};
 use crate::error::{AppError, CommandError};
 
 /// A token to make, checked: a name, an optional last day, at least one scope.
@@ -95,7 +95,51 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<Created, CommandError> {
     authorize(actor, Action::ManageOwnApiTokens)?;
-    insert(conn, actor, request, now, false)
+    let owner = Owner {
+        principal: Principal::Person(actor.person()?),
+        label: actor.username.clone(),
+    };
+    insert(conn, actor, &owner, request, now, false)
+}
+
+/// Makes a token for a service account (Admins; audited as made by them). A disabled
+/// service account gets none.
+pub fn create_for_service(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    service_account: ServiceAccountId,
+    request: NewToken,
+    now: DateTime<Utc>,
+) -> Result<Created, CommandError> {
+    authorize(actor, Action::ManageServiceAccounts)?;
+    let owner = service_owner(conn, service_account)?;
+    insert(conn, actor, &owner, request, now, false)
+}
+
+/// Whom a token is made for: the principal and how the audit names them.
+struct Owner {
+    principal: Principal,
+    label: String,
+}
+
+/// The service account as a token's owner: 404 when there is none, refused when disabled.
+fn service_owner(conn: &mut PgConnection, id: ServiceAccountId) -> Result<Owner, CommandError> {
+    let found: Option<(String, Option<DateTime<Utc>>)> = service_accounts::table
+        .find(id)
+        .select((service_accounts::name, service_accounts::disabled_at))
+        .first(conn)
+        .optional()
+        .map_err(AppError::from)?;
+    match found {
+        None => Err(AppError::NotFound.into()),
+        Some((name, Some(_))) => Err(CommandError::Refused(format!(
+            "The service account \"{name}\" is disabled: enable it before making a token."
+        ))),
+        Some((name, None)) => Ok(Owner {
+            principal: Principal::Service(id),
+            label: crate::auth::service_accounts::label(&name),
+        }),
+    }
 }
 
 /// Makes a token for the login `username` from the shell (`portalops token create`, for
@@ -124,21 +168,60 @@ pub fn create_from_shell(
         ))
     })?;
     authorize(&owner, Action::ManageOwnApiTokens)?;
-    insert(conn, &owner, request, clock.now(), true)
+    let whose = Owner {
+        principal: owner.principal,
+        label: owner.username.clone(),
+    };
+    insert(conn, &owner, &whose, request, clock.now(), true)
+}
+
+/// Makes a token for the service account `name` from the shell (`portalops token create
+/// --service`, to set up provisioning before anyone logs in), audited as made by the
+/// command line.
+pub fn create_for_service_from_shell(
+    conn: &mut PgConnection,
+    name: &str,
+    request: NewToken,
+    clock: &Clock,
+) -> Result<Created, CommandError> {
+    let id: Option<ServiceAccountId> = service_accounts::table
+        .filter(crate::db::lower(service_accounts::name).eq(name.to_lowercase()))
+        .select(service_accounts::id)
+        .first(conn)
+        .optional()
+        .map_err(AppError::from)?;
+    let id = id.ok_or_else(|| {
+        CommandError::Refused(format!(
+            "There is no service account {name:?}: an Admin makes it on Settings → Service \
+             accounts."
+        ))
+    })?;
+    let owner = service_owner(conn, id)?;
+    let actor =
+        crate::auth::service_accounts::actor(conn, id, clock.today())?.ok_or_else(|| {
+            CommandError::Refused(format!("The service account {name:?} is disabled."))
+        })?;
+    insert(conn, &actor, &owner, request, clock.now(), true)
 }
 
 fn insert(
     conn: &mut PgConnection,
     actor: &Actor,
+    owner: &Owner,
     request: NewToken,
     now: DateTime<Utc>,
     from_shell: bool,
 ) -> Result<Created, CommandError> {
     let (secret, prefix, hash) = generate();
+    let (user_id, service_account_id) = match owner.principal {
+        Principal::Person(id) => (Some(id), None),
+        Principal::Service(id) => (None, Some(id)),
+    };
     let id = crate::db::transaction(conn, |conn| {
         let id: ApiTokenId = diesel::insert_into(api_tokens::table)
             .values((
-                api_tokens::user_id.eq(actor.id),
+                api_tokens::user_id.eq(user_id),
+                api_tokens::service_account_id.eq(service_account_id),
                 api_tokens::name.eq(request.name.as_str()),
                 api_tokens::prefix.eq(&prefix),
                 api_tokens::token_hash.eq(&hash),
@@ -162,12 +245,13 @@ fn insert(
             entry
                 .summary(format!(
                     "API token {prefix} \"{}\" made for {}{by} ({})",
-                    request.name, actor.username, request.scopes
+                    request.name, owner.label, request.scopes
                 ))
                 .after(json!({
                     "name": request.name.as_str(),
                     "prefix": prefix,
-                    "owner_id": actor.id,
+                    "owner_id": user_id,
+                    "service_account_id": service_account_id,
                     "scopes": request.scopes.words(),
                     "expires_on": request.expires_on,
                 })),
@@ -195,10 +279,18 @@ pub fn revoke(
     authorize(actor, Action::ManageOwnApiTokens)?;
     let everyone = crate::authz::can(actor, Action::ManageAllApiTokens);
     crate::db::transaction(conn, |conn| {
-        let found: Option<(i64, String, String, Option<DateTime<Utc>>)> = api_tokens::table
+        type Found = (
+            Option<i64>,
+            Option<ServiceAccountId>,
+            String,
+            String,
+            Option<DateTime<Utc>>,
+        );
+        let found: Option<Found> = api_tokens::table
             .find(id)
             .select((
                 api_tokens::user_id,
+                api_tokens::service_account_id,
                 api_tokens::prefix,
                 api_tokens::name,
                 api_tokens::revoked_at,
@@ -206,10 +298,11 @@ pub fn revoke(
             .for_update()
             .first(conn)
             .optional()?;
-        let Some((owner, prefix, name, revoked_at)) = found else {
+        let Some((owner_id, service_account_id, prefix, name, revoked_at)) = found else {
             return Err(AppError::NotFound.into());
         };
-        if owner != actor.id && !everyone {
+        let mine = owner_id.is_some() && owner_id == actor.person_id();
+        if !mine && !everyone {
             return Err(AppError::NotFound.into());
         }
         if revoked_at.is_some() {
@@ -220,14 +313,19 @@ pub fn revoke(
         diesel::update(api_tokens::table.find(id))
             .set((
                 api_tokens::revoked_at.eq(now),
-                api_tokens::revoked_by.eq(actor.id),
+                api_tokens::revoked_by.eq(actor.person_id()),
             ))
             .execute(conn)?;
         audit::record(
             conn,
             AuditEntry::by(actor, "api_token.revoke", "api_token", Some(id.to_string()))
                 .summary(format!("API token {prefix} \"{name}\" revoked"))
-                .after(json!({ "name": name, "prefix": prefix, "owner_id": owner })),
+                .after(json!({
+                    "name": name,
+                    "prefix": prefix,
+                    "owner_id": owner_id,
+                    "service_account_id": service_account_id,
+                })),
         )?;
         Ok(())
     })

@@ -13,10 +13,10 @@ pub mod queries;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::authz::Actor;
+use crate::authz::{Actor, Principal};
 use crate::clock::Clock;
 use crate::db::schema::api_tokens;
-use crate::domain::{ApiTokenId, TokenScopes};
+use crate::domain::{ApiTokenId, ServiceAccountId, TokenScopes};
 use crate::error::AppError;
 
 /// How every API token starts: a bearer with it is an API token, anything else a JWT.
@@ -42,6 +42,18 @@ fn generate() -> (String, String, Vec<u8>) {
     (secret, prefix, hash)
 }
 
+/// Whose a token is, from its two owner columns (the schema holds exactly one).
+pub fn owner(
+    user_id: Option<i64>,
+    service_account_id: Option<ServiceAccountId>,
+) -> Option<Principal> {
+    match (user_id, service_account_id) {
+        (Some(id), None) => Some(Principal::Person(id)),
+        (None, Some(id)) => Some(Principal::Service(id)),
+        _ => None,
+    }
+}
+
 /// The caller behind a valid API token.
 pub struct TokenCaller {
     /// The owner, as the database says now (the same checks as a login's).
@@ -58,6 +70,8 @@ pub enum Refusal {
     Expired,
     /// The owner was deactivated, offboarded or lost their login role.
     OwnerCannotLogIn,
+    /// The service account that owns it was disabled.
+    ServiceDisabled,
 }
 
 impl Refusal {
@@ -67,6 +81,7 @@ impl Refusal {
             Refusal::Revoked => "The API token has been revoked.",
             Refusal::Expired => "The API token has expired.",
             Refusal::OwnerCannotLogIn => "The API token's owner may no longer log in.",
+            Refusal::ServiceDisabled => "The API token's service account is disabled.",
         }
     }
 }
@@ -75,7 +90,8 @@ impl Refusal {
 #[diesel(table_name = api_tokens, check_for_backend(diesel::pg::Pg))]
 struct Presented {
     id: ApiTokenId,
-    user_id: i64,
+    user_id: Option<i64>,
+    service_account_id: Option<ServiceAccountId>,
     scopes: String,
     expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
@@ -107,10 +123,20 @@ pub fn authenticate(
     let Ok(scopes) = token.scopes.parse::<TokenScopes>() else {
         return Ok(Err(Refusal::Unknown));
     };
-    let Some(actor) =
-        crate::auth::current_user::actor_without_session(conn, token.user_id, clock.today())?
-    else {
-        return Ok(Err(Refusal::OwnerCannotLogIn));
+    let actor = match owner(token.user_id, token.service_account_id) {
+        Some(Principal::Person(id)) => {
+            match crate::auth::current_user::actor_without_session(conn, id, clock.today())? {
+                Some(actor) => actor,
+                None => return Ok(Err(Refusal::OwnerCannotLogIn)),
+            }
+        }
+        Some(Principal::Service(id)) => {
+            match crate::auth::service_accounts::actor(conn, id, clock.today())? {
+                Some(actor) => actor,
+                None => return Ok(Err(Refusal::ServiceDisabled)),
+            }
+        }
+        None => return Ok(Err(Refusal::Unknown)),
     };
     diesel::update(
         api_tokens::table

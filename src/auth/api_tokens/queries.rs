@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::authz::{authorize, Action, Actor};
-use crate::db::schema::{api_tokens, users};
-use crate::domain::ApiTokenId;
+use crate::db::schema::{api_tokens, service_accounts, users};
+use crate::domain::{ApiTokenId, ServiceAccountId};
 use crate::error::AppError;
 
 /// How many tokens a list shows at most (newest first).
@@ -16,7 +16,8 @@ const LIMIT: i64 = 500;
 #[diesel(table_name = api_tokens, check_for_backend(diesel::pg::Pg))]
 pub struct TokenRow {
     pub id: ApiTokenId,
-    pub user_id: i64,
+    pub user_id: Option<i64>,
+    pub service_account_id: Option<ServiceAccountId>,
     pub name: String,
     pub prefix: String,
     /// Canonical scope words, space-separated.
@@ -62,7 +63,7 @@ impl TokenRow {
 pub fn own(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<TokenRow>, AppError> {
     authorize(actor, Action::ManageOwnApiTokens)?;
     Ok(api_tokens::table
-        .filter(api_tokens::user_id.eq(actor.id))
+        .filter(api_tokens::user_id.eq(actor.person()?))
         .order((api_tokens::created_at.desc(), api_tokens::id.desc()))
         .limit(LIMIT)
         .select(TokenRow::as_select())
@@ -72,25 +73,52 @@ pub fn own(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<TokenRow>, AppE
 /// A token with its owner, for the Admins' list.
 pub struct OwnedToken {
     pub token: TokenRow,
-    pub owner_name: String,
-    pub owner_username: String,
+    /// "Full Name (username)", or "service: <name>".
+    pub owner: String,
 }
 
-/// Everyone's tokens, newest first (Admins).
+/// Everyone's tokens, people's and service accounts', newest first (Admins).
 pub fn everyone(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<OwnedToken>, AppError> {
     authorize(actor, Action::ManageAllApiTokens)?;
-    let rows: Vec<(TokenRow, String, Option<String>)> = api_tokens::table
-        .inner_join(users::table)
+    type Row = (TokenRow, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = api_tokens::table
+        .left_join(users::table)
+        .left_join(service_accounts::table)
         .order((api_tokens::created_at.desc(), api_tokens::id.desc()))
         .limit(LIMIT)
-        .select((TokenRow::as_select(), users::full_name, users::username))
+        .select((
+            TokenRow::as_select(),
+            users::full_name.nullable(),
+            users::username.nullable(),
+            service_accounts::name.nullable(),
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(token, owner_name, username)| OwnedToken {
-            token,
-            owner_name,
-            owner_username: username.unwrap_or_default(),
+        .map(|(token, full_name, username, service)| {
+            let owner = match (full_name, service) {
+                (_, Some(service)) => crate::auth::service_accounts::label(&service),
+                (Some(name), None) => {
+                    format!("{name} ({})", username.unwrap_or_default())
+                }
+                (None, None) => String::new(),
+            };
+            OwnedToken { token, owner }
         })
         .collect())
+}
+
+/// A service account's tokens, newest first (Admins; 404 when there is no such account).
+pub fn of_service(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: ServiceAccountId,
+) -> Result<Vec<TokenRow>, AppError> {
+    authorize(actor, Action::ManageServiceAccounts)?;
+    Ok(api_tokens::table
+        .filter(api_tokens::service_account_id.eq(id))
+        .order((api_tokens::created_at.desc(), api_tokens::id.desc()))
+        .limit(LIMIT)
+        .select(TokenRow::as_select())
+        .load(conn)?)
 }

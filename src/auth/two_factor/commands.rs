@@ -49,10 +49,10 @@ pub fn pending_enrolment(
     actor: &Actor,
 ) -> Result<Option<Enrolment>, AppError> {
     let key = queries::sealing_key(&state.config)?;
-    match sealed_secret(conn, actor.id, false)? {
+    match sealed_secret(conn, actor.person()?, false)? {
         Some(sealed) => Ok(Some(enrolment(
             actor,
-            &open_secret(&key, actor.id, &sealed)?,
+            &open_secret(&key, actor.person()?, &sealed)?,
         ))),
         None => Ok(None),
     }
@@ -68,14 +68,14 @@ pub fn start(
     let key = queries::sealing_key(&state.config)?;
     let now = state.clock.now();
     conn.transaction(|conn| {
-        if queries::has_factor(conn, actor.id)? {
+        if queries::has_factor(conn, actor.person()?)? {
             return Ok(None);
         }
         let secret = totp::new_secret();
-        let sealed = key.seal(&secret, &seal_context(actor.id));
+        let sealed = key.seal(&secret, &seal_context(actor.person()?));
         diesel::insert_into(user_totp::table)
             .values((
-                user_totp::user_id.eq(actor.id),
+                user_totp::user_id.eq(actor.person()?),
                 user_totp::secret_ciphertext.eq(&sealed.ciphertext),
                 user_totp::secret_nonce.eq(&sealed.nonce),
                 user_totp::created_at.eq(now),
@@ -95,7 +95,7 @@ pub fn start(
                 actor,
                 "two_factor.enrolment_started",
                 "user",
-                Some(actor.id.to_string()),
+                Some(actor.person()?.to_string()),
             )
             .summary("Started setting up two-factor login"),
         )?;
@@ -144,13 +144,13 @@ pub fn confirm(
         e.add("code", msg);
         Ok(Confirmed::Invalid(e))
     };
-    let Some(sealed) = sealed_secret(conn, actor.id, false)? else {
+    let Some(sealed) = sealed_secret(conn, actor.person()?, false)? else {
         return invalid("Start the set-up first: there is no authenticator waiting for a code.");
     };
     let Some(code) = totp::as_totp_code(typed) else {
         return invalid("Enter the 6-digit code your authenticator app shows.");
     };
-    let secret = open_secret(&key, actor.id, &sealed)?;
+    let secret = open_secret(&key, actor.person()?, &sealed)?;
     let Some(step) = totp::matching_step(&secret, &code, now.timestamp()) else {
         return invalid(
             "This code is not right. Check the time on your phone and enter the code shown now.",
@@ -159,7 +159,7 @@ pub fn confirm(
     conn.transaction(|conn| {
         let updated = diesel::update(
             user_totp::table
-                .filter(user_totp::user_id.eq(actor.id))
+                .filter(user_totp::user_id.eq(actor.person()?))
                 .filter(user_totp::confirmed_at.is_null())
                 .filter(user_totp::secret_nonce.eq(&sealed.nonce))
                 .filter(user_totp::last_used_step.lt(step)),
@@ -177,14 +177,14 @@ pub fn confirm(
             );
             return Ok(Confirmed::Invalid(e));
         }
-        let codes = new_recovery_codes(conn, actor.id)?;
+        let codes = new_recovery_codes(conn, actor.person()?)?;
         audit::record(
             conn,
             AuditEntry::by(
                 actor,
                 "two_factor.enabled",
                 "user",
-                Some(actor.id.to_string()),
+                Some(actor.person()?.to_string()),
             )
             .summary("Turned on two-factor login (authenticator app); 10 recovery codes made"),
         )?;
@@ -236,20 +236,20 @@ pub async fn disable(
     actor: &Actor,
     current_password: String,
 ) -> Result<Result<(), FieldErrors>, AppError> {
-    if !password_matches(state, actor.id, current_password).await? {
+    if !password_matches(state, actor.person()?, current_password).await? {
         return Ok(Err(wrong_password("disable_password")));
     }
     let actor = actor.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            if remove_factor(conn, actor.id)? {
+            if remove_factor(conn, actor.person()?)? {
                 audit::record(
                     conn,
                     AuditEntry::by(
                         &actor,
                         "two_factor.disabled",
                         "user",
-                        Some(actor.id.to_string()),
+                        Some(actor.person()?.to_string()),
                     )
                     .summary("Turned off own two-factor login"),
                 )?;
@@ -267,23 +267,23 @@ pub async fn regenerate_codes(
     actor: &Actor,
     current_password: String,
 ) -> Result<Result<Option<Vec<String>>, FieldErrors>, AppError> {
-    if !password_matches(state, actor.id, current_password).await? {
+    if !password_matches(state, actor.person()?, current_password).await? {
         return Ok(Err(wrong_password("current_password")));
     }
     let actor = actor.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            if !queries::has_factor(conn, actor.id)? {
+            if !queries::has_factor(conn, actor.person()?)? {
                 return Ok(Ok(None));
             }
-            let codes = new_recovery_codes(conn, actor.id)?;
+            let codes = new_recovery_codes(conn, actor.person()?)?;
             audit::record(
                 conn,
                 AuditEntry::by(
                     &actor,
                     "two_factor.recovery_codes_renewed",
                     "user",
-                    Some(actor.id.to_string()),
+                    Some(actor.person()?.to_string()),
                 )
                 .summary("Made new recovery codes (the old ones no longer work)"),
             )?;
@@ -315,7 +315,7 @@ pub async fn reset(
     })
     .await?;
     let (role, name) = (t.role, t.name);
-    if !password_matches(state, actor.id, own_password).await? {
+    if !password_matches(state, actor.person()?, own_password).await? {
         return Ok(ResetOutcome::WrongPassword(wrong_password(
             "current_password",
         )));

@@ -140,7 +140,7 @@ async fn render_account(
     let a = actor.clone();
     let st = state.clone();
     let (status_now, enrolment) = crate::db::run(&state.pool, move |conn| {
-        let s = super::queries::status(conn, a.id)?;
+        let s = super::queries::status(conn, a.person()?)?;
         let e = if s.pending.is_some() {
             commands::pending_enrolment(conn, &st, &a)?
         } else {
