@@ -1315,3 +1315,88 @@ async fn a_product_administrator_makes_copies_and_revokes_an_api_token_in_a_real
     );
     b.close().await.expect("close");
 }
+
+#[actix_web::test]
+async fn an_admin_makes_a_service_account_and_its_token_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    app.create_user("ops", PASSWORD, "admin");
+    let figma = app.insert_service("Figma");
+    app.insert_product(figma, "Editor", None);
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "ops").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+    b.goto(&format!("{base}/settings")).await.expect("open");
+    click(&b, "a[href='/settings/service-accounts']").await;
+    wait_for(&b, "#name").await;
+
+    // A Service Administrator account without a service: both messages, the text kept.
+    fill(&b, "#description", "Runs in the sync cron job").await;
+    choose(&b, "#role", "Service Administrator").await;
+    click(
+        &b,
+        "form[action='/settings/service-accounts'] button.primary",
+    )
+    .await;
+    wait_for_text(
+        &b,
+        "#services-error",
+        "Choose at least one service it runs.",
+    )
+    .await;
+    wait_for(&b, "#name-error").await;
+    let kept = b
+        .find(Locator::Css("#description"))
+        .await
+        .expect("description")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some("Runs in the sync cron job"));
+    save_screenshot(
+        "service-account-errors",
+        &b.screenshot().await.expect("screenshot"),
+    );
+
+    fill(&b, "#name", "figma sync").await;
+    choose(&b, "#services", "Figma").await;
+    click(
+        &b,
+        "form[action='/settings/service-accounts'] button.primary",
+    )
+    .await;
+    wait_for_text(&b, ".flash", "Service account made").await;
+    choose(&b, "#scope_people", "Read and write").await;
+    fill(&b, "#name", "nightly").await;
+    click(&b, "form[action$='/tokens'] button.primary").await;
+    let secret = wait_for(&b, "code.new-token")
+        .await
+        .text()
+        .await
+        .expect("secret");
+    assert!(secret.starts_with("po_"), "{secret}");
+    save_screenshot(
+        "service-account",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    let me = app
+        .client()
+        .api("GET", "/api/v1/me", Some(&secret), None)
+        .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert!(me.body.contains("\"kind\":\"service\""), "{}", me.body);
+
+    b.set_window_size(390, 844).await.expect("phone size");
+    b.goto(&format!("{base}/settings/service-accounts"))
+        .await
+        .expect("open");
+    wait_for_text(&b, "table", "figma sync").await;
+    save_screenshot(
+        "service-accounts-phone",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.close().await.expect("close");
+}
