@@ -139,6 +139,9 @@ pub struct SsoConfig {
     pub button_label: String,
     /// Create an unknown person (just in time) instead of refusing them.
     pub create_unknown: bool,
+    /// Take the ID token's `email` as verified when the token has no `email_verified`
+    /// claim at all (Microsoft Entra ID never sends one).
+    pub trust_email: bool,
     /// Provider group → PortalOps role (and scope), in the order written; the highest role
     /// a person's groups give wins.
     pub group_roles: Vec<GroupRule>,
@@ -347,6 +350,7 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     ("PORTALOPS_OIDC_GROUP_ROLES", "(unset: roles kept as set in PortalOps)", "group=role pairs, comma-separated (roles admin, service_admin, product_admin, user; with a scope service_admin:<service> or product_admin:<service>/<product>), applied at each login"),
     ("PORTALOPS_OIDC_BUTTON_LABEL", "Sign in with SSO", "label of the login page's single sign-on button"),
     ("PORTALOPS_OIDC_CREATE_UNKNOWN", "false", "create a person unknown to the directory at their first login (just in time) instead of refusing them"),
+    ("PORTALOPS_OIDC_TRUST_EMAIL", "false", "treat the ID token's email as verified when the provider sends no email_verified (Microsoft Entra ID with a single-tenant issuer; docs/sso.md); an explicit email_verified: false is still refused"),
     ("PORTALOPS_OIDC_DISCOVERY_TTL", "3600", "seconds the provider's discovery document and keys are reused (an unknown key id fetches the keys again at once)"),
     ("PORTALOPS_PASSWORD_LOGIN", "on", "on, off, or a break-glass username: with off only single sign-on logs in; with a username only that account also logs in with its password"),
 ];
@@ -787,6 +791,21 @@ fn sso_config(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<SsoConfig>,
             ));
         }
     }
+    let trust_email = parse_bool(
+        "PORTALOPS_OIDC_TRUST_EMAIL",
+        var("PORTALOPS_OIDC_TRUST_EMAIL"),
+        false,
+    )?;
+    // Entra's multi-tenant endpoints let any tenant's account claim any address.
+    let shared_tenant = ["/common/", "/organizations/", "/consumers/"]
+        .iter()
+        .any(|t| issuer.contains("login.microsoftonline.com") && issuer.contains(t));
+    if trust_email && shared_tenant {
+        return Err(ConfigError::new(
+            "PORTALOPS_OIDC_TRUST_EMAIL",
+            "needs an issuer that names your tenant (https://login.microsoftonline.com/<tenant id>/v2.0), not a multi-tenant endpoint",
+        ));
+    }
     Ok(Some(SsoConfig {
         issuer,
         client_id,
@@ -801,6 +820,7 @@ fn sso_config(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<SsoConfig>,
             var("PORTALOPS_OIDC_CREATE_UNKNOWN"),
             false,
         )?,
+        trust_email,
         group_roles,
         discovery_ttl: Duration::from_secs(parse_num(
             "PORTALOPS_OIDC_DISCOVERY_TTL",
@@ -1098,5 +1118,27 @@ mod tests {
                 "{name}={value}"
             );
         }
+        // Trusting emails needs a tenant of one's own at Entra.
+        let common = [
+            (
+                "PORTALOPS_OIDC_ISSUER",
+                "https://login.microsoftonline.com/common/v2.0",
+            ),
+            ("PORTALOPS_OIDC_CLIENT_ID", "x"),
+            ("PORTALOPS_OIDC_CLIENT_SECRET", "y"),
+            ("PORTALOPS_OIDC_TRUST_EMAIL", "true"),
+        ];
+        assert_eq!(cfg(&common).unwrap_err().var, "PORTALOPS_OIDC_TRUST_EMAIL");
+        let tenant = [
+            (
+                "PORTALOPS_OIDC_ISSUER",
+                "https://login.microsoftonline.com/8f0e-tenant/v2.0",
+            ),
+            ("PORTALOPS_OIDC_CLIENT_ID", "x"),
+            ("PORTALOPS_OIDC_CLIENT_SECRET", "y"),
+            ("PORTALOPS_OIDC_TRUST_EMAIL", "true"),
+        ];
+        let sso = cfg(&tenant).expect("valid").sso.expect("sso");
+        assert!(sso.trust_email);
     }
 }

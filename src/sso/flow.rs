@@ -273,7 +273,10 @@ fn identity_of(
         issuer: claims.issuer().as_str().to_string(),
         subject: claims.subject().as_str().to_string(),
         email: claims.email().map(|e| e.as_str().trim().to_lowercase()),
-        email_verified: claims.email_verified().unwrap_or(false),
+        // No claim at all (Entra ID): only as verified as the configuration says.
+        email_verified: claims
+            .email_verified()
+            .unwrap_or(provider.config.trust_email),
         name: claims
             .name()
             .and_then(|n| n.get(None))

@@ -706,3 +706,38 @@ async fn an_invitation_names_the_sign_in_provider_when_there_is_one() {
     assert!(body.contains("Sign in with Acme ID"), "{body}");
     assert!(body.contains("company's sign-in provider"), "{body}");
 }
+
+/// Microsoft Entra ID sends `email` but never `email_verified`: refused by default, linked
+/// with `PORTALOPS_OIDC_TRUST_EMAIL=true`; an explicit `email_verified: false` stays refused.
+#[actix_web::test]
+async fn an_id_token_without_email_verified_links_only_when_the_email_is_trusted() {
+    let entra = |sub: &str, email: &str| serde_json::json!({"sub": sub, "email": email, "name": format!("{sub} at Entra")});
+    let (app, op) = setup(&[], &[entra("entra-dana", "dana@example.com")]).await;
+    sso_only_person(&app, "dana", "dana@example.com", "admin");
+    let client = app.client();
+    let r = sso_login(&app, &op, &client, "entra-dana").await;
+    assert_refused(&r, 403, "did not confirm your email address");
+    assert!(links(&app).is_empty());
+    drop(op);
+
+    let (app, op) = setup(
+        &[("PORTALOPS_OIDC_TRUST_EMAIL", "true")],
+        &[
+            entra("entra-dana", "dana@example.com"),
+            account("said-no", "erin@example.com", false, &[]),
+        ],
+    )
+    .await;
+    let dana = sso_only_person(&app, "dana", "dana@example.com", "admin");
+    sso_only_person(&app, "erin", "erin@example.com", "admin");
+    let client = app.client();
+    let r = sso_login(&app, &op, &client, "entra-dana").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(client.get("/directory").await.status, 200);
+    assert_eq!(links(&app), vec![(dana, "entra-dana".to_string())]);
+
+    let client = app.client();
+    let r = sso_login(&app, &op, &client, "said-no").await;
+    assert_refused(&r, 403, "did not confirm your email address");
+    assert_eq!(links(&app).len(), 1);
+}
