@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod notify;
 pub mod notify_pages;
 pub mod payments;
+pub mod scim;
 pub mod settings;
 pub mod setup;
 pub mod sso;
@@ -101,7 +102,8 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .configure(notify_pages::routes)
         .configure(imports::routes)
         .configure(directory::routes)
-        .configure(sso::routes);
+        .configure(sso::routes)
+        .configure(scim::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -37,6 +37,8 @@ pub struct TokenForm {
     pub scope_workflows: String,
     #[serde(default)]
     pub scope_audit: String,
+    #[serde(default)]
+    pub scope_scim: String,
 }
 
 impl TokenForm {
@@ -60,6 +62,7 @@ impl TokenForm {
             ApiArea::Billing => &self.scope_billing,
             ApiArea::Workflows => &self.scope_workflows,
             ApiArea::Audit => &self.scope_audit,
+            ApiArea::Scim => &self.scope_scim,
         }
     }
 

@@ -444,7 +444,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scim_users (user_id) {
+        user_id -> Int8,
+        user_name -> Text,
+        external_id -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        employee_number -> Nullable<Text>,
+        emails -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    scim_groups (id) {
+        id -> Int8,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    scim_group_members (group_id, user_id) {
+        group_id -> Int8,
+        user_id -> Int8,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(scim_users -> users (user_id));
+diesel::joinable!(scim_group_members -> scim_groups (group_id));
+diesel::joinable!(scim_group_members -> scim_users (user_id));
 diesel::joinable!(api_tokens -> service_accounts (service_account_id));
 diesel::joinable!(service_account_services -> service_accounts (service_account_id));
 diesel::joinable!(service_account_services -> services (service_id));
@@ -519,6 +556,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     products,
     refresh_tokens,
     reminders_sent,
+    scim_group_members,
+    scim_groups,
+    scim_users,
     service_account_products,
     service_account_services,
     service_accounts,

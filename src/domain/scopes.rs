@@ -16,6 +16,9 @@ text_enum! {
         Billing = "billing", "Billing records and attachments";
         Workflows = "workflows", "Workflows, templates and tasks";
         Audit = "audit", "Audit log";
+        /// The SCIM 2.0 service (`/scim/v2`) an identity provider provisions people with:
+        /// never combined with another area, and needed by every SCIM request.
+        Scim = "scim", "SCIM provisioning (an identity provider; alone)";
     }
 }
 
@@ -36,9 +39,15 @@ pub struct TokenScopes(Vec<(ApiArea, ApiAccess)>);
 pub struct ScopeError(pub String);
 
 impl TokenScopes {
-    /// Read-only on every area.
+    /// Read-only on every area of the REST API (not SCIM, which stands alone).
     pub fn read_only() -> Self {
-        Self(ApiArea::ALL.iter().map(|a| (*a, ApiAccess::Read)).collect())
+        Self(
+            ApiArea::ALL
+                .iter()
+                .filter(|a| **a != ApiArea::Scim)
+                .map(|a| (*a, ApiAccess::Read))
+                .collect(),
+        )
     }
 
     /// From (area, access) pairs; an area named twice keeps the wider access.
@@ -60,6 +69,13 @@ impl TokenScopes {
             .collect();
         if scopes.is_empty() {
             return Err(ScopeError("Choose at least one scope.".into()));
+        }
+        if scopes.len() > 1 && scopes.iter().any(|(a, _)| *a == ApiArea::Scim) {
+            return Err(ScopeError(
+                "A SCIM provisioning token has the scim scope alone: make another token for \
+                 the REST API."
+                    .into(),
+            ));
         }
         Ok(Self(scopes))
     }
@@ -153,11 +169,23 @@ mod tests {
         assert!(!s.is_read_only());
         let r = TokenScopes::parse_words(["read"]).unwrap();
         assert!(r.is_read_only());
-        for area in ApiArea::ALL {
+        for area in ApiArea::ALL.iter().filter(|a| **a != ApiArea::Scim) {
             assert!(r.allows(*area, ApiAccess::Read));
             assert!(!r.allows(*area, ApiAccess::Write));
         }
         assert_eq!(r.to_string().parse::<TokenScopes>().unwrap(), r);
+    }
+
+    #[test]
+    fn the_scim_scope_stands_alone() {
+        let s = TokenScopes::parse_words(["scim:write"]).unwrap();
+        assert!(s.allows(ApiArea::Scim, ApiAccess::Write));
+        assert!(!s.allows(ApiArea::People, ApiAccess::Read));
+        assert!(!TokenScopes::read_only().allows(ApiArea::Scim, ApiAccess::Read));
+        for mixed in [["scim:write", "people:read"], ["read", "scim:read"]] {
+            let e = TokenScopes::parse_words(mixed).unwrap_err();
+            assert!(e.0.contains("alone"), "{e:?}");
+        }
     }
 
     #[test]

@@ -31,10 +31,12 @@ pub async fn guard<B: MessageBody>(
     mut req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    // The API (`/api/`) authenticates by bearer token only and never reads the cookie, so
-    // a forged cross-site request carries no credential there: no CSRF token to check.
+    // The API (`/api/`) and the SCIM service (`/scim/`) authenticate by bearer token only
+    // and never read the cookie, so a forged cross-site request carries no credential
+    // there: no CSRF token to check.
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || req.path().starts_with("/api/")
+        || req.path().starts_with("/scim/")
     {
         return next
             .call(req)

@@ -21,6 +21,7 @@ mod invitations;
 mod operations;
 mod payments;
 mod reminders;
+mod scim;
 mod security;
 mod service_accounts;
 mod sessions;

@@ -44,7 +44,10 @@ fn audit(app: &TestApp) -> Vec<Entry> {
 }
 
 /// Makes a service account through the page; its id (from the redirect).
-async fn make_account(c: &crate::common::client::Client, fields: &[(&str, &str)]) -> i64 {
+pub(crate) async fn make_account(
+    c: &crate::common::client::Client,
+    fields: &[(&str, &str)],
+) -> i64 {
     let r = c
         .submit(
             "/settings/service-accounts",
@@ -58,7 +61,11 @@ async fn make_account(c: &crate::common::client::Client, fields: &[(&str, &str)]
 }
 
 /// Makes a token for service account `id` through its page; the secret shown once.
-async fn make_token(c: &crate::common::client::Client, id: i64, scopes: &[(&str, &str)]) -> String {
+pub(crate) async fn make_token(
+    c: &crate::common::client::Client,
+    id: i64,
+    scopes: &[(&str, &str)],
+) -> String {
     let page = format!("/settings/service-accounts/{id}");
     let mut fields = vec![("name", "provisioning")];
     fields.extend_from_slice(scopes);

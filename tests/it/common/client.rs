@@ -158,7 +158,11 @@ impl Client {
         for (name, value) in headers {
             req = req.insert_header((*name, *value));
         }
+        let typed = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
         let mut res = match body {
+            Some(b) if typed => req.send_body(b.to_string()).await.expect("request"),
             Some(b) => req
                 .insert_header(("content-type", "application/json"))
                 .send_body(b.to_string())

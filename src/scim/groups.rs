@@ -1,0 +1,513 @@
+//! `/scim/v2/Groups`: the provider's groups and their members (provisioned users). Kept so
+//! that providers which push groups (Okta, Entra ID) work, and for what group membership
+//! will start (onboarding templates, roles: issue #18, next step). Every change audited with
+//! the token's owner as the actor.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::discovery::GROUP_SCHEMA;
+use super::filter::{self, Column};
+use super::users::{bound, member};
+use super::{
+    check_if_match, etag, list_response, respond, ListQuery, ScimCaller, ScimError, ScimJson,
+    ScimResult,
+};
+use crate::audit::{self, AuditEntry};
+use crate::authz::Actor;
+use crate::db::schema::{scim_group_members, scim_groups, scim_users, users};
+use crate::error::AppError;
+use crate::web::AppState;
+
+/// A group as the provider sent it.
+#[derive(Debug, Clone)]
+struct GroupInput {
+    display_name: String,
+    external_id: Option<String>,
+    members: Vec<i64>,
+}
+
+impl GroupInput {
+    fn from_json(body: &Value) -> ScimResult<Self> {
+        let obj = body.as_object().ok_or_else(|| {
+            ScimError::bad(Some("invalidSyntax"), "The body must be a JSON object.")
+        })?;
+        let display_name = member(obj, "displayName")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ScimError::invalid("displayName is required."))?
+            .to_string();
+        if display_name.chars().count() > 200 || display_name.contains(['\r', '\n']) {
+            return Err(ScimError::invalid(
+                "displayName is one line of at most 200 characters.",
+            ));
+        }
+        let external_id = match member(obj, "externalId") {
+            None => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) if s.chars().count() <= 254 => Some(s.trim().to_string()),
+            Some(_) => {
+                return Err(ScimError::invalid(
+                    "externalId is a string of at most 254 characters.",
+                ))
+            }
+        };
+        let mut members = Vec::new();
+        match member(obj, "members") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    let value = item
+                        .as_object()
+                        .and_then(|m| member(m, "value"))
+                        .and_then(|v| match v {
+                            Value::String(s) => s.trim().parse::<i64>().ok(),
+                            Value::Number(n) => n.as_i64(),
+                            _ => None,
+                        })
+                        .ok_or_else(|| {
+                            ScimError::invalid("Each member is an object whose value is a user id.")
+                        })?;
+                    if !members.contains(&value) {
+                        members.push(value);
+                    }
+                }
+            }
+            Some(_) => return Err(ScimError::invalid("members must be a list.")),
+        }
+        Ok(Self {
+            display_name,
+            external_id,
+            members,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = scim_groups, check_for_backend(diesel::pg::Pg))]
+struct GroupRow {
+    id: i64,
+    display_name: String,
+    external_id: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+fn resources(conn: &mut PgConnection, ids: &[i64], base: &str) -> Result<Vec<Value>, AppError> {
+    let rows: Vec<GroupRow> = scim_groups::table
+        .filter(scim_groups::id.eq_any(ids))
+        .select(GroupRow::as_select())
+        .load(conn)?;
+    let members: Vec<(i64, i64, String)> = scim_group_members::table
+        .inner_join(scim_users::table.inner_join(users::table))
+        .filter(scim_group_members::group_id.eq_any(ids))
+        .order(scim_group_members::user_id.asc())
+        .select((
+            scim_group_members::group_id,
+            scim_group_members::user_id,
+            users::full_name,
+        ))
+        .load(conn)?;
+    let mut out: Vec<(i64, Value)> = rows
+        .into_iter()
+        .map(|g| {
+            let list: Vec<Value> = members
+                .iter()
+                .filter(|(gid, _, _)| *gid == g.id)
+                .map(|(_, uid, name)| {
+                    json!({"value": uid.to_string(), "$ref": format!("{base}/Users/{uid}"),
+                           "display": name, "type": "User"})
+                })
+                .collect();
+            let mut v = json!({
+                "schemas": [GROUP_SCHEMA],
+                "id": g.id.to_string(),
+                "displayName": g.display_name,
+                "members": list,
+                "meta": {
+                    "resourceType": "Group",
+                    "created": g.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    "lastModified": g.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    "location": format!("{base}/Groups/{}", g.id),
+                    "version": etag(g.version),
+                },
+            });
+            if let Some(x) = g.external_id {
+                v["externalId"] = json!(x);
+            }
+            (g.id, v)
+        })
+        .collect();
+    out.sort_by_key(|(id, _)| ids.iter().position(|i| i == id));
+    Ok(out.into_iter().map(|(_, v)| v).collect())
+}
+
+fn resource(conn: &mut PgConnection, id: i64, base: &str) -> Result<Value, AppError> {
+    resources(conn, &[id], base)?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
+}
+
+fn column(key: &str) -> Option<Column> {
+    Some(match key {
+        "id" => Column::ExactText("g.id::text"),
+        "displayname" => Column::Text("g.display_name"),
+        "externalid" => Column::ExactText("g.external_id"),
+        "members" | "members.value" => Column::ExactText(
+            "(SELECT string_agg(m.user_id::text, ',') FROM scim_group_members m WHERE m.group_id = g.id)",
+        ),
+        "meta.created" => Column::Time("g.created_at"),
+        "meta.lastmodified" => Column::Time("g.updated_at"),
+        _ => return None,
+    })
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+/// The members must be provisioned users (an unknown one is the provider's mistake: 400).
+fn check_members(conn: &mut PgConnection, members: &[i64]) -> Result<(), ScimError> {
+    let known: Vec<i64> = scim_users::table
+        .filter(scim_users::user_id.eq_any(members))
+        .select(scim_users::user_id)
+        .load(conn)
+        .map_err(AppError::from)?;
+    match members.iter().find(|m| !known.contains(m)) {
+        Some(m) => Err(ScimError::invalid(format!(
+            "members: {m} is not a provisioned user."
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn check_name(conn: &mut PgConnection, name: &str, except: i64) -> Result<(), ScimError> {
+    let taken: bool = diesel::select(diesel::dsl::exists(
+        scim_groups::table
+            .filter(crate::db::lower(scim_groups::display_name).eq(name.to_lowercase()))
+            .filter(scim_groups::id.ne(except)),
+    ))
+    .get_result(conn)
+    .map_err(AppError::from)?;
+    if taken {
+        return Err(ScimError::uniqueness(format!(
+            "A group named {name:?} already exists."
+        )));
+    }
+    Ok(())
+}
+
+fn write_members(conn: &mut PgConnection, id: i64, members: &[i64]) -> Result<(), AppError> {
+    diesel::delete(scim_group_members::table.filter(scim_group_members::group_id.eq(id)))
+        .execute(conn)?;
+    let rows: Vec<_> = members
+        .iter()
+        .map(|m| {
+            (
+                scim_group_members::group_id.eq(id),
+                scim_group_members::user_id.eq(*m),
+            )
+        })
+        .collect();
+    diesel::insert_into(scim_group_members::table)
+        .values(&rows)
+        .execute(conn)?;
+    Ok(())
+}
+
+fn create_group(conn: &mut PgConnection, actor: &Actor, g: &GroupInput) -> Result<i64, ScimError> {
+    crate::db::transaction(conn, |conn| {
+        check_name(conn, &g.display_name, 0)?;
+        check_members(conn, &g.members)?;
+        let id: i64 = diesel::insert_into(scim_groups::table)
+            .values((
+                scim_groups::display_name.eq(&g.display_name),
+                scim_groups::external_id.eq(&g.external_id),
+            ))
+            .returning(scim_groups::id)
+            .get_result(conn)
+            .map_err(AppError::from)?;
+        write_members(conn, id, &g.members)?;
+        audit::record(
+            conn,
+            AuditEntry::by(
+                actor,
+                "scim.group_created",
+                "scim_group",
+                Some(id.to_string()),
+            )
+            .summary(format!(
+                "The identity provider made the group {:?} ({} member(s))",
+                g.display_name,
+                g.members.len()
+            ))
+            .after(json!({"displayName": g.display_name, "members": g.members})),
+        )?;
+        Ok(id)
+    })
+}
+
+fn replace_group(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    g: &GroupInput,
+    if_match: &dyn Fn(&str) -> ScimResult<()>,
+) -> Result<(), ScimError> {
+    crate::db::transaction(conn, |conn| {
+        let (version, before_name): (i64, String) = scim_groups::table
+            .find(id)
+            .select((scim_groups::version, scim_groups::display_name))
+            .for_update()
+            .first(conn)
+            .optional()
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound)?;
+        if_match(&etag(version))?;
+        check_name(conn, &g.display_name, id)?;
+        check_members(conn, &g.members)?;
+        let before: Vec<i64> = scim_group_members::table
+            .filter(scim_group_members::group_id.eq(id))
+            .order(scim_group_members::user_id.asc())
+            .select(scim_group_members::user_id)
+            .load(conn)
+            .map_err(AppError::from)?;
+        diesel::update(scim_groups::table.find(id))
+            .set((
+                scim_groups::display_name.eq(&g.display_name),
+                scim_groups::external_id.eq(&g.external_id),
+                scim_groups::updated_at.eq(crate::clock::now()),
+                scim_groups::version.eq(version + 1),
+            ))
+            .execute(conn)
+            .map_err(AppError::from)?;
+        write_members(conn, id, &g.members)?;
+        let added: Vec<i64> = g
+            .members
+            .iter()
+            .filter(|m| !before.contains(m))
+            .copied()
+            .collect();
+        let removed: Vec<i64> = before
+            .iter()
+            .filter(|m| !g.members.contains(m))
+            .copied()
+            .collect();
+        audit::record(
+            conn,
+            AuditEntry::by(
+                actor,
+                "scim.group_updated",
+                "scim_group",
+                Some(id.to_string()),
+            )
+            .summary(format!(
+                "The identity provider changed the group {:?}: {} member(s) added, {} removed",
+                g.display_name,
+                added.len(),
+                removed.len()
+            ))
+            .before(json!({"displayName": before_name, "members": before}))
+            .after(json!({"displayName": g.display_name, "members": g.members})),
+        )?;
+        Ok(())
+    })
+}
+
+fn delete_group(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    if_match: &dyn Fn(&str) -> ScimResult<()>,
+) -> Result<(), ScimError> {
+    crate::db::transaction(conn, |conn| {
+        let (version, name): (i64, String) = scim_groups::table
+            .find(id)
+            .select((scim_groups::version, scim_groups::display_name))
+            .for_update()
+            .first(conn)
+            .optional()
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound)?;
+        if_match(&etag(version))?;
+        diesel::delete(scim_groups::table.find(id))
+            .execute(conn)
+            .map_err(AppError::from)?;
+        audit::record(
+            conn,
+            AuditEntry::by(
+                actor,
+                "scim.group_deleted",
+                "scim_group",
+                Some(id.to_string()),
+            )
+            .summary(format!("The identity provider deleted the group {name:?}")),
+        )?;
+        Ok(())
+    })
+}
+
+fn group_id(path: &str) -> ScimResult<i64> {
+    path.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ScimError::not_found("There is no such group."))
+}
+
+pub async fn list(
+    _caller: ScimCaller,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> ScimResult<HttpResponse> {
+    let paging = query.paging()?;
+    let base = super::base_url(&state);
+    let clause = match query
+        .filter
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        None => filter::Sql {
+            text: "TRUE".into(),
+            binds: Vec::new(),
+        },
+        Some(text) => filter::parse(text)
+            .and_then(|f| filter::sql(&f, &column))
+            .map_err(|e| ScimError::bad(Some("invalidFilter"), e.0))?,
+    };
+    let (found, total) = crate::db::run(&state.pool, move |conn| {
+        let total = bound(
+            format!(
+                "SELECT count(*) AS total FROM scim_groups g WHERE {}",
+                clause.text
+            ),
+            &clause.binds,
+        )
+        .get_result::<CountRow>(conn)?
+        .total;
+        let ids: Vec<i64> = bound(
+            format!(
+                "SELECT g.id AS id FROM scim_groups g WHERE {} ORDER BY g.id OFFSET {} LIMIT {}",
+                clause.text, paging.offset, paging.count
+            ),
+            &clause.binds,
+        )
+        .load::<IdRow>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+        Ok((resources(conn, &ids, &base)?, total))
+    })
+    .await?;
+    Ok(list_response(found, total, paging))
+}
+
+pub async fn get(
+    _caller: ScimCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    let id = group_id(&path)?;
+    let base = super::base_url(&state);
+    let g = crate::db::run(&state.pool, move |conn| resource(conn, id, &base)).await?;
+    Ok(respond(StatusCode::OK, &g))
+}
+
+pub async fn create(
+    caller: ScimCaller,
+    state: web::Data<AppState>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    let input = GroupInput::from_json(&body.0)?;
+    let base = super::base_url(&state);
+    let actor = caller.0;
+    let g = crate::db::run(&state.pool, move |conn| {
+        Ok(create_group(conn, &actor, &input).and_then(|id| Ok(resource(conn, id, &base)?)))
+    })
+    .await??;
+    Ok(respond(StatusCode::CREATED, &g))
+}
+
+pub async fn replace(
+    caller: ScimCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    let wanted = super::if_match(&req);
+    let id = group_id(&path)?;
+    let input = GroupInput::from_json(&body.0)?;
+    let base = super::base_url(&state);
+    let actor = caller.0;
+    let g = crate::db::run(&state.pool, move |conn| {
+        Ok(replace_group(conn, &actor, id, &input, &|v| {
+            check_if_match(wanted.as_deref(), v)
+        })
+        .and_then(|()| Ok(resource(conn, id, &base)?)))
+    })
+    .await??;
+    Ok(respond(StatusCode::OK, &g))
+}
+
+pub async fn patch(
+    caller: ScimCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    let wanted = super::if_match(&req);
+    let id = group_id(&path)?;
+    let ops = super::patch::operations(&body.0)?;
+    let base = super::base_url(&state);
+    let actor = caller.0;
+    let g = crate::db::run(&state.pool, move |conn| {
+        let current = match resource(conn, id, &base) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(ScimError::from(e))),
+        };
+        Ok(super::patch::apply(current, &ops)
+            .and_then(|patched| GroupInput::from_json(&patched))
+            .and_then(|input| {
+                replace_group(conn, &actor, id, &input, &|v| {
+                    check_if_match(wanted.as_deref(), v)
+                })?;
+                Ok(resource(conn, id, &base)?)
+            }))
+    })
+    .await??;
+    Ok(respond(StatusCode::OK, &g))
+}
+
+pub async fn delete(
+    caller: ScimCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    let wanted = super::if_match(&req);
+    let id = group_id(&path)?;
+    let actor = caller.0;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(delete_group(conn, &actor, id, &|v| {
+            check_if_match(wanted.as_deref(), v)
+        }))
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,1050 @@
+//! `/scim/v2/Users`: a SCIM user is a directory person linked to the provider
+//! (`scim_users`). Created, replaced and patched through `directory::commands` (so the
+//! directory's rules — lengths, card numbers, unique emails, the last Admin — hold), with
+//! `active: false` or a DELETE starting the person's offboarding (last day today) and
+//! `active: true` again cancelling it (or, once offboarded, making them active again).
+//! Every change commits with its audit entries in one transaction, with the token's owner
+//! (the service account) as the actor.
+//!
+//! Attribute names are case-insensitive, and `active` may come as a string (`"False"`, as
+//! Entra ID sends it).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::filter::{self, Column};
+use super::{
+    check_if_match, etag, list_response, respond, ListQuery, ScimCaller, ScimError, ScimJson,
+    ScimResult,
+};
+use crate::audit::{self, AuditEntry};
+use crate::auth::links::LinkSettings;
+use crate::authz::Actor;
+use crate::db::schema::{scim_users, users, workflows};
+use crate::directory::requests::{PersonChanges, PersonText};
+use crate::domain::{EmploymentStatus, PersonId, WorkflowKind, WorkflowStatus};
+use crate::error::{AppError, CommandError};
+use crate::web::AppState;
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The SCIM attribute a directory field's message is about.
+pub fn attribute_of(field: &str) -> &str {
+    match field {
+        "full_name" => "name",
+        "email" => "emails",
+        "job_title" => "title",
+        "department" => "department",
+        "manager_email" => "manager",
+        "employment_status" => "active",
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What a provider sends.
+
+/// A user as the provider sent it, read leniently (names in any case, `active` as a string)
+/// and checked for what SCIM itself requires; the directory checks the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInput {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub formatted: Option<String>,
+    pub display_name: Option<String>,
+    /// The email the directory keeps: the primary one, else the work one, else the first.
+    pub email: Option<String>,
+    pub active: bool,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub employee_number: Option<String>,
+    /// The manager's SCIM id.
+    pub manager: Option<String>,
+    /// The email list as sent (value, type, primary), kept to give back.
+    pub emails: Option<Value>,
+}
+
+/// `obj[name]`, the name compared ignoring case.
+pub(crate) fn member<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_null())
+}
+
+/// A string attribute: `None` when absent, null or blank; a 400 when not a string.
+fn text(obj: &Map<String, Value>, name: &str) -> ScimResult<Option<String>> {
+    match member(obj, name) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(ScimError::invalid(format!("{name} must be a string."))),
+    }
+}
+
+/// A boolean attribute, also as the strings `"true"`/`"false"` in any case (Entra ID).
+pub(crate) fn boolean(value: &Value, name: &str) -> ScimResult<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(ScimError::invalid(format!("{name} must be true or false."))),
+    }
+}
+
+fn check_len(name: &str, v: &Option<String>, max: usize) -> ScimResult<()> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(ScimError::invalid(format!(
+            "{name} is longer than {max} characters."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl UserInput {
+    pub fn from_json(body: &Value) -> ScimResult<Self> {
+        let obj = body.as_object().ok_or_else(|| {
+            ScimError::bad(Some("invalidSyntax"), "The body must be a JSON object.")
+        })?;
+        let user_name =
+            text(obj, "userName")?.ok_or_else(|| ScimError::invalid("userName is required."))?;
+        let name = match member(obj, "name") {
+            None => None,
+            Some(Value::Object(n)) => Some(n),
+            Some(_) => return Err(ScimError::invalid("name must be an object.")),
+        };
+        let (given_name, family_name, formatted) = match name {
+            Some(n) => (
+                text(n, "givenName")?,
+                text(n, "familyName")?,
+                text(n, "formatted")?,
+            ),
+            None => (None, None, None),
+        };
+        let mut kept = None;
+        let email = match member(obj, "emails") {
+            None => None,
+            Some(Value::Array(items)) => {
+                let mut emails = Vec::new();
+                let mut list = Vec::new();
+                for item in items {
+                    let Some(e) = item.as_object() else {
+                        return Err(ScimError::invalid("Each of emails must be an object."));
+                    };
+                    let primary = match member(e, "primary") {
+                        Some(v) => boolean(v, "emails.primary")?,
+                        None => false,
+                    };
+                    let kind = text(e, "type")?.map(|t| t.to_ascii_lowercase());
+                    if let Some(value) = text(e, "value")? {
+                        check_len("emails.value", &Some(value.clone()), 254)?;
+                        check_len("emails.type", &kind, 50)?;
+                        let mut one = json!({"value": value, "primary": primary});
+                        if let Some(k) = &kind {
+                            one["type"] = json!(k);
+                        }
+                        list.push(one);
+                        emails.push((primary, kind.as_deref() == Some("work"), value));
+                    }
+                }
+                if list.len() > 20 {
+                    return Err(ScimError::invalid("At most 20 emails."));
+                }
+                kept = (!list.is_empty()).then_some(Value::Array(list));
+                emails
+                    .iter()
+                    .find(|(p, _, _)| *p)
+                    .or_else(|| emails.iter().find(|(_, w, _)| *w))
+                    .or_else(|| emails.first())
+                    .map(|(_, _, v)| v.clone())
+            }
+            Some(_) => return Err(ScimError::invalid("emails must be a list.")),
+        };
+        let active = match member(obj, "active") {
+            None => true,
+            Some(v) => boolean(v, "active")?,
+        };
+        let enterprise = obj
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(ENTERPRISE_SCHEMA))
+            .and_then(|(_, v)| v.as_object());
+        let (department, employee_number, manager) = match enterprise {
+            None => (None, None, None),
+            Some(ext) => {
+                let manager = match member(ext, "manager") {
+                    None => None,
+                    Some(Value::Object(m)) => text(m, "value")?,
+                    Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                    Some(Value::String(_)) => None,
+                    Some(_) => {
+                        return Err(ScimError::invalid(
+                            "manager must be an object with a value.",
+                        ))
+                    }
+                };
+                (
+                    text(ext, "department")?,
+                    text(ext, "employeeNumber")?,
+                    manager,
+                )
+            }
+        };
+        let input = Self {
+            user_name,
+            external_id: text(obj, "externalId")?,
+            given_name,
+            family_name,
+            formatted,
+            display_name: text(obj, "displayName")?,
+            email,
+            active,
+            title: text(obj, "title")?,
+            department,
+            employee_number,
+            manager,
+            emails: kept,
+        };
+        check_len("userName", &Some(input.user_name.clone()), 254)?;
+        check_len("externalId", &input.external_id, 254)?;
+        check_len("name.givenName", &input.given_name, 200)?;
+        check_len("name.familyName", &input.family_name, 200)?;
+        check_len("displayName", &input.display_name, 200)?;
+        check_len("employeeNumber", &input.employee_number, 100)?;
+        Ok(input)
+    }
+
+    /// The directory's full name: the formatted name, else given and family, else the
+    /// display name, else the user name.
+    fn full_name(&self) -> String {
+        if let Some(f) = &self.formatted {
+            return f.clone();
+        }
+        let parts: Vec<&str> = [self.given_name.as_deref(), self.family_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !parts.is_empty() {
+            return parts.join(" ");
+        }
+        self.display_name
+            .clone()
+            .unwrap_or_else(|| self.user_name.clone())
+    }
+
+    /// The directory's email: the one chosen from `emails`, else `userName` when it is an
+    /// address.
+    fn directory_email(&self) -> ScimResult<String> {
+        let email = self
+            .email
+            .clone()
+            .or_else(|| self.user_name.contains('@').then(|| self.user_name.clone()))
+            .ok_or_else(|| {
+                ScimError::invalid(
+                    "emails: the directory needs an email address (send a work email, or a \
+                     userName that is one).",
+                )
+            })?;
+        Ok(email.to_lowercase())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What is stored.
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = scim_users, check_for_backend(diesel::pg::Pg))]
+struct ScimRow {
+    user_id: i64,
+    user_name: String,
+    external_id: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    display_name: Option<String>,
+    employee_number: Option<String>,
+    emails: Option<Value>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct PersonPart {
+    full_name: String,
+    email: String,
+    job_title: Option<String>,
+    department: Option<String>,
+    manager_id: Option<i64>,
+    employment_status: EmploymentStatus,
+}
+
+/// Whether the provider sees a person as active: not leaving, not left.
+fn is_active(status: EmploymentStatus) -> bool {
+    !matches!(
+        status,
+        EmploymentStatus::Offboarding | EmploymentStatus::Offboarded
+    )
+}
+
+/// The linked users with these ids, as SCIM resources, in the order of `ids`.
+fn resources(conn: &mut PgConnection, ids: &[i64], base: &str) -> Result<Vec<Value>, AppError> {
+    let rows: Vec<(ScimRow, PersonPart)> = scim_users::table
+        .inner_join(users::table)
+        .filter(scim_users::user_id.eq_any(ids))
+        .select((ScimRow::as_select(), PersonPart::as_select()))
+        .load(conn)?;
+    let managers: Vec<i64> = rows.iter().filter_map(|(_, p)| p.manager_id).collect();
+    let linked_managers: Vec<(i64, String)> = scim_users::table
+        .inner_join(users::table)
+        .filter(scim_users::user_id.eq_any(&managers))
+        .select((users::id, users::full_name))
+        .load(conn)?;
+    let mut out: Vec<(i64, Value)> = rows
+        .into_iter()
+        .map(|(s, p)| {
+            let manager = p
+                .manager_id
+                .and_then(|m| linked_managers.iter().find(|(id, _)| *id == m));
+            (s.user_id, representation(&s, &p, manager, base))
+        })
+        .collect();
+    out.sort_by_key(|(id, _)| ids.iter().position(|i| i == id));
+    Ok(out.into_iter().map(|(_, v)| v).collect())
+}
+
+fn representation(
+    s: &ScimRow,
+    p: &PersonPart,
+    manager: Option<&(i64, String)>,
+    base: &str,
+) -> Value {
+    let mut user = json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+        "id": s.user_id.to_string(),
+        "userName": s.user_name,
+        "displayName": s.display_name.clone().unwrap_or_else(|| p.full_name.clone()),
+        "name": {"formatted": p.full_name},
+        "emails": emails_of(s.emails.as_ref(), &p.email),
+        "active": is_active(p.employment_status),
+        "meta": {
+            "resourceType": "User",
+            "created": s.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "lastModified": s.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "location": format!("{base}/Users/{}", s.user_id),
+            "version": etag(s.version),
+        },
+    });
+    if let Some(x) = &s.external_id {
+        user["externalId"] = json!(x);
+    }
+    if let Some(g) = &s.given_name {
+        user["name"]["givenName"] = json!(g);
+    }
+    if let Some(f) = &s.family_name {
+        user["name"]["familyName"] = json!(f);
+    }
+    if let Some(t) = &p.job_title {
+        user["title"] = json!(t);
+    }
+    let mut ext = Map::new();
+    if let Some(d) = &p.department {
+        ext.insert("department".into(), json!(d));
+    }
+    if let Some(n) = &s.employee_number {
+        ext.insert("employeeNumber".into(), json!(n));
+    }
+    if let Some((id, name)) = manager {
+        ext.insert(
+            "manager".into(),
+            json!({"value": id.to_string(), "$ref": format!("{base}/Users/{id}"), "displayName": name}),
+        );
+    }
+    user[ENTERPRISE_SCHEMA] = Value::Object(ext);
+    user
+}
+
+/// The email list to give back: as the provider sent it, with the directory's email as the
+/// primary one (it may have been changed in PortalOps since).
+fn emails_of(sent: Option<&Value>, email: &str) -> Value {
+    let mut list: Vec<Value> = sent.and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut found = false;
+    for e in list.iter_mut() {
+        let same = e["value"]
+            .as_str()
+            .is_some_and(|v| v.eq_ignore_ascii_case(email));
+        if same && !found {
+            found = true;
+            e["primary"] = json!(true);
+        } else {
+            e["primary"] = json!(false);
+        }
+    }
+    if !found {
+        list.insert(0, json!({"value": email, "type": "work", "primary": true}));
+    }
+    Value::Array(list)
+}
+
+/// One linked user as a resource (404 when there is none).
+pub fn resource(conn: &mut PgConnection, id: i64, base: &str) -> Result<Value, AppError> {
+    resources(conn, &[id], base)?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
+}
+
+/// The columns a filter may compare, by `AttrPath::key`.
+fn column(key: &str) -> Option<Column> {
+    Some(match key {
+        "id" => Column::ExactText("s.user_id::text"),
+        "username" => Column::Text("s.user_name"),
+        "externalid" => Column::ExactText("s.external_id"),
+        "displayname" => Column::Text("COALESCE(s.display_name, u.full_name)"),
+        "name.formatted" => Column::Text("u.full_name"),
+        "name.givenname" => Column::Text("s.given_name"),
+        "name.familyname" => Column::Text("s.family_name"),
+        "emails" | "emails.value" => Column::Text("u.email"),
+        "emails.type" => Column::Text("'work'"),
+        "title" => Column::Text("u.job_title"),
+        "department" => Column::Text("u.department"),
+        "employeenumber" => Column::Text("s.employee_number"),
+        "manager" | "manager.value" => Column::ExactText("u.manager_id::text"),
+        "active" => Column::Bool("(u.employment_status NOT IN ('offboarding', 'offboarded'))"),
+        "meta.created" => Column::Time("s.created_at"),
+        "meta.lastmodified" => Column::Time("s.updated_at"),
+        _ => return None,
+    })
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+/// Runs `sql` (`SELECT … WHERE <filter>`) with the filter's binds.
+pub(crate) fn bound(
+    sql: String,
+    binds: &[filter::Bind],
+) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>
+{
+    let mut q = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
+    for b in binds {
+        q = match b {
+            filter::Bind::Text(s) => q.bind::<diesel::sql_types::Text, _>(s.clone()),
+            filter::Bind::Time(t) => q.bind::<diesel::sql_types::Timestamptz, _>(*t),
+        };
+    }
+    q
+}
+
+/// The linked users matching `filter` (all without one), a page of them by id, and how
+/// many match.
+fn search(
+    conn: &mut PgConnection,
+    filter_text: Option<&str>,
+    paging: super::Paging,
+    base: &str,
+) -> Result<Result<(Vec<Value>, i64), ScimError>, AppError> {
+    let clause = match filter_text.map(str::trim).filter(|f| !f.is_empty()) {
+        None => filter::Sql {
+            text: "TRUE".into(),
+            binds: Vec::new(),
+        },
+        Some(text) => match filter::parse(text).and_then(|f| filter::sql(&f, &column)) {
+            Ok(sql) => sql,
+            Err(e) => return Ok(Err(ScimError::bad(Some("invalidFilter"), e.0))),
+        },
+    };
+    let from = "FROM scim_users s JOIN users u ON u.id = s.user_id";
+    let total = bound(
+        format!("SELECT count(*) AS total {from} WHERE {}", clause.text),
+        &clause.binds,
+    )
+    .get_result::<CountRow>(conn)?
+    .total;
+    let ids: Vec<i64> = bound(
+        format!(
+            "SELECT s.user_id AS id {from} WHERE {} ORDER BY s.user_id OFFSET {} LIMIT {}",
+            clause.text, paging.offset, paging.count
+        ),
+        &clause.binds,
+    )
+    .load::<IdRow>(conn)?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    Ok(Ok((resources(conn, &ids, base)?, total)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Changes.
+
+/// What a create or a change does to the person besides their fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transition {
+    None,
+    Deactivate,
+    Reactivate,
+}
+
+/// A person's directory fields as `input` sets them, the rest (role, login, dates) as they
+/// are: checked by the directory's own rules.
+fn changes(
+    conn: &mut PgConnection,
+    input: &UserInput,
+    current: Option<&crate::directory::queries::Person>,
+    status: EmploymentStatus,
+) -> Result<PersonChanges, ScimError> {
+    let email = input.directory_email()?;
+    let manager_email = match &input.manager {
+        None => String::new(),
+        Some(m) => {
+            let id: i64 = m
+                .parse()
+                .map_err(|_| ScimError::invalid(format!("manager {m:?} is not a user id.")))?;
+            scim_users::table
+                .inner_join(users::table)
+                .filter(scim_users::user_id.eq(id))
+                .select(users::email)
+                .first::<String>(conn)
+                .optional()
+                .map_err(AppError::from)?
+                .ok_or_else(|| {
+                    ScimError::invalid(format!("manager {m:?} is not a provisioned user."))
+                })?
+        }
+    };
+    let full_name = input.full_name();
+    let role = current.map_or("user", |p| p.role.as_str());
+    let username = current.and_then(|p| p.username.clone()).unwrap_or_default();
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let (start, end) = (
+        date(current.and_then(|p| p.start_date)),
+        date(current.and_then(|p| p.end_date)),
+    );
+    let text = PersonText {
+        full_name: &full_name,
+        email: &email,
+        username: &username,
+        role,
+        is_active: current.is_none_or(|p| p.is_active),
+        department: input.department.as_deref().unwrap_or(""),
+        job_title: input.title.as_deref().unwrap_or(""),
+        manager_email: &manager_email,
+        employment_status: status.as_str(),
+        start_date: &start,
+        end_date: &end,
+        password: "",
+    };
+    PersonChanges::parse(&text).map_err(|f| CommandError::Invalid(f).into())
+}
+
+/// The provider's userName or externalId already belongs to another linked user: 409.
+fn check_unique(
+    conn: &mut PgConnection,
+    input: &UserInput,
+    except: Option<i64>,
+) -> Result<(), ScimError> {
+    let taken: Option<i64> = scim_users::table
+        .filter(crate::db::lower(scim_users::user_name).eq(input.user_name.to_lowercase()))
+        .filter(scim_users::user_id.ne(except.unwrap_or(0)))
+        .select(scim_users::user_id)
+        .first(conn)
+        .optional()
+        .map_err(AppError::from)?;
+    if taken.is_some() {
+        return Err(ScimError::uniqueness(format!(
+            "userName {:?} is already provisioned.",
+            input.user_name
+        )));
+    }
+    if let Some(x) = &input.external_id {
+        let taken: Option<i64> = scim_users::table
+            .filter(scim_users::external_id.eq(x))
+            .filter(scim_users::user_id.ne(except.unwrap_or(0)))
+            .select(scim_users::user_id)
+            .first(conn)
+            .optional()
+            .map_err(AppError::from)?;
+        if taken.is_some() {
+            return Err(ScimError::uniqueness(format!(
+                "externalId {x:?} is already provisioned."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Context every change needs.
+pub struct Env {
+    pub links: LinkSettings,
+    pub base: String,
+}
+
+/// A failed change as the SCIM answer.
+fn scim_error(e: CommandError) -> ScimError {
+    e.into()
+}
+
+/// Creates the user: links the directory person with the same email when there is one not
+/// yet linked, else adds a person. Returns the user's id.
+fn create_user(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: &UserInput,
+    env: &Env,
+) -> Result<i64, ScimError> {
+    crate::db::transaction(conn, |conn| {
+        check_unique(conn, input, None)?;
+        let email = input.directory_email()?;
+        let existing: Option<i64> = users::table
+            .filter(crate::db::lower(users::email).eq(&email))
+            .select(users::id)
+            .first(conn)
+            .optional()
+            .map_err(AppError::from)?;
+        let (id, adopted) = match existing {
+            Some(id) => {
+                let linked: bool = diesel::select(diesel::dsl::exists(
+                    scim_users::table.filter(scim_users::user_id.eq(id)),
+                ))
+                .get_result(conn)
+                .map_err(AppError::from)?;
+                if linked {
+                    return Err(ScimError::uniqueness(format!(
+                        "{email} is already provisioned under another userName."
+                    )));
+                }
+                let person = crate::directory::queries::find_person(conn, PersonId(id))?;
+                let v = changes(conn, input, Some(&person), person.employment_status)?;
+                crate::directory::commands::update_person(conn, actor, PersonId(id), v, &env.links)
+                    .map_err(scim_error)?;
+                (id, true)
+            }
+            None => {
+                // Someone created inactive never worked here: left, with nothing to revoke.
+                let status = if input.active {
+                    EmploymentStatus::Active
+                } else {
+                    EmploymentStatus::Offboarded
+                };
+                let v = changes(conn, input, None, status)?;
+                let saved = crate::directory::commands::create_person(conn, actor, v, &env.links)
+                    .map_err(scim_error)?;
+                (saved.value.get(), false)
+            }
+        };
+        let now = crate::clock::now();
+        diesel::insert_into(scim_users::table)
+            .values((
+                scim_users::user_id.eq(id),
+                scim_users::user_name.eq(&input.user_name),
+                scim_users::external_id.eq(&input.external_id),
+                scim_users::given_name.eq(&input.given_name),
+                scim_users::family_name.eq(&input.family_name),
+                scim_users::display_name.eq(&input.display_name),
+                scim_users::employee_number.eq(&input.employee_number),
+                scim_users::emails.eq(&input.emails),
+                scim_users::created_at.eq(now),
+                scim_users::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(AppError::from)?;
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "scim.user_created", "user", Some(id.to_string()))
+                .summary(if adopted {
+                    format!(
+                        "Linked {email} in the directory to the identity provider's user {:?}",
+                        input.user_name
+                    )
+                } else {
+                    format!(
+                        "Provisioned {email} from the identity provider (user {:?})",
+                        input.user_name
+                    )
+                })
+                .after(json!({
+                    "userName": input.user_name,
+                    "externalId": input.external_id,
+                    "active": input.active,
+                })),
+        )?;
+        if adopted && !input.active {
+            transition(conn, actor, id, Transition::Deactivate, env)?;
+        }
+        Ok(id)
+    })
+}
+
+/// Replaces the user's attributes with `input` (PUT, and PATCH after its operations).
+fn replace_user(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    input: &UserInput,
+    env: &Env,
+    if_match: &dyn Fn(&str) -> ScimResult<()>,
+) -> Result<(), ScimError> {
+    crate::db::transaction(conn, |conn| {
+        let version: i64 = scim_users::table
+            .find(id)
+            .select(scim_users::version)
+            .for_update()
+            .first(conn)
+            .optional()
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound)?;
+        if_match(&etag(version))?;
+        check_unique(conn, input, Some(id))?;
+        let person = crate::directory::queries::find_person(conn, PersonId(id))?;
+        let was_active = is_active(person.employment_status);
+        let v = changes(conn, input, Some(&person), person.employment_status)?;
+        let unchanged = v.full_name.as_str() == person.full_name
+            && v.email.as_str() == person.email
+            && v.department.as_ref().map(|d| d.as_str()) == person.department.as_deref()
+            && v.job_title.as_ref().map(|d| d.as_str()) == person.job_title.as_deref()
+            && person.manager_id.map(|m| m.to_string()) == input.manager;
+        if !unchanged {
+            crate::directory::commands::update_person(conn, actor, PersonId(id), v, &env.links)
+                .map_err(scim_error)?;
+        }
+        diesel::update(scim_users::table.find(id))
+            .set((
+                scim_users::user_name.eq(&input.user_name),
+                scim_users::external_id.eq(&input.external_id),
+                scim_users::given_name.eq(&input.given_name),
+                scim_users::family_name.eq(&input.family_name),
+                scim_users::display_name.eq(&input.display_name),
+                scim_users::employee_number.eq(&input.employee_number),
+                scim_users::emails.eq(&input.emails),
+                scim_users::updated_at.eq(crate::clock::now()),
+                scim_users::version.eq(version + 1),
+            ))
+            .execute(conn)
+            .map_err(AppError::from)?;
+        let step = match (was_active, input.active) {
+            (true, false) => Transition::Deactivate,
+            (false, true) => Transition::Reactivate,
+            _ => Transition::None,
+        };
+        transition(conn, actor, id, step, env)?;
+        Ok(())
+    })
+}
+
+/// Deactivation starts the person's offboarding (last day today, the login ends now);
+/// reactivation cancels an open one, or makes an offboarded person active again.
+fn transition(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    step: Transition,
+    env: &Env,
+) -> Result<(), ScimError> {
+    let person = crate::directory::queries::find_person(conn, PersonId(id))?;
+    match step {
+        Transition::None => Ok(()),
+        Transition::Deactivate => {
+            let request = crate::workflows::requests::NewOffboarding {
+                email: person.email.clone(),
+                last_day: env.links.today,
+                disable_login_now: true,
+            };
+            crate::workflows::commands::start_offboarding(conn, actor, request)
+                .map(|_| ())
+                .map_err(|e| match e {
+                    CommandError::Invalid(fields) => ScimError::bad(
+                        Some("mutability"),
+                        format!(
+                            "The person cannot be deactivated: {}",
+                            fields
+                                .iter()
+                                .map(|(_, m)| m.to_string())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        ),
+                    ),
+                    other => scim_error(other),
+                })
+        }
+        Transition::Reactivate => {
+            let open: Option<crate::domain::WorkflowId> = workflows::table
+                .filter(workflows::person_id.eq(id))
+                .filter(workflows::kind.eq(WorkflowKind::Offboarding))
+                .filter(workflows::status.eq(WorkflowStatus::Open))
+                .select(workflows::id)
+                .first(conn)
+                .optional()
+                .map_err(AppError::from)?;
+            match open {
+                Some(w) => {
+                    let reason = crate::workflows::requests::Cancellation::new(
+                        "Reactivated by the identity provider",
+                    )
+                    .map_err(CommandError::Invalid)
+                    .map_err(scim_error)?;
+                    crate::workflows::commands::cancel(conn, actor, w, reason).map_err(scim_error)
+                }
+                None => {
+                    let input_status = EmploymentStatus::Active;
+                    let mut v = crate::directory::requests::PersonChanges::parse(&PersonText {
+                        full_name: &person.full_name,
+                        email: &person.email,
+                        username: person.username.as_deref().unwrap_or(""),
+                        role: person.role.as_str(),
+                        is_active: person.is_active,
+                        department: person.department.as_deref().unwrap_or(""),
+                        job_title: person.job_title.as_deref().unwrap_or(""),
+                        manager_email: "",
+                        employment_status: input_status.as_str(),
+                        start_date: "",
+                        end_date: "",
+                        password: "",
+                    })
+                    .map_err(CommandError::Invalid)
+                    .map_err(scim_error)?;
+                    v.manager_email = crate::directory::queries::manager_email(conn, &person)?
+                        .and_then(|m| crate::domain::text::Line::parse(&m).ok());
+                    v.start_date = person.start_date;
+                    crate::directory::commands::update_person(
+                        conn,
+                        actor,
+                        PersonId(id),
+                        v,
+                        &env.links,
+                    )
+                    .map(|_| ())
+                    .map_err(scim_error)
+                }
+            }
+        }
+    }
+}
+
+/// Deletes the user: deactivates the person (their offboarding starts) and removes the
+/// link, so the provider's id answers 404 from now on; the person stays in the directory.
+fn delete_user(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    env: &Env,
+    if_match: &dyn Fn(&str) -> ScimResult<()>,
+) -> Result<(), ScimError> {
+    crate::db::transaction(conn, |conn| {
+        let (version, user_name): (i64, String) = scim_users::table
+            .find(id)
+            .select((scim_users::version, scim_users::user_name))
+            .for_update()
+            .first(conn)
+            .optional()
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound)?;
+        if_match(&etag(version))?;
+        let person = crate::directory::queries::find_person(conn, PersonId(id))?;
+        if is_active(person.employment_status) {
+            transition(conn, actor, id, Transition::Deactivate, env)?;
+        }
+        diesel::delete(scim_users::table.find(id))
+            .execute(conn)
+            .map_err(AppError::from)?;
+        audit::record(
+            conn,
+            AuditEntry::by(actor, "scim.user_deleted", "user", Some(id.to_string())).summary(
+                format!(
+                    "The identity provider deleted its user {user_name:?} ({}): unlinked, the \
+                     person stays in the directory",
+                    person.email
+                ),
+            ),
+        )?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Handlers.
+
+fn env(state: &AppState) -> Result<Env, ScimError> {
+    Ok(Env {
+        links: LinkSettings::from_state(state)?,
+        base: super::base_url(state),
+    })
+}
+
+fn user_id(path: &str) -> ScimResult<i64> {
+    path.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ScimError::not_found("There is no such user."))
+}
+
+/// `GET /Users`: a filtered page.
+pub async fn list(
+    _caller: ScimCaller,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> ScimResult<HttpResponse> {
+    let paging = query.paging()?;
+    let base = super::base_url(&state);
+    let filter_text = query.filter.clone();
+    let found = crate::db::run(&state.pool, move |conn| {
+        search(conn, filter_text.as_deref(), paging, &base)
+    })
+    .await??;
+    Ok(list_response(found.0, found.1, paging))
+}
+
+pub async fn get(
+    _caller: ScimCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    let id = user_id(&path)?;
+    let base = super::base_url(&state);
+    let user = crate::db::run(&state.pool, move |conn| resource(conn, id, &base)).await?;
+    Ok(respond(StatusCode::OK, &user))
+}
+
+pub async fn create(
+    caller: ScimCaller,
+    state: web::Data<AppState>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    let input = UserInput::from_json(&body.0)?;
+    let env = env(&state)?;
+    let actor = caller.0;
+    let user = crate::db::run(&state.pool, move |conn| {
+        Ok(create_user(conn, &actor, &input, &env)
+            .and_then(|id| Ok(resource(conn, id, &env.base)?)))
+    })
+    .await??;
+    Ok(respond(StatusCode::CREATED, &user))
+}
+
+pub async fn replace(
+    caller: ScimCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    let wanted = super::if_match(&req);
+    let id = user_id(&path)?;
+    let input = UserInput::from_json(&body.0)?;
+    let env = env(&state)?;
+    let actor = caller.0;
+    let user = crate::db::run(&state.pool, move |conn| {
+        Ok(replace_user(conn, &actor, id, &input, &env, &|v| {
+            check_if_match(wanted.as_deref(), v)
+        })
+        .and_then(|()| Ok(resource(conn, id, &env.base)?)))
+    })
+    .await??;
+    Ok(respond(StatusCode::OK, &user))
+}
+
+pub async fn patch(
+    caller: ScimCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    let wanted = super::if_match(&req);
+    let id = user_id(&path)?;
+    let ops = super::patch::operations(&body.0)?;
+    let env = env(&state)?;
+    let actor = caller.0;
+    let user = crate::db::run(&state.pool, move |conn| {
+        let current = match resource(conn, id, &env.base) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(ScimError::from(e))),
+        };
+        let patched = match super::patch::apply(current, &ops) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(UserInput::from_json(&patched).and_then(|input| {
+            replace_user(conn, &actor, id, &input, &env, &|v| {
+                check_if_match(wanted.as_deref(), v)
+            })?;
+            Ok(resource(conn, id, &env.base)?)
+        }))
+    })
+    .await??;
+    Ok(respond(StatusCode::OK, &user))
+}
+
+pub async fn delete(
+    caller: ScimCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    let wanted = super::if_match(&req);
+    let id = user_id(&path)?;
+    let env = env(&state)?;
+    let actor = caller.0;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(delete_user(conn, &actor, id, &env, &|v| {
+            check_if_match(wanted.as_deref(), v)
+        }))
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entra_s_shapes_are_read() {
+        let u = UserInput::from_json(&json!({
+            "schemas": [USER_SCHEMA],
+            "UserName": "ada@example.com",
+            "active": "False",
+            "emails": [{"type": "work", "value": "Ada@Example.com", "primary": "true"}],
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            ENTERPRISE_SCHEMA: {"department": "Research", "manager": "17"},
+        }))
+        .expect("valid");
+        assert!(!u.active);
+        assert_eq!(u.email.as_deref(), Some("Ada@Example.com"));
+        assert_eq!(u.full_name(), "Ada Lovelace");
+        assert_eq!(u.department.as_deref(), Some("Research"));
+        assert_eq!(u.manager.as_deref(), Some("17"));
+        assert_eq!(u.directory_email().unwrap(), "ada@example.com");
+    }
+
+    #[test]
+    fn what_scim_requires_is_checked() {
+        for bad in [
+            json!({}),
+            json!({"userName": " "}),
+            json!({"userName": "a", "active": "maybe"}),
+            json!({"userName": "a", "emails": "a@b.c"}),
+            json!({"userName": "a", "name": "Ada"}),
+            json!({"userName": "x".repeat(255)}),
+        ] {
+            assert!(UserInput::from_json(&bad).is_err(), "{bad}");
+        }
+        let u = UserInput::from_json(&json!({"userName": "jdoe"})).expect("valid");
+        assert!(u.directory_email().is_err(), "no email anywhere");
+    }
+}
