@@ -3,35 +3,29 @@
 //! will start (onboarding templates, roles: issue #18, next step). Every change audited with
 //! the token's owner as the actor.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use super::discovery::GROUP_SCHEMA;
 use super::filter::{self, Column};
-use super::users::{bound, member};
-use super::{
-    check_if_match, etag, list_response, respond, ListQuery, ScimCaller, ScimError, ScimJson,
-    ScimResult,
-};
+use super::users::{bound, member, CountRow, IdRow};
+use super::{etag, ScimError, ScimResult};
 use crate::audit::{self, AuditEntry};
 use crate::authz::Actor;
 use crate::db::schema::{scim_group_members, scim_groups, scim_users, users};
 use crate::error::AppError;
-use crate::web::AppState;
 
 /// A group as the provider sent it.
 #[derive(Debug, Clone)]
-struct GroupInput {
+pub(crate) struct GroupInput {
     display_name: String,
     external_id: Option<String>,
     members: Vec<i64>,
 }
 
 impl GroupInput {
-    fn from_json(body: &Value) -> ScimResult<Self> {
+    pub(crate) fn from_json(body: &Value) -> ScimResult<Self> {
         let obj = body.as_object().ok_or_else(|| {
             ScimError::bad(Some("invalidSyntax"), "The body must be a JSON object.")
         })?;
@@ -147,7 +141,7 @@ fn resources(conn: &mut PgConnection, ids: &[i64], base: &str) -> Result<Vec<Val
     Ok(out.into_iter().map(|(_, v)| v).collect())
 }
 
-fn resource(conn: &mut PgConnection, id: i64, base: &str) -> Result<Value, AppError> {
+pub(crate) fn resource(conn: &mut PgConnection, id: i64, base: &str) -> Result<Value, AppError> {
     resources(conn, &[id], base)?
         .into_iter()
         .next()
@@ -166,18 +160,6 @@ fn column(key: &str) -> Option<Column> {
         "meta.lastmodified" => Column::Time("g.updated_at"),
         _ => return None,
     })
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    total: i64,
 }
 
 /// The members must be provisioned users (an unknown one is the provider's mistake: 400).
@@ -229,7 +211,11 @@ fn write_members(conn: &mut PgConnection, id: i64, members: &[i64]) -> Result<()
     Ok(())
 }
 
-fn create_group(conn: &mut PgConnection, actor: &Actor, g: &GroupInput) -> Result<i64, ScimError> {
+pub(crate) fn create_group(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    g: &GroupInput,
+) -> Result<i64, ScimError> {
     crate::db::transaction(conn, |conn| {
         check_name(conn, &g.display_name, 0)?;
         check_members(conn, &g.members)?;
@@ -261,7 +247,7 @@ fn create_group(conn: &mut PgConnection, actor: &Actor, g: &GroupInput) -> Resul
     })
 }
 
-fn replace_group(
+pub(crate) fn replace_group(
     conn: &mut PgConnection,
     actor: &Actor,
     id: i64,
@@ -328,7 +314,7 @@ fn replace_group(
     })
 }
 
-fn delete_group(
+pub(crate) fn delete_group(
     conn: &mut PgConnection,
     actor: &Actor,
     id: i64,
@@ -361,153 +347,43 @@ fn delete_group(
     })
 }
 
-fn group_id(path: &str) -> ScimResult<i64> {
-    path.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ScimError::not_found("There is no such group."))
-}
-
-pub async fn list(
-    _caller: ScimCaller,
-    state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
-) -> ScimResult<HttpResponse> {
-    let paging = query.paging()?;
-    let base = super::base_url(&state);
-    let clause = match query
-        .filter
-        .as_deref()
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-    {
+/// The groups matching `filter` (all without one), a page of them by id, and how many
+/// match.
+pub(crate) fn search(
+    conn: &mut PgConnection,
+    filter_text: Option<&str>,
+    paging: super::Paging,
+    base: &str,
+) -> Result<Result<(Vec<Value>, i64), ScimError>, AppError> {
+    let clause = match filter_text.map(str::trim).filter(|f| !f.is_empty()) {
         None => filter::Sql {
             text: "TRUE".into(),
             binds: Vec::new(),
         },
-        Some(text) => filter::parse(text)
-            .and_then(|f| filter::sql(&f, &column))
-            .map_err(|e| ScimError::bad(Some("invalidFilter"), e.0))?,
+        Some(text) => match filter::parse(text).and_then(|f| filter::sql(&f, &column)) {
+            Ok(sql) => sql,
+            Err(e) => return Ok(Err(ScimError::bad(Some("invalidFilter"), e.0))),
+        },
     };
-    let (found, total) = crate::db::run(&state.pool, move |conn| {
-        let total = bound(
-            format!(
-                "SELECT count(*) AS total FROM scim_groups g WHERE {}",
-                clause.text
-            ),
-            &clause.binds,
-        )
-        .get_result::<CountRow>(conn)?
-        .total;
-        let ids: Vec<i64> = bound(
-            format!(
-                "SELECT g.id AS id FROM scim_groups g WHERE {} ORDER BY g.id OFFSET {} LIMIT {}",
-                clause.text, paging.offset, paging.count
-            ),
-            &clause.binds,
-        )
-        .load::<IdRow>(conn)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-        Ok((resources(conn, &ids, &base)?, total))
-    })
-    .await?;
-    Ok(list_response(found, total, paging))
-}
-
-pub async fn get(
-    _caller: ScimCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> ScimResult<HttpResponse> {
-    let id = group_id(&path)?;
-    let base = super::base_url(&state);
-    let g = crate::db::run(&state.pool, move |conn| resource(conn, id, &base)).await?;
-    Ok(respond(StatusCode::OK, &g))
-}
-
-pub async fn create(
-    caller: ScimCaller,
-    state: web::Data<AppState>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let input = GroupInput::from_json(&body.0)?;
-    let base = super::base_url(&state);
-    let actor = caller.0;
-    let g = crate::db::run(&state.pool, move |conn| {
-        Ok(create_group(conn, &actor, &input).and_then(|id| Ok(resource(conn, id, &base)?)))
-    })
-    .await??;
-    Ok(respond(StatusCode::CREATED, &g))
-}
-
-pub async fn replace(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = group_id(&path)?;
-    let input = GroupInput::from_json(&body.0)?;
-    let base = super::base_url(&state);
-    let actor = caller.0;
-    let g = crate::db::run(&state.pool, move |conn| {
-        Ok(replace_group(conn, &actor, id, &input, &|v| {
-            check_if_match(wanted.as_deref(), v)
-        })
-        .and_then(|()| Ok(resource(conn, id, &base)?)))
-    })
-    .await??;
-    Ok(respond(StatusCode::OK, &g))
-}
-
-pub async fn patch(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = group_id(&path)?;
-    let ops = super::patch::operations(&body.0)?;
-    let base = super::base_url(&state);
-    let actor = caller.0;
-    let g = crate::db::run(&state.pool, move |conn| {
-        let current = match resource(conn, id, &base) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(ScimError::from(e))),
-        };
-        Ok(super::patch::apply(current, &ops)
-            .and_then(|patched| GroupInput::from_json(&patched))
-            .and_then(|input| {
-                replace_group(conn, &actor, id, &input, &|v| {
-                    check_if_match(wanted.as_deref(), v)
-                })?;
-                Ok(resource(conn, id, &base)?)
-            }))
-    })
-    .await??;
-    Ok(respond(StatusCode::OK, &g))
-}
-
-pub async fn delete(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = group_id(&path)?;
-    let actor = caller.0;
-    crate::db::run(&state.pool, move |conn| {
-        Ok(delete_group(conn, &actor, id, &|v| {
-            check_if_match(wanted.as_deref(), v)
-        }))
-    })
-    .await??;
-    Ok(HttpResponse::NoContent().finish())
+    let total = bound(
+        format!(
+            "SELECT count(*) AS total FROM scim_groups g WHERE {}",
+            clause.text
+        ),
+        &clause.binds,
+    )
+    .get_result::<CountRow>(conn)?
+    .total;
+    let ids: Vec<i64> = bound(
+        format!(
+            "SELECT g.id AS id FROM scim_groups g WHERE {} ORDER BY g.id OFFSET {} LIMIT {}",
+            clause.text, paging.offset, paging.count
+        ),
+        &clause.binds,
+    )
+    .load::<IdRow>(conn)?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    Ok(Ok((resources(conn, &ids, base)?, total)))
 }

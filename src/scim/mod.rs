@@ -16,6 +16,7 @@
 pub mod discovery;
 pub mod filter;
 pub mod groups;
+pub mod handlers;
 pub mod patch;
 pub mod users;
 
@@ -66,18 +67,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/Schemas", web::get().to(discovery::schemas))
             .route("/Schemas/{id}", web::get().to(discovery::schema))
-            .route("/Users", web::get().to(users::list))
-            .route("/Users", web::post().to(users::create))
-            .route("/Users/{id}", web::get().to(users::get))
-            .route("/Users/{id}", web::put().to(users::replace))
-            .route("/Users/{id}", web::patch().to(users::patch))
-            .route("/Users/{id}", web::delete().to(users::delete))
-            .route("/Groups", web::get().to(groups::list))
-            .route("/Groups", web::post().to(groups::create))
-            .route("/Groups/{id}", web::get().to(groups::get))
-            .route("/Groups/{id}", web::put().to(groups::replace))
-            .route("/Groups/{id}", web::patch().to(groups::patch))
-            .route("/Groups/{id}", web::delete().to(groups::delete))
+            .route("/Users", web::get().to(handlers::list))
+            .route("/Users", web::post().to(handlers::create))
+            .route("/Users/{id}", web::get().to(handlers::get))
+            .route("/Users/{id}", web::put().to(handlers::replace))
+            .route("/Users/{id}", web::patch().to(handlers::patch))
+            .route("/Users/{id}", web::delete().to(handlers::delete))
+            .route("/Groups", web::get().to(handlers::list_groups))
+            .route("/Groups", web::post().to(handlers::create_group))
+            .route("/Groups/{id}", web::get().to(handlers::get_group))
+            .route("/Groups/{id}", web::put().to(handlers::replace_group))
+            .route("/Groups/{id}", web::patch().to(handlers::patch_group))
+            .route("/Groups/{id}", web::delete().to(handlers::delete_group))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ScimError::not_found(
                     "There is no such SCIM endpoint (see /scim/v2/ResourceTypes).",

@@ -9,17 +9,12 @@
 //! Attribute names are case-insensitive, and `active` may come as a string (`"False"`, as
 //! Entra ID sends it).
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::filter::{self, Column};
-use super::{
-    check_if_match, etag, list_response, respond, ListQuery, ScimCaller, ScimError, ScimJson,
-    ScimResult,
-};
+use super::{etag, ScimError, ScimResult};
 use crate::audit::{self, AuditEntry};
 use crate::auth::links::LinkSettings;
 use crate::authz::Actor;
@@ -27,7 +22,6 @@ use crate::db::schema::{scim_users, users, workflows};
 use crate::directory::requests::{PersonChanges, PersonText};
 use crate::domain::{EmploymentStatus, PersonId, WorkflowKind, WorkflowStatus};
 use crate::error::{AppError, CommandError};
-use crate::web::AppState;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -424,15 +418,15 @@ fn column(key: &str) -> Option<Column> {
 }
 
 #[derive(QueryableByName)]
-struct IdRow {
+pub(crate) struct IdRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
+    pub(crate) id: i64,
 }
 
 #[derive(QueryableByName)]
-struct CountRow {
+pub(crate) struct CountRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    total: i64,
+    pub(crate) total: i64,
 }
 
 /// Runs `sql` (`SELECT … WHERE <filter>`) with the filter's binds.
@@ -453,7 +447,7 @@ pub(crate) fn bound(
 
 /// The linked users matching `filter` (all without one), a page of them by id, and how
 /// many match.
-fn search(
+pub(crate) fn search(
     conn: &mut PgConnection,
     filter_text: Option<&str>,
     paging: super::Paging,
@@ -602,7 +596,7 @@ fn scim_error(e: CommandError) -> ScimError {
 
 /// Creates the user: links the directory person with the same email when there is one not
 /// yet linked, else adds a person. Returns the user's id.
-fn create_user(
+pub(crate) fn create_user(
     conn: &mut PgConnection,
     actor: &Actor,
     input: &UserInput,
@@ -692,7 +686,7 @@ fn create_user(
 }
 
 /// Replaces the user's attributes with `input` (PUT, and PATCH after its operations).
-fn replace_user(
+pub(crate) fn replace_user(
     conn: &mut PgConnection,
     actor: &Actor,
     id: i64,
@@ -838,7 +832,7 @@ fn transition(
 
 /// Deletes the user: deactivates the person (their offboarding starts) and removes the
 /// link, so the provider's id answers 404 from now on; the person stays in the directory.
-fn delete_user(
+pub(crate) fn delete_user(
     conn: &mut PgConnection,
     actor: &Actor,
     id: i64,
@@ -874,139 +868,6 @@ fn delete_user(
         )?;
         Ok(())
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// Handlers.
-
-fn env(state: &AppState) -> Result<Env, ScimError> {
-    Ok(Env {
-        links: LinkSettings::from_state(state)?,
-        base: super::base_url(state),
-    })
-}
-
-fn user_id(path: &str) -> ScimResult<i64> {
-    path.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ScimError::not_found("There is no such user."))
-}
-
-/// `GET /Users`: a filtered page.
-pub async fn list(
-    _caller: ScimCaller,
-    state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
-) -> ScimResult<HttpResponse> {
-    let paging = query.paging()?;
-    let base = super::base_url(&state);
-    let filter_text = query.filter.clone();
-    let found = crate::db::run(&state.pool, move |conn| {
-        search(conn, filter_text.as_deref(), paging, &base)
-    })
-    .await??;
-    Ok(list_response(found.0, found.1, paging))
-}
-
-pub async fn get(
-    _caller: ScimCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> ScimResult<HttpResponse> {
-    let id = user_id(&path)?;
-    let base = super::base_url(&state);
-    let user = crate::db::run(&state.pool, move |conn| resource(conn, id, &base)).await?;
-    Ok(respond(StatusCode::OK, &user))
-}
-
-pub async fn create(
-    caller: ScimCaller,
-    state: web::Data<AppState>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let input = UserInput::from_json(&body.0)?;
-    let env = env(&state)?;
-    let actor = caller.0;
-    let user = crate::db::run(&state.pool, move |conn| {
-        Ok(create_user(conn, &actor, &input, &env)
-            .and_then(|id| Ok(resource(conn, id, &env.base)?)))
-    })
-    .await??;
-    Ok(respond(StatusCode::CREATED, &user))
-}
-
-pub async fn replace(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = user_id(&path)?;
-    let input = UserInput::from_json(&body.0)?;
-    let env = env(&state)?;
-    let actor = caller.0;
-    let user = crate::db::run(&state.pool, move |conn| {
-        Ok(replace_user(conn, &actor, id, &input, &env, &|v| {
-            check_if_match(wanted.as_deref(), v)
-        })
-        .and_then(|()| Ok(resource(conn, id, &env.base)?)))
-    })
-    .await??;
-    Ok(respond(StatusCode::OK, &user))
-}
-
-pub async fn patch(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = user_id(&path)?;
-    let ops = super::patch::operations(&body.0)?;
-    let env = env(&state)?;
-    let actor = caller.0;
-    let user = crate::db::run(&state.pool, move |conn| {
-        let current = match resource(conn, id, &env.base) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(ScimError::from(e))),
-        };
-        let patched = match super::patch::apply(current, &ops) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(UserInput::from_json(&patched).and_then(|input| {
-            replace_user(conn, &actor, id, &input, &env, &|v| {
-                check_if_match(wanted.as_deref(), v)
-            })?;
-            Ok(resource(conn, id, &env.base)?)
-        }))
-    })
-    .await??;
-    Ok(respond(StatusCode::OK, &user))
-}
-
-pub async fn delete(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = user_id(&path)?;
-    let env = env(&state)?;
-    let actor = caller.0;
-    crate::db::run(&state.pool, move |conn| {
-        Ok(delete_user(conn, &actor, id, &env, &|v| {
-            check_if_match(wanted.as_deref(), v)
-        }))
-    })
-    .await??;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 #[cfg(test)]

@@ -503,7 +503,10 @@ async fn entra_id_s_shapes_string_booleans_capitalised_ops_and_filtered_paths_wo
         assert_eq!(t.as_deref(), Some(kind));
     }
     assert_eq!(status_of(&app, "alan.turing@example.com"), "offboarded");
-    assert_eq!(parse(&scim.call("GET", &format!("/Users/{id}"), None).await)["active"], false);
+    assert_eq!(
+        parse(&scim.call("GET", &format!("/Users/{id}"), None).await)["active"],
+        false
+    );
 }
 
 #[actix_web::test]
