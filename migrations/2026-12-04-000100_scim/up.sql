@@ -9,6 +9,7 @@ CREATE TABLE scim_users (
     external_id     TEXT CHECK (length(external_id) <= 254),
     given_name      TEXT CHECK (length(given_name) <= 200),
     family_name     TEXT CHECK (length(family_name) <= 200),
+    formatted_name  TEXT CHECK (length(formatted_name) <= 200),
     display_name    TEXT CHECK (length(display_name) <= 200),
     employee_number TEXT CHECK (length(employee_number) <= 100),
     -- The provider's email list as sent (the directory keeps the primary one as the email).

@@ -451,6 +451,7 @@ diesel::table! {
         external_id -> Nullable<Text>,
         given_name -> Nullable<Text>,
         family_name -> Nullable<Text>,
+        formatted_name -> Nullable<Text>,
         display_name -> Nullable<Text>,
         employee_number -> Nullable<Text>,
         emails -> Nullable<Jsonb>,

@@ -9,6 +9,10 @@
 //! (spaces of every kind, NBSP and thin spaces included, dashes, dots, slashes,
 //! underscores; up to three in a row).
 //!
+//! A UUID (`8-4-4-4-12` hex digits, as identity providers write object ids) is not read as
+//! digits: its decimal stretches are random, and a few in a hundred would pass as a card
+//! number (no card number is written in that shape).
+//!
 //! Every door runs its text through this one detector: the form and JSON extractors
 //! (`web::forms::Form`, `api::Json`) check every field, upload names and CSV files are
 //! checked as they arrive, and text that must be recorded even so (a username typed at a
@@ -54,9 +58,38 @@ fn is_separator(c: char) -> bool {
         )
 }
 
+/// Byte ranges of `text` holding a UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex
+/// digits, not inside a longer run of hex digits).
+fn uuid_spans(text: &str) -> Vec<(usize, usize)> {
+    const SHAPE: &[u8] = b"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + SHAPE.len() <= b.len() {
+        let fits = SHAPE
+            .iter()
+            .zip(&b[i..i + SHAPE.len()])
+            .all(|(s, c)| match s {
+                b'-' => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            });
+        let alone = (i == 0 || !b[i - 1].is_ascii_hexdigit())
+            && b.get(i + SHAPE.len())
+                .is_none_or(|c| !c.is_ascii_hexdigit());
+        if fits && alone {
+            out.push((i, i + SHAPE.len()));
+            i += SHAPE.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Byte ranges of `text` holding a full card number (each the digits of one Luhn-valid
 /// window, from its first digit to its last).
 fn card_spans(text: &str) -> Vec<(usize, usize)> {
+    let uuids = uuid_spans(text);
     // The digits of the current run (value, byte offset, byte length), joined across at
     // most three separators in a row.
     let mut run: Vec<(u8, usize, usize)> = Vec::new();
@@ -78,6 +111,11 @@ fn card_spans(text: &str) -> Vec<(usize, usize)> {
         run.clear();
     };
     for (i, c) in text.char_indices() {
+        if uuids.iter().any(|(from, to)| (*from..*to).contains(&i)) {
+            flush(&mut run, &mut spans);
+            gap = 0;
+            continue;
+        }
         if let Some(d) = digit_value(c) {
             run.push((d, i, c.len_utf8()));
             gap = 0;
@@ -195,6 +233,26 @@ pub const SHAPES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_are_not_card_numbers_but_a_card_beside_one_is() {
+        // Digit stretches of 16 across the hyphens, Luhn-valid windows among them.
+        for id in [
+            "41111111-1111-1111-0000-000000000000",
+            "12345678-9012-3456-7890-123456789012",
+            "0A21F0F2-8D2A-4F8E-BF98-736334512345",
+        ] {
+            assert!(!contains_card_number(id), "{id}");
+            assert!(!contains_card_number(&format!("ext {id} end")), "{id}");
+        }
+        assert!(contains_card_number(
+            "12345678-9012-3456-7890-123456789012 4111 1111 1111 1111"
+        ));
+        // Not a UUID's shape (a hex digit more): read as digits.
+        assert!(contains_card_number(
+            "4111111111111111-1111-1111-1111-111111111111"
+        ));
+    }
 
     #[test]
     fn full_card_numbers_are_found_in_any_shape() {

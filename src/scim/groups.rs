@@ -13,7 +13,7 @@ use super::users::{bound, member, CountRow, IdRow};
 use super::{etag, ScimError, ScimResult};
 use crate::audit::{self, AuditEntry};
 use crate::authz::Actor;
-use crate::db::schema::{scim_group_members, scim_groups, scim_users, users};
+use crate::db::schema::{scim_group_members, scim_groups, scim_users};
 use crate::error::AppError;
 
 /// A group as the provider sent it.
@@ -97,25 +97,20 @@ fn resources(conn: &mut PgConnection, ids: &[i64], base: &str) -> Result<Vec<Val
         .filter(scim_groups::id.eq_any(ids))
         .select(GroupRow::as_select())
         .load(conn)?;
-    let members: Vec<(i64, i64, String)> = scim_group_members::table
-        .inner_join(scim_users::table.inner_join(users::table))
+    let members: Vec<(i64, i64)> = scim_group_members::table
         .filter(scim_group_members::group_id.eq_any(ids))
         .order(scim_group_members::user_id.asc())
-        .select((
-            scim_group_members::group_id,
-            scim_group_members::user_id,
-            users::full_name,
-        ))
+        .select((scim_group_members::group_id, scim_group_members::user_id))
         .load(conn)?;
     let mut out: Vec<(i64, Value)> = rows
         .into_iter()
         .map(|g| {
             let list: Vec<Value> = members
                 .iter()
-                .filter(|(gid, _, _)| *gid == g.id)
-                .map(|(_, uid, name)| {
+                .filter(|(gid, _)| *gid == g.id)
+                .map(|(_, uid)| {
                     json!({"value": uid.to_string(), "$ref": format!("{base}/Users/{uid}"),
-                           "display": name, "type": "User"})
+                           "type": "User"})
                 })
                 .collect();
             let mut v = json!({

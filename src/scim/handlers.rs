@@ -4,9 +4,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use serde_json::Value;
+
 use super::{
-    check_if_match, groups, list_response, respond, users, ListQuery, ScimCaller, ScimError,
-    ScimJson, ScimResult,
+    check_if_match, groups, list_response, projection, respond, users, ListQuery, ScimCaller,
+    ScimError, ScimJson, ScimResult,
 };
 use crate::auth::links::LinkSettings;
 use crate::web::AppState;
@@ -26,30 +28,140 @@ fn user_id(path: &str) -> ScimResult<i64> {
 }
 
 /// `GET /Users`: a filtered page.
+/// Which resources a list or search asks for.
+#[derive(Clone, Copy)]
+enum Kind {
+    Users,
+    Groups,
+}
+
+/// A list (`GET /Users`) or a search (`POST /Users/.search`): a filtered page, each
+/// resource holding the attributes asked for.
+async fn find(state: &AppState, kind: Kind, query: ListQuery) -> ScimResult<HttpResponse> {
+    let paging = query.paging()?;
+    let base = super::base_url(state);
+    let filter_text = query.filter.clone();
+    let (found, total) = crate::db::run(&state.pool, move |conn| match kind {
+        Kind::Users => users::search(conn, filter_text.as_deref(), paging, &base),
+        Kind::Groups => groups::search(conn, filter_text.as_deref(), paging, &base),
+    })
+    .await??;
+    let found = found.into_iter().map(|r| shape(r, &query)).collect();
+    Ok(list_response(found, total, paging))
+}
+
+/// `resource` with the attributes `query` asks for.
+fn shape(resource: Value, query: &ListQuery) -> Value {
+    projection::project(
+        resource,
+        &projection::names(query.attributes.as_deref()),
+        &projection::names(query.excluded_attributes.as_deref()),
+        &[users::ENTERPRISE_SCHEMA],
+    )
+}
+
+/// A SearchRequest body (RFC 7644 §3.4.3) as the query of a list.
+fn search_query(body: &Value) -> ScimResult<ListQuery> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::bad(Some("invalidSyntax"), "The body must be a JSON object."))?;
+    let text = |name: &str| -> Option<String> {
+        match users::member(obj, name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            _ => None,
+        }
+    };
+    Ok(ListQuery {
+        filter: text("filter"),
+        start_index: text("startIndex"),
+        count: text("count"),
+        sort_by: text("sortBy"),
+        attributes: text("attributes"),
+        excluded_attributes: text("excludedAttributes"),
+    })
+}
+
 pub async fn list(
     _caller: ScimCaller,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> ScimResult<HttpResponse> {
+    find(&state, Kind::Users, query.into_inner()).await
+}
+
+pub async fn search(
+    _caller: ScimCaller,
+    state: web::Data<AppState>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    find(&state, Kind::Users, search_query(&body.0)?).await
+}
+
+/// `POST /.search`: users, then groups, each kind kept to what the filter can say of it
+/// (a filter on `userName` finds no group); paged over both.
+pub async fn search_all(
+    _caller: ScimCaller,
+    state: web::Data<AppState>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    let query = search_query(&body.0)?;
     let paging = query.paging()?;
     let base = super::base_url(&state);
     let filter_text = query.filter.clone();
-    let found = crate::db::run(&state.pool, move |conn| {
-        users::search(conn, filter_text.as_deref(), paging, &base)
+    let (found, total) = crate::db::run(&state.pool, move |conn| {
+        let everything = super::Paging {
+            offset: 0,
+            count: super::MAX_COUNT * 10,
+        };
+        let f = filter_text.as_deref();
+        let u = users::search(conn, f, everything, &base)?;
+        let g = groups::search(conn, f, everything, &base)?;
+        Ok(match (u, g) {
+            (Err(e), Err(_)) => Err(e),
+            (u, g) => {
+                let mut all = u.map(|(r, _)| r).unwrap_or_default();
+                all.extend(g.map(|(r, _)| r).unwrap_or_default());
+                let total = all.len() as i64;
+                let page = all
+                    .into_iter()
+                    .skip(paging.offset as usize)
+                    .take(paging.count as usize)
+                    .collect::<Vec<_>>();
+                Ok((page, total))
+            }
+        })
     })
     .await??;
-    Ok(list_response(found.0, found.1, paging))
+    let found = found.into_iter().map(|r| shape(r, &query)).collect();
+    Ok(list_response(found, total, paging))
+}
+
+pub async fn search_groups(
+    _caller: ScimCaller,
+    state: web::Data<AppState>,
+    body: ScimJson,
+) -> ScimResult<HttpResponse> {
+    find(&state, Kind::Groups, search_query(&body.0)?).await
 }
 
 pub async fn get(
     _caller: ScimCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<ListQuery>,
 ) -> ScimResult<HttpResponse> {
     let id = user_id(&path)?;
     let base = super::base_url(&state);
     let user = crate::db::run(&state.pool, move |conn| users::resource(conn, id, &base)).await?;
-    Ok(respond(StatusCode::OK, &user))
+    Ok(respond(StatusCode::OK, &shape(user, &query)))
 }
 
 pub async fn create(
@@ -153,25 +265,19 @@ pub async fn list_groups(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> ScimResult<HttpResponse> {
-    let paging = query.paging()?;
-    let base = super::base_url(&state);
-    let filter_text = query.filter.clone();
-    let found = crate::db::run(&state.pool, move |conn| {
-        groups::search(conn, filter_text.as_deref(), paging, &base)
-    })
-    .await??;
-    Ok(list_response(found.0, found.1, paging))
+    find(&state, Kind::Groups, query.into_inner()).await
 }
 
 pub async fn get_group(
     _caller: ScimCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<ListQuery>,
 ) -> ScimResult<HttpResponse> {
     let id = group_id(&path)?;
     let base = super::base_url(&state);
     let g = crate::db::run(&state.pool, move |conn| groups::resource(conn, id, &base)).await?;
-    Ok(respond(StatusCode::OK, &g))
+    Ok(respond(StatusCode::OK, &shape(g, &query)))
 }
 
 pub async fn create_group(

@@ -18,6 +18,7 @@ pub mod filter;
 pub mod groups;
 pub mod handlers;
 pub mod patch;
+pub mod projection;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};
@@ -56,35 +57,58 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 ScimError::bad(None, format!("A query parameter is invalid: {e}")).into()
             }))
-            .route(
-                "/ServiceProviderConfig",
-                web::get().to(discovery::service_provider_config),
+            .service(
+                one("/ServiceProviderConfig")
+                    .route(web::get().to(discovery::service_provider_config)),
             )
-            .route("/ResourceTypes", web::get().to(discovery::resource_types))
-            .route(
-                "/ResourceTypes/{id}",
-                web::get().to(discovery::resource_type),
+            .service(one("/ResourceTypes").route(web::get().to(discovery::resource_types)))
+            .service(one("/ResourceTypes/{id}").route(web::get().to(discovery::resource_type)))
+            .service(one("/Schemas").route(web::get().to(discovery::schemas)))
+            .service(one("/Schemas/{id}").route(web::get().to(discovery::schema)))
+            .service(
+                one("/Users")
+                    .route(web::get().to(handlers::list))
+                    .route(web::post().to(handlers::create)),
             )
-            .route("/Schemas", web::get().to(discovery::schemas))
-            .route("/Schemas/{id}", web::get().to(discovery::schema))
-            .route("/Users", web::get().to(handlers::list))
-            .route("/Users", web::post().to(handlers::create))
-            .route("/Users/{id}", web::get().to(handlers::get))
-            .route("/Users/{id}", web::put().to(handlers::replace))
-            .route("/Users/{id}", web::patch().to(handlers::patch))
-            .route("/Users/{id}", web::delete().to(handlers::delete))
-            .route("/Groups", web::get().to(handlers::list_groups))
-            .route("/Groups", web::post().to(handlers::create_group))
-            .route("/Groups/{id}", web::get().to(handlers::get_group))
-            .route("/Groups/{id}", web::put().to(handlers::replace_group))
-            .route("/Groups/{id}", web::patch().to(handlers::patch_group))
-            .route("/Groups/{id}", web::delete().to(handlers::delete_group))
+            .service(one("/.search").route(web::post().to(handlers::search_all)))
+            .service(one("/Users/.search").route(web::post().to(handlers::search)))
+            .service(
+                one("/Users/{id}")
+                    .route(web::get().to(handlers::get))
+                    .route(web::put().to(handlers::replace))
+                    .route(web::patch().to(handlers::patch))
+                    .route(web::delete().to(handlers::delete)),
+            )
+            .service(
+                one("/Groups")
+                    .route(web::get().to(handlers::list_groups))
+                    .route(web::post().to(handlers::create_group)),
+            )
+            .service(one("/Groups/.search").route(web::post().to(handlers::search_groups)))
+            .service(
+                one("/Groups/{id}")
+                    .route(web::get().to(handlers::get_group))
+                    .route(web::put().to(handlers::replace_group))
+                    .route(web::patch().to(handlers::patch_group))
+                    .route(web::delete().to(handlers::delete_group)),
+            )
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ScimError::not_found(
                     "There is no such SCIM endpoint (see /scim/v2/ResourceTypes).",
                 ))
             })),
     );
+}
+
+/// A SCIM endpoint: a method it does not serve answers 405 (as a SCIM error).
+fn one(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        Err::<HttpResponse, _>(ScimError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            "This endpoint does not serve that method.",
+        ))
+    }))
 }
 
 /// A SCIM error (RFC 7644 §3.12).
@@ -387,7 +411,7 @@ pub struct Paging {
     pub count: i64,
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ListQuery {
     pub filter: Option<String>,
     #[serde(rename = "startIndex")]

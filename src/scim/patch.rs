@@ -162,6 +162,32 @@ fn apply_path(
     let root = resource
         .as_object_mut()
         .ok_or_else(|| ScimError::invalid("The resource is not an object."))?;
+    // The extension's URN alone names all of it.
+    if let Some(uri) = &path.attr.uri {
+        let whole = format!("{uri}:{attr_name}");
+        if whole.eq_ignore_ascii_case(ENTERPRISE_SCHEMA)
+            && path.filter.is_none()
+            && path.attr.sub.is_none()
+        {
+            let key = key_in(root, ENTERPRISE_SCHEMA);
+            match (kind, value) {
+                (Kind::Remove, _) => {
+                    root.remove(&key);
+                }
+                (Kind::Add, Some(Value::Object(more))) => {
+                    match root.entry(key).or_insert_with(|| Value::Object(Map::new())) {
+                        Value::Object(existing) => existing.extend(more),
+                        other => *other = Value::Object(more),
+                    }
+                }
+                (_, Some(v @ Value::Object(_))) => {
+                    root.insert(key, v);
+                }
+                _ => return Err(ScimError::invalid("The extension's value is an object.")),
+            }
+            return Ok(());
+        }
+    }
     // An extension attribute lives in the extension's object.
     let target: &mut Map<String, Value> = match &path.attr.uri {
         Some(uri) if uri.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => {
@@ -384,6 +410,16 @@ mod tests {
         assert_eq!(u[ENTERPRISE_SCHEMA]["department"], "Maths");
         assert_eq!(u["name"]["givenName"], "Augusta");
         assert_eq!(u["name"]["familyName"], "Lovelace");
+    }
+
+    #[test]
+    fn the_whole_extension_by_its_urn() {
+        let u = run(json!([{"op": "remove", "path": ENTERPRISE_SCHEMA}]));
+        assert!(u.get(ENTERPRISE_SCHEMA).is_none());
+        let u = run(
+            json!([{"op": "replace", "path": ENTERPRISE_SCHEMA, "value": {"employeeNumber": "7"}}]),
+        );
+        assert_eq!(u[ENTERPRISE_SCHEMA], json!({"employeeNumber": "7"}));
     }
 
     #[test]

@@ -140,9 +140,12 @@ impl UserInput {
                     if let Some(value) = text(e, "value")? {
                         check_len("emails.value", &Some(value.clone()), 254)?;
                         check_len("emails.type", &kind, 50)?;
-                        let mut one = json!({"value": value, "primary": primary});
-                        if let Some(k) = &kind {
+                        let mut one = json!({"value": value});
+                        if let Some(k) = text(e, "type")? {
                             one["type"] = json!(k);
+                        }
+                        if member(e, "primary").is_some() {
+                            one["primary"] = json!(primary);
                         }
                         list.push(one);
                         emails.push((primary, kind.as_deref() == Some("work"), value));
@@ -260,6 +263,7 @@ struct ScimRow {
     external_id: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
+    formatted_name: Option<String>,
     display_name: Option<String>,
     employee_number: Option<String>,
     emails: Option<Value>,
@@ -271,7 +275,6 @@ struct ScimRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 struct PersonPart {
-    full_name: String,
     email: String,
     job_title: Option<String>,
     department: Option<String>,
@@ -295,17 +298,15 @@ fn resources(conn: &mut PgConnection, ids: &[i64], base: &str) -> Result<Vec<Val
         .select((ScimRow::as_select(), PersonPart::as_select()))
         .load(conn)?;
     let managers: Vec<i64> = rows.iter().filter_map(|(_, p)| p.manager_id).collect();
-    let linked_managers: Vec<(i64, String)> = scim_users::table
-        .inner_join(users::table)
+    // A manager is shown when they are provisioned too (their id is a SCIM id).
+    let linked_managers: Vec<i64> = scim_users::table
         .filter(scim_users::user_id.eq_any(&managers))
-        .select((users::id, users::full_name))
+        .select(scim_users::user_id)
         .load(conn)?;
     let mut out: Vec<(i64, Value)> = rows
         .into_iter()
         .map(|(s, p)| {
-            let manager = p
-                .manager_id
-                .and_then(|m| linked_managers.iter().find(|(id, _)| *id == m));
+            let manager = p.manager_id.filter(|m| linked_managers.contains(m));
             (s.user_id, representation(&s, &p, manager, base))
         })
         .collect();
@@ -313,18 +314,11 @@ fn resources(conn: &mut PgConnection, ids: &[i64], base: &str) -> Result<Vec<Val
     Ok(out.into_iter().map(|(_, v)| v).collect())
 }
 
-fn representation(
-    s: &ScimRow,
-    p: &PersonPart,
-    manager: Option<&(i64, String)>,
-    base: &str,
-) -> Value {
+fn representation(s: &ScimRow, p: &PersonPart, manager: Option<i64>, base: &str) -> Value {
     let mut user = json!({
         "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
         "id": s.user_id.to_string(),
         "userName": s.user_name,
-        "displayName": s.display_name.clone().unwrap_or_else(|| p.full_name.clone()),
-        "name": {"formatted": p.full_name},
         "emails": emails_of(s.emails.as_ref(), &p.email),
         "active": is_active(p.employment_status),
         "meta": {
@@ -338,11 +332,22 @@ fn representation(
     if let Some(x) = &s.external_id {
         user["externalId"] = json!(x);
     }
-    if let Some(g) = &s.given_name {
-        user["name"]["givenName"] = json!(g);
+    if let Some(d) = &s.display_name {
+        user["displayName"] = json!(d);
     }
-    if let Some(f) = &s.family_name {
-        user["name"]["familyName"] = json!(f);
+    // The name parts the provider set (the directory's full name is made from them).
+    let mut name = Map::new();
+    for (key, part) in [
+        ("formatted", &s.formatted_name),
+        ("givenName", &s.given_name),
+        ("familyName", &s.family_name),
+    ] {
+        if let Some(v) = part {
+            name.insert(key.into(), json!(v));
+        }
+    }
+    if !name.is_empty() {
+        user["name"] = Value::Object(name);
     }
     if let Some(t) = &p.job_title {
         user["title"] = json!(t);
@@ -354,33 +359,32 @@ fn representation(
     if let Some(n) = &s.employee_number {
         ext.insert("employeeNumber".into(), json!(n));
     }
-    if let Some((id, name)) = manager {
+    if let Some(id) = manager {
         ext.insert(
             "manager".into(),
-            json!({"value": id.to_string(), "$ref": format!("{base}/Users/{id}"), "displayName": name}),
+            json!({"value": id.to_string(), "$ref": format!("{base}/Users/{id}"), }),
         );
     }
-    user[ENTERPRISE_SCHEMA] = Value::Object(ext);
+    if !ext.is_empty() {
+        user[ENTERPRISE_SCHEMA] = Value::Object(ext);
+    }
     user
 }
 
-/// The email list to give back: as the provider sent it, with the directory's email as the
-/// primary one (it may have been changed in PortalOps since).
+/// The email list to give back: as the provider sent it while it still holds the
+/// directory's email; else (the email was changed in PortalOps since) the directory's email
+/// first, as the primary one.
 fn emails_of(sent: Option<&Value>, email: &str) -> Value {
     let mut list: Vec<Value> = sent.and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut found = false;
-    for e in list.iter_mut() {
-        let same = e["value"]
+    let holds = list.iter().any(|e| {
+        e["value"]
             .as_str()
-            .is_some_and(|v| v.eq_ignore_ascii_case(email));
-        if same && !found {
-            found = true;
-            e["primary"] = json!(true);
-        } else {
+            .is_some_and(|v| v.eq_ignore_ascii_case(email))
+    });
+    if !holds {
+        for e in list.iter_mut() {
             e["primary"] = json!(false);
         }
-    }
-    if !found {
         list.insert(0, json!({"value": email, "type": "work", "primary": true}));
     }
     Value::Array(list)
@@ -650,6 +654,7 @@ pub(crate) fn create_user(
                 scim_users::external_id.eq(&input.external_id),
                 scim_users::given_name.eq(&input.given_name),
                 scim_users::family_name.eq(&input.family_name),
+                scim_users::formatted_name.eq(&input.formatted),
                 scim_users::display_name.eq(&input.display_name),
                 scim_users::employee_number.eq(&input.employee_number),
                 scim_users::emails.eq(&input.emails),
@@ -723,6 +728,7 @@ pub(crate) fn replace_user(
                 scim_users::external_id.eq(&input.external_id),
                 scim_users::given_name.eq(&input.given_name),
                 scim_users::family_name.eq(&input.family_name),
+                scim_users::formatted_name.eq(&input.formatted),
                 scim_users::display_name.eq(&input.display_name),
                 scim_users::employee_number.eq(&input.employee_number),
                 scim_users::emails.eq(&input.emails),
