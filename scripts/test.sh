@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what is missing, runs `cargo test`, then
-# fuzzes the REST API with schemathesis against its OpenAPI document (scripts/api-fuzz.sh).
+# fuzzes the REST API with schemathesis against its OpenAPI document (scripts/api-fuzz.sh)
+# and checks the SCIM service with scim2-tester (scripts/scim-conformance.sh).
 # The tests start their own PostgreSQL, app servers and headless Chromium; nothing needs to
 # be running beforehand. Arguments go to `cargo test` (a filter skips the API fuzzing).
 set -euo pipefail
@@ -16,4 +17,5 @@ if [ $# -eq 0 ]; then
     [ -x "$it" ] || { echo "test.sh: the integration-test binary was not found" >&2; exit 1; }
     FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+1200d' "$it" --skip browser::
     bash scripts/api-fuzz.sh target/debug/portalops
+    bash scripts/scim-conformance.sh target/debug/portalops
 fi
