@@ -101,6 +101,8 @@ struct PersonPage {
     login: Option<LoginState>,
     /// Admins: whether the person has a second factor on (what "Reset two-factor" removes).
     second_factor: bool,
+    /// (userName, externalId) at the identity provider, for a person provisioned by SCIM.
+    provisioned: Option<(String, Option<String>)>,
 }
 
 impl PersonPage {
@@ -125,21 +127,24 @@ async fn render_person(
     let cache = state.cache.clone();
     let key = format!("grantable:{}", actor.cache_key());
     let settings = LinkSettings::from_state(state)?;
-    let (d, grantable, login, second_factor) = crate::db::run(&state.pool, move |conn| {
-        let d = queries::person_detail(conn, &a, id)?;
-        let grantable =
-            cache.get_or_compute(conn, key, |conn| queries::grantable_products(conn, &a))?;
-        let (login, second_factor) = if can(&a, Action::ManagePeople) {
-            (
-                Some(links::login_state(conn, &a, &settings, id)?),
-                crate::auth::two_factor::queries::has_factor(conn, id.0)?,
-            )
-        } else {
-            (None, false)
-        };
-        Ok((d, grantable, login, second_factor))
-    })
-    .await?;
+    let (d, grantable, login, second_factor, provisioned) =
+        crate::db::run(&state.pool, move |conn| {
+            let d = queries::person_detail(conn, &a, id)?;
+            let grantable =
+                cache.get_or_compute(conn, key, |conn| queries::grantable_products(conn, &a))?;
+            let (login, second_factor, provisioned) = if can(&a, Action::ManagePeople) {
+                let facts = queries::sign_in_facts(conn, id)?;
+                (
+                    Some(links::login_state(conn, &a, &settings, id)?),
+                    facts.second_factor,
+                    facts.provisioned,
+                )
+            } else {
+                (None, false, None)
+            };
+            Ok((d, grantable, login, second_factor, provisioned))
+        })
+        .await?;
     let status = crate::web::forms::status(&errors);
     let page = PersonPage {
         ctx: PageCtx::new(
@@ -155,6 +160,7 @@ async fn render_person(
         errors,
         login,
         second_factor,
+        provisioned,
     };
     html(status, page.render())
 }

@@ -372,6 +372,38 @@ pub fn person_detail(
     })
 }
 
+/// What the person page shows Admins about a person's sign-in, in one statement: whether
+/// they have a second factor, and the identity provider's name and external id for them
+/// when they are provisioned through SCIM (`scim_users`).
+pub struct SignInFacts {
+    pub second_factor: bool,
+    pub provisioned: Option<(String, Option<String>)>,
+}
+
+pub fn sign_in_facts(conn: &mut PgConnection, id: PersonId) -> Result<SignInFacts, AppError> {
+    use crate::db::schema::{scim_users, user_totp};
+    let (second_factor, user_name, external_id): (bool, Option<String>, Option<String>) =
+        users::table
+            .find(id)
+            .left_join(scim_users::table)
+            .select((
+                exists(
+                    user_totp::table
+                        .filter(user_totp::user_id.eq(id.get()))
+                        .filter(user_totp::confirmed_at.is_not_null()),
+                ),
+                scim_users::user_name.nullable(),
+                scim_users::external_id.nullable(),
+            ))
+            .first(conn)
+            .optional()?
+            .unwrap_or((false, None, None));
+    Ok(SignInFacts {
+        second_factor,
+        provisioned: user_name.map(|u| (u, external_id)),
+    })
+}
+
 enum GrantsOf {
     Person(PersonId),
     Grant(GrantId),

@@ -294,6 +294,10 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", "/settings/service-accounts/999999/tokens/999999/revoke".into(), none(),            [404, 403, 403, 403, 403, 303]),
         ("POST", "/settings/service-accounts/999999/disable".into(), none(),                         [404, 403, 403, 403, 403, 303]),
         ("POST", "/settings/service-accounts/999999/enable".into(), none(),                          [404, 403, 403, 403, 403, 303]),
+        // SCIM takes an API token with the scim scope only: a session is no credential there
+        // (tests/it/scim.rs checks the tokens).
+        ("GET", "/scim/v2/Users".into(), none(),                                                     [401, 401, 401, 401, 401, 401]),
+        ("POST", "/scim/v2/Users".into(), kv(&[("userName", "matrix")]),                            [401, 401, 401, 401, 401, 401]),
         // Single sign-on is public; without a provider configured (as here) it is not there
         // (with one: tests/it/sso.rs, `single_sign_on_routes_are_public`).
         ("GET", "/login/sso".into(), none(),                                                         [404, 404, 404, 404, 404, 404]),

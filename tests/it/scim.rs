@@ -214,7 +214,7 @@ async fn only_an_admin_s_scim_token_gets_in_and_every_refusal_is_a_scim_error() 
 
 #[actix_web::test]
 async fn okta_s_crud_sequence_provisions_updates_deactivates_and_reactivates_a_person() {
-    let (app, _admin, token) = setup().await;
+    let (app, admin, token) = setup().await;
     let scim = Scim {
         c: app.client(),
         token: &token,
@@ -275,6 +275,16 @@ async fn okta_s_crud_sequence_provisions_updates_deactivates_and_reactivates_a_p
             .expect("audited")
     };
     assert_eq!(entry, (None, "service: Okta".to_string()));
+
+    // The person page tells Admins where the person comes from.
+    let page = admin.get(&format!("/directory/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("provisioned through SCIM as <code>ada@example.com</code>"),
+        "{}",
+        page.body
+    );
 
     // Found by the same filter, and by id.
     let v = parse(
