@@ -18,7 +18,7 @@ use crate::error::AppError;
 
 /// A group as the provider sent it.
 #[derive(Debug, Clone)]
-pub(crate) struct GroupInput {
+pub struct GroupInput {
     display_name: String,
     external_id: Option<String>,
     members: Vec<i64>,

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use serde_json::Value;
 
+use super::resource::Resource;
 use super::{
     check_if_match, groups, list_response, projection, respond, users, ListQuery, ScimCaller,
     ScimError, ScimJson, ScimResult,
@@ -18,13 +19,6 @@ fn env(state: &AppState) -> Result<users::Env, ScimError> {
         links: LinkSettings::from_state(state)?,
         base: super::base_url(state),
     })
-}
-
-fn user_id(path: &str) -> ScimResult<i64> {
-    path.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ScimError::not_found("There is no such user."))
 }
 
 /// `GET /Users`: a filtered page.
@@ -152,114 +146,6 @@ pub async fn search_groups(
     find(&state, Kind::Groups, search_query(&body.0)?).await
 }
 
-pub async fn get(
-    _caller: ScimCaller,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    query: web::Query<ListQuery>,
-) -> ScimResult<HttpResponse> {
-    let id = user_id(&path)?;
-    let base = super::base_url(&state);
-    let user = crate::db::run(&state.pool, move |conn| users::resource(conn, id, &base)).await?;
-    Ok(respond(StatusCode::OK, &shape(user, &query)))
-}
-
-pub async fn create(
-    caller: ScimCaller,
-    state: web::Data<AppState>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let input = users::UserInput::from_json(&body.0)?;
-    let env = env(&state)?;
-    let actor = caller.0;
-    let user = crate::db::run(&state.pool, move |conn| {
-        Ok(users::create_user(conn, &actor, &input, &env)
-            .and_then(|id| Ok(users::resource(conn, id, &env.base)?)))
-    })
-    .await??;
-    Ok(respond(StatusCode::CREATED, &user))
-}
-
-pub async fn replace(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = user_id(&path)?;
-    let input = users::UserInput::from_json(&body.0)?;
-    let env = env(&state)?;
-    let actor = caller.0;
-    let user = crate::db::run(&state.pool, move |conn| {
-        Ok(users::replace_user(conn, &actor, id, &input, &env, &|v| {
-            check_if_match(wanted.as_deref(), v)
-        })
-        .and_then(|()| Ok(users::resource(conn, id, &env.base)?)))
-    })
-    .await??;
-    Ok(respond(StatusCode::OK, &user))
-}
-
-pub async fn patch(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: ScimJson,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = user_id(&path)?;
-    let ops = super::patch::operations(&body.0)?;
-    let env = env(&state)?;
-    let actor = caller.0;
-    let user = crate::db::run(&state.pool, move |conn| {
-        let current = match users::resource(conn, id, &env.base) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(ScimError::from(e))),
-        };
-        let patched = match super::patch::apply(current, &ops) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(users::UserInput::from_json(&patched).and_then(|input| {
-            users::replace_user(conn, &actor, id, &input, &env, &|v| {
-                check_if_match(wanted.as_deref(), v)
-            })?;
-            Ok(users::resource(conn, id, &env.base)?)
-        }))
-    })
-    .await??;
-    Ok(respond(StatusCode::OK, &user))
-}
-
-pub async fn delete(
-    caller: ScimCaller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = user_id(&path)?;
-    let env = env(&state)?;
-    let actor = caller.0;
-    crate::db::run(&state.pool, move |conn| {
-        Ok(users::delete_user(conn, &actor, id, &env, &|v| {
-            check_if_match(wanted.as_deref(), v)
-        }))
-    })
-    .await??;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-fn group_id(path: &str) -> ScimResult<i64> {
-    path.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ScimError::not_found("There is no such group."))
-}
-
 pub async fn list_groups(
     _caller: ScimCaller,
     state: web::Data<AppState>,
@@ -268,97 +154,109 @@ pub async fn list_groups(
     find(&state, Kind::Groups, query.into_inner()).await
 }
 
-pub async fn get_group(
+fn id_of<R: Resource>(path: &str) -> ScimResult<i64> {
+    path.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ScimError::not_found(format!("There is no such {}.", R::NAME)))
+}
+
+/// `GET /{Users,Groups}/{id}`.
+pub async fn get<R: Resource>(
     _caller: ScimCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> ScimResult<HttpResponse> {
-    let id = group_id(&path)?;
+    let id = id_of::<R>(&path)?;
     let base = super::base_url(&state);
-    let g = crate::db::run(&state.pool, move |conn| groups::resource(conn, id, &base)).await?;
-    Ok(respond(StatusCode::OK, &shape(g, &query)))
+    let found = crate::db::run(&state.pool, move |conn| R::load(conn, id, &base)).await?;
+    Ok(respond(StatusCode::OK, &shape(found, &query)))
 }
 
-pub async fn create_group(
+/// `POST /{Users,Groups}`.
+pub async fn create<R: Resource>(
     caller: ScimCaller,
     state: web::Data<AppState>,
     body: ScimJson,
 ) -> ScimResult<HttpResponse> {
-    let input = groups::GroupInput::from_json(&body.0)?;
-    let base = super::base_url(&state);
+    let input = R::input(&body.0)?;
+    let env = env(&state)?;
     let actor = caller.0;
-    let g = crate::db::run(&state.pool, move |conn| {
-        Ok(groups::create_group(conn, &actor, &input)
-            .and_then(|id| Ok(groups::resource(conn, id, &base)?)))
+    let made = crate::db::run(&state.pool, move |conn| {
+        Ok(R::create(conn, &actor, &input, &env).and_then(|id| Ok(R::load(conn, id, &env.base)?)))
     })
     .await??;
-    Ok(respond(StatusCode::CREATED, &g))
+    Ok(respond(StatusCode::CREATED, &made))
 }
 
-pub async fn replace_group(
+/// `PUT /{Users,Groups}/{id}` (`ops` none), or `PATCH` (the operations applied to the
+/// resource as it is, then saved the same way).
+async fn change<R: Resource>(
+    caller: ScimCaller,
+    req: &HttpRequest,
+    state: &AppState,
+    path: &str,
+    body: Value,
+    patch: bool,
+) -> ScimResult<HttpResponse> {
+    let wanted = super::if_match(req);
+    let id = id_of::<R>(path)?;
+    let (input, ops) = if patch {
+        (None, Some(super::patch::operations(&body)?))
+    } else {
+        (Some(R::input(&body)?), None)
+    };
+    let env = env(state)?;
+    let actor = caller.0;
+    let changed = crate::db::run(&state.pool, move |conn| {
+        Ok(super::resource::change::<R>(
+            conn,
+            &actor,
+            id,
+            input,
+            ops,
+            &env,
+            &|v| check_if_match(wanted.as_deref(), v),
+        ))
+    })
+    .await??;
+    Ok(respond(StatusCode::OK, &changed))
+}
+
+pub async fn replace<R: Resource>(
     caller: ScimCaller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: ScimJson,
 ) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = group_id(&path)?;
-    let input = groups::GroupInput::from_json(&body.0)?;
-    let base = super::base_url(&state);
-    let actor = caller.0;
-    let g = crate::db::run(&state.pool, move |conn| {
-        Ok(groups::replace_group(conn, &actor, id, &input, &|v| {
-            check_if_match(wanted.as_deref(), v)
-        })
-        .and_then(|()| Ok(groups::resource(conn, id, &base)?)))
-    })
-    .await??;
-    Ok(respond(StatusCode::OK, &g))
+    change::<R>(caller, &req, &state, &path, body.0, false).await
 }
 
-pub async fn patch_group(
+pub async fn patch<R: Resource>(
     caller: ScimCaller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: ScimJson,
 ) -> ScimResult<HttpResponse> {
-    let wanted = super::if_match(&req);
-    let id = group_id(&path)?;
-    let ops = super::patch::operations(&body.0)?;
-    let base = super::base_url(&state);
-    let actor = caller.0;
-    let g = crate::db::run(&state.pool, move |conn| {
-        let current = match groups::resource(conn, id, &base) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(ScimError::from(e))),
-        };
-        Ok(super::patch::apply(current, &ops)
-            .and_then(|patched| groups::GroupInput::from_json(&patched))
-            .and_then(|input| {
-                groups::replace_group(conn, &actor, id, &input, &|v| {
-                    check_if_match(wanted.as_deref(), v)
-                })?;
-                Ok(groups::resource(conn, id, &base)?)
-            }))
-    })
-    .await??;
-    Ok(respond(StatusCode::OK, &g))
+    change::<R>(caller, &req, &state, &path, body.0, true).await
 }
 
-pub async fn delete_group(
+/// `DELETE /{Users,Groups}/{id}`.
+pub async fn delete<R: Resource>(
     caller: ScimCaller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ScimResult<HttpResponse> {
     let wanted = super::if_match(&req);
-    let id = group_id(&path)?;
+    let id = id_of::<R>(&path)?;
+    let env = env(&state)?;
     let actor = caller.0;
     crate::db::run(&state.pool, move |conn| {
-        Ok(groups::delete_group(conn, &actor, id, &|v| {
+        Ok(R::delete(conn, &actor, id, &env, &|v| {
             check_if_match(wanted.as_deref(), v)
         }))
     })

@@ -19,6 +19,7 @@ pub mod groups;
 pub mod handlers;
 pub mod patch;
 pub mod projection;
+pub mod resource;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};
@@ -68,29 +69,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 one("/Users")
                     .route(web::get().to(handlers::list))
-                    .route(web::post().to(handlers::create)),
+                    .route(web::post().to(handlers::create::<resource::Users>)),
             )
             .service(one("/.search").route(web::post().to(handlers::search_all)))
             .service(one("/Users/.search").route(web::post().to(handlers::search)))
             .service(
                 one("/Users/{id}")
-                    .route(web::get().to(handlers::get))
-                    .route(web::put().to(handlers::replace))
-                    .route(web::patch().to(handlers::patch))
-                    .route(web::delete().to(handlers::delete)),
+                    .route(web::get().to(handlers::get::<resource::Users>))
+                    .route(web::put().to(handlers::replace::<resource::Users>))
+                    .route(web::patch().to(handlers::patch::<resource::Users>))
+                    .route(web::delete().to(handlers::delete::<resource::Users>)),
             )
             .service(
                 one("/Groups")
                     .route(web::get().to(handlers::list_groups))
-                    .route(web::post().to(handlers::create_group)),
+                    .route(web::post().to(handlers::create::<resource::Groups>)),
             )
             .service(one("/Groups/.search").route(web::post().to(handlers::search_groups)))
             .service(
                 one("/Groups/{id}")
-                    .route(web::get().to(handlers::get_group))
-                    .route(web::put().to(handlers::replace_group))
-                    .route(web::patch().to(handlers::patch_group))
-                    .route(web::delete().to(handlers::delete_group)),
+                    .route(web::get().to(handlers::get::<resource::Groups>))
+                    .route(web::put().to(handlers::replace::<resource::Groups>))
+                    .route(web::patch().to(handlers::patch::<resource::Groups>))
+                    .route(web::delete().to(handlers::delete::<resource::Groups>)),
             )
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ScimError::not_found(
