@@ -9,9 +9,10 @@
 //! (spaces of every kind, NBSP and thin spaces included, dashes, dots, slashes,
 //! underscores; up to three in a row).
 //!
-//! A UUID (`8-4-4-4-12` hex digits, as identity providers write object ids) is not read as
-//! digits: its decimal stretches are random, and a few in a hundred would pass as a card
-//! number (no card number is written in that shape).
+//! An RFC 9562 UUID (`8-4-4-4-12` hex digits with its version and variant, as identity
+//! providers write object ids) is not read as digits: its decimal stretches are random, and
+//! a few in a hundred would pass as a card number. No card number is written in that shape,
+//! and a digit string merely grouped like it (without the version and variant) still is.
 //!
 //! Every door runs its text through this one detector: the form and JSON extractors
 //! (`web::forms::Form`, `api::Json`) check every field, upload names and CSV files are
@@ -58,8 +59,9 @@ fn is_separator(c: char) -> bool {
         )
 }
 
-/// Byte ranges of `text` holding a UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex
-/// digits, not inside a longer run of hex digits).
+/// Byte ranges of `text` holding a UUID (`xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx`: hex
+/// digits, the version M 1–8, the variant N 8, 9, a or b; not inside a longer run of hex
+/// digits).
 fn uuid_spans(text: &str) -> Vec<(usize, usize)> {
     const SHAPE: &[u8] = b"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
     let b = text.as_bytes();
@@ -72,7 +74,9 @@ fn uuid_spans(text: &str) -> Vec<(usize, usize)> {
             .all(|(s, c)| match s {
                 b'-' => *c == b'-',
                 _ => c.is_ascii_hexdigit(),
-            });
+            })
+            && (b'1'..=b'8').contains(&b[i + 14])
+            && matches!(b[i + 19], b'8' | b'9' | b'a' | b'b' | b'A' | b'B');
         let alone = (i == 0 || !b[i - 1].is_ascii_hexdigit())
             && b.get(i + SHAPE.len())
                 .is_none_or(|c| !c.is_ascii_hexdigit());
@@ -238,16 +242,18 @@ mod tests {
     fn uuids_are_not_card_numbers_but_a_card_beside_one_is() {
         // Digit stretches of 16 across the hyphens, Luhn-valid windows among them.
         for id in [
-            "41111111-1111-1111-0000-000000000000",
-            "12345678-9012-3456-7890-123456789012",
+            "41111111-1111-4111-8111-111111111111",
+            "12345678-9012-4456-9890-123456789012",
             "0A21F0F2-8D2A-4F8E-BF98-736334512345",
         ] {
             assert!(!contains_card_number(id), "{id}");
             assert!(!contains_card_number(&format!("ext {id} end")), "{id}");
         }
         assert!(contains_card_number(
-            "12345678-9012-3456-7890-123456789012 4111 1111 1111 1111"
+            "12345678-9012-4456-9890-123456789012 4111 1111 1111 1111"
         ));
+        // Grouped like a UUID but without its version and variant: digits.
+        assert!(contains_card_number("41111111-1111-1111-1111-000000000000"));
         // Not a UUID's shape (a hex digit more): read as digits.
         assert!(contains_card_number(
             "4111111111111111-1111-1111-1111-111111111111"
