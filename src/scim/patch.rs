@@ -217,6 +217,21 @@ fn apply_path(
     match (&path.filter, path.attr.sub.as_ref().or(path.sub.as_ref())) {
         // attr
         (None, None) => match kind {
+            // Entra ID removes members this way: the path and the elements to take out.
+            Kind::Remove if value.is_some() && target.get(&key).is_some_and(Value::is_array) => {
+                let gone: Vec<Value> = match value {
+                    Some(Value::Array(items)) => items,
+                    Some(other) => vec![other],
+                    None => Vec::new(),
+                };
+                let same = |a: &Value, b: &Value| match (a.get("value"), b.get("value")) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => a == b,
+                };
+                if let Some(Value::Array(items)) = target.get_mut(&key) {
+                    items.retain(|item| !gone.iter().any(|g| same(item, g)));
+                }
+            }
             Kind::Remove => {
                 target.remove(&key);
             }
@@ -410,6 +425,20 @@ mod tests {
         assert_eq!(u[ENTERPRISE_SCHEMA]["department"], "Maths");
         assert_eq!(u["name"]["givenName"], "Augusta");
         assert_eq!(u["name"]["familyName"], "Lovelace");
+    }
+
+    #[test]
+    fn entra_removes_members_by_value() {
+        let group = json!({"displayName": "Eng", "members": [{"value": "1"}, {"value": "2"}, {"value": "3"}]});
+        let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
+            {"op": "Remove", "path": "members", "value": [{"value": "2"}]},
+        ]});
+        let g = apply(group.clone(), &operations(&body).expect("ops")).expect("applied");
+        assert_eq!(g["members"], json!([{"value": "1"}, {"value": "3"}]));
+        let body =
+            json!({"schemas": [PATCH_SCHEMA], "Operations": [{"op": "remove", "path": "members"}]});
+        let g = apply(group, &operations(&body).expect("ops")).expect("applied");
+        assert!(g.get("members").is_none(), "without a value, all of them");
     }
 
     #[test]

@@ -692,6 +692,19 @@ async fn filters_paging_and_groups() {
         .map(|m| m["value"].as_str().expect("value").to_string())
         .collect();
     assert_eq!(members, vec![ids[1].clone(), ids[2].clone()]);
+    // Entra ID takes a member out with the path and the member as the value.
+    let r = scim
+        .call(
+            "PATCH",
+            &format!("/Groups/{gid}"),
+            Some(json!({"schemas": [PATCH], "Operations": [
+                {"op": "Remove", "path": "members", "value": [{"value": ids[1]}]},
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(parse(&r)["members"].as_array().map(Vec::len), Some(1));
+    assert_eq!(parse(&r)["members"][0]["value"], ids[2].as_str());
     let v = parse(
         &scim
             .call(
