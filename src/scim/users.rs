@@ -299,10 +299,14 @@ fn resources(conn: &mut PgConnection, ids: &[i64], base: &str) -> Result<Vec<Val
         .load(conn)?;
     let managers: Vec<i64> = rows.iter().filter_map(|(_, p)| p.manager_id).collect();
     // A manager is shown when they are provisioned too (their id is a SCIM id).
-    let linked_managers: Vec<i64> = scim_users::table
-        .filter(scim_users::user_id.eq_any(&managers))
-        .select(scim_users::user_id)
-        .load(conn)?;
+    let linked_managers: Vec<i64> = if managers.is_empty() {
+        Vec::new()
+    } else {
+        scim_users::table
+            .filter(scim_users::user_id.eq_any(&managers))
+            .select(scim_users::user_id)
+            .load(conn)?
+    };
     let mut out: Vec<(i64, Value)> = rows
         .into_iter()
         .map(|(s, p)| {
@@ -468,12 +472,6 @@ pub(crate) fn search(
         },
     };
     let from = "FROM scim_users s JOIN users u ON u.id = s.user_id";
-    let total = bound(
-        format!("SELECT count(*) AS total {from} WHERE {}", clause.text),
-        &clause.binds,
-    )
-    .get_result::<CountRow>(conn)?
-    .total;
     let ids: Vec<i64> = bound(
         format!(
             "SELECT s.user_id AS id {from} WHERE {} ORDER BY s.user_id OFFSET {} LIMIT {}",
@@ -485,6 +483,18 @@ pub(crate) fn search(
     .into_iter()
     .map(|r| r.id)
     .collect();
+    // A first page that is not full holds them all (a provider's lookup by userName): no
+    // count needed.
+    let total = if paging.offset == 0 && (ids.len() as i64) < paging.count {
+        ids.len() as i64
+    } else {
+        bound(
+            format!("SELECT count(*) AS total {from} WHERE {}", clause.text),
+            &clause.binds,
+        )
+        .get_result::<CountRow>(conn)?
+        .total
+    };
     Ok(Ok((resources(conn, &ids, base)?, total)))
 }
 
@@ -557,32 +567,33 @@ fn check_unique(
     input: &UserInput,
     except: Option<i64>,
 ) -> Result<(), ScimError> {
-    let taken: Option<i64> = scim_users::table
-        .filter(crate::db::lower(scim_users::user_name).eq(input.user_name.to_lowercase()))
+    // Both rules in one statement: the userNames and externalIds already taken by others.
+    let taken: Vec<(String, Option<String>)> = scim_users::table
+        .filter(
+            crate::db::lower(scim_users::user_name)
+                .eq(input.user_name.to_lowercase())
+                .or(scim_users::external_id
+                    .eq(input.external_id.clone().unwrap_or_default())
+                    .and(scim_users::external_id.is_not_null())),
+        )
         .filter(scim_users::user_id.ne(except.unwrap_or(0)))
-        .select(scim_users::user_id)
-        .first(conn)
-        .optional()
+        .select((scim_users::user_name, scim_users::external_id))
+        .limit(2)
+        .load(conn)
         .map_err(AppError::from)?;
-    if taken.is_some() {
+    if taken
+        .iter()
+        .any(|(u, _)| u.to_lowercase() == input.user_name.to_lowercase())
+    {
         return Err(ScimError::uniqueness(format!(
             "userName {:?} is already provisioned.",
             input.user_name
         )));
     }
-    if let Some(x) = &input.external_id {
-        let taken: Option<i64> = scim_users::table
-            .filter(scim_users::external_id.eq(x))
-            .filter(scim_users::user_id.ne(except.unwrap_or(0)))
-            .select(scim_users::user_id)
-            .first(conn)
-            .optional()
-            .map_err(AppError::from)?;
-        if taken.is_some() {
-            return Err(ScimError::uniqueness(format!(
-                "externalId {x:?} is already provisioned."
-            )));
-        }
+    if let Some(x) = input.external_id.as_ref().filter(|_| !taken.is_empty()) {
+        return Err(ScimError::uniqueness(format!(
+            "externalId {x:?} is already provisioned."
+        )));
     }
     Ok(())
 }

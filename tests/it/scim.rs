@@ -313,6 +313,12 @@ async fn okta_s_crud_sequence_provisions_updates_deactivates_and_reactivates_a_p
         409,
     );
     assert_eq!(kind.as_deref(), Some("uniqueness"));
+    // Another userName with the same externalId: refused too, saying which.
+    let mut other = okta_user("ada.l@example.com", "Ada", "L");
+    other["externalId"] = user["externalId"].clone();
+    let (kind, detail) = scim_error(&scim.call("POST", "/Users", Some(other)).await, 409);
+    assert_eq!(kind.as_deref(), Some("uniqueness"));
+    assert!(detail.contains("externalId"), "{detail}");
 
     // PUT replaces: a new title and department land in the directory.
     let mut replaced = okta_user("ada@example.com", "Ada", "King");
