@@ -4,12 +4,14 @@ a company into PortalOps through /scim/v2, the way Okta does it — for each use
 (`GET /Users?filter=userName eq "…"`) and then the create (`POST /Users`) — over one
 keep-alive connection, one request at a time. Then the same provider changes a tenth of them
 (PATCH title) and deactivates a tenth (PATCH active false: each starts an offboarding).
+With --connections N the users are split over N keep-alive connections running at once, as
+providers that provision in parallel do (Entra ID, Okta with concurrency).
 
 Builds the release binary (unless --bin), starts it on a throwaway data directory (embedded
 PostgreSQL) with a few demo people, makes a scim token from the shell, and prints the wall
 time, users per second and the p50/p99 latency of each kind of request.
 
-    python3 bench/scim.py [--users 10000] [--bin target/release/portalops]
+    python3 bench/scim.py [--users 10000] [--connections 1] [--bin target/release/portalops]
 
 Not part of `cargo test`: timings vary with the machine; the figures go in docs/performance.md.
 """
@@ -23,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -93,6 +96,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=10000)
     ap.add_argument("--bin", default=None)
+    ap.add_argument("--connections", type=int, default=1)
     args = ap.parse_args()
 
     binary = args.bin
@@ -124,18 +128,33 @@ def main():
                 time.sleep(0.1)
         scim = Scim(port, token)
         lookups, creates, ids = [], [], []
+        failures = []
+
+        def provision_part(part):
+            client = Scim(port, token)
+            try:
+                for i in range(part, args.users, args.connections):
+                    name = f"bench.user{i:05d}@example.com"
+                    q = urllib.parse.quote(f'userName eq "{name}"')
+                    ms, found = client.call("GET", f"/Users?filter={q}")
+                    lookups.append(ms)
+                    if found["totalResults"] != 0:
+                        raise SystemExit(f"{name} already there")
+                    ms, made = client.call("POST", "/Users", user(i))
+                    creates.append(ms)
+                    ids.append(made["id"])
+            except BaseException as e:  # noqa: BLE001 - reported below
+                failures.append(e)
+
         start = time.perf_counter()
-        for i in range(args.users):
-            name = f"bench.user{i:05d}@example.com"
-            q = urllib.parse.quote(f'userName eq "{name}"')
-            ms, found = scim.call("GET", f"/Users?filter={q}")
-            lookups.append(ms)
-            if found["totalResults"] != 0:
-                raise SystemExit(f"{name} already there")
-            ms, made = scim.call("POST", "/Users", user(i))
-            creates.append(ms)
-            ids.append(made["id"])
+        threads = [threading.Thread(target=provision_part, args=(n,)) for n in range(args.connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         provision = time.perf_counter() - start
+        if failures:
+            raise SystemExit(f"provisioning failed: {failures[0]}")
 
         tenth = max(1, args.users // 10)
         changes, deactivations = [], []
@@ -154,7 +173,7 @@ def main():
         ms, page = scim.call("GET", "/Users?startIndex=5001&count=100")
         listing = ms
 
-        print(f"SCIM provisioning, {args.users} users, one connection, one request at a time")
+        print(f"SCIM provisioning, {args.users} users, {args.connections} connection(s), one request at a time each")
         print(f"  provisioned (lookup + create each): {provision:.1f} s, {args.users / provision:.0f} users/s")
         for label, xs in [
             ("GET /Users?filter=userName eq", lookups),
