@@ -57,6 +57,15 @@ impl AccountForm {
         f
     }
 
+    /// Whether the form has service (product) `id` chosen: its select's `selected`.
+    pub fn service_chosen(&self, id: &i64) -> bool {
+        self.services.contains(id)
+    }
+
+    pub fn product_chosen(&self, id: &i64) -> bool {
+        self.products.contains(id)
+    }
+
     fn request(&self) -> Result<ServiceAccountRequest, FieldErrors> {
         ServiceAccountRequest::new(
             &self.name,
@@ -124,15 +133,6 @@ struct ListPage {
     form: AccountForm,
     errors: FieldErrors,
     choices: Choices,
-}
-
-impl ListPage {
-    fn service_chosen(&self, id: &i64) -> bool {
-        self.form.services.contains(id)
-    }
-    fn product_chosen(&self, id: &i64) -> bool {
-        self.form.products.contains(id)
-    }
 }
 
 async fn render_list(
@@ -400,15 +400,6 @@ struct EditPage {
     form: AccountForm,
     errors: FieldErrors,
     choices: Choices,
-}
-
-impl EditPage {
-    fn service_chosen(&self, id: &i64) -> bool {
-        self.form.services.contains(id)
-    }
-    fn product_chosen(&self, id: &i64) -> bool {
-        self.form.products.contains(id)
-    }
 }
 
 async fn render_edit(
