@@ -86,6 +86,12 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
     ("workflows_one_open_onboarding", "email", ONBOARDING_OPEN),
 ];
 
+/// Whether `message` is one of `UNIQUE_RULES`' (a command's own check found the value taken,
+/// as the index would have): a SCIM answer calls that `uniqueness`.
+pub fn is_unique_rule_message(message: &str) -> bool {
+    UNIQUE_RULES.iter().any(|(_, _, m)| *m == message)
+}
+
 /// One open onboarding (offboarding) per person: `workflows_one_open_*`.
 pub const ONBOARDING_OPEN: &str = "An onboarding for this person is already open.";
 pub const OFFBOARDING_OPEN: &str = "An offboarding for this person is already open.";

@@ -244,7 +244,12 @@ impl From<CommandError> for ScimError {
                     .map(|(field, message)| format!("{}: {message}", users::attribute_of(field)))
                     .collect::<Vec<_>>()
                     .join(" ");
-                if crate::web::forms::status(&fields) == StatusCode::CONFLICT {
+                // Taken (found by the command's check or by the index at the same moment):
+                // the provider's `uniqueness`, whatever the directory's own status is.
+                let taken = fields
+                    .iter()
+                    .any(|(_, m)| crate::error::is_unique_rule_message(m));
+                if taken || crate::web::forms::status(&fields) == StatusCode::CONFLICT {
                     Self::uniqueness(detail)
                 } else {
                     Self::invalid(detail)

@@ -765,3 +765,121 @@ fn urlencoding(s: &str) -> String {
         })
         .collect()
 }
+
+/// The card-number refusal holds for every string a provider can send, wherever it sits in
+/// the body (the one screen every door's JSON goes through), and nothing is stored.
+#[actix_web::test]
+async fn a_card_number_in_any_attribute_of_any_body_is_refused() {
+    let (app, _admin, token) = setup().await;
+    let scim = Scim {
+        c: app.client(),
+        token: &token,
+    };
+    let made = scim
+        .call(
+            "POST",
+            "/Users",
+            Some(okta_user("kept@example.com", "Kept", "User")),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = parse(&made)["id"].as_str().expect("id").to_string();
+    let users_before = app.count("users");
+    let card = "4111 1111 1111 1111";
+    let paths: &[&[&str]] = &[
+        &["userName"],
+        &["externalId"],
+        &["displayName"],
+        &["title"],
+        &["locale"],
+        &["name", "givenName"],
+        &["name", "familyName"],
+        &["name", "formatted"],
+        &[ENTERPRISE, "department"],
+        &[ENTERPRISE, "employeeNumber"],
+    ];
+    for path in paths {
+        let mut body = okta_user("carded@example.com", "Carded", "User");
+        let mut at = &mut body;
+        for key in &path[..path.len() - 1] {
+            if at.get(*key).is_none() {
+                at[*key] = json!({});
+            }
+            at = &mut at[*key];
+        }
+        at[path[path.len() - 1]] = json!(format!("x {card} y"));
+        for (method, target) in [
+            ("POST", "/Users".to_string()),
+            ("PUT", format!("/Users/{id}")),
+        ] {
+            let r = scim.call(method, &target, Some(body.clone())).await;
+            let (kind, _) = scim_error(&r, 400);
+            assert_eq!(kind.as_deref(), Some("invalidValue"), "{method} {path:?}");
+        }
+    }
+    // In an email's value, a PATCH value, a group's name and a member.
+    let mut body = okta_user("carded@example.com", "Carded", "User");
+    body["emails"][0]["value"] = json!(format!("{card}@example.com"));
+    scim_error(&scim.call("POST", "/Users", Some(body)).await, 400);
+    let patch = json!({"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "title", "value": card}]});
+    scim_error(
+        &scim
+            .call("PATCH", &format!("/Users/{id}"), Some(patch))
+            .await,
+        400,
+    );
+    scim_error(
+        &scim
+            .call(
+                "POST",
+                "/Groups",
+                Some(json!({"displayName": format!("Cards {card}")})),
+            )
+            .await,
+        400,
+    );
+    assert_eq!(app.count("users"), users_before);
+    assert_eq!(app.count("scim_users"), 1);
+    assert_eq!(app.count("scim_groups"), 0);
+    let kept = parse(&scim.call("GET", &format!("/Users/{id}"), None).await);
+    assert_eq!(
+        kept["name"]["givenName"], "Kept",
+        "the PUTs changed nothing"
+    );
+    assert!(kept.get("title").is_none());
+}
+
+/// A provider retrying, or two of its workers racing: the same user created at once gives
+/// one 201 and clear 409s, never a 500 or a second person.
+#[actix_web::test]
+async fn the_same_user_created_at_once_is_made_once() {
+    let (app, _admin, token) = setup().await;
+    let users_before = app.count("users");
+    let calls = (0..8).map(|_| {
+        let c = app.client();
+        let token = token.clone();
+        async move {
+            c.api_with_headers(
+                "POST",
+                "/scim/v2/Users",
+                Some(&token),
+                Some(okta_user("race@example.com", "Race", "Twice")),
+                &[("content-type", "application/scim+json")],
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    for r in answers.iter().filter(|r| r.status != 201) {
+        let (kind, _) = scim_error(r, 409);
+        assert_eq!(kind.as_deref(), Some("uniqueness"));
+    }
+    assert_eq!(app.count("users"), users_before + 1);
+    assert_eq!(app.count("scim_users"), 1);
+}
