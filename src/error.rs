@@ -82,6 +82,11 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "name",
         "A service account with this name already exists.",
     ),
+    (
+        "provisioning_rules_match_key",
+        "match_value",
+        "There is already a rule for this name: delete it first to change it.",
+    ),
     ("workflows_one_open_offboarding", "email", OFFBOARDING_OPEN),
     ("workflows_one_open_onboarding", "email", ONBOARDING_OPEN),
 ];

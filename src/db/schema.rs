@@ -458,6 +458,44 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int8,
+        role_before_rules -> Nullable<Text>,
+        role_from_rules -> Nullable<Text>,
+        start_date_sent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    provisioning_rules (id) {
+        id -> Int8,
+        source -> Text,
+        match_value -> Text,
+        template_id -> Nullable<Int8>,
+        role -> Nullable<Text>,
+        service_id -> Nullable<Int8>,
+        product_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    provisioning_effects (id) {
+        id -> Int8,
+        user_id -> Int8,
+        rule_id -> Nullable<Int8>,
+        rule_label -> Text,
+        effect -> Text,
+        workflow_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    provisioning_scopes (user_id, rule_id) {
+        user_id -> Int8,
+        rule_id -> Int8,
+        service_id -> Nullable<Int8>,
+        product_id -> Nullable<Int8>,
     }
 }
 
@@ -481,6 +519,8 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(scim_users -> users (user_id));
+diesel::joinable!(provisioning_rules -> onboarding_templates (template_id));
+diesel::joinable!(provisioning_effects -> users (user_id));
 diesel::joinable!(scim_group_members -> scim_groups (group_id));
 diesel::joinable!(scim_group_members -> scim_users (user_id));
 diesel::joinable!(api_tokens -> service_accounts (service_account_id));
@@ -557,6 +597,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     products,
     refresh_tokens,
     reminders_sent,
+    provisioning_effects,
+    provisioning_rules,
+    provisioning_scopes,
     scim_group_members,
     scim_groups,
     scim_users,

@@ -103,6 +103,17 @@ struct PersonPage {
     second_factor: bool,
     /// (userName, externalId) at the identity provider, for a person provisioned by SCIM.
     provisioned: Option<(String, Option<String>)>,
+    /// Admins: the provider's groups the person is in, and what provisioning rules did.
+    groups: Vec<String>,
+    effects: Vec<EffectView>,
+}
+
+/// What a provisioning rule did, as the person page lists it.
+struct EffectView {
+    when: String,
+    rule: String,
+    effect: String,
+    workflow: Option<i64>,
 }
 
 impl PersonPage {
@@ -127,24 +138,44 @@ async fn render_person(
     let cache = state.cache.clone();
     let key = format!("grantable:{}", actor.cache_key());
     let settings = LinkSettings::from_state(state)?;
-    let (d, grantable, login, second_factor, provisioned) =
+    let (d, grantable, login, second_factor, provisioned, groups, effects) =
         crate::db::run(&state.pool, move |conn| {
             let d = queries::person_detail(conn, &a, id)?;
             let grantable =
                 cache.get_or_compute(conn, key, |conn| queries::grantable_products(conn, &a))?;
-            let (login, second_factor, provisioned) = if can(&a, Action::ManagePeople) {
-                let facts = queries::sign_in_facts(conn, id)?;
-                (
-                    Some(links::login_state(conn, &a, &settings, id)?),
-                    facts.second_factor,
-                    facts.provisioned,
-                )
-            } else {
-                (None, false, None)
-            };
-            Ok((d, grantable, login, second_factor, provisioned))
+            let (login, second_factor, provisioned, groups, effects) =
+                if can(&a, Action::ManagePeople) {
+                    let facts = queries::sign_in_facts(conn, id)?;
+                    (
+                        Some(links::login_state(conn, &a, &settings, id)?),
+                        facts.second_factor,
+                        facts.provisioned,
+                        facts.groups,
+                        queries::provisioning_effects(conn, id)?,
+                    )
+                } else {
+                    (None, false, None, Vec::new(), Vec::new())
+                };
+            Ok((
+                d,
+                grantable,
+                login,
+                second_factor,
+                provisioned,
+                groups,
+                effects,
+            ))
         })
         .await?;
+    let effects = effects
+        .into_iter()
+        .map(|e| EffectView {
+            when: crate::web::format::format_time(e.created_at),
+            rule: e.rule_label,
+            effect: e.effect,
+            workflow: e.workflow_id,
+        })
+        .collect();
     let status = crate::web::forms::status(&errors);
     let page = PersonPage {
         ctx: PageCtx::new(
@@ -161,6 +192,8 @@ async fn render_person(
         login,
         second_factor,
         provisioned,
+        groups,
+        effects,
     };
     html(status, page.render())
 }

@@ -378,30 +378,65 @@ pub fn person_detail(
 pub struct SignInFacts {
     pub second_factor: bool,
     pub provisioned: Option<(String, Option<String>)>,
+    /// The identity provider's groups the person is a member of, by name.
+    pub groups: Vec<String>,
 }
 
 pub fn sign_in_facts(conn: &mut PgConnection, id: PersonId) -> Result<SignInFacts, AppError> {
     use crate::db::schema::{scim_users, user_totp};
-    let (second_factor, user_name, external_id): (bool, Option<String>, Option<String>) =
-        users::table
-            .find(id)
-            .left_join(scim_users::table)
-            .select((
-                exists(
-                    user_totp::table
-                        .filter(user_totp::user_id.eq(id.get()))
-                        .filter(user_totp::confirmed_at.is_not_null()),
-                ),
-                scim_users::user_name.nullable(),
-                scim_users::external_id.nullable(),
-            ))
-            .first(conn)
-            .optional()?
-            .unwrap_or((false, None, None));
+    type Row = (bool, Option<String>, Option<String>, Option<Vec<String>>);
+    // The groups in the same statement: the person page has a query budget.
+    let groups = diesel::dsl::sql::<
+        diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Text>>,
+    >(
+        "(SELECT array_agg(g.display_name ORDER BY lower(g.display_name)) \
+         FROM scim_group_members m JOIN scim_groups g ON g.id = m.group_id \
+         WHERE m.user_id = users.id)",
+    );
+    let (second_factor, user_name, external_id, groups): Row = users::table
+        .find(id)
+        .left_join(scim_users::table)
+        .select((
+            exists(
+                user_totp::table
+                    .filter(user_totp::user_id.eq(id.get()))
+                    .filter(user_totp::confirmed_at.is_not_null()),
+            ),
+            scim_users::user_name.nullable(),
+            scim_users::external_id.nullable(),
+            groups,
+        ))
+        .first(conn)
+        .optional()?
+        .unwrap_or((false, None, None, None));
     Ok(SignInFacts {
         second_factor,
         provisioned: user_name.map(|u| (u, external_id)),
+        groups: groups.unwrap_or_default(),
     })
+}
+
+/// What a provisioning rule did to the person (`scim::rules` writes them).
+#[derive(Debug, Clone, Queryable)]
+pub struct ProvisioningEffect {
+    pub rule_label: String,
+    pub effect: String,
+    pub workflow_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The person's newest provisioning effects (at most 20), newest first.
+pub fn provisioning_effects(
+    conn: &mut PgConnection,
+    person: PersonId,
+) -> Result<Vec<ProvisioningEffect>, AppError> {
+    use crate::db::schema::provisioning_effects as e;
+    Ok(e::table
+        .filter(e::user_id.eq(person.get()))
+        .order((e::created_at.desc(), e::id.desc()))
+        .select((e::rule_label, e::effect, e::workflow_id, e::created_at))
+        .limit(20)
+        .load(conn)?)
 }
 
 enum GrantsOf {

@@ -134,6 +134,24 @@ impl Role {
     pub fn can_log_in(self) -> bool {
         self != Role::User
     }
+
+    /// How much the role may do, for choosing the highest of several (a group mapping).
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::User => 0,
+            Role::ProductAdmin => 1,
+            Role::ServiceAdmin => 2,
+            Role::Admin => 3,
+        }
+    }
+}
+
+text_enum! {
+    /// What a provisioning rule matches (`provisioning_rules.source`).
+    pub enum RuleSource {
+        Group = "group", "Identity-provider group";
+        Department = "department", "Department";
+    }
 }
 
 text_enum! {

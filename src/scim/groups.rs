@@ -1,7 +1,8 @@
 //! `/scim/v2/Groups`: the provider's groups and their members (provisioned users). Kept so
 //! that providers which push groups (Okta, Entra ID) work, and for what group membership
-//! will start (onboarding templates, roles: issue #18, next step). Every change audited with
-//! the token's owner as the actor.
+//! starts: a member who joins or leaves a group is handed to `rules` (onboarding
+//! templates, roles), in the same transaction. Every change audited with the token's owner
+//! as the actor.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -9,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::discovery::GROUP_SCHEMA;
 use super::filter::{self, Column};
-use super::users::{bound, member, CountRow, IdRow};
+use super::users::{bound, member, CountRow, Env, IdRow};
 use super::{etag, ScimError, ScimResult};
 use crate::audit::{self, AuditEntry};
 use crate::authz::Actor;
@@ -206,10 +207,47 @@ fn write_members(conn: &mut PgConnection, id: i64, members: &[i64]) -> Result<()
     Ok(())
 }
 
+/// Hands each member who joined or left to the rules; a rename is leaving the old name and
+/// joining the new one.
+fn members_changed(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    env: &Env,
+    before: Option<(&str, &[i64])>,
+    after: Option<(&str, &[i64])>,
+) -> ScimResult<()> {
+    let (old_name, old) = before.unwrap_or(("", &[]));
+    let (new_name, new) = after.unwrap_or(("", &[]));
+    let renamed = !old_name.eq_ignore_ascii_case(new_name);
+    let mut people: Vec<i64> = old.iter().chain(new.iter()).copied().collect();
+    people.sort_unstable();
+    people.dedup();
+    let rules = super::rules::RuleEnv {
+        links: &env.links,
+        lead_days: env.lead_days,
+    };
+    for person in people {
+        let (was, is) = (old.contains(&person), new.contains(&person));
+        let joined: Vec<String> = (is && (!was || renamed))
+            .then(|| new_name.to_string())
+            .into_iter()
+            .collect();
+        let left: Vec<String> = (was && (!is || renamed))
+            .then(|| old_name.to_string())
+            .into_iter()
+            .collect();
+        if !joined.is_empty() || !left.is_empty() {
+            super::rules::groups_changed(conn, actor, &rules, person, &joined, &left)?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn create_group(
     conn: &mut PgConnection,
     actor: &Actor,
     g: &GroupInput,
+    env: &Env,
 ) -> Result<i64, ScimError> {
     crate::db::transaction(conn, |conn| {
         check_name(conn, &g.display_name, 0)?;
@@ -238,6 +276,7 @@ pub(crate) fn create_group(
             ))
             .after(json!({"displayName": g.display_name, "members": g.members})),
         )?;
+        members_changed(conn, actor, env, None, Some((&g.display_name, &g.members)))?;
         Ok(id)
     })
 }
@@ -247,6 +286,7 @@ pub(crate) fn replace_group(
     actor: &Actor,
     id: i64,
     g: &GroupInput,
+    env: &Env,
     if_match: &dyn Fn(&str) -> ScimResult<()>,
 ) -> Result<(), ScimError> {
     crate::db::transaction(conn, |conn| {
@@ -305,6 +345,13 @@ pub(crate) fn replace_group(
             .before(json!({"displayName": before_name, "members": before}))
             .after(json!({"displayName": g.display_name, "members": g.members})),
         )?;
+        members_changed(
+            conn,
+            actor,
+            env,
+            Some((&before_name, &before)),
+            Some((&g.display_name, &g.members)),
+        )?;
         Ok(())
     })
 }
@@ -313,6 +360,7 @@ pub(crate) fn delete_group(
     conn: &mut PgConnection,
     actor: &Actor,
     id: i64,
+    env: &Env,
     if_match: &dyn Fn(&str) -> ScimResult<()>,
 ) -> Result<(), ScimError> {
     crate::db::transaction(conn, |conn| {
@@ -325,9 +373,15 @@ pub(crate) fn delete_group(
             .map_err(AppError::from)?
             .ok_or(AppError::NotFound)?;
         if_match(&etag(version))?;
+        let members: Vec<i64> = scim_group_members::table
+            .filter(scim_group_members::group_id.eq(id))
+            .select(scim_group_members::user_id)
+            .load(conn)
+            .map_err(AppError::from)?;
         diesel::delete(scim_groups::table.find(id))
             .execute(conn)
             .map_err(AppError::from)?;
+        members_changed(conn, actor, env, Some((&name, &members)), None)?;
         audit::record(
             conn,
             AuditEntry::by(

@@ -18,6 +18,7 @@ fn env(state: &AppState) -> Result<users::Env, ScimError> {
     Ok(users::Env {
         links: LinkSettings::from_state(state)?,
         base: super::base_url(state),
+        lead_days: state.config.task_lead_days,
     })
 }
 
@@ -50,7 +51,7 @@ fn shape(resource: Value, query: &ListQuery) -> Value {
         resource,
         &projection::names(query.attributes.as_deref()),
         &projection::names(query.excluded_attributes.as_deref()),
-        &[users::ENTERPRISE_SCHEMA],
+        &users::EXTENSIONS,
     )
 }
 

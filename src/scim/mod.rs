@@ -20,6 +20,8 @@ pub mod handlers;
 pub mod patch;
 pub mod projection;
 pub mod resource;
+pub mod rules;
+pub mod rules_pages;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};
@@ -48,6 +50,19 @@ pub const DEFAULT_COUNT: i64 = 100;
 
 /// Every SCIM route, under `/scim/v2`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(rules_pages::PAGE, web::get().to(rules_pages::show))
+        .route(
+            "/settings/provisioning/rules",
+            web::post().to(rules_pages::create),
+        )
+        .route(
+            "/settings/provisioning/rules/{id}/delete",
+            web::post().to(rules_pages::delete),
+        )
+        .route(
+            "/settings/provisioning/delay",
+            web::post().to(rules_pages::set_delay),
+        );
     cfg.service(
         web::scope("/scim/v2")
             .app_data(
@@ -120,6 +135,9 @@ pub struct ScimError {
     pub detail: String,
     /// A deadlock or serialization failure: the transaction may run again.
     transient: bool,
+    /// The directory refused to deactivate this person, the last active Admin: the Admins
+    /// are told once the refused transaction has rolled back.
+    pub(crate) last_admin: Option<i64>,
 }
 
 impl crate::error::Transient for ScimError {
@@ -145,6 +163,7 @@ impl ScimError {
             scim_type,
             detail: detail.into(),
             transient: false,
+            last_admin: None,
         }
     }
 

@@ -8,7 +8,9 @@
 use serde_json::{Map, Value};
 
 use super::filter::{self, PatchPath};
+#[cfg(test)]
 use super::users::ENTERPRISE_SCHEMA;
+use super::users::EXTENSIONS;
 use super::{ScimError, ScimResult, PATCH_SCHEMA};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,14 +116,13 @@ pub fn apply(mut resource: Value, ops: &[Operation]) -> ScimResult<Value> {
                     ));
                 };
                 for (key, value) in fields {
-                    if key.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) {
+                    if let Some(schema) = extension(key) {
                         let Value::Object(ext) = value else {
                             return Err(ScimError::invalid("The extension's value is an object."));
                         };
                         for (k, v) in ext {
-                            let path =
-                                filter::parse_patch_path(&format!("{ENTERPRISE_SCHEMA}:{k}"))
-                                    .map_err(|e| ScimError::bad(Some("invalidPath"), e.0))?;
+                            let path = filter::parse_patch_path(&format!("{schema}:{k}"))
+                                .map_err(|e| ScimError::bad(Some("invalidPath"), e.0))?;
                             apply_path(&mut resource, op.kind, &path, Some(v.clone()))?;
                         }
                         continue;
@@ -134,6 +135,14 @@ pub fn apply(mut resource: Value, ops: &[Operation]) -> ScimResult<Value> {
         }
     }
     Ok(resource)
+}
+
+/// The user extension `uri` names (ignoring case), as this server spells it.
+fn extension(uri: &str) -> Option<&'static str> {
+    EXTENSIONS
+        .iter()
+        .find(|e| e.eq_ignore_ascii_case(uri))
+        .copied()
 }
 
 /// The key of `obj` named `name` ignoring case, or `name` itself when there is none.
@@ -164,12 +173,9 @@ fn apply_path(
         .ok_or_else(|| ScimError::invalid("The resource is not an object."))?;
     // The extension's URN alone names all of it.
     if let Some(uri) = &path.attr.uri {
-        let whole = format!("{uri}:{attr_name}");
-        if whole.eq_ignore_ascii_case(ENTERPRISE_SCHEMA)
-            && path.filter.is_none()
-            && path.attr.sub.is_none()
-        {
-            let key = key_in(root, ENTERPRISE_SCHEMA);
+        let whole = extension(&format!("{uri}:{attr_name}"));
+        if let Some(schema) = whole.filter(|_| path.filter.is_none() && path.attr.sub.is_none()) {
+            let key = key_in(root, schema);
             match (kind, value) {
                 (Kind::Remove, _) => {
                     root.remove(&key);
@@ -190,8 +196,8 @@ fn apply_path(
     }
     // An extension attribute lives in the extension's object.
     let target: &mut Map<String, Value> = match &path.attr.uri {
-        Some(uri) if uri.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => {
-            let k = key_in(root, ENTERPRISE_SCHEMA);
+        Some(uri) if extension(uri).is_some() => {
+            let k = key_in(root, extension(uri).expect("matched"));
             let ext = root.entry(k).or_insert_with(|| Value::Object(Map::new()));
             if !ext.is_object() {
                 *ext = Value::Object(Map::new());

@@ -97,28 +97,28 @@ impl Resource for Groups {
         conn: &mut PgConnection,
         actor: &Actor,
         input: &Self::Input,
-        _: &users::Env,
+        env: &users::Env,
     ) -> ScimResult<i64> {
-        groups::create_group(conn, actor, input)
+        groups::create_group(conn, actor, input, env)
     }
     fn replace(
         conn: &mut PgConnection,
         actor: &Actor,
         id: i64,
         input: &Self::Input,
-        _: &users::Env,
+        env: &users::Env,
         if_match: &dyn Fn(&str) -> ScimResult<()>,
     ) -> ScimResult<()> {
-        groups::replace_group(conn, actor, id, input, if_match)
+        groups::replace_group(conn, actor, id, input, env, if_match)
     }
     fn delete(
         conn: &mut PgConnection,
         actor: &Actor,
         id: i64,
-        _: &users::Env,
+        env: &users::Env,
         if_match: &dyn Fn(&str) -> ScimResult<()>,
     ) -> ScimResult<()> {
-        groups::delete_group(conn, actor, id, if_match)
+        groups::delete_group(conn, actor, id, env, if_match)
     }
 }
 

@@ -25,6 +25,11 @@ use crate::error::{AppError, CommandError};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// PortalOps' own user extension: `startDate`, the first working day (a future one makes
+/// the person "onboarding"), which neither the core schema nor the enterprise one has.
+pub const PORTALOPS_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:portalops:2.0:User";
+/// The user extensions, as this server spells them.
+pub const EXTENSIONS: [&str; 2] = [ENTERPRISE_SCHEMA, PORTALOPS_SCHEMA];
 
 /// The SCIM attribute a directory field's message is about.
 pub fn attribute_of(field: &str) -> &str {
@@ -62,6 +67,21 @@ pub struct UserInput {
     pub manager: Option<String>,
     /// The email list as sent (value, type, primary), kept to give back.
     pub emails: Option<Value>,
+    /// `startDate` as sent (a date, or a date and time): checked to be one when read.
+    pub start_date: Option<String>,
+}
+
+/// The day `sent` names in `zone`: `2027-01-04`, or a date and time (RFC 3339, as Entra's
+/// `employeeHireDate` is) taken in the company's time zone.
+pub fn start_day(sent: &str, zone: chrono_tz::Tz) -> Option<chrono::NaiveDate> {
+    let sent = sent.trim();
+    chrono::NaiveDate::parse_from_str(sent, "%Y-%m-%d")
+        .ok()
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(sent)
+                .ok()
+                .map(|t| t.with_timezone(&zone).date_naive())
+        })
 }
 
 /// `obj[name]`, the name compared ignoring case.
@@ -193,7 +213,25 @@ impl UserInput {
                 )
             }
         };
+        let portalops = obj
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(PORTALOPS_SCHEMA))
+            .map(|(_, v)| v);
+        let start_date = match portalops {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(ext)) => text(ext, "startDate")?,
+            Some(_) => return Err(ScimError::invalid("The PortalOps extension is an object.")),
+        };
+        if let Some(d) = &start_date {
+            if d.chars().count() > 64 || start_day(d, chrono_tz::UTC).is_none() {
+                return Err(ScimError::invalid(format!(
+                    "startDate {d:?} is not a date (2027-01-04) or a date and time \
+                     (2027-01-04T09:00:00Z)."
+                )));
+            }
+        }
         let input = Self {
+            start_date,
             user_name,
             external_id: text(obj, "externalId")?,
             given_name,
@@ -270,6 +308,7 @@ struct ScimRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+    start_date_sent: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -371,6 +410,10 @@ fn representation(s: &ScimRow, p: &PersonPart, manager: Option<i64>, base: &str)
     }
     if !ext.is_empty() {
         user[ENTERPRISE_SCHEMA] = Value::Object(ext);
+    }
+    if let Some(d) = &s.start_date_sent {
+        user[PORTALOPS_SCHEMA] = json!({ "startDate": d });
+        user["schemas"] = json!([USER_SCHEMA, ENTERPRISE_SCHEMA, PORTALOPS_SCHEMA]);
     }
     user
 }
@@ -516,6 +559,7 @@ fn changes(
     input: &UserInput,
     current: Option<&crate::directory::queries::Person>,
     status: EmploymentStatus,
+    start_day: Option<chrono::NaiveDate>,
 ) -> Result<PersonChanges, ScimError> {
     let email = input.directory_email()?;
     let manager_email = match &input.manager {
@@ -541,7 +585,7 @@ fn changes(
     let username = current.and_then(|p| p.username.clone()).unwrap_or_default();
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     let (start, end) = (
-        date(current.and_then(|p| p.start_date)),
+        date(start_day.or_else(|| current.and_then(|p| p.start_date))),
         date(current.and_then(|p| p.end_date)),
     );
     let text = PersonText {
@@ -602,6 +646,48 @@ fn check_unique(
 pub struct Env {
     pub links: LinkSettings,
     pub base: String,
+    /// Grant tasks are due this many days before the start date.
+    pub lead_days: i64,
+}
+
+impl Env {
+    fn rules(&self) -> super::rules::RuleEnv<'_> {
+        super::rules::RuleEnv {
+            links: &self.links,
+            lead_days: self.lead_days,
+        }
+    }
+
+    /// The day `input`'s `startDate` names, in the company's time zone.
+    fn start_day(&self, input: &UserInput) -> Option<chrono::NaiveDate> {
+        input
+            .start_date
+            .as_deref()
+            .and_then(|d| start_day(d, self.links.timezone))
+    }
+}
+
+/// `run`, and when it was refused for deactivating the last active Admin, the Admins told
+/// (after its transaction rolled back).
+fn telling_admins<T>(
+    conn: &mut PgConnection,
+    env: &Env,
+    run: impl FnOnce(&mut PgConnection) -> Result<T, ScimError>,
+) -> Result<T, ScimError> {
+    let result = run(conn);
+    if let Err(ScimError {
+        last_admin: Some(person),
+        ..
+    }) = &result
+    {
+        let public = env.links.public_url.trim_end_matches('/').to_string();
+        if let Err(e) =
+            super::rules::alert_last_admin(conn, *person, env.links.today, env.links.now, &public)
+        {
+            tracing::error!(error = %e, person, "could not tell the Admins about the last Admin");
+        }
+    }
+    result
 }
 
 /// A failed change as the SCIM answer.
@@ -617,6 +703,16 @@ pub(crate) fn create_user(
     input: &UserInput,
     env: &Env,
 ) -> Result<i64, ScimError> {
+    telling_admins(conn, env, |conn| create_user_now(conn, actor, input, env))
+}
+
+fn create_user_now(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: &UserInput,
+    env: &Env,
+) -> Result<i64, ScimError> {
+    let start = env.start_day(input);
     crate::db::transaction(conn, |conn| {
         check_unique(conn, input, None)?;
         let email = input.directory_email()?;
@@ -639,19 +735,20 @@ pub(crate) fn create_user(
                     )));
                 }
                 let person = crate::directory::queries::find_person(conn, PersonId(id))?;
-                let v = changes(conn, input, Some(&person), person.employment_status)?;
+                let v = changes(conn, input, Some(&person), person.employment_status, start)?;
                 crate::directory::commands::update_person(conn, actor, PersonId(id), v, &env.links)
                     .map_err(scim_error)?;
                 (id, true)
             }
             None => {
-                // Someone created inactive never worked here: left, with nothing to revoke.
-                let status = if input.active {
-                    EmploymentStatus::Active
-                } else {
-                    EmploymentStatus::Offboarded
+                // Someone created inactive never worked here: left, with nothing to revoke;
+                // someone who starts later is onboarding until then.
+                let status = match (input.active, start) {
+                    (false, _) => EmploymentStatus::Offboarded,
+                    (true, Some(day)) if day > env.links.today => EmploymentStatus::Onboarding,
+                    (true, _) => EmploymentStatus::Active,
                 };
-                let v = changes(conn, input, None, status)?;
+                let v = changes(conn, input, None, status, start)?;
                 let saved = crate::directory::commands::create_person(conn, actor, v, &env.links)
                     .map_err(scim_error)?;
                 (saved.value.get(), false)
@@ -669,6 +766,7 @@ pub(crate) fn create_user(
                 scim_users::display_name.eq(&input.display_name),
                 scim_users::employee_number.eq(&input.employee_number),
                 scim_users::emails.eq(&input.emails),
+                scim_users::start_date_sent.eq(&input.start_date),
                 scim_users::created_at.eq(now),
                 scim_users::updated_at.eq(now),
             ))
@@ -697,6 +795,9 @@ pub(crate) fn create_user(
         if adopted && !input.active {
             transition(conn, actor, id, Transition::Deactivate, env)?;
         }
+        if let (true, Some(d)) = (input.active, &input.department) {
+            super::rules::department_set(conn, actor, &env.rules(), id, d)?;
+        }
         Ok(id)
     })
 }
@@ -710,6 +811,20 @@ pub(crate) fn replace_user(
     env: &Env,
     if_match: &dyn Fn(&str) -> ScimResult<()>,
 ) -> Result<(), ScimError> {
+    telling_admins(conn, env, |conn| {
+        replace_user_now(conn, actor, id, input, env, if_match)
+    })
+}
+
+fn replace_user_now(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    input: &UserInput,
+    env: &Env,
+    if_match: &dyn Fn(&str) -> ScimResult<()>,
+) -> Result<(), ScimError> {
+    let start = env.start_day(input);
     crate::db::transaction(conn, |conn| {
         let version: i64 = scim_users::table
             .find(id)
@@ -723,8 +838,19 @@ pub(crate) fn replace_user(
         check_unique(conn, input, Some(id))?;
         let person = crate::directory::queries::find_person(conn, PersonId(id))?;
         let was_active = is_active(person.employment_status);
-        let v = changes(conn, input, Some(&person), person.employment_status)?;
-        let unchanged = v.full_name.as_str() == person.full_name
+        let v = changes(conn, input, Some(&person), person.employment_status, start)?;
+        let new_department = v
+            .department
+            .as_ref()
+            .map(|d| d.as_str().to_string())
+            .filter(|d| {
+                person
+                    .department
+                    .as_deref()
+                    .is_none_or(|before| !before.eq_ignore_ascii_case(d))
+            });
+        let unchanged = v.start_date == person.start_date
+            && v.full_name.as_str() == person.full_name
             && v.email.as_str() == person.email
             && v.department.as_ref().map(|d| d.as_str()) == person.department.as_deref()
             && v.job_title.as_ref().map(|d| d.as_str()) == person.job_title.as_deref()
@@ -743,6 +869,7 @@ pub(crate) fn replace_user(
                 scim_users::display_name.eq(&input.display_name),
                 scim_users::employee_number.eq(&input.employee_number),
                 scim_users::emails.eq(&input.emails),
+                scim_users::start_date_sent.eq(&input.start_date),
                 scim_users::updated_at.eq(crate::clock::now()),
                 scim_users::version.eq(version + 1),
             ))
@@ -754,6 +881,9 @@ pub(crate) fn replace_user(
             _ => Transition::None,
         };
         transition(conn, actor, id, step, env)?;
+        if let (true, Some(d)) = (input.active, new_department) {
+            super::rules::department_set(conn, actor, &env.rules(), id, &d)?;
+        }
         Ok(())
     })
 }
@@ -771,14 +901,20 @@ fn transition(
     match step {
         Transition::None => Ok(()),
         Transition::Deactivate => {
+            let delay = super::rules::delay_days(conn)?;
             let request = crate::workflows::requests::NewOffboarding {
                 email: person.email.clone(),
-                last_day: env.links.today,
+                last_day: env.links.today + chrono::TimeDelta::days(delay),
                 disable_login_now: true,
             };
             crate::workflows::commands::start_offboarding(conn, actor, request)
                 .map(|_| ())
                 .map_err(|e| match e {
+                    CommandError::Refused(m) if person.role == crate::domain::Role::Admin => {
+                        let mut e = ScimError::bad(Some("mutability"), m);
+                        e.last_admin = Some(id);
+                        e
+                    }
                     CommandError::Invalid(fields) => ScimError::bad(
                         Some("mutability"),
                         format!(
@@ -850,6 +986,18 @@ fn transition(
 /// Deletes the user: deactivates the person (their offboarding starts) and removes the
 /// link, so the provider's id answers 404 from now on; the person stays in the directory.
 pub(crate) fn delete_user(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    env: &Env,
+    if_match: &dyn Fn(&str) -> ScimResult<()>,
+) -> Result<(), ScimError> {
+    telling_admins(conn, env, |conn| {
+        delete_user_now(conn, actor, id, env, if_match)
+    })
+}
+
+fn delete_user_now(
     conn: &mut PgConnection,
     actor: &Actor,
     id: i64,

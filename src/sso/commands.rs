@@ -170,18 +170,12 @@ pub fn mapped_role(cfg: &SsoConfig, groups: &[String]) -> Option<Role> {
     if cfg.group_roles.is_empty() {
         return None;
     }
-    let rank = |r: Role| match r {
-        Role::User => 0,
-        Role::ProductAdmin => 1,
-        Role::ServiceAdmin => 2,
-        Role::Admin => 3,
-    };
     Some(
         cfg.group_roles
             .iter()
             .filter(|rule| groups.contains(&rule.group))
             .map(|rule| rule.role)
-            .max_by_key(|r| rank(*r))
+            .max_by_key(|r| r.rank())
             .unwrap_or(Role::User),
     )
 }
@@ -415,7 +409,7 @@ fn apply_role(
 }
 
 /// A username not yet taken, from the local part of `email`.
-fn free_username(conn: &mut PgConnection, email: &str) -> Result<String, AppError> {
+pub(crate) fn free_username(conn: &mut PgConnection, email: &str) -> Result<String, AppError> {
     let local = email.split('@').next().unwrap_or_default().to_lowercase();
     let mut base: String = local
         .chars()

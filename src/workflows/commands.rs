@@ -257,6 +257,135 @@ pub fn start_onboarding(
     })
 }
 
+/// What a provisioning rule's grant tasks came to: the workflow they are in (none when
+/// every product was already granted or already had an open grant task) and how many
+/// were added.
+pub struct Provisioned {
+    pub workflow: Option<WorkflowId>,
+    pub tasks: usize,
+    pub started: bool,
+}
+
+/// Grant tasks for `product_ids` (a template's active products, from a provisioning rule)
+/// for a person already in the directory, inside the caller's transaction: added to their
+/// open onboarding, else a new onboarding from `template`, effective `effective_on`, that
+/// leaves their status as it is (a mover who joins a group stays active). Products they
+/// hold, or already have an open grant task for, get none.
+pub fn provision_grants(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    person_id: PersonId,
+    template: TemplateId,
+    effective_on: NaiveDate,
+    lead_days: i64,
+) -> Result<Provisioned, CommandError> {
+    use crate::db::schema::template_products;
+    authorize(actor, Action::ManagePeople)?;
+    let name: String = users::table
+        .find(person_id)
+        .select(users::full_name)
+        .first(conn)?;
+    let wanted: Vec<ProductId> = template_products::table
+        .inner_join(products::table)
+        .filter(template_products::template_id.eq(template))
+        .filter(products::status.eq(InventoryStatus::Active))
+        .order(products::id.asc())
+        .select(products::id)
+        .load(conn)?;
+    let held: Vec<ProductId> = access_grants::table
+        .filter(access_grants::user_id.eq(person_id))
+        .filter(access_grants::revoked_at.is_null())
+        .select(access_grants::product_id)
+        .load(conn)?;
+    let pending: Vec<ProductId> = tasks::table
+        .inner_join(workflows::table)
+        .filter(workflows::person_id.eq(person_id))
+        .filter(tasks::kind.eq(TaskKind::Grant))
+        .filter(tasks::status.eq(TaskStatus::Open))
+        .select(tasks::product_id)
+        .load(conn)?;
+    let new: Vec<ProductId> = wanted
+        .into_iter()
+        .filter(|p| !held.contains(p) && !pending.contains(p))
+        .collect();
+    if new.is_empty() {
+        return Ok(Provisioned {
+            workflow: None,
+            tasks: 0,
+            started: false,
+        });
+    }
+    let open: Option<(WorkflowId, NaiveDate)> = workflows::table
+        .filter(workflows::person_id.eq(person_id))
+        .filter(workflows::kind.eq(WorkflowKind::Onboarding))
+        .filter(workflows::status.eq(WorkflowStatus::Open))
+        .select((workflows::id, workflows::effective_on))
+        .for_update()
+        .first(conn)
+        .optional()?;
+    let (workflow_id, effective_on, started) = match open {
+        Some((id, on)) => (id, on, false),
+        None => {
+            let id: WorkflowId = diesel::insert_into(workflows::table)
+                .values(NewWorkflow {
+                    kind: WorkflowKind::Onboarding,
+                    person_id,
+                    effective_on,
+                    template_id: Some(template),
+                    started_by: actor.person_id().map(PersonId),
+                })
+                .returning(workflows::id)
+                .get_result(conn)?;
+            (id, effective_on, true)
+        }
+    };
+    let due = effective_on - chrono::TimeDelta::days(lead_days);
+    let person = Person {
+        id: person_id,
+        name: &name,
+    };
+    for p in &new {
+        let task = NewTask {
+            workflow_id,
+            kind: TaskKind::Grant,
+            product_id: *p,
+            grant_id: None,
+            due_on: due,
+        };
+        create_task(conn, task, &person)?;
+    }
+    let (action, summary) = if started {
+        (
+            "workflow.started",
+            format!(
+                "Onboarding {name} from {effective_on}: {} grant task(s)",
+                new.len()
+            ),
+        )
+    } else {
+        (
+            "workflow.tasks_added",
+            format!(
+                "Added {} grant task(s) to the onboarding of {name}",
+                new.len()
+            ),
+        )
+    };
+    audit::record(
+        conn,
+        AuditEntry::by(actor, action, "workflow", Some(workflow_id.to_string()))
+            .summary(summary)
+            .after(json!({"kind": "onboarding", "person_id": person_id,
+                          "effective_on": effective_on, "template_id": template,
+                          "products": new})),
+    )?;
+    Ok(Provisioned {
+        workflow: Some(workflow_id),
+        tasks: new.len(),
+        started,
+    })
+}
+
 /// Ends a person's sessions (their login is disabled).
 fn end_sessions(
     conn: &mut PgConnection,

@@ -294,6 +294,10 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", "/settings/service-accounts/999999/tokens/999999/revoke".into(), none(),            [404, 403, 403, 403, 403, 303]),
         ("POST", "/settings/service-accounts/999999/disable".into(), none(),                         [404, 403, 403, 403, 403, 303]),
         ("POST", "/settings/service-accounts/999999/enable".into(), none(),                          [404, 403, 403, 403, 403, 303]),
+        ("GET", "/settings/provisioning".into(), none(),                                             [200, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/provisioning/rules".into(), kv(&[("source", "group"), ("match_value", "")]), [422, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/provisioning/rules/999999/delete".into(), none(),                        [404, 403, 403, 403, 403, 303]),
+        ("POST", "/settings/provisioning/delay".into(), kv(&[("delay_days", "x")]),                  [422, 403, 403, 403, 403, 303]),
         // SCIM takes an API token with the scim scope only: a session is no credential there
         // (tests/it/scim.rs checks the tokens).
         ("GET", "/scim/v2/Users".into(), none(),                                                     [401, 401, 401, 401, 401, 401]),

@@ -20,6 +20,7 @@ mod inventory;
 mod invitations;
 mod operations;
 mod payments;
+mod provisioning;
 mod reminders;
 mod scim;
 mod security;

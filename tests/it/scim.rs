@@ -10,15 +10,15 @@ use crate::common::{TestApp, PASSWORD};
 use crate::service_accounts::{make_account, make_token};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-fn parse(r: &Resp) -> Value {
+pub fn parse(r: &Resp) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.body))
 }
 
 /// A SCIM error: its status, the error schema and media type, and its `scimType`.
-fn scim_error(r: &Resp, status: u16) -> (Option<String>, String) {
+pub fn scim_error(r: &Resp, status: u16) -> (Option<String>, String) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(
         r.header("content-type").as_deref(),
@@ -39,7 +39,7 @@ fn scim_error(r: &Resp, status: u16) -> (Option<String>, String) {
 }
 
 /// An app with an Admin (`ops`) and a service account whose token has the scim scope.
-async fn setup() -> (TestApp, Client, String) {
+pub async fn setup() -> (TestApp, Client, String) {
     let app = TestApp::spawn().await;
     app.create_user("ops", PASSWORD, "admin");
     let admin = app.client();
@@ -49,13 +49,13 @@ async fn setup() -> (TestApp, Client, String) {
     (app, admin, token)
 }
 
-struct Scim<'a> {
-    c: Client,
-    token: &'a str,
+pub struct Scim<'a> {
+    pub c: Client,
+    pub token: &'a str,
 }
 
 impl Scim<'_> {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
         self.c
             .api_with_headers(
                 method,
@@ -68,7 +68,7 @@ impl Scim<'_> {
     }
 }
 
-fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
+pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
     json!({
         "schemas": [USER],
         "userName": user_name,
@@ -83,7 +83,7 @@ fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
     })
 }
 
-fn status_of(app: &TestApp, email: &str) -> String {
+pub fn status_of(app: &TestApp, email: &str) -> String {
     use diesel::prelude::*;
     use portalops::db::schema::users;
     users::table
@@ -594,6 +594,10 @@ async fn nothing_a_provider_sends_bypasses_the_directory_s_rules() {
     );
     assert_eq!(status_of(&app, "ops@example.com"), "active");
     assert_eq!(open_offboardings(&app), 0);
+    // The Admins are told (provisioning::… has the whole of it).
+    let told = app.queued_emails();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].1.contains("the last Admin was not deactivated"));
 }
 
 #[actix_web::test]
