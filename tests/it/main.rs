@@ -18,6 +18,7 @@ mod directory;
 mod imports;
 mod inventory;
 mod invitations;
+mod okta_replay;
 mod operations;
 mod payments;
 mod provisioning;

@@ -150,6 +150,26 @@ impl Client {
         body: Option<serde_json::Value>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        let typed = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        let mut all = headers.to_vec();
+        if body.is_some() && !typed {
+            all.push(("content-type", "application/json"));
+        }
+        let body = body.map(|b| b.to_string());
+        self.raw(method, path, bearer, body.as_deref(), &all).await
+    }
+
+    /// A request with exactly this body (any text, JSON or not) and these headers.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = bearer {
@@ -158,16 +178,8 @@ impl Client {
         for (name, value) in headers {
             req = req.insert_header((*name, *value));
         }
-        let typed = headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
         let mut res = match body {
-            Some(b) if typed => req.send_body(b.to_string()).await.expect("request"),
-            Some(b) => req
-                .insert_header(("content-type", "application/json"))
-                .send_body(b.to_string())
-                .await
-                .expect("request"),
+            Some(b) => req.send_body(b.to_string()).await.expect("request"),
             None => req.send().await.expect("request"),
         };
         let bytes = res.body().limit(10 * 1024 * 1024).await.expect("body");
