@@ -33,6 +33,7 @@ pub mod sso;
 pub mod startup;
 pub mod sys;
 pub mod telemetry;
+pub mod usage;
 pub mod web;
 pub mod workflows;
 
@@ -103,7 +104,8 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .configure(imports::routes)
         .configure(directory::routes)
         .configure(sso::routes)
-        .configure(scim::routes);
+        .configure(scim::routes)
+        .configure(usage::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

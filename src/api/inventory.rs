@@ -223,7 +223,7 @@ pub async fn product(
     let id = path.into_inner();
     let page = page_number(query.page)?;
     let d = crate::db::run(&state.pool, move |conn| {
-        queries::product_detail(conn, &actor, id, page)
+        queries::product_detail(conn, &actor, id, page, None)
     })
     .await?;
     let p = d.product;

@@ -200,6 +200,32 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         revoked_by -> Nullable<Int8>,
         revoke_note -> Text,
+        last_active_on -> Nullable<Date>,
+        usage_tier -> Nullable<Text>,
+        usage_checked_at -> Nullable<Timestamptz>,
+        usage_listed -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    usage_imports (id) {
+        id -> Int8,
+        product_id -> Int8,
+        filename -> Text,
+        csv_data -> Text,
+        email_column -> Nullable<Text>,
+        last_active_column -> Nullable<Text>,
+        tier_column -> Nullable<Text>,
+        date_format -> Text,
+        status -> Text,
+        uploaded_by -> Nullable<Int8>,
+        uploaded_by_label -> Text,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        total_rows -> Int4,
+        matched -> Int4,
+        unmatched -> Int4,
+        absent -> Int4,
     }
 }
 
@@ -569,6 +595,7 @@ diesel::joinable!(service_admins -> users (user_id));
 diesel::joinable!(product_admins -> products (product_id));
 diesel::joinable!(product_admins -> users (user_id));
 diesel::joinable!(access_grants -> products (product_id));
+diesel::joinable!(usage_imports -> products (product_id));
 diesel::joinable!(identity_links -> users (user_id));
 diesel::joinable!(product_seat_counts -> products (product_id));
 
@@ -598,6 +625,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     reminders_sent,
     provisioning_effects,
+    usage_imports,
     provisioning_rules,
     provisioning_scopes,
     scim_group_members,

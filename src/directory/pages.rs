@@ -151,7 +151,7 @@ async fn render_person(
                         facts.second_factor,
                         facts.provisioned,
                         facts.groups,
-                        queries::provisioning_effects(conn, id)?,
+                        facts.effects,
                     )
                 } else {
                     (None, false, None, Vec::new(), Vec::new())

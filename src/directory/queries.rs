@@ -380,11 +380,19 @@ pub struct SignInFacts {
     pub provisioned: Option<(String, Option<String>)>,
     /// The identity provider's groups the person is a member of, by name.
     pub groups: Vec<String>,
+    /// What provisioning rules did to the person, newest first (at most 20).
+    pub effects: Vec<ProvisioningEffect>,
 }
 
 pub fn sign_in_facts(conn: &mut PgConnection, id: PersonId) -> Result<SignInFacts, AppError> {
     use crate::db::schema::{scim_users, user_totp};
-    type Row = (bool, Option<String>, Option<String>, Option<Vec<String>>);
+    type Row = (
+        bool,
+        Option<String>,
+        Option<String>,
+        Option<Vec<String>>,
+        Option<serde_json::Value>,
+    );
     // The groups in the same statement: the person page has a query budget.
     let groups = diesel::dsl::sql::<
         diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Text>>,
@@ -393,7 +401,12 @@ pub fn sign_in_facts(conn: &mut PgConnection, id: PersonId) -> Result<SignInFact
          FROM scim_group_members m JOIN scim_groups g ON g.id = m.group_id \
          WHERE m.user_id = users.id)",
     );
-    let (second_factor, user_name, external_id, groups): Row = users::table
+    let effects = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>>(
+        "(SELECT json_agg(e ORDER BY e.created_at DESC, e.id DESC)::jsonb FROM ( \
+           SELECT id, rule_label, effect, workflow_id, created_at FROM provisioning_effects \
+           WHERE user_id = users.id ORDER BY created_at DESC, id DESC LIMIT 20) e)",
+    );
+    let (second_factor, user_name, external_id, groups, effects): Row = users::table
         .find(id)
         .left_join(scim_users::table)
         .select((
@@ -405,38 +418,30 @@ pub fn sign_in_facts(conn: &mut PgConnection, id: PersonId) -> Result<SignInFact
             scim_users::user_name.nullable(),
             scim_users::external_id.nullable(),
             groups,
+            effects,
         ))
         .first(conn)
         .optional()?
-        .unwrap_or((false, None, None, None));
+        .unwrap_or((false, None, None, None, None));
     Ok(SignInFacts {
         second_factor,
         provisioned: user_name.map(|u| (u, external_id)),
         groups: groups.unwrap_or_default(),
+        effects: effects
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| AppError::Internal(format!("provisioning effects: {e}")))?
+            .unwrap_or_default(),
     })
 }
 
 /// What a provisioning rule did to the person (`scim::rules` writes them).
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct ProvisioningEffect {
     pub rule_label: String,
     pub effect: String,
     pub workflow_id: Option<i64>,
     pub created_at: DateTime<Utc>,
-}
-
-/// The person's newest provisioning effects (at most 20), newest first.
-pub fn provisioning_effects(
-    conn: &mut PgConnection,
-    person: PersonId,
-) -> Result<Vec<ProvisioningEffect>, AppError> {
-    use crate::db::schema::provisioning_effects as e;
-    Ok(e::table
-        .filter(e::user_id.eq(person.get()))
-        .order((e::created_at.desc(), e::id.desc()))
-        .select((e::rule_label, e::effect, e::workflow_id, e::created_at))
-        .limit(20)
-        .load(conn)?)
 }
 
 enum GrantsOf {

@@ -147,6 +147,25 @@ impl Role {
 }
 
 text_enum! {
+    /// How a usage export writes its dates (`usage_imports.date_format`): slashed dates
+    /// are ambiguous, so the person uploading says which order they are in.
+    pub enum DateFormat {
+        Auto = "auto", "Automatic (2026-11-30, Nov 30 2026, unambiguous slashes)";
+        Mdy = "mdy", "Month first (11/30/2026)";
+        Dmy = "dmy", "Day first (30/11/2026, 30.11.2026)";
+    }
+}
+
+text_enum! {
+    /// Where a usage export stands (`usage_imports.status`).
+    pub enum UsageImportStatus {
+        Preview = "preview", "Dry run";
+        Applied = "applied", "Applied";
+        Discarded = "discarded", "Discarded";
+    }
+}
+
+text_enum! {
     /// What a provisioning rule matches (`provisioning_rules.source`).
     pub enum RuleSource {
         Group = "group", "Identity-provider group";

@@ -75,7 +75,7 @@ pub async fn upload(
     let filename = if filename.is_empty() {
         "upload.csv".to_string()
     } else {
-        crate::payments::uploads::display_name(&filename)
+        crate::web::upload::display_name(&filename)
     };
     if data.is_empty() {
         sess::flash(&session, FlashKind::Error, "Choose a CSV file to upload.");

@@ -37,9 +37,15 @@ struct ProductPage {
     errors: FieldErrors,
     can_bill: bool,
     billing: Vec<crate::payments::queries::RegisterRow>,
+    /// The "inactive for N days" filter in force, and the ones offered.
+    inactive: Option<i64>,
+    inactive_choices: &'static [i64],
 }
 
 impl ProductPage {
+    fn inactive_is(&self, n: &i64) -> bool {
+        self.inactive == Some(*n)
+    }
     fn over(&self) -> bool {
         self.d
             .product
@@ -57,6 +63,8 @@ impl ProductPage {
 #[derive(Deserialize)]
 pub struct PageQuery {
     page: Option<i64>,
+    /// "Inactive for N days" (from usage evidence); blank or out of range: no filter.
+    inactive: Option<String>,
 }
 
 /// The product's page for `actor` (404 outside their scope), with the grant form as given.
@@ -66,14 +74,15 @@ async fn render_product(
     state: &AppState,
     actor: &Actor,
     id: impl Into<i64>,
-    page: i64,
+    (page, inactive): (i64, Option<i64>),
     grant: GrantForm,
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
     let id = ProductId(id.into());
     let a = actor.clone();
+    let cutoff = inactive.map(|n| actor.today - chrono::TimeDelta::days(n));
     let (d, candidates, billing) = crate::db::run(&state.pool, move |conn| {
-        let d = queries::product_detail(conn, &a, id, page)?;
+        let d = queries::product_detail(conn, &a, id, page, cutoff)?;
         let billing = if authorize_on(&a, ObjectAction::Billing, d.product.object()).is_ok() {
             crate::payments::queries::records_of_product(conn, &a, id.into())?
         } else {
@@ -92,7 +101,17 @@ async fn render_product(
             format!("{} → {}", d.service_name, d.product.name),
             "/inventory",
         ),
-        pager: Pager::new(&urls::product(id), &[], page, d.seats_used),
+        pager: match (inactive, d.inactive) {
+            (Some(n), Some(total)) => Pager::new(
+                &urls::product(id),
+                &[("inactive", &n.to_string())],
+                page,
+                total,
+            ),
+            _ => Pager::new(&urls::product(id), &[], page, d.seats_used),
+        },
+        inactive,
+        inactive_choices: crate::usage::evidence::INACTIVE_DAYS,
         can_edit: authorize_on(actor, ObjectAction::Edit, obj).is_ok(),
         can_grant: authorize_on(actor, ObjectAction::Grant, obj).is_ok(),
         can_bill: authorize_on(actor, ObjectAction::Billing, obj).is_ok(),
@@ -114,12 +133,13 @@ pub async fn show(
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let page = query.page.unwrap_or(1);
+    let inactive = crate::usage::evidence::inactive_days(query.inactive.as_deref());
     render_product(
         &session,
         &state,
         &user.0,
         path.into_inner(),
-        page,
+        (page, inactive),
         GrantForm::default(),
         FieldErrors::new(),
     )
@@ -415,7 +435,7 @@ pub async fn grant(
         Err(errors) => {
             let mut form = form;
             form.clear_refused(&errors);
-            render_product(&session, &state, &actor, id, 1, form, errors).await
+            render_product(&session, &state, &actor, id, (1, None), form, errors).await
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::{count, count_star, exists, sum};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -393,6 +393,10 @@ struct GrantRecord {
     granted_by: Option<String>,
     account_identifier: String,
     note: String,
+    last_active_on: Option<NaiveDate>,
+    usage_tier: Option<String>,
+    usage_checked_at: Option<DateTime<Utc>>,
+    usage_listed: Option<bool>,
 }
 
 /// An active grant as a product's page shows it.
@@ -405,11 +409,23 @@ pub struct GrantRow {
     pub granted_by: String,
     pub account_identifier: String,
     pub note: String,
+    /// From the last applied usage export: a date, "never", "not in the export", or ""
+    /// when no export has covered the grant.
+    pub last_active: String,
+    pub usage_tier: String,
 }
 
 impl From<GrantRecord> for GrantRow {
     fn from(r: GrantRecord) -> Self {
+        let last_active = match (r.usage_checked_at, r.usage_listed, r.last_active_on) {
+            (None, _, _) => String::new(),
+            (Some(_), Some(false), _) => "not in the last export".into(),
+            (Some(_), _, Some(d)) => d.to_string(),
+            (Some(_), _, None) => "never".into(),
+        };
         Self {
+            last_active,
+            usage_tier: r.usage_tier.unwrap_or_default(),
             id: r.id,
             person_id: r.person_id,
             person_name: r.person_name,
@@ -428,6 +444,8 @@ pub struct ProductDetail {
     pub admins: Vec<PersonRef>,
     pub seats_used: i64,
     pub grants: Vec<GrantRow>,
+    /// With an "inactive for N days" filter: how many grants it finds.
+    pub inactive: Option<i64>,
 }
 
 /// A product's page: its admins and a page of the people who have access.
@@ -436,6 +454,7 @@ pub fn product_detail(
     actor: &Actor,
     id: ProductId,
     page: i64,
+    inactive_before: Option<NaiveDate>,
 ) -> Result<ProductDetail, AppError> {
     let product = product_in_scope(conn, actor, id, ObjectAction::View)?;
     let service_name: String = services::table
@@ -448,7 +467,18 @@ pub fn product_detail(
         .copied()
         .unwrap_or(0);
     let granter = diesel::alias!(users as granter);
-    let grants = access_grants::table
+    let inactive = match inactive_before {
+        None => None,
+        Some(cutoff) => Some(
+            access_grants::table
+                .filter(access_grants::product_id.eq(product.id))
+                .filter(access_grants::revoked_at.is_null())
+                .filter(crate::usage::store::inactive_since(cutoff))
+                .count()
+                .get_result(conn)?,
+        ),
+    };
+    let mut q = access_grants::table
         .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
         .left_join(
             granter.on(granter
@@ -471,9 +501,18 @@ pub fn product_detail(
             granter.field(users::full_name).nullable(),
             access_grants::account_identifier,
             access_grants::note,
+            access_grants::last_active_on,
+            access_grants::usage_tier,
+            access_grants::usage_checked_at,
+            access_grants::usage_listed,
         ))
         .limit(PER_PAGE)
         .offset(Pager::offset(page))
+        .into_boxed();
+    if let Some(cutoff) = inactive_before {
+        q = q.filter(crate::usage::store::inactive_since(cutoff));
+    }
+    let grants = q
         .load::<GrantRecord>(conn)?
         .into_iter()
         .map(GrantRow::from)
@@ -484,6 +523,7 @@ pub fn product_detail(
         admins,
         seats_used,
         grants,
+        inactive,
     })
 }
 

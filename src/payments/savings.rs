@@ -35,6 +35,10 @@ pub struct SeatRow {
     pub unused: i64,
     /// Per currency: the yearly cost of the unused seats.
     pub unused_cost: Vec<String>,
+    /// With "inactive for N days": the assigned seats whose holders were inactive that long
+    /// by the product's usage evidence (`None`: no applied export covers the product, and
+    /// the seats count by assignment).
+    pub inactive: Option<i64>,
     sort_key: Decimal,
 }
 
@@ -58,7 +62,14 @@ fn product_ids_in_scope(actor: &Actor) -> Option<Vec<i64>> {
     }
 }
 
-pub fn seats(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<SeatRow>, AppError> {
+/// Per-seat products with seats bought against seats used: assigned ones, or — with
+/// `inactive_before` — assigned ones less those whose holders the usage evidence shows
+/// inactive since then.
+pub fn seats(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    inactive_before: Option<chrono::NaiveDate>,
+) -> Result<Vec<SeatRow>, AppError> {
     let mut q = products::table
         .inner_join(services::table)
         .filter(products::license_model.eq("per_seat"))
@@ -90,6 +101,30 @@ pub fn seats(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<SeatRow>, App
         .into_iter()
         .map(|(id, n)| (id, i64::from(n)))
         .collect();
+    // Products with usage evidence, and their inactive holders (both from the partial
+    // index on active grants).
+    let (covered, inactive): (Vec<i64>, HashMap<i64, i64>) = match inactive_before {
+        None => (Vec::new(), HashMap::new()),
+        Some(cutoff) => {
+            let covered: Vec<i64> = access_grants::table
+                .filter(access_grants::product_id.eq_any(&ids))
+                .filter(access_grants::revoked_at.is_null())
+                .filter(access_grants::usage_checked_at.is_not_null())
+                .select(access_grants::product_id)
+                .distinct()
+                .load(conn)?;
+            let inactive = access_grants::table
+                .filter(access_grants::product_id.eq_any(&covered))
+                .filter(access_grants::revoked_at.is_null())
+                .filter(crate::usage::store::inactive_since(cutoff))
+                .group_by(access_grants::product_id)
+                .select((access_grants::product_id, diesel::dsl::count_star()))
+                .load::<(i64, i64)>(conn)?
+                .into_iter()
+                .collect();
+            (covered, inactive)
+        }
+    };
     let mut yearly: HashMap<i64, BTreeMap<String, Decimal>> = HashMap::new();
     for (pid, amount, cycle, currency) in billing_records::table
         .filter(billing_records::product_id.eq_any(&ids))
@@ -109,7 +144,11 @@ pub fn seats(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<SeatRow>, App
     let mut out: Vec<SeatRow> = rows
         .into_iter()
         .map(|(id, label, purchased)| {
-            let used = assigned.get(&id).copied().unwrap_or(0);
+            let assigned_seats = assigned.get(&id).copied().unwrap_or(0);
+            let idle = covered
+                .contains(&id)
+                .then(|| inactive.get(&id).copied().unwrap_or(0));
+            let used = assigned_seats - idle.unwrap_or(0);
             let unused = (i64::from(purchased) - used).max(0);
             let mut sort_key = Decimal::ZERO;
             let unused_cost = yearly
@@ -132,7 +171,8 @@ pub fn seats(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<SeatRow>, App
                 product_id: id,
                 label,
                 purchased,
-                assigned: used,
+                assigned: assigned_seats,
+                inactive: idle,
                 utilisation: if purchased > 0 {
                     format!("{}%", used * 100 / i64::from(purchased))
                 } else {
@@ -236,11 +276,21 @@ struct SavingsPage {
     seats: Vec<SeatRow>,
     pager: Pager,
     grants: Vec<GrantRow>,
+    inactive: Option<i64>,
+    inactive_choices: &'static [i64],
+}
+
+impl SavingsPage {
+    fn inactive_is(&self, n: &i64) -> bool {
+        self.inactive == Some(*n)
+    }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SavingsQuery {
     pub page: Option<i64>,
+    /// Count seats by real use: holders inactive for this many days are not using theirs.
+    pub inactive: Option<String>,
 }
 
 pub async fn page(
@@ -254,10 +304,16 @@ pub async fn page(
     let a = actor.clone();
     let now = state.clock.now();
     let cache = state.cache.clone();
-    let key = format!("savings:{}", actor.cache_key());
+    let inactive = crate::usage::evidence::inactive_days(query.inactive.as_deref());
+    let cutoff = inactive.map(|n| actor.today - chrono::TimeDelta::days(n));
+    let key = format!(
+        "savings:{}:{}",
+        actor.cache_key(),
+        cutoff.map(|c| c.to_string()).unwrap_or_default()
+    );
     let found = crate::db::run(&state.pool, move |conn| {
         cache.get_or_compute(conn, key, |conn| {
-            Ok((seats(conn, &a)?, stale_grants(conn, &a, now)?))
+            Ok((seats(conn, &a, cutoff)?, stale_grants(conn, &a, now)?))
         })
     })
     .await?;
@@ -272,7 +328,18 @@ pub async fn page(
         .collect();
     // Every product is costed and sorted (the order needs them all); one page is shown.
     let page_no = query.page.unwrap_or(1).max(1);
-    let pager = Pager::new("/payments/savings", &[], page_no, all_seats.len() as i64);
+    let days = inactive.map(|n| n.to_string()).unwrap_or_default();
+    let params: Vec<(&str, &str)> = if inactive.is_some() {
+        vec![("inactive", days.as_str())]
+    } else {
+        Vec::new()
+    };
+    let pager = Pager::new(
+        "/payments/savings",
+        &params,
+        page_no,
+        all_seats.len() as i64,
+    );
     let seats = all_seats
         .iter()
         .skip(Pager::offset(page_no) as usize)
@@ -289,6 +356,8 @@ pub async fn page(
         seats,
         pager,
         grants,
+        inactive,
+        inactive_choices: crate::usage::evidence::INACTIVE_DAYS,
     };
     html(StatusCode::OK, page.render())
 }

@@ -89,16 +89,7 @@ pub fn content_disposition(original: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// Keeps only the last path component of a browser-supplied name, for display.
-pub fn display_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("file");
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    if clean.is_empty() {
-        "file".into()
-    } else {
-        clean
-    }
-}
+pub use crate::web::upload::display_name;
 
 #[cfg(test)]
 mod tests {

@@ -56,3 +56,14 @@ pub async fn read_file(
     }
     Ok(file)
 }
+
+/// Keeps only the last path component of a browser-supplied name, for display.
+pub fn display_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("file");
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if clean.is_empty() {
+        "file".into()
+    } else {
+        clean
+    }
+}

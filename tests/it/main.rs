@@ -31,4 +31,5 @@ mod setup;
 mod sso;
 mod tokens;
 mod two_factor;
+mod usage;
 mod workflows;
