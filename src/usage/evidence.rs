@@ -341,7 +341,7 @@ pub struct DryRun {
     pub absent: Vec<(i64, i64)>,
 }
 
-/// Matches every row: by the account recorded on a grant, then the directory email, then
+/// Matches every row: by the directory email, then the account recorded on a grant, then
 /// another email of the person's; a person found without a grant here, someone who left,
 /// a repeated person and an unreadable date are each a row not matched, with the reason.
 pub fn match_rows(export: &Export, mapping: &Mapping, dir: &Directory) -> Result<DryRun, String> {
@@ -397,15 +397,12 @@ pub fn match_rows(export: &Export, mapping: &Mapping, dir: &Directory) -> Result
                 continue;
             }
         };
-        let found: Option<(&Holder, How)> = by_account
+        let found: Option<(&Holder, How)> = dir
+            .by_email
             .get(&lower)
-            .map(|h| (*h, How::Account))
-            .or_else(|| {
-                dir.by_email
-                    .get(&lower)
-                    .and_then(|p| by_person.get(p))
-                    .map(|h| (*h, How::Email))
-            })
+            .and_then(|p| by_person.get(p))
+            .map(|h| (*h, How::Email))
+            .or_else(|| by_account.get(&lower).map(|h| (*h, How::Account)))
             .or_else(|| {
                 dir.by_alias
                     .get(&lower)

@@ -327,4 +327,33 @@ async fn only_who_may_grant_the_product_sees_its_usage_and_a_card_number_stores_
         .first(&mut app.conn())
         .expect("import");
     assert_eq!((status.as_str(), kept.as_str()), ("discarded", ""));
+
+    // Two people applying the same dry run at once: one applies it, the other is told it
+    // already was — never a 500, and one audit entry.
+    let ada = app.insert_person("Ada", "ada@example.com", "Eng");
+    app.insert_grant(ada, pro);
+    let r = upload(
+        &pat,
+        pro,
+        "again.csv",
+        "Email,Last active\nada@example.com,2026-11-01\n",
+    )
+    .await;
+    let dry = r.location();
+    let token = pat.get(&dry).await.csrf_token().expect("csrf");
+    let token2 = root.get(&dry).await.csrf_token().expect("csrf");
+    let apply = format!("{dry}/apply");
+    let answers = futures_util::future::join_all([
+        pat.post_raw(&apply, &[("csrf_token", &token)], &[]),
+        root.post_raw(&apply, &[("csrf_token", &token2)], &[]),
+    ])
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [303, 303], "{}", answers[0].body);
+    let applied = app
+        .audit_actions()
+        .iter()
+        .filter(|a| *a == "usage.applied")
+        .count();
+    assert_eq!(applied, 1);
 }
