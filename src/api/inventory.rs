@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{page_limit, page_number, ApiResult, ApiUser, Page};
+use super::{page_limit, page_number, ApiResult, ApiUser, Page, Problem};
 use crate::authz::{authorize, Action};
 use crate::domain::{GrantId, InventoryStatus, LicenseModel, PersonId, ProductId, ServiceId};
 use crate::inventory::queries::{self, ServiceFilter};
@@ -181,6 +181,15 @@ struct ProductGrant {
     granted_by: String,
     account_identifier: String,
     note: String,
+    /// The holder's last activity by the last applied usage export (null: never active,
+    /// not in it, or no export has covered the grant — see the next two).
+    last_active_on: Option<chrono::NaiveDate>,
+    /// When an applied usage export last covered the grant (null: never).
+    usage_checked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether that export listed the holder.
+    in_usage_export: Option<bool>,
+    /// The licence or tier the export gave.
+    usage_tier: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -207,6 +216,10 @@ pub struct ProductQuery {
     /// The page of the people with access (50 each), from 1.
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Only the holders inactive for this many days by the product's usage evidence (not
+    /// in the last applied export, never active, or last active before then), 1–3650.
+    #[param(minimum = 1, maximum = 3650)]
+    inactive: Option<i64>,
 }
 
 /// One product: its administrators and the people who have access (in the caller's scope).
@@ -222,8 +235,18 @@ pub async fn product(
     let actor = user.0;
     let id = path.into_inner();
     let page = page_number(query.page)?;
+    let cutoff = match query.inactive {
+        None => None,
+        Some(n @ 1..=3650) => Some(actor.today - chrono::TimeDelta::days(n)),
+        Some(_) => {
+            return Err(Problem::invalid(
+                "inactive",
+                "Inactivity is counted in days, from 1 to 3650.",
+            ))
+        }
+    };
     let d = crate::db::run(&state.pool, move |conn| {
-        queries::product_detail(conn, &actor, id, page, None)
+        queries::product_detail(conn, &actor, id, page, cutoff)
     })
     .await?;
     let p = d.product;
@@ -259,11 +282,15 @@ pub async fn product(
                     granted_by: g.granted_by,
                     account_identifier: g.account_identifier,
                     note: g.note,
+                    last_active_on: g.last_active_on,
+                    usage_checked_at: g.usage_checked_at,
+                    in_usage_export: g.usage_listed,
+                    usage_tier: Some(g.usage_tier).filter(|t| !t.is_empty()),
                 })
                 .collect(),
             page,
             limit: crate::web::pagination::PER_PAGE,
-            total: d.seats_used,
+            total: d.inactive.unwrap_or(d.seats_used),
         },
     }))
 }

@@ -413,6 +413,11 @@ pub struct GrantRow {
     /// when no export has covered the grant.
     pub last_active: String,
     pub usage_tier: String,
+    /// The same, as stored: the last active day, when an export last covered the grant,
+    /// and whether it listed the holder.
+    pub last_active_on: Option<NaiveDate>,
+    pub usage_checked_at: Option<DateTime<Utc>>,
+    pub usage_listed: Option<bool>,
 }
 
 impl From<GrantRecord> for GrantRow {
@@ -426,6 +431,9 @@ impl From<GrantRecord> for GrantRow {
         Self {
             last_active,
             usage_tier: r.usage_tier.unwrap_or_default(),
+            last_active_on: r.last_active_on,
+            usage_checked_at: r.usage_checked_at,
+            usage_listed: r.usage_listed,
             id: r.id,
             person_id: r.person_id,
             person_name: r.person_name,

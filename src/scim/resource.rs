@@ -39,6 +39,9 @@ pub trait Resource: 'static {
         env: &users::Env,
         if_match: &dyn Fn(&str) -> ScimResult<()>,
     ) -> ScimResult<()>;
+    /// What a PATCH that removed an attribute the resource cannot be without leaves:
+    /// nothing by default.
+    fn after_patch(_current: &Value, _patched: &mut Value) {}
 }
 
 /// The `/Users` endpoints.
@@ -54,6 +57,19 @@ impl Resource for Users {
     }
     fn load(conn: &mut PgConnection, id: i64, base: &str) -> Result<Value, AppError> {
         users::resource(conn, id, base)
+    }
+    /// A user is active or not: removing `active` leaves it as it was (read as `true` it
+    /// would reactivate a leaver without anyone asking).
+    fn after_patch(current: &Value, patched: &mut Value) {
+        let has = |v: &Value| {
+            v.as_object()
+                .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case("active")))
+        };
+        if !has(patched) {
+            if let (Some(active), Some(obj)) = (current.get("active"), patched.as_object_mut()) {
+                obj.insert("active".into(), active.clone());
+            }
+        }
     }
     fn create(
         conn: &mut PgConnection,
@@ -137,7 +153,9 @@ pub fn change<R: Resource>(
         Some(input) => input,
         None => {
             let current = R::load(conn, id, &env.base)?;
-            R::input(&super::patch::apply(current, &ops.unwrap_or_default())?)?
+            let mut patched = super::patch::apply(current.clone(), &ops.unwrap_or_default())?;
+            R::after_patch(&current, &mut patched);
+            R::input(&patched)?
         }
     };
     R::replace(conn, actor, id, &input, env, if_match)?;

@@ -528,6 +528,18 @@ async fn the_deactivation_delay_sets_the_last_day_and_the_last_admin_s_refusal_t
         Some(app.state.clock.today() + chrono::TimeDelta::days(14))
     );
     assert!(!active, "the login ends at once");
+    // Removing `active` is not reactivating: she stays a leaver.
+    let r = scim
+        .call(
+            "PATCH",
+            &format!("/Users/{lea}"),
+            Some(json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": "active"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(parse(&r)["active"], false);
+    // (She held no access, so her offboarding completed at once.)
+    assert_eq!(status_of(&app, "lea@example.com"), "offboarded");
 
     // The last Admin: refused, and every Admin told once however often the provider tries.
     let ops = app.user_id("ops");

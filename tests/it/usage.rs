@@ -218,6 +218,55 @@ async fn an_export_is_dry_run_then_applied_and_feeds_the_inactivity_filters() {
         .await;
     assert!(page.body.contains("Ada Lovelace"));
 
+    // The REST API gives the same evidence and the same filter (a bad one is a 422).
+    let api = app.client();
+    let login = api
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({"username": "root", "password": PASSWORD})),
+        )
+        .await;
+    let jwt: serde_json::Value = serde_json::from_str(&login.body).expect("json");
+    let jwt = jwt["access_token"].as_str().expect("token").to_string();
+    let r = api
+        .api(
+            "GET",
+            &format!("/api/v1/products/{pro}?inactive=30"),
+            Some(&jwt),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(v["grants"]["total"], 3, "{v}");
+    let names: Vec<&str> = v["grants"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|g| g["person"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["Bob Builder", "Dan Absent", "Di Account"]);
+    let dan = &v["grants"]["items"][1];
+    assert_eq!(dan["in_usage_export"], false);
+    assert!(dan["usage_checked_at"].is_string());
+    let r = api
+        .api("GET", &format!("/api/v1/products/{pro}"), Some(&jwt), None)
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(v["grants"]["items"][0]["last_active_on"], recent.as_str());
+    let r = api
+        .api(
+            "GET",
+            &format!("/api/v1/products/{pro}?inactive=0"),
+            Some(&jwt),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("inactive"), "{}", r.body);
+
     // Savings by real use: 4 assigned, 3 inactive: 1 in use of 10 bought.
     let page = root.get("/payments/savings?inactive=30").await;
     assert_eq!(page.status, 200);
