@@ -53,7 +53,12 @@ class Browser:
         )
 
     def send(self, method, path, body=None, headers=None):
-        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
+        headers = dict(headers or {})
+        if method == "POST":
+            # As a browser sends it: the CSRF check compares the origin too.
+            headers.setdefault("Origin", self.base)
+            headers.setdefault("Referer", self.base + path)
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
         start = time.perf_counter()
         try:
             with self.opener.open(req, timeout=600) as r:
@@ -108,6 +113,8 @@ def main():
         PORTALOPS_BIND=f"127.0.0.1:{port}",
         PORTALOPS_PUBLIC_URL=f"http://127.0.0.1:{port}",
         PORTALOPS_LOG="warn",
+        # Plain http on loopback: the session cookie must travel without TLS.
+        PORTALOPS_COOKIE_SECURE="off",
     )
     server = None
     try:
