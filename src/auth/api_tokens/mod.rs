@@ -95,9 +95,11 @@ struct Presented {
     scopes: String,
     expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
 }
 
-/// The caller behind `secret`, or why not; records the last use (at most once a minute).
+/// The caller behind `secret`, or why not; records the last use (at most once a minute: the
+/// write, and its statement, only when the recorded use is older than that).
 pub fn authenticate(
     conn: &mut PgConnection,
     secret: &str,
@@ -138,20 +140,26 @@ pub fn authenticate(
         }
         None => return Ok(Err(Refusal::Unknown)),
     };
-    diesel::update(
-        api_tokens::table
-            .filter(api_tokens::id.eq(token.id))
-            .filter(
-                api_tokens::last_used_at
-                    .is_null()
-                    .or(api_tokens::last_used_at.le(now - LAST_USED_EVERY)),
-            ),
-    )
-    .set((
-        api_tokens::last_used_at.eq(now),
-        api_tokens::last_used_ip.eq(client_ip),
-    ))
-    .execute(conn)?;
+    if token
+        .last_used_at
+        .is_none_or(|at| at <= now - LAST_USED_EVERY)
+    {
+        // Still conditional: two requests at once write it once.
+        diesel::update(
+            api_tokens::table
+                .filter(api_tokens::id.eq(token.id))
+                .filter(
+                    api_tokens::last_used_at
+                        .is_null()
+                        .or(api_tokens::last_used_at.le(now - LAST_USED_EVERY)),
+                ),
+        )
+        .set((
+            api_tokens::last_used_at.eq(now),
+            api_tokens::last_used_ip.eq(client_ip),
+        ))
+        .execute(conn)?;
+    }
     Ok(Ok(TokenCaller {
         actor,
         token_id: token.id,
