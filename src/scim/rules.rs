@@ -265,17 +265,11 @@ pub fn choices(conn: &mut PgConnection, actor: &Actor) -> Result<Choices, AppErr
         templates: onboarding_templates::table
             .order(onboarding_templates::name.asc())
             .select((onboarding_templates::id, onboarding_templates::name))
-            .load::<(TemplateId, String)>(conn)?
-            .into_iter()
-            .map(|(id, n)| (id.0, n))
-            .collect(),
+            .load(conn)?,
         services: services::table
             .order(services::name.asc())
             .select((services::id, services::name))
-            .load::<(ServiceId, String)>(conn)?
-            .into_iter()
-            .map(|(id, n)| (id.0, n))
-            .collect(),
+            .load(conn)?,
         products: products::table
             .inner_join(services::table)
             .order((services::name.asc(), products::name.asc()))
@@ -283,10 +277,7 @@ pub fn choices(conn: &mut PgConnection, actor: &Actor) -> Result<Choices, AppErr
                 products::id,
                 services::name.concat(" → ").concat(products::name),
             ))
-            .load::<(ProductId, String)>(conn)?
-            .into_iter()
-            .map(|(id, n)| (id.0, n))
-            .collect(),
+            .load(conn)?,
         groups: scim_groups::table
             .order(scim_groups::display_name.asc())
             .select(scim_groups::display_name)

@@ -76,6 +76,29 @@ fn create_task(
     Ok(id)
 }
 
+/// A grant task in `workflow_id` for each of `products`, due `due_on`; how many.
+fn grant_tasks<'a>(
+    conn: &mut PgConnection,
+    workflow_id: WorkflowId,
+    person: &Person<'_>,
+    products: impl Iterator<Item = &'a ProductId>,
+    due_on: NaiveDate,
+) -> Result<usize, AppError> {
+    let mut created = 0;
+    for p in products {
+        let task = NewTask {
+            workflow_id,
+            kind: TaskKind::Grant,
+            product_id: *p,
+            grant_id: None,
+            due_on,
+        };
+        create_task(conn, task, person)?;
+        created += 1;
+    }
+    Ok(created)
+}
+
 /// "Grant" or "Revoke", as the task's title starts.
 pub fn verb(kind: TaskKind) -> &'static str {
     match kind {
@@ -215,22 +238,17 @@ pub fn start_onboarding(
             .returning(workflows::id)
             .get_result(conn)?;
         let due = start - chrono::TimeDelta::days(lead_days);
-        let mut created = 0;
-        for p in product_ids.iter().filter(|p| !already.contains(p)) {
-            let person = Person {
-                id: person_id,
-                name: &name,
-            };
-            let task = NewTask {
-                workflow_id,
-                kind: TaskKind::Grant,
-                product_id: *p,
-                grant_id: None,
-                due_on: due,
-            };
-            create_task(conn, task, &person)?;
-            created += 1;
-        }
+        let person = Person {
+            id: person_id,
+            name: &name,
+        };
+        let created = grant_tasks(
+            conn,
+            workflow_id,
+            &person,
+            product_ids.iter().filter(|p| !already.contains(p)),
+            due,
+        )?;
         audit::record(
             conn,
             AuditEntry::by(
@@ -344,16 +362,7 @@ pub fn provision_grants(
         id: person_id,
         name: &name,
     };
-    for p in &new {
-        let task = NewTask {
-            workflow_id,
-            kind: TaskKind::Grant,
-            product_id: *p,
-            grant_id: None,
-            due_on: due,
-        };
-        create_task(conn, task, &person)?;
-    }
+    grant_tasks(conn, workflow_id, &person, new.iter(), due)?;
     let (action, summary) = if started {
         (
             "workflow.started",

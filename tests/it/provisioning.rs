@@ -542,19 +542,7 @@ async fn the_deactivation_delay_sets_the_last_day_and_the_last_admin_s_refusal_t
     assert_eq!(status_of(&app, "lea@example.com"), "offboarded");
 
     // The last Admin: refused, and every Admin told once however often the provider tries.
-    let ops = app.user_id("ops");
-    diesel::update(users::table.find(ops))
-        .set(users::email.eq("ops@example.com"))
-        .execute(&mut app.conn())
-        .expect("email");
-    let r = scim
-        .call(
-            "POST",
-            "/Users",
-            Some(okta_user("ops@example.com", "Ops", "Admin")),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    let ops = crate::scim::provision_the_admin(&app, &scim).await;
     for _ in 0..3 {
         let r = scim.call("DELETE", &format!("/Users/{ops}"), None).await;
         let (kind, detail) = scim_error(&r, 400);

@@ -83,6 +83,26 @@ pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
     })
 }
 
+/// The only Admin (`ops`, from `setup`) linked to the provider as ops@example.com; their id.
+pub async fn provision_the_admin(app: &TestApp, scim: &Scim<'_>) -> i64 {
+    use diesel::prelude::*;
+    use portalops::db::schema::users;
+    let ops = app.user_id("ops");
+    diesel::update(users::table.find(ops))
+        .set(users::email.eq("ops@example.com"))
+        .execute(&mut app.conn())
+        .expect("email");
+    let r = scim
+        .call(
+            "POST",
+            "/Users",
+            Some(okta_user("ops@example.com", "Ops", "Admin")),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    ops
+}
+
 pub fn status_of(app: &TestApp, email: &str) -> String {
     use diesel::prelude::*;
     use portalops::db::schema::users;
@@ -563,23 +583,7 @@ async fn nothing_a_provider_sends_bypasses_the_directory_s_rules() {
     assert_eq!(app.count("users"), before + 1);
 
     // The last Admin cannot be deactivated by the provider: a clear SCIM error, no change.
-    let ops_id = app.user_id("ops");
-    {
-        use diesel::prelude::*;
-        use portalops::db::schema::users;
-        diesel::update(users::table.find(ops_id))
-            .set(users::email.eq("ops@example.com"))
-            .execute(&mut app.conn())
-            .expect("email");
-    }
-    let r = scim
-        .call(
-            "POST",
-            "/Users",
-            Some(okta_user("ops@example.com", "Ops", "Admin")),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    let ops_id = provision_the_admin(&app, &scim).await;
     let r = scim
         .call(
             "PATCH",
