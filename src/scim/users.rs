@@ -504,12 +504,37 @@ pub(crate) fn search(
     paging: super::Paging,
     base: &str,
 ) -> Result<Result<(Vec<Value>, i64), ScimError>, AppError> {
-    let clause = match filter_text.map(str::trim).filter(|f| !f.is_empty()) {
+    let parsed = match filter_text.map(str::trim).filter(|f| !f.is_empty()) {
+        None => None,
+        Some(text) => match filter::parse(text) {
+            Ok(f) => Some(f),
+            Err(e) => return Ok(Err(ScimError::bad(Some("invalidFilter"), e.0))),
+        },
+    };
+    // The lookup a provider makes before every create (`userName eq "…"`): a typed,
+    // prepared statement. The general path's SQL is built per filter, so PostgreSQL plans
+    // it on every request (0.2–0.5 ms, several times its execution).
+    if let Some(filter::Filter::Compare(path, filter::Op::Eq, filter::Value::Str(v))) = &parsed {
+        if path.uri.is_none() && path.key() == "username" {
+            let found: Vec<i64> = scim_users::table
+                .filter(crate::db::lower(scim_users::user_name).eq(v.to_lowercase()))
+                .select(scim_users::user_id)
+                .load(conn)?;
+            let total = found.len() as i64;
+            let page: Vec<i64> = found
+                .into_iter()
+                .skip(usize::try_from(paging.offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(paging.count).unwrap_or(0))
+                .collect();
+            return Ok(Ok((resources(conn, &page, base)?, total)));
+        }
+    }
+    let clause = match &parsed {
         None => filter::Sql {
             text: "TRUE".into(),
             binds: Vec::new(),
         },
-        Some(text) => match filter::parse(text).and_then(|f| filter::sql(&f, &column)) {
+        Some(f) => match filter::sql(f, &column) {
             Ok(sql) => sql,
             Err(e) => return Ok(Err(ScimError::bad(Some("invalidFilter"), e.0))),
         },
