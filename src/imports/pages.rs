@@ -91,26 +91,11 @@ pub async fn upload(
     };
     // The file is kept with the import (its rows are shown and committed from it), so a card
     // number anywhere in it refuses the whole file before anything is stored.
-    if crate::web::input::screen_text(&text).is_some() {
-        let lines: Vec<String> = text
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| crate::domain::card::contains_card_number(line))
-            .map(|(i, _)| (i + 1).to_string())
-            .take(10)
-            .collect();
-        let at = if lines.is_empty() {
-            String::new()
-        } else {
-            format!("Line {}: ", lines.join(", "))
-        };
+    if let Some(refusal) = crate::web::upload::card_refusal(&text) {
         sess::flash(
             &session,
             FlashKind::Error,
-            &format!(
-                "{at}{} Nothing was stored: upload the file again without it.",
-                crate::domain::card::REFUSAL
-            ),
+            &format!("{refusal} Nothing was stored: upload the file again without it."),
         );
         return Ok(redirect("/imports"));
     }

@@ -701,7 +701,7 @@ fn sync_role<'a>(
         }
         Some((t, rule)) if ruled && t.rank() < f.role.rank() => {
             let before = baseline.unwrap_or(Role::User);
-            let to = t.max_rank(before);
+            let to = std::cmp::max_by_key(before, t, |r| r.rank());
             change_role(conn, actor, env, person, to, before, rule, f.role)?;
         }
         None if ruled => {
@@ -714,20 +714,6 @@ fn sync_role<'a>(
     }
     sync_scopes(conn, actor, env, person, &now_rules, &changed)?;
     Ok(())
-}
-
-trait MaxRank {
-    fn max_rank(self, other: Self) -> Self;
-}
-
-impl MaxRank for Role {
-    fn max_rank(self, other: Self) -> Self {
-        if other.rank() > self.rank() {
-            other
-        } else {
-            self
-        }
-    }
 }
 
 /// Remembers the role the rules gave and the one before it (both `None`: the rules hold

@@ -38,6 +38,14 @@ pub struct RuleForm {
 }
 
 impl RuleForm {
+    /// An empty form, matching a group.
+    fn blank() -> Self {
+        Self {
+            source: RuleSource::Group.as_str().into(),
+            ..Self::default()
+        }
+    }
+
     fn request(&self) -> Result<NewRule, FieldErrors> {
         NewRule::new(
             &self.source,
@@ -180,11 +188,15 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ManageSettings)?;
-    let form = RuleForm {
-        source: RuleSource::Group.as_str().into(),
-        ..RuleForm::default()
-    };
-    render(&session, &state, &user.0, form, FieldErrors::new(), None).await
+    render(
+        &session,
+        &state,
+        &user.0,
+        RuleForm::blank(),
+        FieldErrors::new(),
+        None,
+    )
+    .await
 }
 
 /// Adds a rule.
@@ -279,15 +291,11 @@ pub async fn set_delay(
     )? {
         Ok(resp) => Ok(resp),
         Err(errors) => {
-            let form_default = RuleForm {
-                source: RuleSource::Group.as_str().into(),
-                ..RuleForm::default()
-            };
             render(
                 &session,
                 &state,
                 &user.0,
-                form_default,
+                RuleForm::blank(),
                 FieldErrors::new(),
                 Some((form, errors)),
             )

@@ -141,18 +141,9 @@ pub async fn upload(
     let Ok(text) = String::from_utf8(data) else {
         return refuse("The file is not UTF-8 text. Save it as CSV (UTF-8) and try again.");
     };
-    if crate::web::input::screen_text(&text).is_some() {
-        let lines: Vec<String> = text
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| crate::domain::card::contains_card_number(line))
-            .map(|(i, _)| (i + 1).to_string())
-            .take(10)
-            .collect();
+    if let Some(refusal) = crate::web::upload::card_refusal(&text) {
         return refuse(&format!(
-            "Line {}: {} Nothing was stored: remove it (or the column) and upload again.",
-            lines.join(", "),
-            crate::domain::card::REFUSAL
+            "{refusal} Nothing was stored: remove it (or the column) and upload again."
         ));
     }
     let now = state.clock.now();

@@ -67,3 +67,24 @@ pub fn display_name(name: &str) -> String {
         clean
     }
 }
+
+/// When an uploaded text holds a full card number anywhere, the refusal to show: the lines
+/// where one stands (at most ten; none when it spans lines) and the card rule's sentence.
+/// Files kept for a preview (imports, usage exports) are refused whole, before anything is
+/// stored.
+pub fn card_refusal(text: &str) -> Option<String> {
+    crate::web::input::screen_text(text)?;
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| crate::domain::card::contains_card_number(line))
+        .map(|(i, _)| (i + 1).to_string())
+        .take(10)
+        .collect();
+    let at = if lines.is_empty() {
+        String::new()
+    } else {
+        format!("Line {}: ", lines.join(", "))
+    };
+    Some(format!("{at}{}", crate::domain::card::REFUSAL))
+}
