@@ -160,9 +160,10 @@ async fn authenticate(req: &HttpRequest, gate: Gate) -> Result<Actor, AppError> 
     }
 }
 
+/// What deciding whether someone may act needs of their row.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
-struct LoginRow {
+pub(crate) struct LoginRow {
     id: i64,
     username: Option<String>,
     full_name: String,
@@ -334,7 +335,18 @@ pub fn actor_without_session(
         .select(LoginRow::as_select())
         .first(conn)
         .optional()?;
+    actor_of_row(conn, row, today)
+}
+
+/// `actor_without_session` for a row already read (an API token and its owner are read in
+/// one statement).
+pub(crate) fn actor_of_row(
+    conn: &mut PgConnection,
+    row: Option<LoginRow>,
+    today: chrono::NaiveDate,
+) -> Result<Option<Actor>, AppError> {
     let Some(LoginRow {
+        id: user_id,
         username,
         full_name,
         role,
@@ -342,7 +354,6 @@ pub fn actor_without_session(
         employment_status: status,
         password_hash: hash,
         end_date,
-        ..
     }) = row
     else {
         return Ok(None);

@@ -331,6 +331,10 @@ fn is_active(status: EmploymentStatus) -> bool {
 
 /// The linked users with these ids, as SCIM resources, in the order of `ids`.
 fn resources(conn: &mut PgConnection, ids: &[i64], base: &str) -> Result<Vec<Value>, AppError> {
+    if ids.is_empty() {
+        // The provider's lookup before a create usually finds nobody.
+        return Ok(Vec::new());
+    }
     let rows: Vec<(ScimRow, PersonPart)> = scim_users::table
         .inner_join(users::table)
         .filter(scim_users::user_id.eq_any(ids))
@@ -636,35 +640,51 @@ fn check_unique(
     input: &UserInput,
     except: Option<i64>,
 ) -> Result<(), ScimError> {
-    // Both rules in one statement: the userNames and externalIds already taken by others.
-    let taken: Vec<(String, Option<String>)> = scim_users::table
-        .filter(
-            crate::db::lower(scim_users::user_name)
-                .eq(input.user_name.to_lowercase())
-                .or(scim_users::external_id
-                    .eq(input.external_id.clone().unwrap_or_default())
-                    .and(scim_users::external_id.is_not_null())),
-        )
-        .filter(scim_users::user_id.ne(except.unwrap_or(0)))
-        .select((scim_users::user_name, scim_users::external_id))
-        .limit(2)
-        .load(conn)
-        .map_err(AppError::from)?;
-    if taken
-        .iter()
-        .any(|(u, _)| u.to_lowercase() == input.user_name.to_lowercase())
-    {
+    let except = except.unwrap_or(0);
+    let (name_taken, id_taken): (bool, bool) = diesel::select((
+        diesel::dsl::exists(user_name_taken(input.user_name.to_lowercase(), except)),
+        diesel::dsl::exists(external_id_taken(
+            input.external_id.clone().unwrap_or_default(),
+            except,
+        )),
+    ))
+    .get_result(conn)
+    .map_err(AppError::from)?;
+    refuse_taken(input, name_taken, id_taken)
+}
+
+/// Linked users other than `except` with this userName (lowercased: it ignores case). Not
+/// boxed, so that its statement is prepared once per connection.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn user_name_taken(lowered: String, except: i64) -> _ {
+    scim_users::table
+        .filter(crate::db::lower(scim_users::user_name).eq(lowered))
+        .filter(scim_users::user_id.ne(except))
+}
+
+/// Linked users other than `except` with this externalId ("" when there is none: never
+/// stored, as an absent one is NULL).
+#[diesel::dsl::auto_type(no_type_alias)]
+fn external_id_taken(external_id: String, except: i64) -> _ {
+    scim_users::table
+        .filter(scim_users::external_id.eq(external_id))
+        .filter(scim_users::user_id.ne(except))
+}
+
+/// The 409 for a userName or an externalId that is taken.
+fn refuse_taken(input: &UserInput, name_taken: bool, id_taken: bool) -> Result<(), ScimError> {
+    if name_taken {
         return Err(ScimError::uniqueness(format!(
             "userName {:?} is already provisioned.",
             input.user_name
         )));
     }
-    if let Some(x) = input.external_id.as_ref().filter(|_| !taken.is_empty()) {
-        return Err(ScimError::uniqueness(format!(
+    match &input.external_id {
+        Some(x) if id_taken => Err(ScimError::uniqueness(format!(
             "externalId {x:?} is already provisioned."
-        )));
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Context every change needs.
@@ -739,14 +759,22 @@ fn create_user_now(
 ) -> Result<i64, ScimError> {
     let start = env.start_day(input);
     crate::db::transaction(conn, |conn| {
-        check_unique(conn, input, None)?;
         let email = input.directory_email()?;
-        let existing: Option<i64> = users::table
-            .filter(crate::db::lower(users::email).eq(&email))
-            .select(users::id)
-            .first(conn)
-            .optional()
-            .map_err(AppError::from)?;
+        // Both uniqueness rules and the directory's person with this email, in one statement.
+        let (name_taken, id_taken, existing): (bool, bool, Option<i64>) = diesel::select((
+            diesel::dsl::exists(user_name_taken(input.user_name.to_lowercase(), 0)),
+            diesel::dsl::exists(external_id_taken(
+                input.external_id.clone().unwrap_or_default(),
+                0,
+            )),
+            users::table
+                .filter(crate::db::lower(users::email).eq(&email))
+                .select(users::id)
+                .single_value(),
+        ))
+        .get_result(conn)
+        .map_err(AppError::from)?;
+        refuse_taken(input, name_taken, id_taken)?;
         let (id, adopted) = match existing {
             Some(id) => {
                 let linked: bool = diesel::select(diesel::dsl::exists(
@@ -774,8 +802,9 @@ fn create_user_now(
                     (true, _) => EmploymentStatus::Active,
                 };
                 let v = changes(conn, input, None, status, start)?;
-                let saved = crate::directory::commands::create_person(conn, actor, v, &env.links)
-                    .map_err(scim_error)?;
+                let saved =
+                    crate::directory::commands::create_person_within(conn, actor, &v, &env.links)
+                        .map_err(scim_error)?;
                 (saved.value.get(), false)
             }
         };

@@ -13,9 +13,10 @@ pub mod queries;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use crate::auth::current_user::LoginRow;
 use crate::authz::{Actor, Principal};
 use crate::clock::Clock;
-use crate::db::schema::api_tokens;
+use crate::db::schema::{api_tokens, users};
 use crate::domain::{ApiTokenId, ServiceAccountId, TokenScopes};
 use crate::error::AppError;
 
@@ -107,10 +108,12 @@ pub fn authenticate(
     clock: &Clock,
 ) -> Result<Result<TokenCaller, Refusal>, AppError> {
     let hash = crate::crypto::sha256(secret.as_bytes());
-    let Some(token) = api_tokens::table
+    // The token and the person who owns it (if a person does) in one statement.
+    let Some((token, person)) = api_tokens::table
+        .left_join(users::table)
         .filter(api_tokens::token_hash.eq(&hash))
-        .select(Presented::as_select())
-        .first(conn)
+        .select((Presented::as_select(), Option::<LoginRow>::as_select()))
+        .first::<(Presented, Option<LoginRow>)>(conn)
         .optional()?
     else {
         return Ok(Err(Refusal::Unknown));
@@ -126,8 +129,8 @@ pub fn authenticate(
         return Ok(Err(Refusal::Unknown));
     };
     let actor = match owner(token.user_id, token.service_account_id) {
-        Some(Principal::Person(id)) => {
-            match crate::auth::current_user::actor_without_session(conn, id, clock.today())? {
+        Some(Principal::Person(_)) => {
+            match crate::auth::current_user::actor_of_row(conn, person, clock.today())? {
                 Some(actor) => actor,
                 None => return Ok(Err(Refusal::OwnerCannotLogIn)),
             }
