@@ -40,6 +40,14 @@ def free_port():
     return port
 
 
+def cpu_times():
+    """The machine's CPU time so far (all cores, in ticks) and the part of it stolen by the
+    hypervisor for other guests: a run with much steal measured a busy host, not PortalOps."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields), fields[7] if len(fields) > 7 else 0
+
+
 def percentile(values, p):
     values = sorted(values)
     if not values:
@@ -146,6 +154,7 @@ def main():
             except BaseException as e:  # noqa: BLE001 - reported below
                 failures.append(e)
 
+        cpu_before = cpu_times()
         start = time.perf_counter()
         threads = [threading.Thread(target=provision_part, args=(n,)) for n in range(args.connections)]
         for t in threads:
@@ -153,6 +162,9 @@ def main():
         for t in threads:
             t.join()
         provision = time.perf_counter() - start
+        cpu_after = cpu_times()
+        total = cpu_after[0] - cpu_before[0]
+        steal = 100.0 * (cpu_after[1] - cpu_before[1]) / total if total else 0.0
         if failures:
             raise SystemExit(f"provisioning failed: {failures[0]}")
 
@@ -175,6 +187,7 @@ def main():
 
         print(f"SCIM provisioning, {args.users} users, {args.connections} connection(s), one request at a time each")
         print(f"  provisioned (lookup + create each): {provision:.1f} s, {args.users / provision:.0f} users/s")
+        print(f"  CPU stolen by the hypervisor meanwhile: {steal:.1f}% (a busy host, when high)")
         for label, xs in [
             ("GET /Users?filter=userName eq", lookups),
             ("POST /Users", creates),

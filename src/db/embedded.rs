@@ -563,6 +563,13 @@ fn spawn_server(
             "unix_socket_permissions=0700",
             "-c",
             "max_connections=200",
+            // Statistics caught up within seconds of a bulk load (an identity provider's
+            // first sync, an import): PostgreSQL keeps a prepared statement's plan until
+            // they change, and a plan made while a table was nearly empty scans it whole.
+            // At the default minute, provisioning 10,000 users one at a time spent most of
+            // its time in such scans (docs/performance.md).
+            "-c",
+            "autovacuum_naptime=10s",
         ])
         .stdin(Stdio::null())
         .stdout(log)

@@ -316,7 +316,7 @@ pub fn create_person(
     authorize(actor, Action::ManagePeople)?;
     let password_hash = v.password.as_ref().map(|p| p.hash()).transpose()?;
     crate::db::transaction(conn, |conn| {
-        insert_person(conn, actor, &v, password_hash.as_deref(), links)
+        insert_person(conn, actor, &v, password_hash, links)
     })
 }
 
@@ -338,7 +338,7 @@ pub(crate) fn create_person_within(
         return Err(AppError::internal("create_person_within needs a transaction").into());
     }
     let password_hash = v.password.as_ref().map(|p| p.hash()).transpose()?;
-    insert_person(conn, actor, v, password_hash.as_deref(), links)
+    insert_person(conn, actor, v, password_hash, links)
 }
 
 /// The insert, its audit entry and the invitation, in the caller's transaction.

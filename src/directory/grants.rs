@@ -15,11 +15,11 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::requests::Grantee;
-pub use super::requests::{NewGrant, Revoke};
+pub use super::requests::{BulkGrant, BulkRevoke, NewGrant, Revoke};
 use crate::audit::{self, AuditEntry};
-use crate::authz::{load_product, Actor, ObjectAction};
+use crate::authz::{load_product, Actor, ObjectAction, ProductFacts};
 use crate::db::lower;
-use crate::db::schema::{access_grants, users};
+use crate::db::schema::{access_grants, product_seat_counts, products, users};
 use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId};
 use crate::error::{invalid, AppError, CommandError};
 use crate::web::forms::FieldErrors;
@@ -117,36 +117,315 @@ pub fn grant(
                 "This person already has access to this product.",
             ));
         }
-        let (account_identifier, note) = (req.account_identifier.as_str(), req.note.as_str());
-        let id: GrantId = diesel::insert_into(access_grants::table)
-            .values((
-                access_grants::user_id.eq(user_id),
-                access_grants::product_id.eq(product.id),
-                access_grants::granted_by.eq(actor.person_id()),
-                access_grants::account_identifier.eq(account_identifier),
-                access_grants::note.eq(note),
+        insert_grant(
+            conn,
+            actor,
+            &product,
+            (user_id, &full_name),
+            (req.account_identifier.as_str(), req.note.as_str()),
+            after,
+        )
+    })
+}
+
+/// The grant's row, the follow-up and the audit entry: what one grant and each of a bulk
+/// grant's are, once their checks have passed.
+fn insert_grant(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    product: &ProductFacts,
+    (user_id, full_name): (PersonId, &str),
+    (account_identifier, note): (&str, &str),
+    after: &dyn AfterGrant,
+) -> Result<GrantId, CommandError> {
+    let id: GrantId = diesel::insert_into(access_grants::table)
+        .values((
+            access_grants::user_id.eq(user_id),
+            access_grants::product_id.eq(product.id),
+            access_grants::granted_by.eq(actor.person_id()),
+            access_grants::account_identifier.eq(account_identifier),
+            access_grants::note.eq(note),
+        ))
+        .returning(access_grants::id)
+        .get_result(conn)?;
+    after.granted(
+        conn,
+        GrantMade {
+            grant: id,
+            person: user_id,
+            product: product.id,
+        },
+    )?;
+    audit::record(
+        conn,
+        AuditEntry::by(actor, "grant.created", "access_grant", Some(id.to_string()))
+            .summary(format!(
+                "Granted {} → {} to {full_name}",
+                product.service_name, product.name
             ))
-            .returning(access_grants::id)
-            .get_result(conn)?;
-        after.granted(
-            conn,
-            GrantMade {
-                grant: id,
-                person: user_id,
-                product: product.id,
-            },
-        )?;
-        audit::record(
-            conn,
-            AuditEntry::by(actor, "grant.created", "access_grant", Some(id.to_string()))
-                .summary(format!(
-                    "Granted {} → {} to {full_name}",
-                    product.service_name, product.name
-                ))
-                .after(json!({"user_id": user_id, "product_id": product.id,
-                              "account_identifier": account_identifier, "note": note})),
-        )?;
-        Ok(id)
+            .after(json!({"user_id": user_id, "product_id": product.id,
+                          "account_identifier": account_identifier, "note": note})),
+    )?;
+    Ok(id)
+}
+
+/// What a bulk grant would do for one person named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkOutcome {
+    /// They are given access.
+    Grant,
+    /// They have it already.
+    Already,
+    /// Nobody in the directory is named so.
+    Unknown,
+    /// They have left.
+    Offboarded,
+}
+
+impl BulkOutcome {
+    /// Why a row cannot be granted (`None` for one that can).
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Self::Grant => None,
+            Self::Already => Some("already has access to this product"),
+            Self::Unknown => Some("nobody in the directory has this email address"),
+            Self::Offboarded => Some("has been offboarded"),
+        }
+    }
+}
+
+/// A person named in a bulk grant, as the directory has them.
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
+pub struct BulkPerson {
+    pub id: PersonId,
+    pub full_name: String,
+    pub email: String,
+    #[serde(skip)]
+    pub status: EmploymentStatus,
+}
+
+/// One line of a bulk grant: what was given, whom it names, what would happen.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BulkRow {
+    pub given: String,
+    pub person: Option<BulkPerson>,
+    pub outcome: BulkOutcome,
+}
+
+/// What a bulk grant would do, before it does it (its preview, and its check).
+#[derive(Debug, Clone)]
+pub struct BulkPlan {
+    pub product: ProductFacts,
+    pub rows: Vec<BulkRow>,
+    /// Active grants now, and the seats bought (none: not counted by seat).
+    pub seats_used: i64,
+    pub seats_purchased: Option<i32>,
+}
+
+impl BulkPlan {
+    /// The rows that would be granted.
+    pub fn granted(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.outcome == BulkOutcome::Grant)
+            .count()
+    }
+
+    /// The rows that cannot be: each refuses the batch.
+    pub fn refused(&self) -> impl Iterator<Item = &BulkRow> {
+        self.rows.iter().filter(|r| r.outcome != BulkOutcome::Grant)
+    }
+
+    /// Seats over the purchased number once the grants are made (0 when within them).
+    pub fn seats_over(&self) -> i64 {
+        self.seats_purchased.map_or(0, |p| {
+            (self.seats_used + self.granted() as i64 - i64::from(p)).max(0)
+        })
+    }
+
+    /// Each refused row as a message (keyed `people`): what the batch is refused for.
+    pub fn errors(&self) -> FieldErrors {
+        let mut e = FieldErrors::new();
+        let refused = self.refused().count();
+        if refused > 0 {
+            e.add(
+                "people",
+                format!(
+                    "{refused} of the {} people named cannot be granted: nothing was granted. \
+                     Correct or remove {}.",
+                    self.rows.len(),
+                    if refused == 1 {
+                        "that line"
+                    } else {
+                        "those lines"
+                    }
+                ),
+            );
+        }
+        for (i, row) in self.rows.iter().enumerate() {
+            let Some(why) = row.outcome.refusal() else {
+                continue;
+            };
+            let who = match &row.person {
+                Some(p) => format!("{} ({})", p.full_name, row.given),
+                None => row.given.clone(),
+            };
+            e.add(format!("people.{}", i + 1), format!("{who}: {why}."));
+        }
+        e
+    }
+}
+
+/// Whom each line of `req` names and what granting would do (Grant scope on the product;
+/// an archived product refuses).
+pub fn plan_bulk_grant(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    req: &BulkGrant,
+) -> Result<BulkPlan, CommandError> {
+    let product = load_product(conn, actor, ObjectAction::Grant, req.product)?;
+    if product.status.is_archived() {
+        return Err(CommandError::Refused(
+            "This product is archived: restore it before granting access.".into(),
+        ));
+    }
+    let ids: Vec<PersonId> = req
+        .people
+        .iter()
+        .filter_map(|(_, g)| match g {
+            Grantee::Id(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let emails: Vec<String> = req
+        .people
+        .iter()
+        .filter_map(|(_, g)| match g {
+            Grantee::Email(e) => Some(e.as_str().to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    let found: Vec<BulkPerson> = users::table
+        .filter(
+            users::id
+                .eq_any(&ids)
+                .or(lower(users::email).eq_any(&emails)),
+        )
+        .select((
+            users::id,
+            users::full_name,
+            users::email,
+            users::employment_status,
+        ))
+        .load(conn)?;
+    let holders: Vec<PersonId> = access_grants::table
+        .filter(access_grants::product_id.eq(product.id))
+        .filter(access_grants::revoked_at.is_null())
+        .filter(access_grants::user_id.eq_any(found.iter().map(|p| p.id)))
+        .select(access_grants::user_id)
+        .load(conn)?;
+    let (seats_used, seats_purchased): (Option<i32>, Option<i32>) = products::table
+        .left_join(product_seat_counts::table)
+        .filter(products::id.eq(product.id))
+        .select((
+            product_seat_counts::active_grants.nullable(),
+            products::seats_purchased,
+        ))
+        .first(conn)?;
+    let mut seen: Vec<PersonId> = Vec::new();
+    let rows = req
+        .people
+        .iter()
+        .map(|(given, who)| {
+            let person = found
+                .iter()
+                .find(|p| match who {
+                    Grantee::Id(id) => p.id == *id,
+                    Grantee::Email(e) => p.email.eq_ignore_ascii_case(e.as_str()),
+                    Grantee::Nobody => false,
+                })
+                .cloned();
+            let outcome = match &person {
+                None => BulkOutcome::Unknown,
+                Some(p) if p.status == EmploymentStatus::Offboarded => BulkOutcome::Offboarded,
+                // Named twice (an email and an id): the second is already granted by the first.
+                Some(p) if holders.contains(&p.id) || seen.contains(&p.id) => BulkOutcome::Already,
+                Some(p) => {
+                    seen.push(p.id);
+                    BulkOutcome::Grant
+                }
+            };
+            BulkRow {
+                given: given.clone(),
+                person,
+                outcome,
+            }
+        })
+        .collect();
+    Ok(BulkPlan {
+        product,
+        rows,
+        seats_used: i64::from(seats_used.unwrap_or(0)),
+        seats_purchased,
+    })
+}
+
+/// Grants `req`'s product to every person it names, each its own grant with its follow-up
+/// and audit entry, all in one transaction: a line that cannot be granted (unknown, left,
+/// already holding it) refuses the whole batch, with every such line's reason. Returns the
+/// grants made.
+pub fn grant_many(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    req: BulkGrant,
+    after: &dyn AfterGrant,
+) -> Result<Vec<GrantId>, CommandError> {
+    crate::db::transaction(conn, |conn| {
+        let plan = plan_bulk_grant(conn, actor, &req)?;
+        let errors = plan.errors();
+        if !errors.is_empty() {
+            return Err(CommandError::Invalid(errors));
+        }
+        let mut made = Vec::with_capacity(plan.rows.len());
+        for row in &plan.rows {
+            let Some(p) = &row.person else { continue };
+            made.push(insert_grant(
+                conn,
+                actor,
+                &plan.product,
+                (p.id, &p.full_name),
+                ("", req.note.as_str()),
+                after,
+            )?);
+        }
+        Ok(made)
+    })
+}
+
+/// Revokes every grant `req` names with its reason, each audited, in one transaction;
+/// refused whole when one is outside the actor's scope (404), already revoked, or gone.
+/// Returns what each ended.
+pub fn revoke_many(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    req: BulkRevoke,
+) -> Result<Vec<Revoked>, CommandError> {
+    crate::db::transaction(conn, |conn| {
+        let mut ended = Vec::with_capacity(req.grants.len());
+        let mut errors = FieldErrors::new();
+        for grant in &req.grants {
+            match revoke_now(conn, actor, *grant, req.reason.as_str()) {
+                Ok(r) => ended.push(r),
+                Err(CommandError::Refused(m)) => errors.add(format!("grants.{grant}"), m),
+                Err(e) => return Err(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(ended)
+        } else {
+            Err(CommandError::Invalid(errors))
+        }
     })
 }
 
@@ -163,8 +442,19 @@ pub fn revoke(
     actor: &Actor,
     req: Revoke,
 ) -> Result<Revoked, CommandError> {
-    let grant_id = req.grant;
     crate::db::transaction(conn, |conn| {
+        revoke_now(conn, actor, req.grant, req.reason.as_str())
+    })
+}
+
+/// One revocation, in the caller's transaction.
+fn revoke_now(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    grant_id: GrantId,
+    reason: &str,
+) -> Result<Revoked, CommandError> {
+    {
         let row: Option<(PersonId, ProductId, Option<chrono::DateTime<Utc>>, String)> =
             access_grants::table
                 .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
@@ -187,7 +477,6 @@ pub fn revoke(
                 "This access was already revoked.".into(),
             ));
         }
-        let reason = req.reason.as_str();
         diesel::update(access_grants::table.find(grant_id))
             .set((
                 access_grants::revoked_at.eq(crate::clock::now()),
@@ -214,5 +503,44 @@ pub fn revoke(
             product: product_id,
             person: user_id,
         })
-    })
+    }
+}
+
+/// An active grant chosen for a bulk revocation, as its confirmation lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct RevokeChoice {
+    pub grant: GrantId,
+    pub person: PersonId,
+    pub full_name: String,
+    pub email: String,
+    pub granted_at: chrono::DateTime<Utc>,
+}
+
+/// The page title for `product`'s bulk revocation and the active grants of it among `ids`
+/// (Grant scope on the product, else 404); others are left out.
+pub fn revoke_choices(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    product: ProductId,
+    ids: &[i64],
+) -> Result<(String, Vec<RevokeChoice>), AppError> {
+    let facts = load_product(conn, actor, ObjectAction::Grant, product)?;
+    let chosen = access_grants::table
+        .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
+        .filter(access_grants::product_id.eq(product))
+        .filter(access_grants::revoked_at.is_null())
+        .filter(access_grants::id.eq_any(ids.iter().map(|i| GrantId(*i))))
+        .order((users::full_name.asc(), access_grants::id.asc()))
+        .select((
+            access_grants::id,
+            users::id,
+            users::full_name,
+            users::email,
+            access_grants::granted_at,
+        ))
+        .load(conn)?;
+    Ok((
+        format!("Revoke access to {} → {}", facts.service_name, facts.name),
+        chosen,
+    ))
 }

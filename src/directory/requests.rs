@@ -403,6 +403,116 @@ impl NewGrant {
     }
 }
 
+/// At most this many people or grants in one bulk change.
+pub const BULK_MAX: usize = 1000;
+
+/// Whom a pasted list names: email addresses (or directory ids) one per line, or separated
+/// by commas, semicolons or spaces; `Name <email>` as mail programs copy it. Blank entries
+/// are dropped and repeats (ignoring case) kept once, in the order given.
+pub fn people_list(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in text.split(['\n', '\r', ',', ';']) {
+        let piece = piece.trim();
+        let entries: Vec<&str> = match (piece.find('<'), piece.rfind('>')) {
+            (Some(a), Some(b)) if a < b => vec![piece[a + 1..b].trim()],
+            _ => piece.split_whitespace().collect(),
+        };
+        for entry in entries {
+            let entry = entry.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
+            if !entry.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(entry)) {
+                out.push(entry.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// One product for many people (a product page's list, the API's bulk grant).
+#[derive(Debug, Clone)]
+pub struct BulkGrant {
+    pub product: ProductId,
+    /// Each person as given, and whom it names.
+    pub people: Vec<(String, Grantee)>,
+    pub note: Paragraph<1000>,
+}
+
+impl BulkGrant {
+    /// Checks the list and the note; the messages are keyed `people` and `note`.
+    pub fn new(product: ProductId, people: &[String], note: &str) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let note = Paragraph::<1000>::parse(note)
+            .map_err(|m| e.add("note", m.message("The note")))
+            .ok();
+        let mut parsed = Vec::with_capacity(people.len());
+        for given in people {
+            match Grantee::parse(given) {
+                Ok(who) => parsed.push((given.clone(), who)),
+                Err(m) => e.add("people", m.message(&format!("“{given}”"))),
+            }
+        }
+        if people.is_empty() {
+            e.add(
+                "people",
+                "Name at least one person: paste their email addresses, one per line.",
+            );
+        } else if people.len() > BULK_MAX {
+            e.add(
+                "people",
+                format!(
+                    "At most {BULK_MAX} people at once ({} given): split the list.",
+                    people.len()
+                ),
+            );
+        }
+        match note {
+            Some(note) if e.is_empty() => Ok(Self {
+                product,
+                people: parsed,
+                note,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// Many grants ended at once, with one reason.
+#[derive(Debug, Clone)]
+pub struct BulkRevoke {
+    pub grants: Vec<GrantId>,
+    pub reason: Paragraph<1000>,
+}
+
+impl BulkRevoke {
+    /// The messages are keyed `grants` and `reason`.
+    pub fn new(grants: &[i64], reason: &str) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let reason = Paragraph::<1000>::parse(reason)
+            .map_err(|m| e.add("reason", m.message("The reason")))
+            .ok();
+        let mut ids: Vec<GrantId> = Vec::new();
+        for g in grants {
+            if !ids.contains(&GrantId(*g)) {
+                ids.push(GrantId(*g));
+            }
+        }
+        if ids.is_empty() {
+            e.add("grants", "Choose at least one person's access to revoke.");
+        } else if ids.len() > BULK_MAX {
+            e.add(
+                "grants",
+                format!("At most {BULK_MAX} at once ({} chosen).", ids.len()),
+            );
+        }
+        match reason {
+            Some(reason) if e.is_empty() => Ok(Self {
+                grants: ids,
+                reason,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
 /// The end of a grant, with the reason (optional).
 #[derive(Debug, Clone)]
 pub struct Revoke {

@@ -4,6 +4,7 @@
 
 use actix_web::web as aw;
 
+pub mod bulk_pages;
 pub mod commands;
 pub mod export;
 pub mod model;
@@ -75,6 +76,18 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route(
             "/inventory/products/{id}/grants",
             aw::post().to(product_pages::grant),
+        )
+        .route(
+            "/inventory/products/{id}/grants/bulk",
+            aw::get().to(bulk_pages::grant_form),
+        )
+        .route(
+            "/inventory/products/{id}/grants/bulk",
+            aw::post().to(bulk_pages::grant),
+        )
+        .route(
+            "/inventory/products/{id}/grants/revoke",
+            aw::post().to(bulk_pages::revoke),
         )
         .route(
             "/inventory/products/{id}/{op:archive|restore|delete}",

@@ -19,7 +19,7 @@ use super::forms::FieldErrors;
 use crate::domain::card::{contains_card_number, REFUSAL};
 
 /// Fields that hold several lines (rendered as text areas; in JSON, the same names).
-pub const MULTI_LINE: &[&str] = &["description", "notes", "csv"];
+pub const MULTI_LINE: &[&str] = &["description", "notes", "csv", "people"];
 
 pub const ONE_LINE: &str = "Keep this to one line: remove the line breaks.";
 

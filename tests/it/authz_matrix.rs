@@ -210,6 +210,14 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", format!("/inventory/products/{p}/admins"), kv(&[("user_id", "1")]),                 [303, 403, 404, 403, 404, 303]),
         // Pat already has Gmail: allowed actors get the validation message (422).
         ("POST", format!("/inventory/products/{p}/grants"), kv(&[("person", "pat@example.com")]),    [422, 422, 404, 422, 404, 303]),
+        ("GET", format!("/inventory/products/{p}/grants/bulk"), none(),                              [200, 200, 404, 200, 404, 303]),
+        ("GET", format!("/inventory/products/{}/grants/bulk", f.p2), none(),                         [200, 404, 404, 404, 404, 303]),
+        // A bulk grant's preview: Pat holds Gmail, so the allowed see the refused line (422).
+        ("POST", format!("/inventory/products/{p}/grants/bulk"), kv(&[("people", "pat@example.com")]), [422, 422, 404, 422, 404, 303]),
+        ("POST", format!("/inventory/products/{}/grants/bulk", f.p2), kv(&[("people", "pat@example.com")]), [200, 404, 404, 404, 404, 303]),
+        // A bulk revocation's first step (the confirming page) changes nothing.
+        ("POST", format!("/inventory/products/{p}/grants/revoke"), kv(&[("grant", &f.g1.to_string())]), [200, 200, 404, 200, 404, 303]),
+        ("POST", format!("/inventory/products/{}/grants/revoke", f.p2), kv(&[("grant", &f.g1.to_string())]), [200, 404, 404, 404, 404, 303]),
         ("GET", format!("/inventory/products/{p}/usage"), none(),                                    [200, 200, 404, 200, 404, 303]),
         ("GET", format!("/inventory/products/{}/usage", f.p2), none(),                               [200, 404, 404, 404, 404, 303]),
         ("GET", format!("/inventory/products/{p}/usage/999999"), none(),                             [404, 404, 404, 404, 404, 303]),

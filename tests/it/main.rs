@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod authz_matrix;
 mod browser;
+mod bulk_access;
 mod calendar;
 mod cards;
 mod cluster;

@@ -1,0 +1,367 @@
+//! A product's bulk access pages: grant it to many people at once (a pasted list, shown
+//! first as what would happen), and revoke many people's access with one reason (chosen on
+//! the product's page, confirmed on a second page). Both run the directory's commands, so
+//! each grant or revocation keeps the rules of one.
+
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::auth::current_user::CurrentUser;
+use crate::authz::Actor;
+use crate::directory::grants::{self, AfterGrant, BulkGrant, BulkPlan, BulkRevoke, RevokeChoice};
+use crate::directory::requests::people_list;
+use crate::domain::ProductId;
+use crate::error::{AppResult, CommandError};
+use crate::web::forms::FieldErrors;
+use crate::web::input::Form;
+use crate::web::respond::{html, redirect};
+use crate::web::session::{flash, FlashKind};
+use crate::web::{urls, AppState, PageCtx};
+
+/// The bulk grant form, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct BulkGrantForm {
+    pub people: String,
+    pub note: String,
+    /// "preview" (the default), "confirm", or "drop" (preview without the refused lines).
+    pub step: String,
+    /// The list the preview showed (its fingerprint): a confirm of another list is shown again.
+    pub previewed: String,
+    /// The person acting accepts going over the purchased seats.
+    pub over_seats: bool,
+}
+
+impl BulkGrantForm {
+    fn parse(pairs: Vec<(String, String)>) -> Self {
+        let mut f = Self::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "people" => f.people = v,
+                "note" => f.note = v,
+                "step" => f.step = v,
+                "previewed" => f.previewed = v,
+                "over_seats" => f.over_seats = !v.is_empty(),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// The fingerprint of a list as the preview showed it.
+fn fingerprint(people: &[String]) -> String {
+    let joined = people.join("\n").to_lowercase();
+    crate::crypto::sha256(joined.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "inventory/bulk_grant.html")]
+struct BulkGrantPage {
+    ctx: PageCtx,
+    product: ProductId,
+    title: String,
+    form: BulkGrantForm,
+    errors: FieldErrors,
+    plan: Option<BulkPlan>,
+    fingerprint: String,
+}
+
+impl BulkGrantPage {
+    fn refused_count(&self) -> usize {
+        self.plan.as_ref().map_or(0, |p| p.refused().count())
+    }
+    fn granted_count(&self) -> usize {
+        self.plan.as_ref().map_or(0, BulkPlan::granted)
+    }
+    fn seats_line(&self) -> String {
+        let Some(p) = &self.plan else {
+            return String::new();
+        };
+        let after = p.seats_used + p.granted() as i64;
+        match p.seats_purchased {
+            Some(bought) => {
+                let free = (i64::from(bought) - p.seats_used).max(0);
+                format!(
+                    "{free} of {bought} seats are free now; after this grant {after} of {bought} are in use."
+                )
+            }
+            None => format!("{after} people will have access (no seat limit is recorded)."),
+        }
+    }
+    fn seats_over(&self) -> i64 {
+        self.plan.as_ref().map_or(0, BulkPlan::seats_over)
+    }
+}
+
+/// The product's name for the page title (Grant scope on it, else 404).
+async fn render(
+    session: &Session,
+    state: &AppState,
+    actor: &Actor,
+    product: ProductId,
+    form: BulkGrantForm,
+    errors: FieldErrors,
+    plan: Option<BulkPlan>,
+) -> AppResult<HttpResponse> {
+    let a = actor.clone();
+    let facts = crate::db::run(&state.pool, move |conn| {
+        crate::authz::load_product(conn, &a, crate::authz::ObjectAction::Grant, product)
+    })
+    .await?;
+    let title = format!(
+        "Grant {} → {} to many people",
+        facts.service_name, facts.name
+    );
+    let status = crate::web::forms::status(&errors);
+    let fingerprint = fingerprint(&people_list(&form.people));
+    let page = BulkGrantPage {
+        ctx: PageCtx::new(session, Some(actor), &title, "/inventory"),
+        product,
+        title,
+        form,
+        errors,
+        plan,
+        fingerprint,
+    };
+    html(status, page.render())
+}
+
+/// `GET /inventory/products/{id}/grants/bulk`: the empty form.
+pub async fn grant_form(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<ProductId>,
+) -> AppResult<HttpResponse> {
+    let form = BulkGrantForm::default();
+    render(
+        &session,
+        &state,
+        &user.0,
+        path.into_inner(),
+        form,
+        FieldErrors::new(),
+        None,
+    )
+    .await
+}
+
+/// `POST /inventory/products/{id}/grants/bulk`: the preview, or (a confirm of the list
+/// previewed) the grants.
+pub async fn grant(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<ProductId>,
+    body: Form<Vec<(String, String)>>,
+    after: web::Data<dyn AfterGrant>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    let product = path.into_inner();
+    let (pairs, refused) = body.into_parts();
+    let mut form = BulkGrantForm::parse(pairs);
+    let mut errors = refused;
+    for (field, value) in [("people", &mut form.people), ("note", &mut form.note)] {
+        if errors.get(field) == crate::domain::card::REFUSAL {
+            value.clear();
+        }
+    }
+    let request = BulkGrant::new(product, &people_list(&form.people), &form.note);
+    let request = match request {
+        Ok(r) if errors.is_empty() => r,
+        Ok(_) => return render(&session, &state, &actor, product, form, errors, None).await,
+        Err(e) => {
+            errors.merge(e);
+            return render(&session, &state, &actor, product, form, errors, None).await;
+        }
+    };
+    let a = actor.clone();
+    let preview = request.clone();
+    let mut plan = crate::db::run(&state.pool, move |conn| {
+        Ok(grants::plan_bulk_grant(conn, &a, &preview))
+    })
+    .await?;
+    if form.step == "drop" {
+        // The refused lines taken out, explicitly: the preview shows what is left.
+        if let Ok(p) = &plan {
+            let keep: Vec<String> = p
+                .rows
+                .iter()
+                .filter(|r| r.outcome == grants::BulkOutcome::Grant)
+                .map(|r| r.given.clone())
+                .collect();
+            form.people = keep.join("\n");
+            let again = BulkGrant::new(product, &keep, &form.note);
+            if let Ok(again) = again {
+                let a = actor.clone();
+                plan = crate::db::run(&state.pool, move |conn| {
+                    Ok(grants::plan_bulk_grant(conn, &a, &again))
+                })
+                .await?;
+            }
+        }
+        form.step = String::new();
+    }
+    let plan = match plan {
+        Ok(p) => p,
+        Err(e) => return refused_or_404(&session, e, product),
+    };
+    let same_list = form.previewed == fingerprint(&people_list(&form.people));
+    if form.step != "confirm" || !same_list {
+        let mut errors = plan.errors();
+        if form.step == "confirm" {
+            errors.add(
+                "people",
+                "The list changed since its preview: check the preview below and confirm again.",
+            );
+        }
+        return render(&session, &state, &actor, product, form, errors, Some(plan)).await;
+    }
+    if plan.seats_over() > 0 && !form.over_seats {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "over_seats",
+            format!(
+                "This takes the product {} over its purchased seats: tick the box to grant anyway.",
+                plan.seats_over()
+            ),
+        );
+        return render(&session, &state, &actor, product, form, errors, Some(plan)).await;
+    }
+    let a = actor.clone();
+    let result = crate::db::run(&state.pool, move |conn| {
+        Ok(grants::grant_many(conn, &a, request, after.get_ref()))
+    })
+    .await?;
+    match result {
+        Ok(made) => {
+            let text = format!(
+                "Access granted to {} {}.",
+                made.len(),
+                if made.len() == 1 { "person" } else { "people" }
+            );
+            flash(&session, FlashKind::Success, &text);
+            Ok(redirect(&urls::product(product)))
+        }
+        // Something changed between the preview and the confirm: the new preview says what.
+        Err(CommandError::Invalid(errors)) => {
+            let a = actor.clone();
+            let again = BulkGrant::new(product, &people_list(&form.people), &form.note);
+            let plan = match again {
+                Ok(r) => {
+                    crate::db::run(&state.pool, move |conn| {
+                        Ok(grants::plan_bulk_grant(conn, &a, &r).ok())
+                    })
+                    .await?
+                }
+                Err(_) => None,
+            };
+            render(&session, &state, &actor, product, form, errors, plan).await
+        }
+        Err(e) => refused_or_404(&session, e, product),
+    }
+}
+
+/// A refusal (an archived product) flashed on the product's page; anything else as is.
+fn refused_or_404(
+    session: &Session,
+    e: CommandError,
+    product: ProductId,
+) -> AppResult<HttpResponse> {
+    match e {
+        CommandError::Refused(m) => {
+            flash(session, FlashKind::Error, &m);
+            Ok(redirect(&urls::product(product)))
+        }
+        CommandError::Invalid(_) => Ok(redirect(&urls::product(product))),
+        CommandError::Other(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "inventory/bulk_revoke.html")]
+struct BulkRevokePage {
+    ctx: PageCtx,
+    product: ProductId,
+    title: String,
+    chosen: Vec<RevokeChoice>,
+    reason: String,
+    errors: FieldErrors,
+}
+
+/// `POST /inventory/products/{id}/grants/revoke`: the grants chosen on the product's page,
+/// shown with a reason to give (`step` absent), or revoked (`step=confirm`).
+pub async fn revoke(
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<ProductId>,
+    body: Form<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    let product = path.into_inner();
+    let (pairs, refused) = body.into_parts();
+    let mut ids: Vec<i64> = Vec::new();
+    let (mut reason, mut confirm) = (String::new(), false);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "grant" => ids.extend(v.parse::<i64>().ok()),
+            "reason" => reason = v,
+            "step" => confirm = v == "confirm",
+            _ => {}
+        }
+    }
+    let mut errors = refused;
+    if errors.get("reason") == crate::domain::card::REFUSAL {
+        reason.clear();
+    }
+    let request = BulkRevoke::new(&ids, &reason);
+    if confirm && errors.is_empty() {
+        if let Ok(req) = request.clone() {
+            let a = actor.clone();
+            let result = crate::db::run(&state.pool, move |conn| {
+                Ok(grants::revoke_many(conn, &a, req))
+            })
+            .await?;
+            match result {
+                Ok(ended) => {
+                    let text = format!(
+                        "Access revoked for {} {}.",
+                        ended.len(),
+                        if ended.len() == 1 { "person" } else { "people" }
+                    );
+                    flash(&session, FlashKind::Success, &text);
+                    return Ok(redirect(&urls::product(product)));
+                }
+                Err(CommandError::Invalid(e)) => errors.merge(e),
+                Err(e) => return refused_or_404(&session, e, product),
+            }
+        }
+    }
+    if let Err(e) = request {
+        if confirm || ids.is_empty() {
+            errors.merge(e);
+        }
+    }
+    let a = actor.clone();
+    let chosen_ids = ids.clone();
+    let (title, chosen) = crate::db::run(&state.pool, move |conn| {
+        grants::revoke_choices(conn, &a, product, &chosen_ids)
+    })
+    .await?;
+    let status = crate::web::forms::status(&errors);
+    let page = BulkRevokePage {
+        ctx: PageCtx::new(&session, Some(&actor), &title, "/inventory"),
+        product,
+        title,
+        chosen,
+        reason,
+        errors,
+    };
+    html(status, page.render())
+}
