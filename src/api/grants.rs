@@ -163,3 +163,156 @@ pub async fn revoke(
         person_id: revoked.person,
     }))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BulkGrantBody {
+    /// Email addresses or directory ids, one per person (at most 1,000).
+    #[serde(default)]
+    #[schema(required = true)]
+    people: Vec<String>,
+    #[serde(default)]
+    note: String,
+    /// Only say what would happen (200): nothing is granted.
+    #[serde(default)]
+    dry_run: bool,
+    /// Grant even though it goes over the purchased seats (else 422 on `over_seats`).
+    #[serde(default)]
+    over_seats: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct BulkLine {
+    given: String,
+    person_id: Option<PersonId>,
+    full_name: Option<String>,
+    /// `grant`, `already`, `unknown` or `offboarded`.
+    outcome: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct BulkPlanned {
+    lines: Vec<BulkLine>,
+    to_grant: usize,
+    refused: usize,
+    seats_used: i64,
+    seats_purchased: Option<i32>,
+    seats_over: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct BulkGranted {
+    granted: Vec<GrantId>,
+}
+
+/// Give many people access to a product at once: each its own audited grant with the rules
+/// of one, all in one transaction. A line that cannot be granted refuses them all (422, one
+/// error per line, keyed `people.N`); `dry_run` only says what would happen.
+#[utoipa::path(post, path = "/api/v1/products/{id}/grants/bulk", tag = "directory",
+    operation_id = "bulk_grant",
+    params(("id" = i64, Path, description = "The product's id")),
+    request_body = BulkGrantBody,
+    responses(
+        (status = 201, description = "Granted", body = BulkGranted),
+        (status = 200, description = "What a dry run would do", body = BulkPlanned)))]
+pub async fn bulk_create(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<ProductId>,
+    body: Json<BulkGrantBody>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    let body = body.into_inner();
+    let people: Vec<String> = body
+        .people
+        .iter()
+        .flat_map(|p| crate::directory::requests::people_list(p))
+        .collect();
+    let mut request = grants::BulkGrant::new(path.into_inner(), &people, &body.note)
+        .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
+    request.over_seats = body.over_seats;
+    if body.dry_run {
+        let plan = crate::db::run(&state.pool, move |conn| {
+            Ok(grants::plan_bulk_grant(conn, &actor, &request))
+        })
+        .await??;
+        let lines = plan
+            .rows
+            .iter()
+            .map(|r| BulkLine {
+                given: r.given.clone(),
+                person_id: r.person.as_ref().map(|p| p.id),
+                full_name: r.person.as_ref().map(|p| p.full_name.clone()),
+                outcome: serde_json::to_value(r.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            })
+            .collect();
+        return Ok(HttpResponse::Ok().json(BulkPlanned {
+            lines,
+            to_grant: plan.granted(),
+            refused: plan.refused().count(),
+            seats_used: plan.seats_used,
+            seats_purchased: plan.seats_purchased,
+            seats_over: plan.seats_over(),
+        }));
+    }
+    let granted = crate::db::run(&state.pool, move |conn| {
+        Ok(grants::grant_many(
+            conn,
+            &actor,
+            request,
+            &OffboardingRevokes,
+        ))
+    })
+    .await??;
+    Ok(HttpResponse::Created().json(BulkGranted { granted }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BulkRevocation {
+    /// The grants' ids (at most 1,000).
+    #[serde(default)]
+    #[schema(required = true)]
+    grants: Vec<i64>,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct BulkRevoked {
+    revoked: Vec<Revoked>,
+}
+
+/// Take many grants away with one reason, each audited, in one transaction: one already
+/// revoked refuses them all (422, keyed `grants.ID`), one outside the caller's scope is
+/// not found (404).
+#[utoipa::path(post, path = "/api/v1/grants/bulk-revoke", tag = "directory",
+    operation_id = "bulk_revoke",
+    request_body = BulkRevocation,
+    responses((status = 200, description = "Revoked", body = BulkRevoked)))]
+pub async fn bulk_revoke(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    body: Json<BulkRevocation>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    let body = body.into_inner();
+    let request = grants::BulkRevoke::new(&body.grants, &body.reason)
+        .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
+    let ids = request.grants.clone();
+    let ended = crate::db::run(&state.pool, move |conn| {
+        Ok(grants::revoke_many(conn, &actor, request))
+    })
+    .await??;
+    let revoked = ids
+        .into_iter()
+        .zip(ended)
+        .map(|(id, r)| Revoked {
+            id,
+            product_id: r.product,
+            person_id: r.person,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(BulkRevoked { revoked }))
+}

@@ -69,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/services/{id}/admins/{person_id}").delete(roles::remove_service_admin))
             .service(at("/products/{id}").get(inventory::product))
             .service(at("/products/{id}/admins").post(roles::add_product_admin))
+            .service(at("/products/{id}/grants/bulk").post(grants::bulk_create))
             .service(at("/products/{id}/admins/{person_id}").delete(roles::remove_product_admin))
             .service(at("/people").get(people::list))
             .service(at("/people/{id}").get(people::show))
@@ -110,6 +111,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/tasks/{id}/complete").post(tasks::complete))
             .service(at("/tasks/{id}/not-needed").post(tasks::not_needed))
             .service(at("/grants").post(grants::create))
+            .service(at("/grants/bulk-revoke").post(grants::bulk_revoke))
             .service(at("/grants/{id}").get(grants::show))
             .service(at("/grants/{id}/revoke").post(grants::revoke))
             .default_service(web::to(|| async { Err::<String, _>(Problem::not_found()) })),

@@ -57,6 +57,8 @@ use super::{
         grants::create,
         grants::show,
         grants::revoke,
+        grants::bulk_create,
+        grants::bulk_revoke,
         workflows::list,
         workflows::show,
         workflows::onboard,

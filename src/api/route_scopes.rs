@@ -55,6 +55,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/v1/people/{id}", Area(People, Read)),
     ("PUT", "/api/v1/people/{id}/role", Area(People, Write)),
     ("POST", "/api/v1/grants", Area(People, Write)),
+    ("POST", "/api/v1/grants/bulk-revoke", Area(People, Write)),
+    ("POST", "/api/v1/products/{id}/grants/bulk", Area(People, Write)),
     ("GET", "/api/v1/grants/{id}", Area(People, Read)),
     ("POST", "/api/v1/grants/{id}/revoke", Area(People, Write)),
     ("GET", "/api/v1/audit", Area(Audit, Read)),

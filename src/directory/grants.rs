@@ -373,8 +373,9 @@ pub fn plan_bulk_grant(
 
 /// Grants `req`'s product to every person it names, each its own grant with its follow-up
 /// and audit entry, all in one transaction: a line that cannot be granted (unknown, left,
-/// already holding it) refuses the whole batch, with every such line's reason. Returns the
-/// grants made.
+/// already holding it) refuses the whole batch, with every such line's reason, and so does
+/// going over the purchased seats unless `req.over_seats` says the actor was told (keyed
+/// `over_seats`). Returns the grants made.
 pub fn grant_many(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -386,6 +387,15 @@ pub fn grant_many(
         let errors = plan.errors();
         if !errors.is_empty() {
             return Err(CommandError::Invalid(errors));
+        }
+        if plan.seats_over() > 0 && !req.over_seats {
+            return Err(invalid(
+                "over_seats",
+                &format!(
+                    "This takes the product {} over its purchased seats: confirm to grant anyway.",
+                    plan.seats_over()
+                ),
+            ));
         }
         let mut made = Vec::with_capacity(plan.rows.len());
         for row in &plan.rows {

@@ -434,6 +434,8 @@ pub struct BulkGrant {
     /// Each person as given, and whom it names.
     pub people: Vec<(String, Grantee)>,
     pub note: Paragraph<1000>,
+    /// The person acting was told the grants go over the purchased seats, and goes on.
+    pub over_seats: bool,
 }
 
 impl BulkGrant {
@@ -469,6 +471,7 @@ impl BulkGrant {
                 product,
                 people: parsed,
                 note,
+                over_seats: false,
             }),
             _ => Err(e),
         }

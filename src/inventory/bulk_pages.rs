@@ -222,17 +222,8 @@ pub async fn grant(
         }
         return render(&session, &state, &actor, product, form, errors, Some(plan)).await;
     }
-    if plan.seats_over() > 0 && !form.over_seats {
-        let mut errors = FieldErrors::new();
-        errors.add(
-            "over_seats",
-            format!(
-                "This takes the product {} over its purchased seats: tick the box to grant anyway.",
-                plan.seats_over()
-            ),
-        );
-        return render(&session, &state, &actor, product, form, errors, Some(plan)).await;
-    }
+    let mut request = request;
+    request.over_seats = form.over_seats;
     let a = actor.clone();
     let result = crate::db::run(&state.pool, move |conn| {
         Ok(grants::grant_many(conn, &a, request, after.get_ref()))

@@ -194,7 +194,7 @@ async fn going_over_the_seats_is_told_first_and_needs_a_tick() {
     assert_eq!(unticked.status, 422);
     assert!(unticked
         .body
-        .contains("over its purchased seats: tick the box"));
+        .contains("over its purchased seats: confirm to grant anyway"));
     assert_eq!(active_grants(&app, p).len(), 0);
     let ticked = c
         .submit(
@@ -370,4 +370,112 @@ async fn a_product_administrator_bulk_changes_only_their_products() {
         .submit(&mine, &mine, &[("people", "ann@example.com")])
         .await;
     assert_eq!(ok.status, 422, "Ann holds Gmail already");
+}
+
+/// An API access token for `username` (whose password is `PASSWORD`).
+async fn api_token(app: &TestApp, username: &str) -> String {
+    let r = app
+        .client()
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({"username": username, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    v["access_token"].as_str().expect("token").to_string()
+}
+
+#[actix_web::test]
+async fn the_api_grants_and_revokes_in_bulk_with_the_same_rules() {
+    use serde_json::{json, Value};
+    let app = TestApp::spawn().await;
+    app.create_user("ada", PASSWORD, "admin");
+    let token = api_token(&app, "ada").await;
+    let c = app.client();
+    let s = app.insert_service("Notion");
+    let p = app.insert_product(s, "Plus", Some(2));
+    let ann = app.insert_person("Ann Lee", "ann@example.com", "Ops");
+    let bob = app.insert_person("Bob Chen", "bob@example.com", "Ops");
+    let cat = app.insert_person("Cat Diaz", "cat@example.com", "Ops");
+    let bulk = format!("/api/v1/products/{p}/grants/bulk");
+    let parse = |b: &str| -> Value { serde_json::from_str(b).expect("json") };
+
+    let dry = c
+        .api("POST", &bulk, Some(&token), Some(json!({"people": ["ann@example.com", "nobody@example.com", bob.to_string()], "dry_run": true})))
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    let v = parse(&dry.body);
+    assert_eq!(v["to_grant"], 2);
+    assert_eq!(v["refused"], 1);
+    assert_eq!(v["lines"][1]["outcome"], "unknown");
+    assert_eq!(v["lines"][2]["person_id"], bob);
+
+    let refused = c
+        .api(
+            "POST",
+            &bulk,
+            Some(&token),
+            Some(json!({"people": ["ann@example.com", "nobody@example.com"]})),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let v = parse(&refused.body);
+    assert!(v["errors"]["people.2"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("nobody@example.com"));
+    assert_eq!(app.count("access_grants"), 0);
+
+    // Three people on two seats: refused until the caller says so.
+    let three = json!({"people": ["ann@example.com", "bob@example.com", "cat@example.com"], "note": "pilot"});
+    let over = c
+        .api("POST", &bulk, Some(&token), Some(three.clone()))
+        .await;
+    assert_eq!(over.status, 422, "{}", over.body);
+    assert!(parse(&over.body)["errors"]["over_seats"].is_string());
+    let mut accepted = three;
+    accepted["over_seats"] = json!(true);
+    let made = c.api("POST", &bulk, Some(&token), Some(accepted)).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let granted: Vec<i64> = parse(&made.body)["granted"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert_eq!(granted.len(), 3);
+
+    let revoke = c
+        .api(
+            "POST",
+            "/api/v1/grants/bulk-revoke",
+            Some(&token),
+            Some(json!({"grants": &granted[..2], "reason": "pilot over"})),
+        )
+        .await;
+    assert_eq!(revoke.status, 200, "{}", revoke.body);
+    let v = parse(&revoke.body);
+    assert_eq!(v["revoked"].as_array().map(Vec::len), Some(2));
+    let again = c
+        .api(
+            "POST",
+            "/api/v1/grants/bulk-revoke",
+            Some(&token),
+            Some(json!({"grants": &granted[1..]})),
+        )
+        .await;
+    assert_eq!(again.status, 422, "{}", again.body);
+    assert_eq!(
+        access_grants::table
+            .filter(access_grants::revoked_at.is_null())
+            .select(access_grants::user_id)
+            .load::<i64>(&mut app.conn())
+            .expect("active"),
+        vec![cat],
+        "the refused batch revoked nothing"
+    );
+    let _ = (ann, bob);
 }
