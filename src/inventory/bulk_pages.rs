@@ -49,6 +49,11 @@ impl BulkGrantForm {
     }
 }
 
+/// "1 person", "3 people".
+fn people(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "person" } else { "people" })
+}
+
 /// The fingerprint of a list as the preview showed it.
 fn fingerprint(people: &[String]) -> String {
     let joined = people.join("\n").to_lowercase();
@@ -231,11 +236,7 @@ pub async fn grant(
     .await?;
     match result {
         Ok(made) => {
-            let text = format!(
-                "Access granted to {} {}.",
-                made.len(),
-                if made.len() == 1 { "person" } else { "people" }
-            );
+            let text = format!("Access granted to {}.", people(made.len()));
             flash(&session, FlashKind::Success, &text);
             Ok(redirect(&urls::product(product)))
         }
@@ -321,11 +322,7 @@ pub async fn revoke(
             .await?;
             match result {
                 Ok(ended) => {
-                    let text = format!(
-                        "Access revoked for {} {}.",
-                        ended.len(),
-                        if ended.len() == 1 { "person" } else { "people" }
-                    );
+                    let text = format!("Access revoked for {}.", people(ended.len()));
                     flash(&session, FlashKind::Success, &text);
                     return Ok(redirect(&urls::product(product)));
                 }

@@ -372,28 +372,12 @@ async fn a_product_administrator_bulk_changes_only_their_products() {
     assert_eq!(ok.status, 422, "Ann holds Gmail already");
 }
 
-/// An API access token for `username` (whose password is `PASSWORD`).
-async fn api_token(app: &TestApp, username: &str) -> String {
-    let r = app
-        .client()
-        .api(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(serde_json::json!({"username": username, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
-    v["access_token"].as_str().expect("token").to_string()
-}
-
 #[actix_web::test]
 async fn the_api_grants_and_revokes_in_bulk_with_the_same_rules() {
     use serde_json::{json, Value};
     let app = TestApp::spawn().await;
     app.create_user("ada", PASSWORD, "admin");
-    let token = api_token(&app, "ada").await;
+    let token = app.jwt("ada").await;
     let c = app.client();
     let s = app.insert_service("Notion");
     let p = app.insert_product(s, "Plus", Some(2));

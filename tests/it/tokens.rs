@@ -13,24 +13,6 @@ fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
-/// A JWT access token of `username` (who exists with `PASSWORD`).
-async fn jwt(app: &TestApp, username: &str) -> String {
-    let r = app
-        .client()
-        .api(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": username, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    parse(&r.body)["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_string()
-}
-
 /// Makes an API token through the API: (id, secret).
 async fn make_token(app: &TestApp, jwt: &str, scopes: &[&str]) -> (i64, String) {
     let r = app
@@ -108,7 +90,7 @@ async fn a_token_made_through_the_api_is_shown_once_stored_hashed_works_and_reco
     let logs = crate::common::logs::capture();
     let app = TestApp::spawn().await;
     app.create_user("ops", PASSWORD, "admin");
-    let access = jwt(&app, "ops").await;
+    let access = app.jwt("ops").await;
     let c = app.client();
     let (id, secret) = make_token(&app, &access, &["read"]).await;
     assert!(secret.starts_with("po_"), "{secret}");
@@ -308,7 +290,7 @@ async fn a_token_made_on_the_page_is_shown_once_and_bad_fields_are_shown_next_to
 async fn a_read_only_token_is_refused_on_every_write_route_and_allowed_every_read() {
     let app = TestApp::spawn().await;
     app.create_user("ops", PASSWORD, "admin");
-    let access = jwt(&app, "ops").await;
+    let access = app.jwt("ops").await;
     let (_, secret) = make_token(&app, &access, &["read"]).await;
     let audit_before = app.audit_actions().len();
     let c = app.client();
@@ -348,7 +330,7 @@ async fn an_area_scope_narrows_to_that_area() {
     let app = TestApp::spawn().await;
     app.create_user("ops", PASSWORD, "admin");
     let ada = app.insert_person("Ada Lovelace", "ada@example.com", "Eng");
-    let access = jwt(&app, "ops").await;
+    let access = app.jwt("ops").await;
     let (_, people) = make_token(&app, &access, &["people:write"]).await;
     let c = app.client();
     // Through the gate to the handler, which validates as for a login.
@@ -439,7 +421,7 @@ async fn scopes_cannot_widen_the_owners_rights() {
         (ids.clone(), foreign),
         "the same estate twice"
     );
-    let access = jwt(&by_login, "pa").await;
+    let access = by_login.jwt("pa").await;
     // Every area of the REST API (SCIM's scope stands alone and opens none of it).
     let every_write: Vec<String> = portalops::domain::ApiArea::ALL
         .iter()
@@ -447,7 +429,7 @@ async fn scopes_cannot_widen_the_owners_rights() {
         .map(|a| format!("{a}:write"))
         .collect();
     let scopes: Vec<&str> = every_write.iter().map(String::as_str).collect();
-    let (_, secret) = make_token(&by_token, &jwt(&by_token, "pa").await, &scopes).await;
+    let (_, secret) = make_token(&by_token, &by_token.jwt("pa").await, &scopes).await;
     let (login_client, token_client) = (by_login.client(), by_token.client());
     let mut compared = 0;
     for (method, pattern, need) in ROUTES {
@@ -491,8 +473,8 @@ async fn a_revoked_token_is_refused_at_the_next_request_on_every_instance() {
     let two = TestApp::spawn_on(one.db_url.clone(), &[]).await;
     one.create_user("ops", PASSWORD, "admin");
     one.create_user("pa", PASSWORD, "product_admin");
-    let admin = jwt(&one, "ops").await;
-    let pa = jwt(&two, "pa").await;
+    let admin = one.jwt("ops").await;
+    let pa = two.jwt("pa").await;
     let (id, secret) = make_token(&one, &admin, &["read"]).await;
     let (pa_id, pa_secret) = make_token(&two, &pa, &["read"]).await;
     for app in [&one, &two] {
@@ -634,7 +616,7 @@ async fn an_expired_token_or_one_whose_owner_may_not_log_in_is_refused() {
     app.create_user("leaver", PASSWORD, "service_admin");
     app.create_user("demoted", PASSWORD, "product_admin");
     let c = app.client();
-    let access = jwt(&app, "ops").await;
+    let access = app.jwt("ops").await;
     let today = app.state.clock.today();
 
     // The last day given is in the past: refused when made.
@@ -678,7 +660,7 @@ async fn an_expired_token_or_one_whose_owner_may_not_log_in_is_refused() {
         ("leaver", "is_active = false"),
         ("demoted", "role = 'user'"),
     ] {
-        let (_, secret) = make_token(&app, &jwt(&app, user).await, &["read"]).await;
+        let (_, secret) = make_token(&app, &app.jwt(user).await, &["read"]).await;
         assert_eq!(
             c.api("GET", "/api/v1/me", Some(&secret), None).await.status,
             200
@@ -708,7 +690,7 @@ async fn an_expired_token_or_one_whose_owner_may_not_log_in_is_refused() {
 async fn a_token_never_opens_a_page() {
     let app = TestApp::spawn().await;
     app.create_user("ops", PASSWORD, "admin");
-    let access = jwt(&app, "ops").await;
+    let access = app.jwt("ops").await;
     let (_, secret) = make_token(&app, &access, &["read"]).await;
     let c = app.client();
     for page in ["/", "/account", "/account/tokens", "/settings/tokens"] {
@@ -731,7 +713,7 @@ async fn a_token_never_opens_a_page() {
 async fn every_api_route_is_classified_for_tokens() {
     let app = TestApp::spawn().await;
     app.create_user("ops", PASSWORD, "admin");
-    let access = jwt(&app, "ops").await;
+    let access = app.jwt("ops").await;
     let (_, secret) = make_token(&app, &access, &["read"]).await;
     let c = app.client();
     let doc = parse(&c.api("GET", "/api/v1/openapi.json", None, None).await.body);

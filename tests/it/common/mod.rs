@@ -214,6 +214,25 @@ impl TestApp {
         self.pool.get().expect("connection")
     }
 
+    /// A JWT access token of `username` (who exists with `PASSWORD`), from the API's login.
+    pub async fn jwt(&self, username: &str) -> String {
+        let r = self
+            .client()
+            .api(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+        v["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string()
+    }
+
     /// Inserts a login user with `password` (argon2id) and `role`; returns the id.
     pub fn create_user(&self, username: &str, password: &str, role: &str) -> i64 {
         let hash = portalops::auth::password::hash(password).expect("hash");
