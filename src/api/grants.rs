@@ -242,10 +242,7 @@ pub async fn bulk_create(
                 given: r.given.clone(),
                 person_id: r.person.as_ref().map(|p| p.id),
                 full_name: r.person.as_ref().map(|p| p.full_name.clone()),
-                outcome: serde_json::to_value(r.outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                outcome: r.outcome.as_str().to_string(),
             })
             .collect();
         return Ok(HttpResponse::Ok().json(BulkPlanned {

@@ -170,8 +170,7 @@ fn insert_grant(
 }
 
 /// What a bulk grant would do for one person named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BulkOutcome {
     /// They are given access.
     Grant,
@@ -184,6 +183,16 @@ pub enum BulkOutcome {
 }
 
 impl BulkOutcome {
+    /// As the API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grant => "grant",
+            Self::Already => "already",
+            Self::Unknown => "unknown",
+            Self::Offboarded => "offboarded",
+        }
+    }
+
     /// Why a row cannot be granted (`None` for one that can).
     pub fn refusal(self) -> Option<&'static str> {
         match self {
@@ -196,17 +205,16 @@ impl BulkOutcome {
 }
 
 /// A person named in a bulk grant, as the directory has them.
-#[derive(Debug, Clone, Queryable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable)]
 pub struct BulkPerson {
     pub id: PersonId,
     pub full_name: String,
     pub email: String,
-    #[serde(skip)]
     pub status: EmploymentStatus,
 }
 
 /// One line of a bulk grant: what was given, whom it names, what would happen.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct BulkRow {
     pub given: String,
     pub person: Option<BulkPerson>,

@@ -185,78 +185,64 @@ pub async fn grant(
             return render(&session, &state, &actor, product, form, errors, None).await;
         }
     };
-    let a = actor.clone();
-    let preview = request.clone();
-    let mut plan = crate::db::run(&state.pool, move |conn| {
-        Ok(grants::plan_bulk_grant(conn, &a, &preview))
-    })
-    .await?;
-    if form.step == "drop" {
-        // The refused lines taken out, explicitly: the preview shows what is left.
-        if let Ok(p) = &plan {
-            let keep: Vec<String> = p
-                .rows
-                .iter()
-                .filter(|r| r.outcome == grants::BulkOutcome::Grant)
-                .map(|r| r.given.clone())
-                .collect();
-            form.people = keep.join("\n");
-            let again = BulkGrant::new(product, &keep, &form.note);
-            if let Ok(again) = again {
-                let a = actor.clone();
-                plan = crate::db::run(&state.pool, move |conn| {
-                    Ok(grants::plan_bulk_grant(conn, &a, &again))
-                })
-                .await?;
+    let list_previewed = form.previewed == fingerprint(&people_list(&form.people));
+    if form.step == "confirm" && list_previewed {
+        // The command plans again in its own transaction: no plan here first.
+        let mut request = request;
+        request.over_seats = form.over_seats;
+        let check = request.clone();
+        let a = actor.clone();
+        let result = crate::db::run(&state.pool, move |conn| {
+            Ok(grants::grant_many(conn, &a, request, after.get_ref()))
+        })
+        .await?;
+        return match result {
+            Ok(made) => {
+                let text = format!("Access granted to {}.", people(made.len()));
+                flash(&session, FlashKind::Success, &text);
+                Ok(redirect(&urls::product(product)))
             }
-        }
-        form.step = String::new();
+            // Refused lines, the seats, or a change since the preview: the preview says what.
+            Err(CommandError::Invalid(errors)) => {
+                let plan = plan(&state, &actor, check).await?.ok();
+                render(&session, &state, &actor, product, form, errors, plan).await
+            }
+            Err(e) => refused_or_404(&session, e, product),
+        };
     }
-    let plan = match plan {
+    let mut plan = match plan(&state, &actor, request).await? {
         Ok(p) => p,
         Err(e) => return refused_or_404(&session, e, product),
     };
-    let same_list = form.previewed == fingerprint(&people_list(&form.people));
-    if form.step != "confirm" || !same_list {
-        let mut errors = plan.errors();
-        if form.step == "confirm" {
-            errors.add(
-                "people",
-                "The list changed since its preview: check the preview below and confirm again.",
-            );
-        }
-        return render(&session, &state, &actor, product, form, errors, Some(plan)).await;
+    if form.step == "drop" {
+        // The refused lines taken out, explicitly: what is left is the preview shown. (A
+        // line's outcome does not depend on the lines after it, so no new plan is needed.)
+        plan.rows
+            .retain(|r| r.outcome == grants::BulkOutcome::Grant);
+        let keep: Vec<&str> = plan.rows.iter().map(|r| r.given.as_str()).collect();
+        form.people = keep.join("\n");
     }
-    let mut request = request;
-    request.over_seats = form.over_seats;
+    let mut errors = plan.errors();
+    if form.step == "confirm" {
+        errors.add(
+            "people",
+            "The list changed since its preview: check the preview below and confirm again.",
+        );
+    }
+    render(&session, &state, &actor, product, form, errors, Some(plan)).await
+}
+
+/// What granting `request` would do (the preview).
+async fn plan(
+    state: &AppState,
+    actor: &Actor,
+    request: BulkGrant,
+) -> AppResult<Result<BulkPlan, CommandError>> {
     let a = actor.clone();
-    let result = crate::db::run(&state.pool, move |conn| {
-        Ok(grants::grant_many(conn, &a, request, after.get_ref()))
+    crate::db::run(&state.pool, move |conn| {
+        Ok(grants::plan_bulk_grant(conn, &a, &request))
     })
-    .await?;
-    match result {
-        Ok(made) => {
-            let text = format!("Access granted to {}.", people(made.len()));
-            flash(&session, FlashKind::Success, &text);
-            Ok(redirect(&urls::product(product)))
-        }
-        // Something changed between the preview and the confirm: the new preview says what.
-        Err(CommandError::Invalid(errors)) => {
-            let a = actor.clone();
-            let again = BulkGrant::new(product, &people_list(&form.people), &form.note);
-            let plan = match again {
-                Ok(r) => {
-                    crate::db::run(&state.pool, move |conn| {
-                        Ok(grants::plan_bulk_grant(conn, &a, &r).ok())
-                    })
-                    .await?
-                }
-                Err(_) => None,
-            };
-            render(&session, &state, &actor, product, form, errors, plan).await
-        }
-        Err(e) => refused_or_404(&session, e, product),
-    }
+    .await
 }
 
 /// A refusal (an archived product) flashed on the product's page; anything else as is.
