@@ -203,8 +203,13 @@ pub async fn grant(
                 Ok(redirect(&urls::product(product)))
             }
             // Refused lines, the seats, or a change since the preview: the preview says what.
-            Err(CommandError::Invalid(errors)) => {
+            Err(CommandError::Invalid(mut errors)) => {
                 let plan = plan(&state, &actor, check).await?.ok();
+                // A batch made at the same moment is caught by the database's unique rule
+                // (keyed as one grant's `person`): the new plan names the lines it took.
+                if let Some(p) = &plan {
+                    errors.merge(p.errors());
+                }
                 render(&session, &state, &actor, product, form, errors, plan).await
             }
             Err(e) => refused_or_404(&session, e, product),

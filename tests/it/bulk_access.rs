@@ -463,3 +463,49 @@ async fn the_api_grants_and_revokes_in_bulk_with_the_same_rules() {
     );
     let _ = (ann, bob);
 }
+
+/// The same list granted by several Admins at the same moment: one batch is made, every
+/// other one is refused with the reason (409 when the database's unique rule caught it,
+/// 422 when the plan saw the first batch's grants), never a 500, and nobody is granted twice.
+#[actix_web::test]
+async fn the_same_list_granted_at_once_is_made_once() {
+    let app = TestApp::spawn().await;
+    for i in 0..3 {
+        app.create_user(&format!("ops{i}"), PASSWORD, "admin");
+    }
+    let mut tokens = Vec::new();
+    for i in 0..3 {
+        tokens.push(app.jwt(&format!("ops{i}")).await);
+    }
+    let s = app.insert_service("Miro");
+    for round in 0..4 {
+        let p = app.insert_product(s, &format!("Team {round}"), None);
+        let people: Vec<String> = (0..5)
+            .map(|i| {
+                let email = format!("p{round}-{i}@example.com");
+                app.insert_person(&format!("Person {round} {i}"), &email, "Ops");
+                email
+            })
+            .collect();
+        let bulk = format!("/api/v1/products/{p}/grants/bulk");
+        let clients: Vec<_> = tokens.iter().map(|_| app.client()).collect();
+        let answers = futures_util::future::join_all(clients.iter().zip(&tokens).map(|(c, t)| {
+            c.api(
+                "POST",
+                &bulk,
+                Some(t),
+                Some(serde_json::json!({"people": people})),
+            )
+        }))
+        .await;
+        for r in &answers {
+            match r.status {
+                201 => {}
+                409 | 422 => assert!(r.body.contains("already has access"), "{}", r.body),
+                other => panic!("{other}: {}", r.body),
+            }
+        }
+        assert_eq!(answers.iter().filter(|r| r.status == 201).count(), 1);
+        assert_eq!(active_grants(&app, p).len(), 5);
+    }
+}
