@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Json, Problem};
 use crate::authz::{authorize, Action};
+use crate::directory::grant_batch;
 use crate::directory::grants::{self, Revoke};
 use crate::directory::queries;
 use crate::domain::{GrantId, PersonId, ProductId};
@@ -236,10 +237,11 @@ pub async fn bulk_create(
         })
         .await??;
         let lines = plan
+            .batch
             .rows
             .iter()
             .map(|r| BulkLine {
-                given: r.given.clone(),
+                given: r.line.given.clone(),
                 person_id: r.person.as_ref().map(|p| p.id),
                 full_name: r.person.as_ref().map(|p| p.full_name.clone()),
                 outcome: r.outcome.as_str().to_string(),
@@ -312,4 +314,116 @@ pub async fn bulk_revoke(
         })
         .collect();
     Ok(HttpResponse::Ok().json(BulkRevoked { revoked }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PersonGrantsBody {
+    /// Products to grant, by id (at most 1,000).
+    #[serde(default)]
+    products: Vec<i64>,
+    /// A colleague whose access to copy (their email address or directory id): their
+    /// products that the caller may grant are added.
+    #[serde(default)]
+    copy_from: String,
+    #[serde(default)]
+    note: String,
+    /// Only say what would happen (200): nothing is granted.
+    #[serde(default)]
+    dry_run: bool,
+    /// Grant even though it goes over purchased seats (else 422 on `over_seats`).
+    #[serde(default)]
+    over_seats: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct PersonGrantLine {
+    product_id: Option<ProductId>,
+    /// "Service → Product" (absent for a product the caller cannot see).
+    product: Option<String>,
+    /// `grant`, `already`, `no_product`, `not_yours`, `archived`, `offboarded`…
+    outcome: String,
+    seats_purchased: Option<i32>,
+    seats_free: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct PersonGrantsPlanned {
+    person_id: PersonId,
+    copied_from: Option<PersonId>,
+    /// What would be granted, and the lines that refuse the batch.
+    lines: Vec<PersonGrantLine>,
+    /// Products asked for (or copied) that the person already holds: left as they are.
+    already: Vec<PersonGrantLine>,
+    to_grant: usize,
+    refused: usize,
+}
+
+/// Grant several products to one person at once, or copy a colleague's access: each its
+/// own audited grant with the rules of one, all in one transaction. Products the person
+/// already holds are left as they are; any other line that cannot be granted refuses them
+/// all (422, keyed `products.N`); `dry_run` only says what would happen.
+#[utoipa::path(post, path = "/api/v1/people/{id}/grants", tag = "directory",
+    operation_id = "grant_to_person",
+    params(("id" = i64, Path, description = "The person's id")),
+    request_body = PersonGrantsBody,
+    responses(
+        (status = 201, description = "Granted", body = BulkGranted),
+        (status = 200, description = "What a dry run would do", body = PersonGrantsPlanned)))]
+pub async fn person_create(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<PersonId>,
+    body: Json<PersonGrantsBody>,
+) -> ApiResult<HttpResponse> {
+    let actor = user.0;
+    authorize(&actor, Action::ViewDirectory)?;
+    let body = body.into_inner();
+    let mut request = grant_batch::PersonGrants::new(
+        path.into_inner(),
+        &body.products,
+        &body.copy_from,
+        &body.note,
+    )
+    .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
+    request.over_seats = body.over_seats;
+    if body.dry_run {
+        let plan = crate::db::run(&state.pool, move |conn| {
+            Ok(grant_batch::plan_for_person(conn, &actor, &request))
+        })
+        .await??;
+        let line = |r: &grant_batch::BatchRow| {
+            let seats = r
+                .product
+                .as_ref()
+                .and_then(|p| plan.batch.seats.iter().find(|s| s.product.id == p.id));
+            PersonGrantLine {
+                product_id: r.product.as_ref().map(|p| p.id),
+                product: r
+                    .product
+                    .as_ref()
+                    .map(|p| format!("{} → {}", p.service_name, p.name)),
+                outcome: r.outcome.as_str().to_string(),
+                seats_purchased: seats.and_then(|s| s.purchased),
+                seats_free: seats.and_then(|s| s.free()),
+            }
+        };
+        return Ok(HttpResponse::Ok().json(PersonGrantsPlanned {
+            person_id: plan.person.id,
+            copied_from: plan.colleague.as_ref().map(|c| c.id),
+            lines: plan.batch.rows.iter().map(line).collect(),
+            already: plan.already.iter().map(line).collect(),
+            to_grant: plan.batch.granted(),
+            refused: plan.batch.refused().count(),
+        }));
+    }
+    let granted = crate::db::run(&state.pool, move |conn| {
+        Ok(grant_batch::grant_for_person(
+            conn,
+            &actor,
+            &request,
+            &OffboardingRevokes,
+        ))
+    })
+    .await??;
+    Ok(HttpResponse::Created().json(BulkGranted { granted }))
 }

@@ -74,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/people").get(people::list))
             .service(at("/people/{id}").get(people::show))
             .service(at("/people/{id}/role").put(roles::set_role))
+            .service(at("/people/{id}/grants").post(grants::person_create))
             .service(at("/audit").get(audit::list))
             .service(at("/workflows").get(workflows::list))
             .service(at("/workflows/onboarding").post(workflows::onboard))

@@ -59,6 +59,7 @@ use super::{
         grants::revoke,
         grants::bulk_create,
         grants::bulk_revoke,
+        grants::person_create,
         workflows::list,
         workflows::show,
         workflows::onboard,

@@ -123,6 +123,7 @@ pub fn grant(
             &product,
             (user_id, &full_name),
             (req.account_identifier.as_str(), req.note.as_str()),
+            None,
             after,
         )
     })
@@ -130,16 +131,18 @@ pub fn grant(
 
 /// The grant's row, the follow-up and the audit entry: what one grant and each of a bulk
 /// grant's are, once their checks have passed.
-fn insert_grant(
+pub(super) fn insert_grant(
     conn: &mut PgConnection,
     actor: &Actor,
     product: &ProductFacts,
     (user_id, full_name): (PersonId, &str),
     (account_identifier, note): (&str, &str),
+    granted_at: Option<chrono::DateTime<Utc>>,
     after: &dyn AfterGrant,
 ) -> Result<GrantId, CommandError> {
     let id: GrantId = diesel::insert_into(access_grants::table)
         .values((
+            access_grants::granted_at.eq(granted_at.unwrap_or_else(crate::clock::now)),
             access_grants::user_id.eq(user_id),
             access_grants::product_id.eq(product.id),
             access_grants::granted_by.eq(actor.person_id()),
@@ -159,90 +162,47 @@ fn insert_grant(
     audit::record(
         conn,
         AuditEntry::by(actor, "grant.created", "access_grant", Some(id.to_string()))
-            .summary(format!(
-                "Granted {} → {} to {full_name}",
-                product.service_name, product.name
-            ))
+            .summary(match granted_at {
+                Some(at) => format!(
+                    "Granted {} → {} to {full_name} (held since {})",
+                    product.service_name,
+                    product.name,
+                    at.date_naive()
+                ),
+                None => format!(
+                    "Granted {} → {} to {full_name}",
+                    product.service_name, product.name
+                ),
+            })
             .after(json!({"user_id": user_id, "product_id": product.id,
-                          "account_identifier": account_identifier, "note": note})),
+                          "account_identifier": account_identifier, "note": note,
+                          "granted_at": granted_at})),
     )?;
     Ok(id)
 }
 
-/// What a bulk grant would do for one person named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BulkOutcome {
-    /// They are given access.
-    Grant,
-    /// They have it already.
-    Already,
-    /// Nobody in the directory is named so.
-    Unknown,
-    /// They have left.
-    Offboarded,
-}
+pub use super::grant_batch::{BatchPlan, BatchRow, BulkOutcome, BulkPerson};
+use super::grant_batch::{GrantLine, ProductRef};
 
-impl BulkOutcome {
-    /// As the API names it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Grant => "grant",
-            Self::Already => "already",
-            Self::Unknown => "unknown",
-            Self::Offboarded => "offboarded",
-        }
-    }
-
-    /// Why a row cannot be granted (`None` for one that can).
-    pub fn refusal(self) -> Option<&'static str> {
-        match self {
-            Self::Grant => None,
-            Self::Already => Some("already has access to this product"),
-            Self::Unknown => Some("nobody in the directory has this email address"),
-            Self::Offboarded => Some("has been offboarded"),
-        }
-    }
-}
-
-/// A person named in a bulk grant, as the directory has them.
-#[derive(Debug, Clone, Queryable)]
-pub struct BulkPerson {
-    pub id: PersonId,
-    pub full_name: String,
-    pub email: String,
-    pub status: EmploymentStatus,
-}
-
-/// One line of a bulk grant: what was given, whom it names, what would happen.
-#[derive(Debug, Clone)]
-pub struct BulkRow {
-    pub given: String,
-    pub person: Option<BulkPerson>,
-    pub outcome: BulkOutcome,
-}
-
-/// What a bulk grant would do, before it does it (its preview, and its check).
+/// What a product page's bulk grant would do: the batch planned, and the product's seats.
 #[derive(Debug, Clone)]
 pub struct BulkPlan {
     pub product: ProductFacts,
-    pub rows: Vec<BulkRow>,
+    pub batch: BatchPlan,
     /// Active grants now, and the seats bought (none: not counted by seat).
     pub seats_used: i64,
     pub seats_purchased: Option<i32>,
 }
 
 impl BulkPlan {
-    /// The rows that would be granted.
+    /// The lines that would be granted.
     pub fn granted(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| r.outcome == BulkOutcome::Grant)
-            .count()
+        self.batch.granted()
     }
 
-    /// The rows that cannot be: each refuses the batch.
-    pub fn refused(&self) -> impl Iterator<Item = &BulkRow> {
-        self.rows.iter().filter(|r| r.outcome != BulkOutcome::Grant)
+    /// The lines that cannot be: each refuses the batch.
+    pub fn refused(&self) -> impl Iterator<Item = &BatchRow> {
+        self.batch.refused()
     }
 
     /// Seats over the purchased number once the grants are made (0 when within them).
@@ -252,41 +212,29 @@ impl BulkPlan {
         })
     }
 
-    /// Each refused row as a message (keyed `people`): what the batch is refused for.
+    /// Each refused line as a message (keyed `people.N` under `people`).
     pub fn errors(&self) -> FieldErrors {
-        let mut e = FieldErrors::new();
-        let refused = self.refused().count();
-        if refused > 0 {
-            e.add(
-                "people",
-                format!(
-                    "{refused} of the {} people named cannot be granted: nothing was granted. \
-                     Correct or remove {}.",
-                    self.rows.len(),
-                    if refused == 1 {
-                        "that line"
-                    } else {
-                        "those lines"
-                    }
-                ),
-            );
-        }
-        for (i, row) in self.rows.iter().enumerate() {
-            let Some(why) = row.outcome.refusal() else {
-                continue;
-            };
-            let who = match &row.person {
-                Some(p) => format!("{} ({})", p.full_name, row.given),
-                None => row.given.clone(),
-            };
-            e.add(format!("people.{}", i + 1), format!("{who}: {why}."));
-        }
-        e
+        self.batch.errors("people", "people named")
     }
 }
 
-/// Whom each line of `req` names and what granting would do (Grant scope on the product;
-/// an archived product refuses).
+/// A bulk grant's lines: each person named, the one product.
+fn lines_of(req: &BulkGrant) -> Vec<GrantLine> {
+    req.people
+        .iter()
+        .map(|(given, who)| GrantLine {
+            given: given.clone(),
+            person: who.clone(),
+            product: ProductRef::Id(req.product),
+            account_identifier: Default::default(),
+            note: req.note.clone(),
+            granted_on: None,
+        })
+        .collect()
+}
+
+/// Whom each line of `req` names and what granting would do (Grant scope on the product,
+/// else 404; an archived product refuses).
 pub fn plan_bulk_grant(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -298,41 +246,7 @@ pub fn plan_bulk_grant(
             "This product is archived: restore it before granting access.".into(),
         ));
     }
-    let ids: Vec<PersonId> = req
-        .people
-        .iter()
-        .filter_map(|(_, g)| match g {
-            Grantee::Id(id) => Some(*id),
-            _ => None,
-        })
-        .collect();
-    let emails: Vec<String> = req
-        .people
-        .iter()
-        .filter_map(|(_, g)| match g {
-            Grantee::Email(e) => Some(e.as_str().to_lowercase()),
-            _ => None,
-        })
-        .collect();
-    let found: Vec<BulkPerson> = users::table
-        .filter(
-            users::id
-                .eq_any(&ids)
-                .or(lower(users::email).eq_any(&emails)),
-        )
-        .select((
-            users::id,
-            users::full_name,
-            users::email,
-            users::employment_status,
-        ))
-        .load(conn)?;
-    let holders: Vec<PersonId> = access_grants::table
-        .filter(access_grants::product_id.eq(product.id))
-        .filter(access_grants::revoked_at.is_null())
-        .filter(access_grants::user_id.eq_any(found.iter().map(|p| p.id)))
-        .select(access_grants::user_id)
-        .load(conn)?;
+    let batch = super::grant_batch::plan(conn, actor, lines_of(req))?;
     let (seats_used, seats_purchased): (Option<i32>, Option<i32>) = products::table
         .left_join(product_seat_counts::table)
         .filter(products::id.eq(product.id))
@@ -341,39 +255,9 @@ pub fn plan_bulk_grant(
             products::seats_purchased,
         ))
         .first(conn)?;
-    let mut seen: Vec<PersonId> = Vec::new();
-    let rows = req
-        .people
-        .iter()
-        .map(|(given, who)| {
-            let person = found
-                .iter()
-                .find(|p| match who {
-                    Grantee::Id(id) => p.id == *id,
-                    Grantee::Email(e) => p.email.eq_ignore_ascii_case(e.as_str()),
-                    Grantee::Nobody => false,
-                })
-                .cloned();
-            let outcome = match &person {
-                None => BulkOutcome::Unknown,
-                Some(p) if p.status == EmploymentStatus::Offboarded => BulkOutcome::Offboarded,
-                // Named twice (an email and an id): the second is already granted by the first.
-                Some(p) if holders.contains(&p.id) || seen.contains(&p.id) => BulkOutcome::Already,
-                Some(p) => {
-                    seen.push(p.id);
-                    BulkOutcome::Grant
-                }
-            };
-            BulkRow {
-                given: given.clone(),
-                person,
-                outcome,
-            }
-        })
-        .collect();
     Ok(BulkPlan {
         product,
-        rows,
+        batch,
         seats_used: i64::from(seats_used.unwrap_or(0)),
         seats_purchased,
     })
@@ -391,33 +275,21 @@ pub fn grant_many(
     after: &dyn AfterGrant,
 ) -> Result<Vec<GrantId>, CommandError> {
     crate::db::transaction(conn, |conn| {
-        let plan = plan_bulk_grant(conn, actor, &req)?;
-        let errors = plan.errors();
-        if !errors.is_empty() {
-            return Err(CommandError::Invalid(errors));
-        }
-        if plan.seats_over() > 0 && !req.over_seats {
-            return Err(invalid(
-                "over_seats",
-                &format!(
-                    "This takes the product {} over its purchased seats: confirm to grant anyway.",
-                    plan.seats_over()
-                ),
+        // The product as a whole first: out of scope is a 404, archived a refusal.
+        let product = load_product(conn, actor, ObjectAction::Grant, req.product)?;
+        if product.status.is_archived() {
+            return Err(CommandError::Refused(
+                "This product is archived: restore it before granting access.".into(),
             ));
         }
-        let mut made = Vec::with_capacity(plan.rows.len());
-        for row in &plan.rows {
-            let Some(p) = &row.person else { continue };
-            made.push(insert_grant(
-                conn,
-                actor,
-                &plan.product,
-                (p.id, &p.full_name),
-                ("", req.note.as_str()),
-                after,
-            )?);
-        }
-        Ok(made)
+        super::grant_batch::grant_all(
+            conn,
+            actor,
+            lines_of(&req),
+            req.over_seats,
+            ("people", "people named"),
+            after,
+        )
     })
 }
 

@@ -2,8 +2,11 @@
 //! access to products (grants). Requests (`requests`) are what the commands take; each door
 //! (the pages here, the API, the people CSV import) builds them from its own input.
 
+pub mod bulk_pages;
 pub mod commands;
 pub mod export;
+pub mod grant_batch;
+pub mod grant_rows;
 pub mod grants;
 pub mod model;
 pub mod pages;
@@ -22,6 +25,18 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .route("/directory/{id}", aw::post().to(pages::update))
         .route("/directory/{id}/edit", aw::get().to(pages::edit_form))
         .route("/directory/{id}/grants", aw::post().to(pages::grant))
+        .route(
+            "/directory/{id}/grants.csv",
+            aw::get().to(export::person_grants_csv),
+        )
+        .route(
+            "/directory/{id}/grants/bulk",
+            aw::get().to(bulk_pages::form),
+        )
+        .route(
+            "/directory/{id}/grants/bulk",
+            aw::post().to(bulk_pages::submit),
+        )
         .route(
             "/directory/{id}/invitation",
             aw::post().to(pages::resend_invitation),

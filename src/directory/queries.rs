@@ -322,6 +322,16 @@ pub struct PersonDetail {
     pub runs_products: Vec<(ProductId, String)>,
 }
 
+/// Person `id`'s full name (`NotFound` when there is nobody with that id).
+pub fn person_name(conn: &mut PgConnection, id: PersonId) -> Result<String, AppError> {
+    users::table
+        .find(id)
+        .select(users::full_name)
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
 /// Person `id` with their grants in the actor's scope and what they run (everyone who may
 /// look people up sees everyone; which fields a page shows is the page's).
 pub fn person_detail(

@@ -599,3 +599,73 @@ mod tests {
         assert_eq!(e.get("employment_status"), "Choose an employment status.");
     }
 }
+
+/// Products for one person (their page, the API): some chosen, and (optionally) a
+/// colleague's access copied.
+#[derive(Debug, Clone)]
+pub struct PersonGrants {
+    pub person: PersonId,
+    pub products: Vec<ProductId>,
+    /// Whose access to copy, as given.
+    pub colleague: Option<(String, Grantee)>,
+    pub note: Paragraph<1000>,
+    /// The person acting was told the grants go over purchased seats, and goes on.
+    pub over_seats: bool,
+}
+
+impl PersonGrants {
+    /// Checks the choice, the colleague and the note; the messages are keyed `products`,
+    /// `colleague` and `note`.
+    pub fn new(
+        person: PersonId,
+        products: &[i64],
+        colleague: &str,
+        note: &str,
+    ) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let note = Paragraph::<1000>::parse(note)
+            .map_err(|m| e.add("note", m.message("The note")))
+            .ok();
+        let colleague = match colleague.trim() {
+            "" => None,
+            given => Grantee::parse(given)
+                .map_err(|m| e.add("colleague", m.message("The colleague")))
+                .ok()
+                .map(|g| (given.to_string(), g)),
+        };
+        let mut chosen: Vec<ProductId> = Vec::new();
+        for id in products
+            .iter()
+            .filter(|id| **id > 0)
+            .map(|id| ProductId(*id))
+        {
+            if !chosen.contains(&id) {
+                chosen.push(id);
+            }
+        }
+        if chosen.is_empty() && colleague.is_none() && e.get("colleague").is_empty() {
+            e.add(
+                "products",
+                "Choose at least one product, or a colleague whose access to copy.",
+            );
+        } else if chosen.len() > BULK_MAX {
+            e.add(
+                "products",
+                format!(
+                    "At most {BULK_MAX} products at once ({} chosen).",
+                    chosen.len()
+                ),
+            );
+        }
+        match note {
+            Some(note) if e.is_empty() => Ok(Self {
+                person,
+                products: chosen,
+                colleague,
+                note,
+                over_seats: false,
+            }),
+            _ => Err(e),
+        }
+    }
+}

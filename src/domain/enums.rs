@@ -346,6 +346,7 @@ text_enum! {
     pub enum ImportKind {
         People = "people", "People";
         Services = "services", "Services and products";
+        Grants = "grants", "Access grants";
     }
 }
 

@@ -2,15 +2,17 @@
 //! `imports` row through a second connection, so the page can show it while the commit's
 //! own transaction is still open.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 
-use super::{people, services, Outcome, MAX_ERRORS};
+use super::{grants, people, services, Outcome, MAX_ERRORS};
 use crate::audit::{self, AuditEntry};
 use crate::authz::{authorize, Actor};
 use crate::db::schema::imports;
 use crate::db::{PgConn, PgPool};
+use crate::directory::grants::AfterGrant;
 use crate::domain::{ImportId, ImportKind, ImportStatus};
 use crate::error::AppError;
 
@@ -79,6 +81,11 @@ fn record_outcome(
     status: ImportStatus,
 ) -> Result<(), AppError> {
     let kept: Vec<_> = o.errors.iter().take(MAX_ERRORS).cloned().collect();
+    if status == ImportStatus::Preview {
+        diesel::update(imports::table.find(id))
+            .set(imports::message.eq(o.notes.join(" ")))
+            .execute(conn)?;
+    }
     diesel::update(imports::table.find(id))
         .set((
             imports::status.eq(status),
@@ -113,16 +120,16 @@ fn load(conn: &mut PgConnection, id: ImportId) -> Result<(ImportKind, String), A
         .first(conn)?)
 }
 
-/// Starts the dry run of import `id` on its own thread.
-pub fn spawn_validation(pool: PgPool, id: ImportId) {
+/// Starts the dry run of import `id`, uploaded by `actor`, on its own thread.
+pub fn spawn_validation(pool: PgPool, id: ImportId, actor: Actor) {
     std::thread::spawn(move || {
-        if let Err(e) = validate(&pool, id) {
+        if let Err(e) = validate(&pool, id, &actor) {
             fail(&pool, id, &e);
         }
     });
 }
 
-fn validate(pool: &PgPool, id: ImportId) -> Result<(), AppError> {
+fn validate(pool: &PgPool, id: ImportId, actor: &Actor) -> Result<(), AppError> {
     let mut conn = pool.get()?;
     let (kind, data) = load(&mut conn, id)?;
     let mut progress = Progress {
@@ -134,6 +141,7 @@ fn validate(pool: &PgPool, id: ImportId) -> Result<(), AppError> {
     let outcome = match kind {
         ImportKind::People => people::plan(&mut conn, &data, &mut report)?.0,
         ImportKind::Services => services::plan(&mut conn, &data, &mut report)?.0,
+        ImportKind::Grants => grants::plan(&mut conn, actor, &data, &mut report)?.0,
     };
     record_outcome(&mut conn, id, &outcome, ImportStatus::Preview)
 }
@@ -167,10 +175,11 @@ pub fn claim_for_commit(
     Ok(n == 1)
 }
 
-/// Commits import `id` (already claimed) on its own thread, all or nothing.
-pub fn spawn_commit(pool: PgPool, id: ImportId, actor: Actor) {
+/// Commits import `id` (already claimed) on its own thread, all or nothing; `after`
+/// follows each grant a grants import makes.
+pub fn spawn_commit(pool: PgPool, id: ImportId, actor: Actor, after: Arc<dyn AfterGrant>) {
     std::thread::spawn(move || {
-        if let Err(e) = commit(&pool, id, &actor) {
+        if let Err(e) = commit(&pool, id, &actor, after.as_ref()) {
             fail(&pool, id, &e);
         }
     });
@@ -182,7 +191,12 @@ enum CommitResult {
     Stale(Outcome),
 }
 
-fn commit(pool: &PgPool, id: ImportId, actor: &Actor) -> Result<(), AppError> {
+fn commit(
+    pool: &PgPool,
+    id: ImportId,
+    actor: &Actor,
+    after: &dyn AfterGrant,
+) -> Result<(), AppError> {
     let mut conn = pool.get()?;
     let (kind, data) = load(&mut conn, id)?;
     let mut progress = Progress {
@@ -209,6 +223,14 @@ fn commit(pool: &PgPool, id: ImportId, actor: &Actor) -> Result<(), AppError> {
                 services::apply(conn, actor, &plan, &mut |d, t| progress.report(d, t))?;
                 o
             }
+            ImportKind::Grants => {
+                let (o, plan) = grants::plan(conn, actor, &data, &mut quiet)?;
+                if !o.errors.is_empty() {
+                    return Ok(CommitResult::Stale(o));
+                }
+                grants::apply(conn, actor, &plan, after)?;
+                o
+            }
         };
         audit::record(
             conn,
@@ -224,10 +246,10 @@ fn commit(pool: &PgPool, id: ImportId, actor: &Actor) -> Result<(), AppError> {
         )?;
         diesel::update(imports::table.find(id))
             .set((
-                imports::message.eq(format!(
-                    "{} created, {} updated.",
-                    outcome.creates, outcome.updates
-                )),
+                imports::message.eq(match kind {
+                    ImportKind::Grants => format!("{} grants made.", outcome.creates),
+                    _ => format!("{} created, {} updated.", outcome.creates, outcome.updates),
+                }),
                 imports::finished_at.eq(crate::clock::now()),
             ))
             .execute(conn)?;

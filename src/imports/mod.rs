@@ -4,6 +4,7 @@
 //! audit entry per change. The page shows progress while a job runs. `queries` reads the
 //! imports for the pages (scoped by kind), `job` stores, checks and commits them.
 
+pub mod grants;
 pub mod job;
 pub mod pages;
 pub mod people;
@@ -25,6 +26,7 @@ pub fn columns(kind: ImportKind) -> &'static [&'static str] {
     match kind {
         ImportKind::People => people::COLUMNS,
         ImportKind::Services => services::COLUMNS,
+        ImportKind::Grants => grants::COLUMNS,
     }
 }
 
@@ -33,6 +35,8 @@ pub fn action_for(kind: ImportKind) -> Action {
     match kind {
         ImportKind::People => Action::ManagePeople,
         ImportKind::Services => Action::ManageServices,
+        // Admins: every product is in their scope, as the list of imports is theirs.
+        ImportKind::Grants => Action::ManagePeople,
     }
 }
 
@@ -60,6 +64,9 @@ pub struct Outcome {
     pub creates: usize,
     pub updates: usize,
     pub errors: Vec<RowError>,
+    /// What the person importing should know before committing (a product going over its
+    /// purchased seats).
+    pub notes: Vec<String>,
 }
 
 /// Column name → position, and the data rows with their line numbers.

@@ -13,6 +13,7 @@ use super::{action_for, columns, job, ImportKind, ImportStatus};
 use crate::auth::current_user::CurrentUser;
 use crate::auth::session::{self as sess, FlashKind};
 use crate::authz::{authorize, Action};
+use crate::directory::grants::AfterGrant;
 use crate::domain::ImportId;
 use crate::error::{AppError, AppResult};
 use crate::web::respond::{html, redirect};
@@ -29,6 +30,7 @@ struct ListPage {
     rows: Vec<ImportRow>,
     people_columns: String,
     service_columns: String,
+    grant_columns: String,
 }
 
 pub async fn list(
@@ -44,6 +46,7 @@ pub async fn list(
         rows,
         people_columns: columns(ImportKind::People).join(", "),
         service_columns: columns(ImportKind::Services).join(", "),
+        grant_columns: crate::directory::grant_rows::IMPORTED.join(", "),
     };
     html(StatusCode::OK, page.render())
 }
@@ -104,7 +107,7 @@ pub async fn upload(
         job::create(conn, &a, kind, &filename, &text)
     })
     .await?;
-    job::spawn_validation(state.pool.clone(), id);
+    job::spawn_validation(state.pool.clone(), id, actor);
     Ok(redirect(&urls::import(id)))
 }
 
@@ -136,6 +139,7 @@ pub async fn commit(
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<ImportId>,
+    after: web::Data<dyn AfterGrant>,
 ) -> AppResult<HttpResponse> {
     let actor = user.0;
     let id = path.into_inner();
@@ -143,7 +147,7 @@ pub async fn commit(
     let claimed =
         crate::db::run(&state.pool, move |conn| job::claim_for_commit(conn, &a, id)).await?;
     if claimed {
-        job::spawn_commit(state.pool.clone(), id, actor);
+        job::spawn_commit(state.pool.clone(), id, actor, after.into_inner());
     } else {
         sess::flash(
             &session,

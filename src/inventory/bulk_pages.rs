@@ -222,9 +222,13 @@ pub async fn grant(
     if form.step == "drop" {
         // The refused lines taken out, explicitly: what is left is the preview shown. (A
         // line's outcome does not depend on the lines after it, so no new plan is needed.)
-        plan.rows
-            .retain(|r| r.outcome == grants::BulkOutcome::Grant);
-        let keep: Vec<&str> = plan.rows.iter().map(|r| r.given.as_str()).collect();
+        plan.batch = plan.batch.without_refused();
+        let keep: Vec<&str> = plan
+            .batch
+            .rows
+            .iter()
+            .map(|r| r.line.given.as_str())
+            .collect();
         form.people = keep.join("\n");
     }
     let mut errors = plan.errors();

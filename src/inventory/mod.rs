@@ -4,6 +4,8 @@
 
 use actix_web::web as aw;
 
+use crate::directory::export as grants_csv;
+
 pub mod bulk_pages;
 pub mod commands;
 pub mod export;
@@ -94,5 +96,17 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             aw::post().to(product_pages::lifecycle),
         )
         .route("/grants/{id}/revoke", aw::post().to(product_pages::revoke))
-        .route("/inventory/export.csv", aw::get().to(export::inventory_csv));
+        .route("/inventory/export.csv", aw::get().to(export::inventory_csv))
+        .route(
+            "/inventory/grants.csv",
+            aw::get().to(grants_csv::all_grants_csv),
+        )
+        .route(
+            "/inventory/services/{id}/grants.csv",
+            aw::get().to(grants_csv::service_grants_csv),
+        )
+        .route(
+            "/inventory/products/{id}/grants.csv",
+            aw::get().to(grants_csv::product_grants_csv),
+        );
 }

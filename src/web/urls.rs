@@ -71,6 +71,8 @@ paths! {
     service(ServiceId) => "/inventory/services/", "";
     service_edit(ServiceId) => "/inventory/services/", "/edit";
     service_admins(ServiceId) => "/inventory/services/", "/admins";
+    /// The active grants of the service's products as CSV.
+    service_grants_csv(ServiceId) => "/inventory/services/", "/grants.csv";
     service_new_product(ServiceId) => "/inventory/services/", "/products/new";
     /// Where the new-product form posts.
     service_products(ServiceId) => "/inventory/services/", "/products";
@@ -82,6 +84,8 @@ paths! {
     product_edit(ProductId) => "/inventory/products/", "/edit";
     product_admins(ProductId) => "/inventory/products/", "/admins";
     product_grants(ProductId) => "/inventory/products/", "/grants";
+    /// The product's active grants as CSV.
+    product_grants_csv(ProductId) => "/inventory/products/", "/grants.csv";
     product_archive(ProductId) => "/inventory/products/", "/archive";
     product_restore(ProductId) => "/inventory/products/", "/restore";
     product_delete(ProductId) => "/inventory/products/", "/delete";
@@ -90,6 +94,10 @@ paths! {
     person(PersonId) => "/directory/", "";
     person_edit(PersonId) => "/directory/", "/edit";
     person_grants(PersonId) => "/directory/", "/grants";
+    /// Several products for the person at once, or a colleague's access copied.
+    person_bulk_grants(PersonId) => "/directory/", "/grants/bulk";
+    /// The person's grants as CSV.
+    person_grants_csv(PersonId) => "/directory/", "/grants.csv";
     /// "Send invitation again" (Admins).
     person_invitation(PersonId) => "/directory/", "/invitation";
     /// An Admin removes the person's second factor (with their own password).

@@ -236,6 +236,18 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("POST", format!("/directory/{x}"), person_form("pat@example.com"),                          [303, 403, 403, 403, 403, 303]),
         // Jira is outside every administrator's scope here.
         ("POST", format!("/directory/{x}/grants"), kv(&[("product_id", &f.p2.to_string())]),        [303, 404, 404, 404, 404, 303]),
+        ("GET", format!("/directory/{x}/grants/bulk"), none(),                                     [200, 200, 200, 200, 200, 303]),
+        ("GET", "/directory/999999/grants/bulk".into(), none(),                                       [404, 404, 404, 404, 404, 303]),
+        // A person page's batch preview: Jira (p2) is only the Admin's to grant, the others
+        // see the line refused; Pat holds Gmail (p1) already, which those who run it are told.
+        ("POST", format!("/directory/{x}/grants/bulk"), kv(&[("product", &f.p2.to_string())]),   [200, 422, 422, 422, 422, 303]),
+        ("POST", format!("/directory/{x}/grants/bulk"), kv(&[("product", &p.to_string())]),       [200, 200, 422, 200, 422, 303]),
+        ("GET", "/inventory/grants.csv".into(), none(),                                               [200, 200, 200, 200, 200, 303]),
+        ("GET", format!("/inventory/services/{s}/grants.csv"), none(),                              [200, 200, 404, 200, 404, 303]),
+        ("GET", format!("/inventory/products/{p}/grants.csv"), none(),                              [200, 200, 404, 200, 404, 303]),
+        ("GET", format!("/inventory/products/{}/grants.csv", f.p2), none(),                         [200, 404, 404, 404, 404, 303]),
+        ("GET", format!("/directory/{x}/grants.csv"), none(),                                       [200, 200, 200, 200, 200, 303]),
+        ("GET", "/imports/template/grants.csv".into(), none(),                                        [200, 403, 403, 403, 403, 303]),
         // Pat has no login: the Admin is told so (a flash on Pat's page).
         ("POST", format!("/directory/{x}/invitation"), none(),                                       [303, 403, 403, 403, 403, 303]),
         ("POST", "/directory/999999/invitation".into(), none(),                                      [404, 403, 403, 403, 403, 303]),

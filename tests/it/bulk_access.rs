@@ -194,7 +194,7 @@ async fn going_over_the_seats_is_told_first_and_needs_a_tick() {
     assert_eq!(unticked.status, 422);
     assert!(unticked
         .body
-        .contains("over its purchased seats: confirm to grant anyway"));
+        .contains("goes over the purchased seats of Zoom → Pro by 1: confirm to grant anyway"));
     assert_eq!(active_grants(&app, p).len(), 0);
     let ticked = c
         .submit(

@@ -244,3 +244,175 @@ async fn exports_carry_each_persons_access_and_defuse_formulas() {
     assert_eq!(pa.get("/directory/export.csv").await.status, 403);
     assert_eq!(pa.get("/imports").await.status, 403);
 }
+
+#[actix_web::test]
+async fn a_grants_import_names_every_bad_row_then_grants_a_clean_file_whole() {
+    use portalops::db::schema::{access_grants, audit_log};
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("root", "admin").await;
+    let gh = app.insert_service("GitHub");
+    let enterprise = app.insert_product(gh, "Enterprise", Some(1));
+    let slack = app.insert_product(app.insert_service("Slack"), "Pro", None);
+    let ann = app.insert_person("Ann Lee", "ann@example.com", "Engineering");
+    let bob = app.insert_person("Bob Chen", "bob@example.com", "Engineering");
+    let cat = app.insert_person("Cat Diaz", "cat@example.com", "Sales");
+    app.insert_grant(cat, slack);
+    let grants = |app: &TestApp| -> Vec<(i64, i64)> {
+        access_grants::table
+            .filter(access_grants::revoked_at.is_null())
+            .select((access_grants::user_id, access_grants::product_id))
+            .order((access_grants::user_id, access_grants::product_id))
+            .load(&mut app.conn())
+            .expect("grants")
+    };
+
+    let bad = "email,service,product,account_identifier,note,granted_on\n\
+               ann@example.com,github,ENTERPRISE,ann-gh,,2025-03-01\n\
+               nobody@example.com,GitHub,Enterprise,,,\n\
+               bob@example.com,GitHub,Team,,,\n\
+               cat@example.com,Slack,Pro,,,\n\
+               bob@example.com,Slack,Pro,,,2099-01-01\n\
+               ,Slack,,,,\n\
+               ann@example.com,GitHub,Enterprise,,,\n";
+    let page = upload(&c, "grants", bad).await;
+    let body = settled(&c, &page).await;
+    for (row, needle) in [
+        (3, "nobody in the directory has this email address"),
+        (4, "there is no such product among those you administer"),
+        (5, "already has access to this product"),
+        (6, "cannot be in the future"),
+        (7, "The person&#39;s email address is missing."),
+        (7, "The product name is missing."),
+        (8, "is named twice for this product"),
+    ] {
+        assert!(
+            body.contains(needle),
+            "row {row}: {needle:?} missing from {body}"
+        );
+    }
+    assert!(body.contains("problem(s) found"));
+    assert!(!body.contains("Import now"));
+    let refused = c.submit(&page, &format!("{page}/commit"), &[]).await;
+    assert_eq!(refused.status, 303);
+    assert_eq!(grants(&app), vec![(cat, slack)], "nothing is written");
+
+    // The clean file: the seats it goes over are said before the commit, which confirms it.
+    let good = "\u{feff}Email,Service,Product,Account_identifier,Note,Granted_on,full_name\n\
+                ann@example.com,github,ENTERPRISE,ann-gh,from the old sheet,2025-03-01,Ann\n\
+                bob@example.com,GitHub,Enterprise,,,,\n\
+                bob@example.com,Slack,Pro,,,,\n";
+    let page = upload(&c, "grants", good).await;
+    let body = settled(&c, &page).await;
+    assert!(body.contains("Would grant <strong>3</strong>"), "{body}");
+    assert!(body.contains("GitHub → Enterprise has 1 of 1 seats free: this file takes it 1 over."));
+    let done = commit(&c, &page).await;
+    assert!(done.contains("3 grants made."), "{done}");
+    let mut want = vec![
+        (ann, enterprise),
+        (bob, enterprise),
+        (bob, slack),
+        (cat, slack),
+    ];
+    want.sort_unstable();
+    assert_eq!(grants(&app), want);
+    let (since, account, note): (chrono::DateTime<chrono::Utc>, String, String) =
+        access_grants::table
+            .filter(access_grants::user_id.eq(ann))
+            .select((
+                access_grants::granted_at,
+                access_grants::account_identifier,
+                access_grants::note,
+            ))
+            .first(&mut app.conn())
+            .expect("ann's grant");
+    assert_eq!(since.date_naive().to_string(), "2025-03-01");
+    assert_eq!(
+        (account.as_str(), note.as_str()),
+        ("ann-gh", "from the old sheet")
+    );
+    let audited: i64 = audit_log::table
+        .filter(audit_log::action.eq("grant.created"))
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(audited, 3, "each grant its own audited change");
+
+    // The export reads back: the same file again finds every row already granted.
+    let exported = c.get("/inventory/grants.csv").await.body;
+    let page = upload(&c, "grants", &exported).await;
+    let body = settled(&c, &page).await;
+    assert_eq!(
+        body.matches("already has access to this product").count(),
+        4,
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn a_grants_import_is_for_admins_and_refuses_a_card_number_before_storing() {
+    let app = TestApp::spawn().await;
+    app.create_user("sam", crate::common::PASSWORD, "service_admin");
+    let sam = app.client();
+    assert_eq!(sam.login("sam", crate::common::PASSWORD).await.status, 303);
+    assert_eq!(sam.get("/imports/template/grants.csv").await.status, 403);
+    let c = app.logged_in("root", "admin").await;
+    let template = c.get("/imports/template/grants.csv").await;
+    assert_eq!(template.status, 200);
+    assert!(template.body.starts_with("email,service,product,"));
+    let token = c.get("/imports").await.csrf_token().expect("token");
+    let r = c
+        .upload(
+            "/imports?kind=grants",
+            Some(&token),
+            "g.csv",
+            b"email,service,product,note\na@example.com,S,P,4111 1111 1111 1111\n",
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(app.count("imports"), 0, "nothing stored");
+}
+
+#[actix_web::test]
+async fn a_grant_imported_for_a_leaver_gets_its_revoke_task() {
+    use portalops::db::schema::tasks;
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("root", "admin").await;
+    let figma = app.insert_product(app.insert_service("Figma"), "Pro", None);
+    let leo = app.insert_person("Leo Park", "leo@example.com", "Design");
+    // Something to revoke, so the offboarding stays open.
+    app.insert_grant(
+        leo,
+        app.insert_product(app.insert_service("Slack"), "Pro", None),
+    );
+    let r = c
+        .submit(
+            "/workflows/offboard",
+            "/workflows/offboard",
+            &[("email", "leo@example.com"), ("last_day", "2030-06-30")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let open = |app: &TestApp| -> i64 {
+        tasks::table
+            .filter(tasks::status.eq("open"))
+            .filter(tasks::product_id.eq(figma))
+            .count()
+            .get_result(&mut app.conn())
+            .expect("count")
+    };
+    assert_eq!(open(&app), 0);
+    let page = upload(
+        &c,
+        "grants",
+        "email,service,product\nleo@example.com,Figma,Pro\n",
+    )
+    .await;
+    settled(&c, &page).await;
+    let done = commit(&c, &page).await;
+    assert!(done.contains("1 grants made."), "{done}");
+    assert_eq!(
+        open(&app),
+        1,
+        "the offboarding revokes what was imported meanwhile"
+    );
+}

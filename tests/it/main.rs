@@ -22,6 +22,7 @@ mod invitations;
 mod okta_replay;
 mod operations;
 mod payments;
+mod person_grants;
 mod provisioning;
 mod reminders;
 mod scim;

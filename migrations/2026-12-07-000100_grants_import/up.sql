@@ -1,0 +1,4 @@
+-- CSV imports may bring in access grants (who has what) too.
+ALTER TABLE imports DROP CONSTRAINT imports_kind_check;
+ALTER TABLE imports ADD CONSTRAINT imports_kind_check
+    CHECK (kind IN ('people', 'services', 'grants'));
