@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod notify;
 pub mod notify_pages;
 pub mod payments;
+pub mod pick;
 pub mod scim;
 pub mod settings;
 pub mod setup;
@@ -105,7 +106,8 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .configure(directory::routes)
         .configure(sso::routes)
         .configure(scim::routes)
-        .configure(usage::routes);
+        .configure(usage::routes)
+        .configure(pick::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -122,6 +122,12 @@ pub fn install_query_counter() {
 
 /// LIKE pattern for a substring search typed by a user: trimmed, with `\`, `%` and `_`
 /// escaped, between two `%`.
+/// The words of a search, each as a `contains_pattern` (at most 8: a name, an email, a
+/// department). A search matches when every word does, in any order ("Chen Ada").
+pub fn word_patterns(s: &str) -> Vec<String> {
+    s.split_whitespace().take(8).map(contains_pattern).collect()
+}
+
 pub fn contains_pattern(s: &str) -> String {
     format!(
         "%{}%",

@@ -91,8 +91,8 @@ pub fn product_scope(conn: &mut PgConnection, actor: &Actor) -> Result<Option<Ve
 
 fn filtered<'a>(f: &PeopleFilter, scope: &Option<Vec<i64>>) -> users::BoxedQuery<'a, Pg> {
     let mut q = users::table.into_boxed();
-    if !f.q.trim().is_empty() {
-        let pat = contains_pattern(&f.q);
+    // Every word somewhere in the name, email or username, in any order ("Chen Ada").
+    for pat in crate::db::word_patterns(&f.q) {
         q = q.filter(
             users::full_name
                 .ilike(pat.clone())
@@ -320,6 +320,55 @@ pub struct PersonDetail {
     /// (id, name) of services this person runs, and of products (with their service).
     pub runs_services: Vec<(ServiceId, String)>,
     pub runs_products: Vec<(ProductId, String)>,
+}
+
+/// A person as a picker offers them.
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
+pub struct PersonPick {
+    pub id: PersonId,
+    pub full_name: String,
+    pub email: String,
+    pub department: Option<String>,
+    pub employment_status: EmploymentStatus,
+}
+
+/// Up to `limit` people whose name or email holds every word of `q` (in any order), by
+/// name; those who left only when `with_left`, and only `role`'s holders when given. Whoever
+/// may look people up sees everyone.
+pub fn pick_people(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    q: &str,
+    role: Option<Role>,
+    with_left: bool,
+    limit: i64,
+) -> Result<Vec<PersonPick>, AppError> {
+    authorize(actor, Action::ViewDirectory)?;
+    let mut query = users::table
+        .select((
+            users::id,
+            users::full_name,
+            users::email,
+            users::department,
+            users::employment_status,
+        ))
+        .order((lower(users::full_name).asc(), users::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    for pat in crate::db::word_patterns(q) {
+        query = query.filter(
+            users::full_name
+                .ilike(pat.clone())
+                .or(users::email.ilike(pat)),
+        );
+    }
+    if let Some(role) = role {
+        query = query.filter(users::role.eq(role));
+    }
+    if !with_left {
+        query = query.filter(users::employment_status.ne(EmploymentStatus::Offboarded));
+    }
+    Ok(query.load(conn)?)
 }
 
 /// Person `id`'s full name (`NotFound` when there is nobody with that id).
@@ -564,10 +613,30 @@ pub fn grant_in_scope(
         .ok_or(AppError::NotFound)
 }
 
+/// Up to `limit` active products the actor may grant whose "Service Product" name holds
+/// every word of `q` (in any order), as (id, "Service → Product"), by name.
+pub fn pick_products(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    q: &str,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, AppError> {
+    grantable(conn, actor, q, Some(limit))
+}
+
 /// Active products the actor may grant, as (id, "Service → Product"), for a select.
 pub fn grantable_products(
     conn: &mut PgConnection,
     actor: &Actor,
+) -> Result<Vec<(i64, String)>, AppError> {
+    grantable(conn, actor, "", None)
+}
+
+fn grantable(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    words: &str,
+    limit: Option<i64>,
 ) -> Result<Vec<(i64, String)>, AppError> {
     let mut q = products::table
         .inner_join(services::table)
@@ -586,6 +655,12 @@ pub fn grantable_products(
         }
         Role::ProductAdmin => q = q.filter(products::id.eq_any(actor.scope.product_ids())),
         Role::User => return Ok(Vec::new()),
+    }
+    for pat in crate::db::word_patterns(words) {
+        q = q.filter(services::name.concat(" ").concat(products::name).ilike(pat));
+    }
+    if let Some(n) = limit {
+        q = q.limit(n);
     }
     Ok(q.load(conn)?)
 }

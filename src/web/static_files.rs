@@ -18,6 +18,11 @@ const CSS: &[u8] = include_bytes!("../../static/css/portalops.css");
 /// stylesheet is fetched at once.
 pub const CSS_VERSION: u64 = fnv1a(CSS);
 
+/// The pickers' script (the only script: progressive enhancement, served from here so the
+/// CSP's `script-src 'self'` holds), versioned as the stylesheet is.
+const PICKER: &[u8] = include_bytes!("../../static/js/picker.js");
+pub const PICKER_VERSION: u64 = fnv1a(PICKER);
+
 const fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
@@ -31,6 +36,7 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("portalops.css", "text/css; charset=utf-8", CSS),
+    ("picker.js", "text/javascript; charset=utf-8", PICKER),
     (
         "favicon.svg",
         "image/svg+xml",
@@ -46,8 +52,8 @@ pub async fn asset(
         .iter()
         .find(|(n, _, _)| *n == name.as_str())
         .ok_or(AppError::NotFound)?;
-    // The versioned stylesheet never changes under its URL; anything else for a day.
-    let versioned = req.query_string() == format!("v={CSS_VERSION}");
+    // A versioned asset never changes under its URL; anything else for a day.
+    let versioned = req.query_string() == format!("v={}", fnv1a(body));
     let cache = if versioned {
         "public, max-age=31536000, immutable"
     } else {

@@ -247,6 +247,9 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("GET", format!("/inventory/products/{p}/grants.csv"), none(),                              [200, 200, 404, 200, 404, 303]),
         ("GET", format!("/inventory/products/{}/grants.csv", f.p2), none(),                         [200, 404, 404, 404, 404, 303]),
         ("GET", format!("/directory/{x}/grants.csv"), none(),                                       [200, 200, 200, 200, 200, 303]),
+        // The pickers answer within each actor's scope (person_grants checks what they hold).
+        ("GET", "/pick/people?q=pat".into(), none(),                                                  [200, 200, 200, 200, 200, 303]),
+        ("GET", "/pick/products?q=g".into(), none(),                                                  [200, 200, 200, 200, 200, 303]),
         ("GET", "/imports/template/grants.csv".into(), none(),                                        [200, 403, 403, 403, 403, 303]),
         // Pat has no login: the Admin is told so (a flash on Pat's page).
         ("POST", format!("/directory/{x}/invitation"), none(),                                       [303, 403, 403, 403, 403, 303]),

@@ -417,6 +417,33 @@ async fn choose(b: &fantoccini::Client, select_css: &str, option_text: &str) {
         .unwrap_or_else(|e| panic!("option {option_text}: {e}"));
 }
 
+/// Types `typed` into a picker's box and chooses the match whose text holds `label`.
+async fn pick(b: &fantoccini::Client, box_css: &str, typed: &str, label: &str) {
+    fill(b, box_css, typed).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for li in b
+            .find_all(Locator::Css(".picker-list li[role='option']"))
+            .await
+            .unwrap_or_default()
+        {
+            if li.is_displayed().await.unwrap_or(false)
+                && li.text().await.map(|t| t.contains(label)).unwrap_or(false)
+            {
+                li.click().await.expect("choose the match");
+                return;
+            }
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "the picker {box_css} never offered {label:?}; page was:\n{}",
+                b.source().await.unwrap_or_default()
+            );
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[actix_web::test]
 async fn an_admin_sets_up_a_product_and_its_product_administrator_grants_it() {
     let app = TestApp::spawn().await;
@@ -485,7 +512,7 @@ async fn an_admin_sets_up_a_product_and_its_product_administrator_grants_it() {
     fill(&b, "#seats_purchased", "25").await;
     click(&b, "form button.primary").await;
     wait_for_text(&b, ".flash.success", "Product 'Gmail' created.").await;
-    choose(&b, "#pa_user", "Priya Product (priya@example.com)").await;
+    pick(&b, "#pa_user-search", "priya", "Priya Product").await;
     click(&b, "form[action$='/admins'] button").await;
     wait_for_text(&b, ".flash.success", "Product Administrator added.").await;
     save_screenshot("product-admin", &b.screenshot().await.expect("screenshot"));
@@ -1398,5 +1425,183 @@ async fn an_admin_makes_a_service_account_and_its_token_in_a_real_browser() {
         "service-accounts-phone",
         &b.screenshot().await.expect("screenshot"),
     );
+    b.close().await.expect("close");
+}
+
+/// Access at company scale in a real browser: twenty people granted at once from a product
+/// page through the picker (a name typed in either order), a colleague's access copied, a
+/// grants CSV with a bad row then a good file, and a revocation confirmed on its own page.
+#[actix_web::test]
+async fn access_at_company_scale_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    app.create_user("root", PASSWORD, "admin");
+    let github = app.insert_product(app.insert_service("GitHub"), "Enterprise", Some(30));
+    let slack = app.insert_product(app.insert_service("Slack"), "Pro", None);
+    let figma = app.insert_product(app.insert_service("Figma"), "Professional", None);
+    let ada = app.insert_person("Ada Chen", "ada@example.com", "Engineering");
+    let bob = app.insert_person("Bob Stone", "bob@example.com", "Engineering");
+    app.insert_grant(bob, github);
+    app.insert_grant(bob, figma);
+    for i in 1..=19 {
+        app.insert_person(
+            &format!("Person {i:02}"),
+            &format!("p{i:02}@example.com"),
+            "Engineering",
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("grants-bad.csv");
+    std::fs::write(
+        &bad,
+        "email,service,product,granted_on\np01@example.com,Slack,Pro,2025-01-15\nnobody@example.com,Slack,Pro,\n",
+    )
+    .expect("write");
+    let good = dir.path().join("grants.csv");
+    std::fs::write(
+        &good,
+        "email,service,product,granted_on\np01@example.com,Slack,Pro,2025-01-15\np02@example.com,Slack,Pro,\n",
+    )
+    .expect("write");
+    let (b, _driver) = browser().await;
+    let base = &app.base_url;
+    b.goto(&format!("{base}/login")).await.expect("open");
+    fill(&b, "#username", "root").await;
+    fill(&b, "#password", PASSWORD).await;
+    click(&b, "button.primary").await;
+    wait_for(&b, "h1.welcome").await;
+
+    // Twenty people for GitHub, each found by the picker over the list.
+    b.goto(&format!("{base}/inventory/products/{github}"))
+        .await
+        .expect("open");
+    b.find(Locator::LinkText("Grant to many people at once…"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&b, "#people-search").await;
+    fill(&b, "#people-search", "person 1").await;
+    wait_for_text(&b, ".picker-list", "Person 19").await;
+    save_screenshot("picker-open", &b.screenshot().await.expect("screenshot"));
+    pick(&b, "#people-search", "Chen Ada", "Ada Chen").await;
+    for i in 1..=19 {
+        pick(
+            &b,
+            "#people-search",
+            &format!("p{i:02}@"),
+            &format!("Person {i:02}"),
+        )
+        .await;
+    }
+    let listed = b
+        .find(Locator::Css("#people"))
+        .await
+        .expect("list")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    assert_eq!(listed.lines().count(), 20, "{listed}");
+    assert!(listed.starts_with("ada@example.com\n"));
+    save_screenshot(
+        "bulk-grant-picked",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    click(&b, "button[value='preview']").await;
+    wait_for_text(&b, "#preview h2", "Preview: 20 to grant").await;
+    save_screenshot(
+        "bulk-grant-preview",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    click(&b, "button[value='confirm']").await;
+    wait_for_text(&b, ".flash.success", "Access granted to 20 people.").await;
+
+    // Ada gets Bob's access (GitHub she now has; Figma is added) and Slack, chosen by search.
+    b.goto(&format!("{base}/directory/{ada}"))
+        .await
+        .expect("open");
+    wait_for(&b, "a[href$='/grants/bulk']").await;
+    click(&b, "a[href$='/grants/bulk']").await;
+    wait_for(&b, "#product-search").await;
+    pick(&b, "#product-search", "slack", "Slack → Pro").await;
+    wait_for_text(&b, ".picker-chips", "Slack → Pro").await;
+    pick(&b, "#colleague", "Stone", "Bob Stone").await;
+    save_screenshot(
+        "copy-access-form",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    click(&b, "button[value='preview']").await;
+    wait_for_text(&b, "#preview h2", "Preview: 2 to add, 1 already held").await;
+    let body = b.source().await.expect("source");
+    assert!(body.contains("Copying the access of") && body.contains("Figma → Professional"));
+    save_screenshot(
+        "copy-access-preview",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.set_window_size(390, 844).await.expect("phone");
+    save_screenshot(
+        "copy-access-phone",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.set_window_size(1280, 900).await.expect("desktop");
+    click(&b, "button[value='confirm']").await;
+    wait_for_text(&b, ".flash.success", "Access granted to 2 products.").await;
+    let _ = slack;
+
+    // A grants CSV: the bad row named, nothing written; then the good file.
+    b.goto(&format!("{base}/imports")).await.expect("open");
+    wait_for(&b, "#grants-file").await;
+    b.find(Locator::Css("#grants-file"))
+        .await
+        .expect("file")
+        .send_keys(&bad.display().to_string())
+        .await
+        .expect("choose file");
+    click(&b, "form[action*='kind=grants'] button").await;
+    wait_for_text(&b, ".flash.error", "problem(s) found").await;
+    assert!(b
+        .source()
+        .await
+        .expect("source")
+        .contains("nobody in the directory has this email address"));
+    save_screenshot(
+        "grants-import-errors",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    b.goto(&format!("{base}/imports")).await.expect("open");
+    wait_for(&b, "#grants-file").await;
+    b.find(Locator::Css("#grants-file"))
+        .await
+        .expect("file")
+        .send_keys(&good.display().to_string())
+        .await
+        .expect("choose file");
+    click(&b, "form[action*='kind=grants'] button").await;
+    wait_for_text(&b, "h2", "Dry run").await;
+    click(&b, "form[action$='/commit'] button").await;
+    wait_for_text(&b, ".flash.success", "2 grants made.").await;
+
+    // Two of GitHub's holders revoked with one reason, after the confirming page.
+    b.goto(&format!("{base}/inventory/products/{github}"))
+        .await
+        .expect("open");
+    let boxes = b
+        .find_all(Locator::Css("input[name='grant'][form='bulk-revoke']"))
+        .await
+        .expect("checkboxes");
+    assert!(boxes.len() >= 21, "{} holders listed", boxes.len());
+    for cb in boxes.iter().take(2) {
+        cb.click().await.expect("tick");
+    }
+    click(&b, "#bulk-revoke button").await;
+    wait_for_text(&b, "form.bulk-form p", "This ends the access of 2 people").await;
+    fill(&b, "#reason", "left the project").await;
+    save_screenshot(
+        "bulk-revoke-confirm",
+        &b.screenshot().await.expect("screenshot"),
+    );
+    click(&b, "button[value='confirm']").await;
+    wait_for_text(&b, ".flash.success", "Access revoked for 2 people.").await;
     b.close().await.expect("close");
 }

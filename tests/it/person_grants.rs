@@ -409,3 +409,121 @@ async fn grants_export_per_product_service_person_and_scope() {
     let theirs = pam.get(&format!("/directory/{ann}/grants.csv")).await;
     assert!(!theirs.body.contains("Figma"));
 }
+
+#[actix_web::test]
+async fn pickers_find_people_and_products_by_words_in_any_order_within_scope() {
+    let app = TestApp::spawn().await;
+    let root = app.logged_in("root", "admin").await;
+    let gws = app.insert_service("Google Workspace");
+    let gmail = app.insert_product(gws, "Gmail", None);
+    let drive = app.insert_product(gws, "Drive", None);
+    app.insert_product(app.insert_service("Figma"), "Professional", None);
+    let ada = app.insert_person("Ada Chen", "ada@example.com", "Engineering");
+    app.insert_person("Adam Chenoweth", "adam@example.com", "Sales");
+    let gone = app.insert_person("Ada Gone", "gone@example.com", "Sales");
+    diesel::update(portalops::db::schema::users::table.find(gone))
+        .set(
+            portalops::db::schema::users::employment_status
+                .eq(portalops::domain::EmploymentStatus::Offboarded),
+        )
+        .execute(&mut app.conn())
+        .expect("left");
+    for i in 0..25 {
+        app.insert_person(
+            &format!("Zed {i:02}"),
+            &format!("zed{i:02}@example.com"),
+            "Ops",
+        );
+    }
+    let get = |c: &crate::common::Client, url: String| {
+        let c = c.clone();
+        async move {
+            let r = c.get(&url).await;
+            assert_eq!(r.status, 200, "{url}: {}", r.body);
+            assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+            serde_json::from_str::<Value>(&r.body).expect("json")
+        }
+    };
+    let labels = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["label"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+
+    // Words in any order, each anywhere in the name or email.
+    let v = get(&root, "/pick/people?q=Chen%20Ada".into()).await;
+    assert_eq!(labels(&v), ["Ada Chen", "Adam Chenoweth"]);
+    assert_eq!(v["items"][0]["id"], ada);
+    assert_eq!(v["items"][0]["value"], "ada@example.com");
+    assert!(v["items"][0]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Engineering"));
+    let v = get(&root, "/pick/people?q=chen%20sales".into()).await;
+    assert!(labels(&v).is_empty(), "departments are not searched: {v}");
+    let v = get(&root, "/pick/people?q=ada".into()).await;
+    assert!(
+        !labels(&v).contains(&"Ada Gone".to_string()),
+        "those who left only on request"
+    );
+    let v = get(&root, "/pick/people?q=ada&left=1".into()).await;
+    assert!(labels(&v).contains(&"Ada Gone".to_string()));
+    // A page at most, and a word that more match.
+    let v = get(&root, "/pick/people?q=zed".into()).await;
+    assert_eq!(labels(&v).len(), 20);
+    assert_eq!(v["more"], true);
+    let v = get(&root, "/pick/people?q=%25".into()).await;
+    assert!(
+        labels(&v).is_empty(),
+        "a % is a character, not a wildcard: {v}"
+    );
+    app.create_user("pam", PASSWORD, "product_admin");
+    let v = get(&root, "/pick/people?role=product_admin".into()).await;
+    assert_eq!(v["items"][0]["id"], app.user_id("pam"));
+    assert_eq!(
+        v["items"].as_array().map(Vec::len),
+        Some(1),
+        "only the role's holders: {v}"
+    );
+
+    let v = get(&root, "/pick/products?q=gmail%20google".into()).await;
+    assert_eq!(labels(&v), ["Google Workspace → Gmail"]);
+    assert_eq!(v["items"][0]["id"], gmail);
+    let v = get(
+        &root,
+        "/pick/products?q=Google%20Workspace%20%E2%86%92%20Drive".into(),
+    )
+    .await;
+    assert_eq!(
+        labels(&v),
+        ["Google Workspace → Drive"],
+        "a chosen label finds itself"
+    );
+
+    // A Product Administrator is offered their products only.
+    app.make_product_admin("pam", drive);
+    let pam = app.client();
+    assert_eq!(pam.login("pam", PASSWORD).await.status, 303);
+    let v = get(&pam, "/pick/products".into()).await;
+    assert_eq!(labels(&v), ["Google Workspace → Drive"]);
+    let anon = app.client().get("/pick/people?q=ada").await;
+    assert_eq!(anon.status, 303, "no login, no directory");
+
+    // The pages carry the fields and the one script, from this server only.
+    let page = root
+        .get(&format!("/directory/{ada}/grants/bulk"))
+        .await
+        .body;
+    assert!(page.contains("data-pick=\"products\"") && page.contains("data-pick=\"people\""));
+    assert!(page.contains("<script src=\"/static/picker.js?v="));
+    assert!(!page.contains("<script>"), "no inline script");
+    let js = root.get("/static/picker.js").await;
+    assert_eq!(js.status, 200);
+    assert!(js
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("text/javascript"));
+}
