@@ -52,6 +52,10 @@ PAGES = [
     ("workflow detail", "/workflows/10"),
     ("audit log", "/audit"),
     ("audit log, deep page", "/audit?before=20000"),
+    ("audit log search", "/audit?q=gmail"),
+    ("person history", "/directory/500/history"),
+    ("product history", "/inventory/products/2/history"),
+    ("service history", "/inventory/services/2/history"),
 ]
 
 

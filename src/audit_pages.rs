@@ -32,7 +32,15 @@ struct AuditListPage {
 
 fn href(f: &AuditFilter, cursor: (&str, i64)) -> String {
     let mut q = vec![format!("{}={}", cursor.0, cursor.1)];
+    q.extend(filters(f));
+    format!("/audit?{}", q.join("&"))
+}
+
+/// The filters as query-string pairs.
+fn filters(f: &AuditFilter) -> Vec<String> {
+    let mut q = Vec::new();
     for (k, v) in [
+        ("q", &f.q),
         ("actor", &f.actor),
         ("action", &f.action),
         ("object_type", &f.object_type),
@@ -44,7 +52,20 @@ fn href(f: &AuditFilter, cursor: (&str, i64)) -> String {
             q.push(format!("{k}={}", urlencode(v.trim())));
         }
     }
-    format!("/audit?{}", q.join("&"))
+    q
+}
+
+impl AuditListPage {
+    /// The page of the object an entry changed, where it has one.
+    fn link(&self, r: &AuditRow) -> Option<String> {
+        crate::web::urls::audit_object(&r.object_type, &r.object_id)
+    }
+    /// The download of what the filters select.
+    fn csv_href(&self) -> String {
+        let mut q = filters(&self.filter);
+        q.push("format=csv".into());
+        format!("/audit?{}", q.join("&"))
+    }
 }
 
 pub async fn list(
@@ -56,6 +77,18 @@ pub async fn list(
     authorize(&user.0, Action::ViewAuditLog)?;
     let filter = query.into_inner();
     let f = filter.clone();
+    if filter.format == "csv" {
+        let page = crate::db::run(&state.pool, move |conn| {
+            queries::list_limited(conn, &f, crate::audit::history::CSV_MAX)
+        })
+        .await?;
+        let rows = crate::audit::history::csv_rows(page.rows);
+        return crate::web::csv_out::attachment(
+            "portalops-audit.csv",
+            crate::audit::history::CSV_HEADER,
+            rows,
+        );
+    }
     let page = crate::db::run(&state.pool, move |conn| queries::list(conn, &f)).await?;
     let view = AuditListPage {
         ctx: PageCtx::new(&session, Some(&user.0), "Audit log", "/audit"),

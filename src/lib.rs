@@ -20,6 +20,8 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod health;
+pub mod history;
+pub mod history_pages;
 pub mod imports;
 pub mod inventory;
 pub mod jobs;
@@ -107,7 +109,8 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .configure(sso::routes)
         .configure(scim::routes)
         .configure(usage::routes)
-        .configure(pick::routes);
+        .configure(pick::routes)
+        .configure(history_pages::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -1,18 +1,23 @@
 //! `GET /api/v1/audit`: the audit log, read-only, for those who may read it (Admins), with
-//! the page's filters and keyset paging (`before` / `after` an entry id).
+//! the page's filters and keyset paging (`before` / `after` an entry id); and the History
+//! of a person or a product, for whoever may see them.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Problem};
-use crate::audit::queries::{self, AuditFilter};
+use crate::audit::history::{HistoryFilter, KINDS};
+use crate::audit::queries::{self, AuditFilter, AuditPage};
 use crate::authz::{authorize, Action};
+use crate::domain::{PersonId, ProductId};
 use crate::web::AppState;
 
 /// The audit page's filters; an empty date is an error here, not "no filter".
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Free text: every word somewhere in the summary, the actor or the action.
+    q: Option<String>,
     /// Who acted: part of a username or name.
     actor: Option<String>,
     /// The action, e.g. `grant.created` (a prefix like `grant.` matches all of them).
@@ -46,6 +51,8 @@ impl AuditQuery {
             }
         }
         Ok(AuditFilter {
+            q: self.q.unwrap_or_default(),
+            format: String::new(),
             actor: self.actor.unwrap_or_default(),
             action: self.action.unwrap_or_default(),
             object_type: self.object_type.unwrap_or_default(),
@@ -99,31 +106,123 @@ pub async fn list(
     if !page.problems.is_empty() {
         return Err(Problem::bad_request(page.problems.join(" ")));
     }
-    let json = |s: String| {
-        (!s.is_empty())
-            .then(|| serde_json::from_str(&s).ok())
-            .flatten()
-    };
-    Ok(HttpResponse::Ok().json(Page {
-        items: page
-            .rows
-            .into_iter()
-            .map(|r| Entry {
-                id: r.id,
-                at: r.at,
-                actor_id: r.actor_id,
-                actor: r.actor_label,
-                action: r.action,
-                object_type: r.object_type,
-                object_id: r.object_id,
-                summary: r.summary,
-                before: json(r.before),
-                after: json(r.after),
-                client_ip: r.client_ip,
-                request_id: r.request_id,
-            })
-            .collect(),
-        newer: page.newer,
-        older: page.older,
-    }))
+    Ok(HttpResponse::Ok().json(Page::from(page)))
+}
+
+impl From<AuditPage> for Page {
+    fn from(page: AuditPage) -> Self {
+        let json = |s: String| {
+            (!s.is_empty())
+                .then(|| serde_json::from_str(&s).ok())
+                .flatten()
+        };
+        Page {
+            items: page
+                .rows
+                .into_iter()
+                .map(|r| Entry {
+                    id: r.id,
+                    at: r.at,
+                    actor_id: r.actor_id,
+                    actor: r.actor_label,
+                    action: r.action,
+                    object_type: r.object_type,
+                    object_id: r.object_id,
+                    summary: r.summary,
+                    before: json(r.before),
+                    after: json(r.after),
+                    client_ip: r.client_ip,
+                    request_id: r.request_id,
+                })
+                .collect(),
+            newer: page.newer,
+            older: page.older,
+        }
+    }
+}
+
+/// A History's filters, as the API takes them.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// `access`, `workflows`, `billing` or `details` (absent: everything).
+    kind: Option<String>,
+    /// From this day on.
+    #[param(format = Date)]
+    from: Option<String>,
+    /// Up to and including this day.
+    #[param(format = Date)]
+    to: Option<String>,
+    before: Option<i64>,
+    after: Option<i64>,
+}
+
+impl HistoryQuery {
+    fn into_filter(self) -> Result<HistoryFilter, Problem> {
+        let kind = self.kind.unwrap_or_default();
+        if !kind.is_empty() && !KINDS.iter().any(|(k, _, _)| *k == kind) {
+            return Err(Problem::bad_request(format!(
+                "kind must be one of {}.",
+                KINDS
+                    .iter()
+                    .map(|(k, _, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(HistoryFilter {
+            kind,
+            from: self.from.unwrap_or_default(),
+            to: self.to.unwrap_or_default(),
+            before: self.before,
+            after: self.after,
+            format: String::new(),
+        })
+    }
+}
+
+fn history_answer(found: crate::history::Found) -> ApiResult<HttpResponse> {
+    if !found.page.problems.is_empty() {
+        return Err(Problem::bad_request(found.page.problems.join(" ")));
+    }
+    Ok(HttpResponse::Ok().json(Page::from(found.page)))
+}
+
+/// A person's History: every audit entry about them, their grants, workflows, tasks and
+/// handovers, newest first, 50 a page (an administrator sees what touched their products).
+#[utoipa::path(get, path = "/api/v1/people/{id}/history", tag = "audit",
+    operation_id = "person_history",
+    params(("id" = i64, Path, description = "The person's id"), HistoryQuery),
+    responses((status = 200, description = "One page of entries", body = Page)))]
+pub async fn person_history(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<PersonId>,
+    query: web::Query<HistoryQuery>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id, f) = (user.0, path.into_inner(), query.into_inner().into_filter()?);
+    let found = crate::db::run(&state.pool, move |conn| {
+        crate::history::of_person(conn, &actor, id, &f, queries::PAGE_SIZE)
+    })
+    .await?;
+    history_answer(found)
+}
+
+/// A product's History: its changes, grants, tasks and billing, newest first.
+#[utoipa::path(get, path = "/api/v1/products/{id}/history", tag = "audit",
+    operation_id = "product_history",
+    params(("id" = i64, Path, description = "The product's id"), HistoryQuery),
+    responses((status = 200, description = "One page of entries", body = Page)))]
+pub async fn product_history(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<ProductId>,
+    query: web::Query<HistoryQuery>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id, f) = (user.0, path.into_inner(), query.into_inner().into_filter()?);
+    let found = crate::db::run(&state.pool, move |conn| {
+        crate::history::of_product(conn, &actor, id, &f, queries::PAGE_SIZE)
+    })
+    .await?;
+    history_answer(found)
 }

@@ -75,6 +75,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(at("/people/{id}").get(people::show))
             .service(at("/people/{id}/role").put(roles::set_role))
             .service(at("/people/{id}/grants").post(grants::person_create))
+            .service(at("/people/{id}/history").get(audit::person_history))
+            .service(at("/products/{id}/history").get(audit::product_history))
             .service(at("/audit").get(audit::list))
             .service(at("/workflows").get(workflows::list))
             .service(at("/workflows/onboarding").post(workflows::onboard))

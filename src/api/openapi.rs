@@ -60,6 +60,8 @@ use super::{
         grants::bulk_create,
         grants::bulk_revoke,
         grants::person_create,
+        audit::person_history,
+        audit::product_history,
         workflows::list,
         workflows::show,
         workflows::onboard,

@@ -55,6 +55,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/v1/people/{id}", Area(People, Read)),
     ("PUT", "/api/v1/people/{id}/role", Area(People, Write)),
     ("POST", "/api/v1/people/{id}/grants", Area(People, Write)),
+    ("GET", "/api/v1/people/{id}/history", Area(People, Read)),
+    ("GET", "/api/v1/products/{id}/history", Area(Inventory, Read)),
     ("POST", "/api/v1/grants", Area(People, Write)),
     ("POST", "/api/v1/grants/bulk-revoke", Area(People, Write)),
     ("POST", "/api/v1/products/{id}/grants/bulk", Area(People, Write)),

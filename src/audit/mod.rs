@@ -2,6 +2,7 @@
 //! transaction, and `queries`, what the Admin-only page (`audit_pages`, above `auth`) and the
 //! API list. The table is append-only (a trigger refuses UPDATE, DELETE and TRUNCATE).
 
+pub mod history;
 pub mod queries;
 
 use diesel::prelude::*;

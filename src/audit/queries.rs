@@ -12,6 +12,13 @@ pub const PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct AuditFilter {
+    /// Free text: every word somewhere in the summary (which names the objects), the
+    /// actor or the action.
+    #[serde(default)]
+    pub q: String,
+    /// `csv` for the download of what the filters select.
+    #[serde(default)]
+    pub format: String,
     /// Who acted: part of a username or name.
     #[serde(default)]
     pub actor: String,
@@ -62,7 +69,7 @@ pub struct AuditPage {
     pub problems: Vec<String>,
 }
 
-type Row = (
+pub(super) type Row = (
     i64,
     DateTime<Utc>,
     Option<i64>,
@@ -77,7 +84,84 @@ type Row = (
     Option<String>,
 );
 
-fn to_view(r: Row) -> AuditRow {
+/// The columns of a `Row`.
+pub(super) const ROW: (
+    audit_log::id,
+    audit_log::at,
+    audit_log::actor_id,
+    audit_log::actor_label,
+    audit_log::action,
+    audit_log::object_type,
+    audit_log::object_id,
+    audit_log::summary,
+    audit_log::before,
+    audit_log::after,
+    audit_log::client_ip,
+    audit_log::request_id,
+) = (
+    audit_log::id,
+    audit_log::at,
+    audit_log::actor_id,
+    audit_log::actor_label,
+    audit_log::action,
+    audit_log::object_type,
+    audit_log::object_id,
+    audit_log::summary,
+    audit_log::before,
+    audit_log::after,
+    audit_log::client_ip,
+    audit_log::request_id,
+);
+
+/// The instants a from/to day filter starts and ends at (the end exclusive); a value that
+/// is no date is reported in `problems` and ignored.
+pub(super) fn day_bounds(
+    from: &str,
+    to: &str,
+    problems: &mut Vec<String>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    (
+        parse_day(from, "from", problems).map(start),
+        parse_day(to, "to", problems)
+            .and_then(|d| d.succ_opt())
+            .map(start),
+    )
+}
+
+/// A page from `rows` as loaded (`limit + 1` at most, oldest first when `going_newer`):
+/// newest first, with the ids of the pages either side.
+pub(super) fn paged(
+    mut rows: Vec<Row>,
+    limit: i64,
+    going_newer: bool,
+    came_from_newer: bool,
+    problems: Vec<String>,
+) -> AuditPage {
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    if going_newer {
+        rows.reverse();
+    }
+    let first = rows.first().map(|r| r.0);
+    let last = rows.last().map(|r| r.0);
+    let (newer, older) = if going_newer {
+        (if has_more { first } else { None }, last)
+    } else {
+        (
+            if came_from_newer { first } else { None },
+            if has_more { last } else { None },
+        )
+    };
+    AuditPage {
+        rows: rows.into_iter().map(to_view).collect(),
+        newer,
+        older,
+        problems,
+    }
+}
+
+pub(super) fn to_view(r: Row) -> AuditRow {
     let pretty = |v: Option<serde_json::Value>| {
         v.map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
             .unwrap_or_default()
@@ -121,24 +205,27 @@ fn parse_day(s: &str, field: &str, problems: &mut Vec<String>) -> Option<NaiveDa
     }
 }
 
+/// A page of the entries `f` selects, newest first.
 pub fn list(conn: &mut PgConnection, f: &AuditFilter) -> Result<AuditPage, AppError> {
+    list_limited(conn, f, PAGE_SIZE)
+}
+
+/// Up to `limit` entries `f` selects, newest first (a page, or a download's all).
+pub fn list_limited(
+    conn: &mut PgConnection,
+    f: &AuditFilter,
+    limit: i64,
+) -> Result<AuditPage, AppError> {
     let mut problems = Vec::new();
-    let mut q = audit_log::table
-        .select((
-            audit_log::id,
-            audit_log::at,
-            audit_log::actor_id,
-            audit_log::actor_label,
-            audit_log::action,
-            audit_log::object_type,
-            audit_log::object_id,
-            audit_log::summary,
-            audit_log::before,
-            audit_log::after,
-            audit_log::client_ip,
-            audit_log::request_id,
-        ))
-        .into_boxed();
+    let mut q = audit_log::table.select(ROW).into_boxed();
+    for pat in crate::db::word_patterns(&f.q) {
+        q = q.filter(
+            audit_log::summary
+                .ilike(pat.clone())
+                .or(audit_log::actor_label.ilike(pat.clone()))
+                .or(audit_log::action.ilike(pat)),
+        );
+    }
     let actor = f.actor.trim();
     if !actor.is_empty() {
         q = q.filter(audit_log::actor_label.ilike(format!("%{}%", like_escape(actor))));
@@ -155,58 +242,41 @@ pub fn list(conn: &mut PgConnection, f: &AuditFilter) -> Result<AuditPage, AppEr
     if !object_id.is_empty() {
         q = q.filter(audit_log::object_id.eq(object_id.to_string()));
     }
-    if let Some(d) = parse_day(&f.from, "from", &mut problems) {
-        q = q.filter(audit_log::at.ge(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()));
+    let (from, to) = day_bounds(&f.from, &f.to, &mut problems);
+    if let Some(from) = from {
+        q = q.filter(audit_log::at.ge(from));
     }
-    if let Some(d) = parse_day(&f.to, "to", &mut problems) {
-        if let Some(next) = d.succ_opt() {
-            q = q.filter(audit_log::at.lt(next.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()));
-        }
+    if let Some(to) = to {
+        q = q.filter(audit_log::at.lt(to));
     }
 
-    let (mut rows, going_newer): (Vec<Row>, bool) = match (f.before, f.after) {
+    let (rows, going_newer): (Vec<Row>, bool) = match (f.before, f.after) {
         (_, Some(after)) => (
             q.filter(audit_log::id.gt(after))
                 .order(audit_log::id.asc())
-                .limit(PAGE_SIZE + 1)
+                .limit(limit + 1)
                 .load(conn)?,
             true,
         ),
         (Some(before), None) => (
             q.filter(audit_log::id.lt(before))
                 .order(audit_log::id.desc())
-                .limit(PAGE_SIZE + 1)
+                .limit(limit + 1)
                 .load(conn)?,
             false,
         ),
         (None, None) => (
-            q.order(audit_log::id.desc())
-                .limit(PAGE_SIZE + 1)
-                .load(conn)?,
+            q.order(audit_log::id.desc()).limit(limit + 1).load(conn)?,
             false,
         ),
     };
-    let has_more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    if going_newer {
-        rows.reverse();
-    }
-    let first = rows.first().map(|r| r.0);
-    let last = rows.last().map(|r| r.0);
-    let (newer, older) = if going_newer {
-        (if has_more { first } else { None }, last)
-    } else {
-        (
-            if f.before.is_some() { first } else { None },
-            if has_more { last } else { None },
-        )
-    };
-    Ok(AuditPage {
-        rows: rows.into_iter().map(to_view).collect(),
-        newer,
-        older,
+    Ok(paged(
+        rows,
+        limit,
+        going_newer,
+        f.before.is_some(),
         problems,
-    })
+    ))
 }
 
 /// The latest entries where `actor_id` acted (the dashboard's "recent activity").
@@ -217,20 +287,7 @@ pub fn recent_for_actor(
 ) -> Result<Vec<AuditRow>, AppError> {
     let rows: Vec<Row> = audit_log::table
         .filter(audit_log::actor_id.eq(actor_id))
-        .select((
-            audit_log::id,
-            audit_log::at,
-            audit_log::actor_id,
-            audit_log::actor_label,
-            audit_log::action,
-            audit_log::object_type,
-            audit_log::object_id,
-            audit_log::summary,
-            audit_log::before,
-            audit_log::after,
-            audit_log::client_ip,
-            audit_log::request_id,
-        ))
+        .select(ROW)
         .order(audit_log::id.desc())
         .limit(n)
         .load(conn)?;

@@ -19,6 +19,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_subjects (kind, subject_id, audit_id) {
+        kind -> Text,
+        subject_id -> Int8,
+        audit_id -> Int8,
+        object_type -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Int8,
         at -> Timestamptz,
@@ -544,6 +554,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(audit_subjects -> audit_log (audit_id));
 diesel::joinable!(scim_users -> users (user_id));
 diesel::joinable!(provisioning_rules -> onboarding_templates (template_id));
 diesel::joinable!(provisioning_effects -> users (user_id));
@@ -609,6 +620,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     billing_records,
     audit_log,
+    audit_subjects,
     email_outbox,
     auth_sessions,
     imports,

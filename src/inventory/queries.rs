@@ -217,6 +217,26 @@ pub(super) fn find_service(conn: &mut PgConnection, id: ServiceId) -> Result<Ser
         .ok_or(AppError::NotFound)
 }
 
+/// The ids of service `id`'s products that `actor` sees (all of them but for a Product
+/// Administrator, who sees theirs).
+pub fn product_ids_of_service(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: ServiceId,
+) -> Result<Vec<i64>, AppError> {
+    let ids: Vec<i64> = products::table
+        .filter(products::service_id.eq(id))
+        .select(products::id)
+        .load(conn)?;
+    Ok(match actor.role {
+        crate::authz::Role::ProductAdmin => {
+            let mine = actor.scope.product_ids();
+            ids.into_iter().filter(|p| mine.contains(p)).collect()
+        }
+        _ => ids,
+    })
+}
+
 /// A service `actor` may do `action` on (404 outside their scope, 403 inside it when the
 /// action is not theirs).
 pub fn service_in_scope(

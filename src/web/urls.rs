@@ -70,6 +70,7 @@ paths! {
     /// A service's page; posting to it saves the service.
     service(ServiceId) => "/inventory/services/", "";
     service_edit(ServiceId) => "/inventory/services/", "/edit";
+    service_history(ServiceId) => "/inventory/services/", "/history";
     service_admins(ServiceId) => "/inventory/services/", "/admins";
     /// The active grants of the service's products as CSV.
     service_grants_csv(ServiceId) => "/inventory/services/", "/grants.csv";
@@ -82,6 +83,7 @@ paths! {
     /// A product's page; posting to it saves the product.
     product(ProductId) => "/inventory/products/", "";
     product_edit(ProductId) => "/inventory/products/", "/edit";
+    product_history(ProductId) => "/inventory/products/", "/history";
     product_admins(ProductId) => "/inventory/products/", "/admins";
     product_grants(ProductId) => "/inventory/products/", "/grants";
     /// The product's active grants as CSV.
@@ -93,6 +95,8 @@ paths! {
     /// A person's page in the directory; posting to it saves the person.
     person(PersonId) => "/directory/", "";
     person_edit(PersonId) => "/directory/", "/edit";
+    /// Everything the audit log holds about the person (their grants, tasks, workflows…).
+    person_history(PersonId) => "/directory/", "/history";
     person_grants(PersonId) => "/directory/", "/grants";
     /// Several products for the person at once, or a colleague's access copied.
     person_bulk_grants(PersonId) => "/directory/", "/grants/bulk";
@@ -133,6 +137,23 @@ paths! {
     import_commit(ImportId) => "/imports/", "/commit";
     /// Sends a failed email again.
     outbox_retry(OutboxId) => "/settings/outbox/", "/retry";
+}
+
+/// The page of what an audit entry changed, where it has one.
+pub fn audit_object(object_type: &str, object_id: &str) -> Option<String> {
+    let id: i64 = object_id.parse().ok().filter(|id| *id > 0)?;
+    Some(match object_type {
+        "user" => person(PersonId(id)),
+        "product" => product(ProductId(id)),
+        "service" => service(ServiceId(id)),
+        "billing_record" => billing_record(BillingRecordId(id)),
+        "workflow" => workflow(WorkflowId(id)),
+        "task" => task(TaskId(id)),
+        "handover" => handover(HandoverId(id)),
+        "import" => import(ImportId(id)),
+        "template" => template(TemplateId(id)),
+        _ => return None,
+    })
 }
 
 /// Runs a scheduled job now (`job`: its name, `Job::as_str`).

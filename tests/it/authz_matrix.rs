@@ -247,6 +247,12 @@ fn rows(f: &Fixture, tag: &str) -> Vec<Row> {
         ("GET", format!("/inventory/products/{p}/grants.csv"), none(),                              [200, 200, 404, 200, 404, 303]),
         ("GET", format!("/inventory/products/{}/grants.csv", f.p2), none(),                         [200, 404, 404, 404, 404, 303]),
         ("GET", format!("/directory/{x}/grants.csv"), none(),                                       [200, 200, 200, 200, 200, 303]),
+        ("GET", format!("/directory/{x}/history"), none(),                                         [200, 200, 200, 200, 200, 303]),
+        ("GET", "/directory/999999/history".into(), none(),                                           [404, 404, 404, 404, 404, 303]),
+        ("GET", format!("/inventory/products/{p}/history"), none(),                                 [200, 200, 404, 200, 404, 303]),
+        ("GET", format!("/inventory/products/{}/history", f.p2), none(),                            [200, 404, 404, 404, 404, 303]),
+        ("GET", format!("/inventory/services/{s}/history"), none(),                                 [200, 200, 404, 200, 404, 303]),
+        ("GET", format!("/payments/{}/history", f.b1), none(),                                      [200, 200, 404, 200, 404, 303]),
         // The pickers answer within each actor's scope (person_grants checks what they hold).
         ("GET", "/pick/people?q=pat".into(), none(),                                                  [200, 200, 200, 200, 200, 303]),
         ("GET", "/pick/products?q=g".into(), none(),                                                  [200, 200, 200, 200, 200, 303]),

@@ -16,6 +16,7 @@ mod cluster;
 mod demo;
 mod derived;
 mod directory;
+mod history;
 mod imports;
 mod inventory;
 mod invitations;

@@ -370,6 +370,15 @@ impl TestApp {
             .expect("insert grant")
     }
 
+    pub fn user_id_by_email(&self, email: &str) -> i64 {
+        use portalops::db::schema::users;
+        users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .first(&mut self.conn())
+            .expect("person by email")
+    }
+
     pub fn user_id(&self, username: &str) -> i64 {
         use portalops::db::schema::users;
         users::table
