@@ -658,7 +658,7 @@ fn fill(
          SELECT now() - g * interval '5 minutes',
                 a.id, a.full_name,
                 (ARRAY['grant.created', 'grant.revoked', 'billing.updated', 'person.updated', 'service.updated', 'task.completed'])[1 + g % 6],
-                (ARRAY['grant', 'grant', 'billing_record', 'user', 'service', 'task'])[1 + g % 6],
+                (ARRAY['access_grant', 'access_grant', 'billing_record', 'user', 'service', 'task'])[1 + g % 6],
                 (g % 10000)::text,
                 'Demo activity #' || g
          FROM generate_series(1, $1::int) AS g,

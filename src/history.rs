@@ -12,6 +12,11 @@ use crate::domain::{BillingRecordId, PersonId, ProductId, ServiceId};
 use crate::error::AppError;
 use crate::web::urls;
 
+/// What finds a History in the actor's scope (one of the `of_*` below): the connection,
+/// the actor, the object, the filters and how many entries at most.
+pub type Finder<Id> =
+    fn(&mut PgConnection, &Actor, Id, &HistoryFilter, i64) -> Result<Found, AppError>;
+
 /// A History found.
 pub struct Found {
     /// "Ada Chen", "GitHub → Enterprise".

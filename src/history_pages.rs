@@ -11,10 +11,10 @@ use askama::Template;
 use crate::audit::history::{self, HistoryFilter, CSV_HEADER, CSV_MAX, KINDS};
 use crate::audit::queries::{AuditPage, PAGE_SIZE};
 use crate::auth::current_user::CurrentUser;
-use crate::authz::{authorize, Action, Actor};
+use crate::authz::{authorize, Action};
 use crate::domain::{BillingRecordId, PersonId, ProductId, ServiceId};
 use crate::error::AppResult;
-use crate::history::Found;
+use crate::history::Finder;
 use crate::web::csv_out::attachment;
 use crate::web::respond::html;
 use crate::web::{urls, AppState, PageCtx};
@@ -67,20 +67,31 @@ impl HistoryPage {
     }
 }
 
-async fn respond(
-    session: &Session,
-    actor: &Actor,
-    here: String,
+/// A History page (or, with `format=csv`, its download) of object `id`, found by `find`;
+/// `here` is the page's own path and `kind` names the download.
+async fn show<Id: Copy + Send + std::fmt::Display + 'static>(
+    user: CurrentUser,
+    session: Session,
+    state: &AppState,
+    (id, kind, here): (Id, &str, String),
     filter: HistoryFilter,
-    csv_name: String,
-    found: Found,
+    find: Finder<Id>,
 ) -> AppResult<HttpResponse> {
+    let actor = user.0;
+    let (a, f) = (actor.clone(), filter.clone());
+    let limit = if f.format == "csv" {
+        CSV_MAX
+    } else {
+        PAGE_SIZE
+    };
+    let found = crate::db::run(&state.pool, move |conn| find(conn, &a, id, &f, limit)).await?;
     if filter.format == "csv" {
-        return attachment(&csv_name, CSV_HEADER, history::csv_rows(found.page.rows));
+        let name = format!("portalops-history-{kind}-{id}.csv");
+        return attachment(&name, CSV_HEADER, history::csv_rows(found.page.rows));
     }
     let title = format!("History of {}", found.name);
     let page = HistoryPage {
-        ctx: PageCtx::new(session, Some(actor), &title, "/"),
+        ctx: PageCtx::new(&session, Some(&actor), &title, "/"),
         title,
         back: (found.page_of, found.name),
         here,
@@ -92,14 +103,6 @@ async fn respond(
     html(StatusCode::OK, page.render())
 }
 
-fn limit(f: &HistoryFilter) -> i64 {
-    if f.format == "csv" {
-        CSV_MAX
-    } else {
-        PAGE_SIZE
-    }
-}
-
 /// `GET /directory/{id}/history`.
 pub async fn person(
     user: CurrentUser,
@@ -108,25 +111,11 @@ pub async fn person(
     path: aw::Path<PersonId>,
     query: aw::Query<HistoryFilter>,
 ) -> AppResult<HttpResponse> {
-    let actor = user.0;
-    authorize(&actor, Action::ViewDirectory)?;
+    authorize(&user.0, Action::ViewDirectory)?;
     let id = path.into_inner();
-    let filter = query.into_inner();
-    let (a, f) = (actor.clone(), filter.clone());
-    let found = crate::db::run(&state.pool, move |conn| {
-        crate::history::of_person(conn, &a, id, &f, limit(&f))
-    })
-    .await?;
-    let csv = format!("portalops-history-person-{id}.csv");
-    respond(
-        &session,
-        &actor,
-        urls::person_history(id),
-        filter,
-        csv,
-        found,
-    )
-    .await
+    let at = (id, "person", urls::person_history(id));
+    let find: Finder<PersonId> = crate::history::of_person;
+    show(user, session, &state, at, query.into_inner(), find).await
 }
 
 /// `GET /inventory/products/{id}/history`.
@@ -137,24 +126,10 @@ pub async fn product(
     path: aw::Path<ProductId>,
     query: aw::Query<HistoryFilter>,
 ) -> AppResult<HttpResponse> {
-    let actor = user.0;
     let id = path.into_inner();
-    let filter = query.into_inner();
-    let (a, f) = (actor.clone(), filter.clone());
-    let found = crate::db::run(&state.pool, move |conn| {
-        crate::history::of_product(conn, &a, id, &f, limit(&f))
-    })
-    .await?;
-    let csv = format!("portalops-history-product-{id}.csv");
-    respond(
-        &session,
-        &actor,
-        urls::product_history(id),
-        filter,
-        csv,
-        found,
-    )
-    .await
+    let at = (id, "product", urls::product_history(id));
+    let find: Finder<ProductId> = crate::history::of_product;
+    show(user, session, &state, at, query.into_inner(), find).await
 }
 
 /// `GET /inventory/services/{id}/history`: the service's and its products' (those the
@@ -166,24 +141,10 @@ pub async fn service(
     path: aw::Path<ServiceId>,
     query: aw::Query<HistoryFilter>,
 ) -> AppResult<HttpResponse> {
-    let actor = user.0;
     let id = path.into_inner();
-    let filter = query.into_inner();
-    let (a, f) = (actor.clone(), filter.clone());
-    let found = crate::db::run(&state.pool, move |conn| {
-        crate::history::of_service(conn, &a, id, &f, limit(&f))
-    })
-    .await?;
-    let csv = format!("portalops-history-service-{id}.csv");
-    respond(
-        &session,
-        &actor,
-        urls::service_history(id),
-        filter,
-        csv,
-        found,
-    )
-    .await
+    let at = (id, "service", urls::service_history(id));
+    let find: Finder<ServiceId> = crate::history::of_service;
+    show(user, session, &state, at, query.into_inner(), find).await
 }
 
 /// `GET /payments/{id}/history`.
@@ -194,22 +155,8 @@ pub async fn billing_record(
     path: aw::Path<BillingRecordId>,
     query: aw::Query<HistoryFilter>,
 ) -> AppResult<HttpResponse> {
-    let actor = user.0;
     let id = path.into_inner();
-    let filter = query.into_inner();
-    let (a, f) = (actor.clone(), filter.clone());
-    let found = crate::db::run(&state.pool, move |conn| {
-        crate::history::of_billing_record(conn, &a, id, &f, limit(&f))
-    })
-    .await?;
-    let csv = format!("portalops-history-billing-{id}.csv");
-    respond(
-        &session,
-        &actor,
-        urls::billing_record_history(id),
-        filter,
-        csv,
-        found,
-    )
-    .await
+    let at = (id, "billing", urls::billing_record_history(id));
+    let find: Finder<BillingRecordId> = crate::history::of_billing_record;
+    show(user, session, &state, at, query.into_inner(), find).await
 }
