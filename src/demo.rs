@@ -410,8 +410,8 @@ struct TableName {
 }
 
 /// Empties every application table (not the migrations' bookkeeping) and restarts the ids,
-/// so the demo company gets the same ids as on an empty database. The audit log's guard
-/// against TRUNCATE is lifted for this statement only, inside the caller's transaction.
+/// so the demo company gets the same ids as on an empty database. The audit log's guards
+/// against TRUNCATE are lifted for this statement only, inside the caller's transaction.
 /// Returns the stored names of the uploaded files whose rows went with it.
 fn empty_every_table(conn: &mut PgConnection) -> Result<Vec<String>, AppError> {
     use crate::db::schema::attachments;
@@ -427,15 +427,22 @@ fn empty_every_table(conn: &mut PgConnection) -> Result<Vec<String>, AppError> {
     .into_iter()
     .map(|t| format!("\"{}\"", t.tablename))
     .collect();
-    diesel::sql_query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate")
-        .execute(conn)?;
+    // The audit log and what its entries are about (`audit_subjects`) refuse TRUNCATE.
+    let guards = [
+        ("audit_log", "audit_log_no_truncate"),
+        ("audit_subjects", "audit_subjects_no_truncate"),
+    ];
+    for (table, guard) in guards {
+        diesel::sql_query(format!("ALTER TABLE {table} DISABLE TRIGGER {guard}")).execute(conn)?;
+    }
     diesel::sql_query(format!(
         "TRUNCATE {} RESTART IDENTITY CASCADE",
         tables.join(", ")
     ))
     .execute(conn)?;
-    diesel::sql_query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate")
-        .execute(conn)?;
+    for (table, guard) in guards {
+        diesel::sql_query(format!("ALTER TABLE {table} ENABLE TRIGGER {guard}")).execute(conn)?;
+    }
     Ok(files)
 }
 

@@ -28,6 +28,10 @@ pub struct NewGrant {
     account_identifier: String,
     #[serde(default)]
     note: String,
+    /// Grant even though it goes over the purchased seats (else 422 on `over_seats`, saying
+    /// how many are free).
+    #[serde(default)]
+    over_seats: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -56,13 +60,14 @@ pub async fn create(
             "Name the person by email address or directory id.",
         ));
     }
-    let request = grants::NewGrant::new(
+    let mut request = grants::NewGrant::new(
         &body.person,
         product_id,
         &body.account_identifier,
         &body.note,
     )
     .map_err(|e| Problem::from(CommandError::Invalid(e)))?;
+    request.over_seats = body.over_seats;
     let id = crate::db::run(&state.pool, move |conn| {
         Ok(grants::grant(conn, &actor, request, &OffboardingRevokes))
     })

@@ -117,6 +117,9 @@ pub struct Completion {
     account_identifier: String,
     #[serde(default)]
     note: String,
+    /// Grant even though it goes over the purchased seats (else 422 on `over_seats`).
+    #[serde(default)]
+    over_seats: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -140,7 +143,8 @@ pub async fn complete(
     let actor = user.0;
     let id = TaskId(path.into_inner());
     let body = body.into_inner();
-    let request = TaskCompletion::done(&body.account_identifier, &body.note);
+    let request = TaskCompletion::done(&body.account_identifier, &body.note)
+        .map(|c| c.confirming_seats(body.over_seats));
     let workflow_id = crate::db::run(&state.pool, move |conn| {
         Ok(commands::close_task(conn, &actor, id, request))
     })

@@ -5,7 +5,7 @@
 //! granted only when every line can be: each line its own grant with the rules and the audit
 //! entry of one (`grants::insert_grant`), all in one transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -285,12 +285,14 @@ pub fn plan(
         ))
         .load(conn)?;
     let product_ids: Vec<ProductId> = products.iter().map(|p| p.id).collect();
-    let holders: Vec<(PersonId, ProductId)> = access_grants::table
+    let holders: HashSet<(PersonId, ProductId)> = access_grants::table
         .filter(access_grants::revoked_at.is_null())
         .filter(access_grants::user_id.eq_any(people.iter().map(|p| p.id)))
         .filter(access_grants::product_id.eq_any(&product_ids))
         .select((access_grants::user_id, access_grants::product_id))
-        .load(conn)?;
+        .load::<(PersonId, ProductId)>(conn)?
+        .into_iter()
+        .collect();
     let counts: HashMap<ProductId, (Option<i32>, Option<i32>)> = products::table
         .left_join(product_seat_counts::table)
         .filter(products::id.eq_any(&product_ids))
@@ -304,18 +306,20 @@ pub fn plan(
         .map(|(id, used, bought)| (id, (used, bought)))
         .collect();
 
-    let mut seen: Vec<(PersonId, ProductId)> = Vec::new();
+    // Looked up by id and by lower-case email: a CSV of thousands of rows stays linear.
+    let by_id: HashMap<PersonId, &BulkPerson> = people.iter().map(|p| (p.id, p)).collect();
+    let by_email: HashMap<String, &BulkPerson> =
+        people.iter().map(|p| (p.email.to_lowercase(), p)).collect();
+    let mut seen: HashSet<(PersonId, ProductId)> = HashSet::new();
     let mut seats: Vec<SeatUse> = Vec::new();
     let mut rows = Vec::with_capacity(lines.len());
     for line in lines {
-        let person = people
-            .iter()
-            .find(|p| match &line.person {
-                Grantee::Id(id) => p.id == *id,
-                Grantee::Email(e) => p.email.eq_ignore_ascii_case(e.as_str()),
-                Grantee::Nobody => false,
-            })
-            .cloned();
+        let person = match &line.person {
+            Grantee::Id(id) => by_id.get(id),
+            Grantee::Email(e) => by_email.get(&e.as_str().to_lowercase()),
+            Grantee::Nobody => None,
+        }
+        .map(|p| (*p).clone());
         let product = products.iter().find(|p| names(&line.product, p)).cloned();
         let outcome = match (&person, &product) {
             (None, _) => BulkOutcome::Unknown,
@@ -336,7 +340,7 @@ pub fn plan(
                 } else if seen.contains(&pair) {
                     BulkOutcome::Repeated
                 } else {
-                    seen.push(pair);
+                    seen.insert(pair);
                     let (used, purchased) = counts.get(&pr.id).copied().unwrap_or_default();
                     match seats.iter_mut().find(|s| s.product.id == pr.id) {
                         Some(s) => s.adding += 1,

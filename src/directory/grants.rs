@@ -35,13 +35,23 @@ pub struct GrantForm {
     pub account_identifier: String,
     #[serde(default)]
     pub note: String,
+    /// "Grant anyway": the person acting was told the grant goes over the purchased seats.
+    #[serde(default)]
+    pub over_seats: Option<String>,
 }
 
 impl GrantForm {
     /// The request for granting `product` (the product's page has it in its path, the
     /// person's page in the form).
     pub fn request(&self, product: ProductId) -> Result<NewGrant, FieldErrors> {
-        NewGrant::new(&self.person, product, &self.account_identifier, &self.note)
+        let mut req = NewGrant::new(&self.person, product, &self.account_identifier, &self.note)?;
+        req.over_seats = self.over_seats.as_deref().is_some_and(|v| !v.is_empty());
+        Ok(req)
+    }
+
+    /// Whether "Grant anyway" was ticked.
+    pub fn over_seats_ticked(&self) -> bool {
+        self.over_seats.as_deref().is_some_and(|v| !v.is_empty())
     }
 
     /// Empties the fields refused for holding a card number, before the form is shown again.
@@ -117,6 +127,7 @@ pub fn grant(
                 "This person already has access to this product.",
             ));
         }
+        check_seats(conn, &product, 1, req.over_seats)?;
         insert_grant(
             conn,
             actor,
@@ -127,6 +138,55 @@ pub fn grant(
             after,
         )
     })
+}
+
+/// A product's active grants and purchased seats (none: not counted by seat).
+pub fn seats_of(
+    conn: &mut PgConnection,
+    product: ProductId,
+) -> Result<(i64, Option<i32>), AppError> {
+    let (used, bought): (Option<i32>, Option<i32>) = products::table
+        .left_join(product_seat_counts::table)
+        .filter(products::id.eq(product))
+        .select((
+            product_seat_counts::active_grants.nullable(),
+            products::seats_purchased,
+        ))
+        .first(conn)?;
+    Ok((i64::from(used.unwrap_or(0)), bought))
+}
+
+/// Refuses `adding` grants of `product` that would take it over its purchased seats unless
+/// the person acting `confirmed` it, saying how many are free (keyed `over_seats`): every
+/// door that grants one product asks first (a page with a "Grant anyway" tick, the API
+/// with `"over_seats": true`, an onboarding task's completion).
+pub fn check_seats(
+    conn: &mut PgConnection,
+    product: &ProductFacts,
+    adding: i64,
+    confirmed: bool,
+) -> Result<(), CommandError> {
+    if confirmed {
+        return Ok(());
+    }
+    let (used, bought) = seats_of(conn, product.id)?;
+    let Some(bought) = bought else {
+        return Ok(());
+    };
+    let over = used + adding - i64::from(bought);
+    if over <= 0 {
+        return Ok(());
+    }
+    Err(invalid(
+        "over_seats",
+        &format!(
+            "{} → {} has {} of {bought} seats free: this takes it {over} over its purchased \
+             seats. Tick “Grant anyway” to go on.",
+            product.service_name,
+            product.name,
+            (i64::from(bought) - used).max(0)
+        ),
+    ))
 }
 
 /// The grant's row, the follow-up and the audit entry: what one grant and each of a bulk
@@ -247,18 +307,11 @@ pub fn plan_bulk_grant(
         ));
     }
     let batch = super::grant_batch::plan(conn, actor, lines_of(req))?;
-    let (seats_used, seats_purchased): (Option<i32>, Option<i32>) = products::table
-        .left_join(product_seat_counts::table)
-        .filter(products::id.eq(product.id))
-        .select((
-            product_seat_counts::active_grants.nullable(),
-            products::seats_purchased,
-        ))
-        .first(conn)?;
+    let (seats_used, seats_purchased) = seats_of(conn, product.id)?;
     Ok(BulkPlan {
         product,
         batch,
-        seats_used: i64::from(seats_used.unwrap_or(0)),
+        seats_used,
         seats_purchased,
     })
 }

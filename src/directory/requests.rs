@@ -370,6 +370,8 @@ pub struct NewGrant {
     /// The person's account at the product (optional).
     pub account_identifier: Line<200>,
     pub note: Paragraph<1000>,
+    /// The person acting was told the grant goes over the purchased seats, and goes on.
+    pub over_seats: bool,
 }
 
 impl NewGrant {
@@ -397,6 +399,7 @@ impl NewGrant {
                 product,
                 account_identifier,
                 note,
+                over_seats: false,
             }),
             _ => Err(e),
         }

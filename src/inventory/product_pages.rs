@@ -52,6 +52,13 @@ impl ProductPage {
             .seats_purchased
             .is_some_and(|p| self.d.seats_used > i64::from(p))
     }
+    /// "3 of 20 seats are free", for the grant form (none when not counted by seat).
+    fn free_seats(&self) -> Option<String> {
+        self.d.product.seats_purchased.map(|p| {
+            let free = (i64::from(p) - self.d.seats_used).max(0);
+            format!("{free} of {p} seats are free.")
+        })
+    }
     fn seats(&self) -> String {
         match self.d.product.seats_purchased {
             Some(p) => format!("{} of {p}", self.d.seats_used),

@@ -607,7 +607,15 @@ pub fn close_task(
             TaskCompletion::Done {
                 account_identifier,
                 note,
-            } => done(conn, actor, id, &t, &account_identifier, &note),
+                over_seats,
+            } => done(
+                conn,
+                actor,
+                id,
+                &t,
+                (&account_identifier, &note),
+                over_seats,
+            ),
             TaskCompletion::NotNeeded { reason } => not_needed(conn, actor, id, &t, &reason),
         }?;
         finish_if_done(conn, actor, t.workflow_id)?;
@@ -631,8 +639,8 @@ fn done(
     actor: &Actor,
     id: TaskId,
     t: &super::queries::TaskState,
-    account: &str,
-    note: &str,
+    (account, note): (&str, &str),
+    over_seats: bool,
 ) -> Result<(), CommandError> {
     let label = product_label(conn, t.product_id)?;
     let grant_id = if t.kind == TaskKind::Grant {
@@ -655,6 +663,12 @@ fn done(
         match existing {
             Some(g) => g,
             None => {
+                let facts: crate::authz::ProductFacts = products::table
+                    .inner_join(services::table)
+                    .filter(products::id.eq(t.product_id))
+                    .select(crate::authz::ProductFacts::as_select())
+                    .first(conn)?;
+                crate::directory::grants::check_seats(conn, &facts, 1, over_seats)?;
                 let g: GrantId = diesel::insert_into(access_grants::table)
                     .values(NewGrant {
                         user_id: t.person_id,

@@ -109,6 +109,15 @@ pub struct CompleteForm {
     pub account_identifier: String,
     #[serde(default)]
     pub note: String,
+    /// "Grant anyway", over the purchased seats.
+    #[serde(default)]
+    pub over_seats: Option<String>,
+}
+
+impl CompleteForm {
+    fn over_seats_ticked(&self) -> bool {
+        self.over_seats.as_deref().is_some_and(|v| !v.is_empty())
+    }
 }
 
 #[derive(Template)]
@@ -443,6 +452,19 @@ struct TaskPage {
     t: TaskRow,
     form: CompleteForm,
     errors: FieldErrors,
+    /// The product's active grants and purchased seats.
+    seats: (i64, Option<i32>),
+}
+
+impl TaskPage {
+    /// "3 of 20 seats are free" for a grant task (none when not counted by seat).
+    fn free_seats(&self) -> Option<String> {
+        let (used, bought) = self.seats;
+        bought.map(|b| {
+            let free = (i64::from(b) - used).max(0);
+            format!("{free} of {b} seats are free.")
+        })
+    }
 }
 
 async fn render_task(
@@ -454,7 +476,12 @@ async fn render_task(
     errors: FieldErrors,
 ) -> AppResult<HttpResponse> {
     let a = actor.clone();
-    let t = crate::db::run(&state.pool, move |conn| queries::task(conn, &a, id)).await?;
+    let (t, seats) = crate::db::run(&state.pool, move |conn| {
+        let t = queries::task(conn, &a, id)?;
+        let seats = crate::directory::grants::seats_of(conn, t.product_id)?;
+        Ok((t, seats))
+    })
+    .await?;
     let status = crate::web::forms::status(&errors);
     let title = format!("{} {} for {}", t.verb(), t.product, t.person);
     let page = TaskPage {
@@ -462,6 +489,7 @@ async fn render_task(
         t,
         form,
         errors,
+        seats,
     };
     html(status, page.render())
 }
@@ -494,7 +522,9 @@ pub async fn complete(
     let id = TaskId(path.into_inner());
     let (mut form, refused) = form.into_parts();
     let a = actor.clone();
-    let request = TaskCompletion::done(&form.account_identifier, &form.note);
+    let over = form.over_seats_ticked();
+    let request = TaskCompletion::done(&form.account_identifier, &form.note)
+        .map(|c| c.confirming_seats(over));
     let result = unless_refused(
         refused,
         crate::db::run(&state.pool, move |conn| {

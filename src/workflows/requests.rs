@@ -128,6 +128,8 @@ pub enum TaskCompletion {
         account_identifier: Text,
         /// May be empty.
         note: Text,
+        /// The person acting was told the grant goes over the purchased seats, and goes on.
+        over_seats: bool,
     },
     /// Not needed (e.g. the person does not need the product), with why.
     NotNeeded { reason: Text },
@@ -143,9 +145,18 @@ impl TaskCompletion {
             (Ok(account_identifier), Ok(note)) => Ok(Self::Done {
                 account_identifier,
                 note,
+                over_seats: false,
             }),
             _ => Err(errors),
         }
+    }
+
+    /// A completion that goes over the purchased seats when `confirmed`.
+    pub fn confirming_seats(mut self, confirmed: bool) -> Self {
+        if let Self::Done { over_seats, .. } = &mut self {
+            *over_seats = confirmed;
+        }
+        self
     }
 
     pub fn not_needed(reason: &str) -> Result<Self, FieldErrors> {

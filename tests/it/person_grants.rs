@@ -527,3 +527,123 @@ async fn pickers_find_people_and_products_by_words_in_any_order_within_scope() {
         .unwrap_or_default()
         .starts_with("text/javascript"));
 }
+
+#[actix_web::test]
+async fn a_grant_that_goes_over_the_seats_is_told_the_free_seats_and_confirmed_at_every_door() {
+    use portalops::db::schema::tasks;
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("root", "admin").await;
+    let zoom = app.insert_product(app.insert_service("Zoom"), "Pro", Some(1));
+    let ann = app.insert_person("Ann Lee", "ann@example.com", "Ops");
+    let bob = app.insert_person("Bob Chen", "bob@example.com", "Ops");
+    app.insert_person("Cat Diaz", "cat@example.com", "Ops");
+    let page = format!("/inventory/products/{zoom}");
+    assert!(c.get(&page).await.body.contains("1 of 1 seats are free."));
+    let grant = format!("/inventory/products/{zoom}/grants");
+    assert_eq!(
+        c.submit(&page, &grant, &[("person", "ann@example.com")])
+            .await
+            .status,
+        303
+    );
+
+    // The product page: told, the typed values kept, nothing granted; then confirmed.
+    let told = c
+        .submit(
+            &page,
+            &grant,
+            &[("person", "bob@example.com"), ("note", "trial")],
+        )
+        .await;
+    assert_eq!(told.status, 422, "{}", told.body);
+    assert!(told
+        .body
+        .contains("Zoom → Pro has 0 of 1 seats free: this takes it 1 over"));
+    assert!(told.body.contains("name=\"over_seats\""));
+    assert!(
+        told.body.contains("value=\"bob@example.com\"") && told.body.contains("value=\"trial\"")
+    );
+    assert_eq!(held(&app, bob), Vec::<i64>::new());
+    let ok = c
+        .submit(
+            &page,
+            &grant,
+            &[("person", "bob@example.com"), ("over_seats", "1")],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(held(&app, bob), vec![zoom]);
+
+    // The person page and the API ask the same.
+    let cat = app.user_id_by_email("cat@example.com");
+    let person = format!("/directory/{cat}");
+    let zoom_id = zoom.to_string();
+    let r = c
+        .submit(
+            &person,
+            &format!("/directory/{cat}/grants"),
+            &[("product_id", zoom_id.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("0 of 1 seats free"));
+    app.create_user("ada", PASSWORD, "admin");
+    let token = app.jwt("ada").await;
+    let api = app.client();
+    let body = json!({"person": "cat@example.com", "product_id": zoom});
+    let r = api
+        .api("POST", "/api/v1/grants", Some(&token), Some(body))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("over_seats"));
+    let body = json!({"person": "cat@example.com", "product_id": zoom, "over_seats": true});
+    let r = api
+        .api("POST", "/api/v1/grants", Some(&token), Some(body))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // An onboarding's grant task: the task page shows the seats, completing asks first.
+    let r = c
+        .submit(
+            "/workflows/onboard",
+            "/workflows/onboard",
+            &[
+                ("email", "dan@example.com"),
+                ("full_name", "Dan Eze"),
+                ("start_date", "2030-01-15"),
+                ("product_ids", zoom_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let task: i64 = tasks::table
+        .filter(tasks::product_id.eq(zoom))
+        .select(tasks::id)
+        .first(&mut app.conn())
+        .expect("the grant task");
+    let task_page = format!("/tasks/{task}");
+    let shown = c.get(&task_page).await;
+    assert!(
+        shown.body.contains("0 of 1 seats are free."),
+        "{}",
+        shown.body
+    );
+    let done = format!("/tasks/{task}/complete");
+    let r = c
+        .submit(&task_page, &done, &[("account_identifier", "dan")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("this takes it 3 over"));
+    assert!(r.body.contains("value=\"dan\""));
+    let r = c
+        .submit(
+            &task_page,
+            &done,
+            &[("account_identifier", "dan"), ("over_seats", "1")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let dan = app.user_id_by_email("dan@example.com");
+    assert_eq!(held(&app, dan), vec![zoom]);
+    let _ = ann;
+}
