@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiResult, ApiUser, Problem};
-use crate::audit::history::{HistoryFilter, KINDS};
+use crate::audit::history::HistoryFilter;
 use crate::audit::queries::{self, AuditFilter, AuditPage};
 use crate::authz::{authorize, Action};
 use crate::domain::{PersonId, ProductId};
@@ -40,16 +40,7 @@ pub struct AuditQuery {
 
 impl AuditQuery {
     fn into_filter(self) -> Result<AuditFilter, Problem> {
-        for (name, value) in [("from", &self.from), ("to", &self.to)] {
-            if value
-                .as_deref()
-                .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err())
-            {
-                return Err(Problem::bad_request(format!(
-                    "{name} is not a date (YYYY-MM-DD)."
-                )));
-            }
-        }
+        check_dates(&self.from, &self.to)?;
         Ok(AuditFilter {
             q: self.q.unwrap_or_default(),
             format: String::new(),
@@ -141,12 +132,48 @@ impl From<AuditPage> for Page {
     }
 }
 
+/// A given `from` or `to` that is no date (an empty one included) is a 400, not "no filter".
+fn check_dates(from: &Option<String>, to: &Option<String>) -> Result<(), Problem> {
+    for (name, value) in [("from", from), ("to", to)] {
+        if value
+            .as_deref()
+            .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err())
+        {
+            return Err(Problem::bad_request(format!(
+                "{name} is not a date (YYYY-MM-DD)."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a History can be narrowed to (`audit::history::KINDS`' keys).
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HistoryKind {
+    Access,
+    Workflows,
+    Billing,
+    Details,
+}
+
+impl HistoryKind {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Workflows => "workflows",
+            Self::Billing => "billing",
+            Self::Details => "details",
+        }
+    }
+}
+
 /// A History's filters, as the API takes them.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// `access`, `workflows`, `billing` or `details` (absent: everything).
-    kind: Option<String>,
+    /// Absent: everything.
+    kind: Option<HistoryKind>,
     /// From this day on.
     #[param(format = Date)]
     from: Option<String>,
@@ -159,19 +186,10 @@ pub struct HistoryQuery {
 
 impl HistoryQuery {
     fn into_filter(self) -> Result<HistoryFilter, Problem> {
-        let kind = self.kind.unwrap_or_default();
-        if !kind.is_empty() && !KINDS.iter().any(|(k, _, _)| *k == kind) {
-            return Err(Problem::bad_request(format!(
-                "kind must be one of {}.",
-                KINDS
-                    .iter()
-                    .map(|(k, _, _)| *k)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        check_dates(&self.from, &self.to)?;
+        let kind = self.kind.map(HistoryKind::key).unwrap_or_default();
         Ok(HistoryFilter {
-            kind,
+            kind: kind.to_string(),
             from: self.from.unwrap_or_default(),
             to: self.to.unwrap_or_default(),
             before: self.before,

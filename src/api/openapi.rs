@@ -87,7 +87,7 @@ use super::{
         notifications::read_one,
         audit::list,
     ),
-    components(schemas(super::problem::Body)),
+    components(schemas(super::problem::Body, super::audit::HistoryKind)),
     modifiers(&Conventions),
     tags(
         (name = "auth", description = "Tokens: log in, refresh, log out, who am I, API tokens for scripts."),
@@ -272,6 +272,31 @@ fn add_problems(op: &mut Operation, has_id: bool, writes: bool, need: Option<Nee
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reference_in_the_document_names_a_component_it_holds() {
+        fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                        out.push(r.clone());
+                    }
+                    m.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc: serde_json::Value = serde_json::from_str(json()).expect("valid JSON");
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let path = r.strip_prefix("#/").expect("a local reference");
+            let target = path.split('/').fold(&doc, |v, key| &v[key]);
+            assert!(!target.is_null(), "{r} names nothing in the document");
+        }
+    }
 
     #[test]
     fn the_document_is_openapi_3_1_with_bearer_security_and_problem_responses() {
