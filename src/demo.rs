@@ -662,7 +662,7 @@ fn fill(
     // The audit trail of two years of administration.
     diesel::sql_query(
         "INSERT INTO audit_log (at, actor_id, actor_label, action, object_type, object_id, summary)
-         SELECT now() - g * interval '5 minutes',
+         SELECT now() - ($1::int - g) * interval '5 minutes',
                 a.id, a.full_name,
                 (ARRAY['grant.created', 'grant.revoked', 'billing.updated', 'person.updated', 'service.updated', 'task.completed'])[1 + g % 6],
                 (ARRAY['access_grant', 'access_grant', 'billing_record', 'user', 'service', 'task'])[1 + g % 6],

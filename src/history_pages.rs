@@ -68,12 +68,12 @@ impl HistoryPage {
 }
 
 /// A History page (or, with `format=csv`, its download) of object `id`, found by `find`;
-/// `here` is the page's own path and `kind` names the download.
+/// `here` is the page's own path, `kind` names the download and `section` is the nav's.
 async fn show<Id: Copy + Send + std::fmt::Display + 'static>(
     user: CurrentUser,
     session: Session,
     state: &AppState,
-    (id, kind, here): (Id, &str, String),
+    (id, kind, here, section): (Id, &str, String, &str),
     filter: HistoryFilter,
     find: Finder<Id>,
 ) -> AppResult<HttpResponse> {
@@ -91,7 +91,7 @@ async fn show<Id: Copy + Send + std::fmt::Display + 'static>(
     }
     let title = format!("History of {}", found.name);
     let page = HistoryPage {
-        ctx: PageCtx::new(&session, Some(&actor), &title, "/"),
+        ctx: PageCtx::new(&session, Some(&actor), &title, section),
         title,
         back: (found.page_of, found.name),
         here,
@@ -113,7 +113,7 @@ pub async fn person(
 ) -> AppResult<HttpResponse> {
     authorize(&user.0, Action::ViewDirectory)?;
     let id = path.into_inner();
-    let at = (id, "person", urls::person_history(id));
+    let at = (id, "person", urls::person_history(id), "/directory");
     let find: Finder<PersonId> = crate::history::of_person;
     show(user, session, &state, at, query.into_inner(), find).await
 }
@@ -127,7 +127,7 @@ pub async fn product(
     query: aw::Query<HistoryFilter>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let at = (id, "product", urls::product_history(id));
+    let at = (id, "product", urls::product_history(id), "/inventory");
     let find: Finder<ProductId> = crate::history::of_product;
     show(user, session, &state, at, query.into_inner(), find).await
 }
@@ -142,7 +142,7 @@ pub async fn service(
     query: aw::Query<HistoryFilter>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let at = (id, "service", urls::service_history(id));
+    let at = (id, "service", urls::service_history(id), "/inventory");
     let find: Finder<ServiceId> = crate::history::of_service;
     show(user, session, &state, at, query.into_inner(), find).await
 }
@@ -156,7 +156,7 @@ pub async fn billing_record(
     query: aw::Query<HistoryFilter>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let at = (id, "billing", urls::billing_record_history(id));
+    let at = (id, "billing", urls::billing_record_history(id), "/payments");
     let find: Finder<BillingRecordId> = crate::history::of_billing_record;
     show(user, session, &state, at, query.into_inner(), find).await
 }
