@@ -199,7 +199,19 @@ impl HistoryQuery {
     }
 }
 
-fn history_answer(found: crate::history::Found) -> ApiResult<HttpResponse> {
+/// A History page as JSON, found by `find` in the caller's scope.
+async fn history_of<Id: Copy + Send + 'static>(
+    user: ApiUser,
+    state: &AppState,
+    id: Id,
+    query: HistoryQuery,
+    find: crate::history::Finder<Id>,
+) -> ApiResult<HttpResponse> {
+    let (actor, f) = (user.0, query.into_filter()?);
+    let found = crate::db::run(&state.pool, move |conn| {
+        find(conn, &actor, id, &f, queries::PAGE_SIZE)
+    })
+    .await?;
     if !found.page.problems.is_empty() {
         return Err(Problem::bad_request(found.page.problems.join(" ")));
     }
@@ -218,12 +230,8 @@ pub async fn person_history(
     path: web::Path<PersonId>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (actor, id, f) = (user.0, path.into_inner(), query.into_inner().into_filter()?);
-    let found = crate::db::run(&state.pool, move |conn| {
-        crate::history::of_person(conn, &actor, id, &f, queries::PAGE_SIZE)
-    })
-    .await?;
-    history_answer(found)
+    let find: crate::history::Finder<_> = crate::history::of_person;
+    history_of(user, &state, path.into_inner(), query.into_inner(), find).await
 }
 
 /// A product's History: its changes, grants, tasks and billing, newest first.
@@ -237,10 +245,6 @@ pub async fn product_history(
     path: web::Path<ProductId>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (actor, id, f) = (user.0, path.into_inner(), query.into_inner().into_filter()?);
-    let found = crate::db::run(&state.pool, move |conn| {
-        crate::history::of_product(conn, &actor, id, &f, queries::PAGE_SIZE)
-    })
-    .await?;
-    history_answer(found)
+    let find: crate::history::Finder<_> = crate::history::of_product;
+    history_of(user, &state, path.into_inner(), query.into_inner(), find).await
 }

@@ -16,7 +16,7 @@ use crate::domain::PersonId;
 use crate::error::{AppResult, CommandError};
 use crate::web::forms::FieldErrors;
 use crate::web::input::Form;
-use crate::web::respond::{html, redirect};
+use crate::web::respond::{failure_back, html, redirect};
 use crate::web::session::{flash, FlashKind};
 use crate::web::{urls, AppState, PageCtx};
 
@@ -60,11 +60,7 @@ impl PersonBulkForm {
             self.colleague.trim().to_lowercase(),
             self.note.trim()
         );
-        crate::crypto::sha256(text.as_bytes())
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::web::forms::fingerprint(&text)
     }
 }
 
@@ -232,7 +228,7 @@ pub async fn submit(
             }
             // Refused lines, the seats, or a change since the preview: a fresh preview says.
             Err(CommandError::Invalid(e)) => errors.merge(e),
-            Err(e) => return refused_or_404(&session, e, person),
+            Err(e) => return failure_back(&session, e, &urls::person(person)),
         }
     } else if form.step == "confirm" {
         errors.add(
@@ -251,20 +247,8 @@ pub async fn submit(
             errors.merge(e);
             return render(&session, &state, &actor, person, form, errors, None).await;
         }
-        Err(e) => return refused_or_404(&session, e, person),
+        Err(e) => return failure_back(&session, e, &urls::person(person)),
     };
     errors.merge(plan.batch.errors("products", "products"));
     render(&session, &state, &actor, person, form, errors, Some(plan)).await
-}
-
-/// A refusal flashed on the person's page; anything else as is.
-fn refused_or_404(session: &Session, e: CommandError, person: PersonId) -> AppResult<HttpResponse> {
-    match e {
-        CommandError::Refused(m) => {
-            flash(session, FlashKind::Error, &m);
-            Ok(redirect(&urls::person(person)))
-        }
-        CommandError::Invalid(_) => Ok(redirect(&urls::person(person))),
-        CommandError::Other(e) => Err(e),
-    }
 }

@@ -15,7 +15,7 @@ use crate::domain::ProductId;
 use crate::error::{AppResult, CommandError};
 use crate::web::forms::FieldErrors;
 use crate::web::input::Form;
-use crate::web::respond::{html, redirect};
+use crate::web::respond::{failure_back, html, redirect};
 use crate::web::session::{flash, FlashKind};
 use crate::web::{urls, AppState, PageCtx};
 
@@ -56,12 +56,7 @@ fn people(n: usize) -> String {
 
 /// The fingerprint of a list as the preview showed it.
 fn fingerprint(people: &[String]) -> String {
-    let joined = people.join("\n").to_lowercase();
-    crate::crypto::sha256(joined.as_bytes())
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::web::forms::fingerprint(&people.join("\n").to_lowercase())
 }
 
 #[derive(Template)]
@@ -212,12 +207,12 @@ pub async fn grant(
                 }
                 render(&session, &state, &actor, product, form, errors, plan).await
             }
-            Err(e) => refused_or_404(&session, e, product),
+            Err(e) => failure_back(&session, e, &urls::product(product)),
         };
     }
     let mut plan = match plan(&state, &actor, request).await? {
         Ok(p) => p,
-        Err(e) => return refused_or_404(&session, e, product),
+        Err(e) => return failure_back(&session, e, &urls::product(product)),
     };
     if form.step == "drop" {
         // The refused lines taken out, explicitly: what is left is the preview shown. (A
@@ -252,22 +247,6 @@ async fn plan(
         Ok(grants::plan_bulk_grant(conn, &a, &request))
     })
     .await
-}
-
-/// A refusal (an archived product) flashed on the product's page; anything else as is.
-fn refused_or_404(
-    session: &Session,
-    e: CommandError,
-    product: ProductId,
-) -> AppResult<HttpResponse> {
-    match e {
-        CommandError::Refused(m) => {
-            flash(session, FlashKind::Error, &m);
-            Ok(redirect(&urls::product(product)))
-        }
-        CommandError::Invalid(_) => Ok(redirect(&urls::product(product))),
-        CommandError::Other(e) => Err(e),
-    }
 }
 
 #[derive(Template)]
@@ -322,7 +301,7 @@ pub async fn revoke(
                     return Ok(redirect(&urls::product(product)));
                 }
                 Err(CommandError::Invalid(e)) => errors.merge(e),
-                Err(e) => return refused_or_404(&session, e, product),
+                Err(e) => return failure_back(&session, e, &urls::product(product)),
             }
         }
     }

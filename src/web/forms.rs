@@ -21,6 +21,16 @@ pub fn optional(value: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// A short fingerprint of what a preview showed (a hidden field): a confirm of anything else
+/// is shown again instead of acted on.
+pub fn fingerprint(text: &str) -> String {
+    crate::crypto::sha256(text.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Refuses full card numbers in free-text fields (PCI DSS: PortalOps never stores one):
 /// the field gets the message and is emptied, so the number is not even shown back.
 pub fn refuse_card_numbers(errors: &mut FieldErrors, fields: Vec<(&'static str, &mut String)>) {

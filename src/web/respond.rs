@@ -74,6 +74,20 @@ pub fn after_command<T>(
     }
 }
 
+/// A command's failure on a page that cannot show it in place: a refusal is flashed and the
+/// browser goes `back` (so does a field error, which such a page's own checks precede);
+/// anything else (a 404) is returned as it is.
+pub fn failure_back(session: &Session, e: CommandError, back: &str) -> AppResult<HttpResponse> {
+    match e {
+        CommandError::Refused(m) => {
+            sess::flash(session, FlashKind::Error, &m);
+            Ok(redirect(back))
+        }
+        CommandError::Invalid(_) => Ok(redirect(back)),
+        CommandError::Other(e) => Err(e),
+    }
+}
+
 /// `after_command` for a one-field form inside another page (nothing to re-render): a field
 /// error is flashed like a refusal and the browser goes `back`.
 pub fn after_inline_command<T>(
