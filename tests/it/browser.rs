@@ -427,10 +427,12 @@ async fn pick(b: &fantoccini::Client, box_css: &str, typed: &str, label: &str) {
             .await
             .unwrap_or_default()
         {
+            // A list answered for fewer letters may be replaced while it is read: its items
+            // are gone then, so the click fails and the newer list is read again.
             if li.is_displayed().await.unwrap_or(false)
                 && li.text().await.map(|t| t.contains(label)).unwrap_or(false)
+                && li.click().await.is_ok()
             {
-                li.click().await.expect("choose the match");
                 return;
             }
         }
