@@ -256,8 +256,8 @@ pub async fn bulk_create(
             lines,
             to_grant: plan.granted(),
             refused: plan.refused().count(),
-            seats_used: plan.seats_used,
-            seats_purchased: plan.seats_purchased,
+            seats_used: plan.seats.used,
+            seats_purchased: plan.seats.purchased,
             seats_over: plan.seats_over(),
         }));
     }
@@ -345,7 +345,7 @@ struct PersonGrantLine {
     product_id: Option<ProductId>,
     /// "Service → Product" (absent for a product the caller cannot see).
     product: Option<String>,
-    /// `grant`, `already`, `no_product`, `not_yours`, `archived`, `offboarded`…
+    /// `grant`, `already`, `no_product`, `not_yours`, `archived`, `offboarded`, `no_seat`…
     outcome: String,
     seats_purchased: Option<i32>,
     seats_free: Option<i64>,
@@ -408,7 +408,7 @@ pub async fn person_create(
                     .as_ref()
                     .map(|p| format!("{} → {}", p.service_name, p.name)),
                 outcome: r.outcome.as_str().to_string(),
-                seats_purchased: seats.and_then(|s| s.purchased),
+                seats_purchased: seats.and_then(|s| s.seats.purchased),
                 seats_free: seats.and_then(|s| s.free()),
             }
         };

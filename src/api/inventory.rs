@@ -108,6 +108,8 @@ struct ProductItem {
     name: String,
     license_model: LicenseModel,
     seats_purchased: Option<i32>,
+    /// Grants beyond the purchased seats are refused (else they are asked to be confirmed).
+    refuse_over_seats: bool,
     seats_used: i64,
     status: InventoryStatus,
 }
@@ -157,6 +159,7 @@ pub async fn service(
                 name: p.product.name,
                 license_model: p.product.license_model,
                 seats_purchased: p.product.seats_purchased,
+                refuse_over_seats: p.product.refuse_over_seats,
                 seats_used: p.seats_used,
                 status: p.product.status,
             })
@@ -202,6 +205,8 @@ struct ProductDetail {
     /// e.g. `per_seat`, `flat`, `usage`.
     license_model: LicenseModel,
     seats_purchased: Option<i32>,
+    /// Grants beyond the purchased seats are refused (else they are asked to be confirmed).
+    refuse_over_seats: bool,
     seats_used: i64,
     status: InventoryStatus,
     /// Its Product Administrators.
@@ -258,6 +263,7 @@ pub async fn product(
         description: p.description,
         license_model: p.license_model,
         seats_purchased: p.seats_purchased,
+        refuse_over_seats: p.refuse_over_seats,
         seats_used: d.seats_used,
         status: p.status,
         admins: d

@@ -173,6 +173,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        refuse_over_seats -> Bool,
     }
 }
 

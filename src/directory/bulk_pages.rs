@@ -97,7 +97,7 @@ impl PersonBulkPage {
         else {
             return String::new();
         };
-        match (s.free(), s.purchased) {
+        match (s.free(), s.seats.purchased) {
             (Some(free), Some(bought)) if s.over_by() > 0 => {
                 format!("{free} of {bought} free: {} over", s.over_by())
             }

@@ -10,14 +10,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 
-use super::grants::{insert_grant, AfterGrant};
+use super::grants::{insert_grant, seat_columns, AfterGrant};
 use super::requests::Grantee;
 pub use super::requests::PersonGrants;
 use crate::authz::{authorize_on, Actor, ObjectAction, ProductFacts};
 use crate::db::lower;
 use crate::db::schema::{access_grants, product_seat_counts, products, services, users};
 use crate::domain::text::{Line, Paragraph};
-use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId};
+use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId, Seats};
 use crate::error::{invalid, AppError, CommandError};
 use crate::web::forms::FieldErrors;
 
@@ -64,6 +64,8 @@ pub enum BulkOutcome {
     NotYours,
     /// The product is archived.
     Archived,
+    /// The product has no free seat left for it and refuses going over.
+    NoSeat,
 }
 
 impl BulkOutcome {
@@ -78,6 +80,7 @@ impl BulkOutcome {
             Self::NoProduct => "no_product",
             Self::NotYours => "not_yours",
             Self::Archived => "archived",
+            Self::NoSeat => "no_seat",
         }
     }
 
@@ -92,6 +95,10 @@ impl BulkOutcome {
             Self::NoProduct => Some("there is no such product among those you administer"),
             Self::NotYours => Some("you may not grant access to this product"),
             Self::Archived => Some("the product is archived: restore it first"),
+            Self::NoSeat => Some(
+                "no seat is free for this line and the product refuses grants beyond its \
+                 purchased seats",
+            ),
         }
     }
 }
@@ -137,10 +144,8 @@ impl BatchRow {
 #[derive(Debug, Clone)]
 pub struct SeatUse {
     pub product: ProductFacts,
-    /// Active grants now.
-    pub used: i64,
-    /// Seats bought (none: not counted by seat).
-    pub purchased: Option<i32>,
+    /// Its seats now.
+    pub seats: Seats,
     /// Grants this batch adds.
     pub adding: i64,
 }
@@ -148,13 +153,12 @@ pub struct SeatUse {
 impl SeatUse {
     /// Seats over the purchased number once the batch is granted (0 within them).
     pub fn over_by(&self) -> i64 {
-        self.purchased
-            .map_or(0, |p| (self.used + self.adding - i64::from(p)).max(0))
+        self.seats.over_after(self.adding)
     }
 
     /// Seats free now (none: not counted by seat).
     pub fn free(&self) -> Option<i64> {
-        self.purchased.map(|p| (i64::from(p) - self.used).max(0))
+        self.seats.free()
     }
 }
 
@@ -293,17 +297,13 @@ pub fn plan(
         .load::<(PersonId, ProductId)>(conn)?
         .into_iter()
         .collect();
-    let counts: HashMap<ProductId, (Option<i32>, Option<i32>)> = products::table
+    let counts: HashMap<ProductId, Seats> = products::table
         .left_join(product_seat_counts::table)
         .filter(products::id.eq_any(&product_ids))
-        .select((
-            products::id,
-            product_seat_counts::active_grants.nullable(),
-            products::seats_purchased,
-        ))
-        .load::<(ProductId, Option<i32>, Option<i32>)>(conn)?
+        .select((products::id, seat_columns()))
+        .load::<(ProductId, (Option<i32>, Option<i32>, bool))>(conn)?
         .into_iter()
-        .map(|(id, used, bought)| (id, (used, bought)))
+        .map(|(id, seats)| (id, seats.into()))
         .collect();
 
     // Looked up by id and by lower-case email: a CSV of thousands of rows stays linear.
@@ -341,17 +341,25 @@ pub fn plan(
                     BulkOutcome::Repeated
                 } else {
                     seen.insert(pair);
-                    let (used, purchased) = counts.get(&pr.id).copied().unwrap_or_default();
-                    match seats.iter_mut().find(|s| s.product.id == pr.id) {
-                        Some(s) => s.adding += 1,
-                        None => seats.push(SeatUse {
-                            product: pr.clone(),
-                            used: i64::from(used.unwrap_or(0)),
-                            purchased,
-                            adding: 1,
-                        }),
+                    let at = match seats.iter().position(|s| s.product.id == pr.id) {
+                        Some(at) => at,
+                        None => {
+                            seats.push(SeatUse {
+                                product: pr.clone(),
+                                seats: counts.get(&pr.id).copied().unwrap_or_default(),
+                                adding: 0,
+                            });
+                            seats.len() - 1
+                        }
+                    };
+                    let use_ = &mut seats[at];
+                    // The seats left go to the lines in their order; the rest are refused.
+                    if use_.seats.refuses(use_.adding + 1) {
+                        BulkOutcome::NoSeat
+                    } else {
+                        use_.adding += 1;
+                        BulkOutcome::Grant
                     }
-                    BulkOutcome::Grant
                 }
             }
             (other, _, _) => other,
@@ -630,15 +638,18 @@ mod tests {
     fn seats_over_count_only_what_the_batch_adds_beyond_the_purchase() {
         let mut s = SeatUse {
             product: facts(1, "S", "P"),
-            used: 8,
-            purchased: Some(10),
+            seats: Seats {
+                used: 8,
+                purchased: Some(10),
+                refuse_over: false,
+            },
             adding: 2,
         };
         assert_eq!(s.over_by(), 0);
         assert_eq!(s.free(), Some(2));
         s.adding = 5;
         assert_eq!(s.over_by(), 3);
-        s.purchased = None;
+        s.seats.purchased = None;
         assert_eq!(s.over_by(), 0, "not counted by seat: never over");
         assert_eq!(s.free(), None);
     }

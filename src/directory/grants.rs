@@ -20,7 +20,7 @@ use crate::audit::{self, AuditEntry};
 use crate::authz::{load_product, Actor, ObjectAction, ProductFacts};
 use crate::db::lower;
 use crate::db::schema::{access_grants, product_seat_counts, products, users};
-use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId};
+use crate::domain::{EmploymentStatus, GrantId, PersonId, ProductId, Seats};
 use crate::error::{invalid, AppError, CommandError};
 use crate::web::forms::FieldErrors;
 
@@ -140,41 +140,63 @@ pub fn grant(
     })
 }
 
-/// A product's active grants and purchased seats (none: not counted by seat).
-pub fn seats_of(
-    conn: &mut PgConnection,
-    product: ProductId,
-) -> Result<(i64, Option<i32>), AppError> {
-    let (used, bought): (Option<i32>, Option<i32>) = products::table
+/// The columns a product's `Seats` are read from (it joined to its seat counter).
+pub(super) fn seat_columns() -> SeatColumns {
+    (
+        product_seat_counts::active_grants.nullable(),
+        products::seats_purchased,
+        products::refuse_over_seats,
+    )
+}
+
+pub(super) type SeatColumns = (
+    diesel::dsl::Nullable<product_seat_counts::active_grants>,
+    products::seats_purchased,
+    products::refuse_over_seats,
+);
+
+/// A product's seats now.
+pub fn seats_of(conn: &mut PgConnection, product: ProductId) -> Result<Seats, AppError> {
+    let row: (Option<i32>, Option<i32>, bool) = products::table
         .left_join(product_seat_counts::table)
         .filter(products::id.eq(product))
-        .select((
-            product_seat_counts::active_grants.nullable(),
-            products::seats_purchased,
-        ))
+        .select(seat_columns())
         .first(conn)?;
-    Ok((i64::from(used.unwrap_or(0)), bought))
+    Ok(row.into())
 }
 
 /// Refuses `adding` grants of `product` that would take it over its purchased seats unless
 /// the person acting `confirmed` it, saying how many are free (keyed `over_seats`): every
 /// door that grants one product asks first (a page with a "Grant anyway" tick, the API
-/// with `"over_seats": true`, an onboarding task's completion).
+/// with `"over_seats": true`, an onboarding task's completion). A product set to refuse
+/// going over is refused whatever was confirmed (keyed `seats`).
 pub fn check_seats(
     conn: &mut PgConnection,
     product: &ProductFacts,
     adding: i64,
     confirmed: bool,
 ) -> Result<(), CommandError> {
-    if confirmed {
-        return Ok(());
-    }
-    let (used, bought) = seats_of(conn, product.id)?;
-    let Some(bought) = bought else {
+    let seats = seats_of(conn, product.id)?;
+    let (over, Some(bought)) = (seats.over_after(adding), seats.purchased) else {
         return Ok(());
     };
-    let over = used + adding - i64::from(bought);
-    if over <= 0 {
+    let used = seats.used;
+    if over == 0 {
+        return Ok(());
+    }
+    if seats.refuse_over {
+        return Err(invalid(
+            "seats",
+            &format!(
+                "{} → {} has {} of {bought} seats free and refuses grants beyond them: buy \
+                 more seats (edit the product) or revoke a grant first.",
+                product.service_name,
+                product.name,
+                (i64::from(bought) - used).max(0)
+            ),
+        ));
+    }
+    if confirmed {
         return Ok(());
     }
     Err(invalid(
@@ -249,9 +271,8 @@ use super::grant_batch::{GrantLine, ProductRef};
 pub struct BulkPlan {
     pub product: ProductFacts,
     pub batch: BatchPlan,
-    /// Active grants now, and the seats bought (none: not counted by seat).
-    pub seats_used: i64,
-    pub seats_purchased: Option<i32>,
+    /// The product's seats now.
+    pub seats: Seats,
 }
 
 impl BulkPlan {
@@ -267,9 +288,7 @@ impl BulkPlan {
 
     /// Seats over the purchased number once the grants are made (0 when within them).
     pub fn seats_over(&self) -> i64 {
-        self.seats_purchased.map_or(0, |p| {
-            (self.seats_used + self.granted() as i64 - i64::from(p)).max(0)
-        })
+        self.seats.over_after(self.granted() as i64)
     }
 
     /// Each refused line as a message (keyed `people.N` under `people`).
@@ -307,12 +326,11 @@ pub fn plan_bulk_grant(
         ));
     }
     let batch = super::grant_batch::plan(conn, actor, lines_of(req))?;
-    let (seats_used, seats_purchased) = seats_of(conn, product.id)?;
+    let seats = seats_of(conn, product.id)?;
     Ok(BulkPlan {
         product,
         batch,
-        seats_used,
-        seats_purchased,
+        seats,
     })
 }
 

@@ -17,9 +17,11 @@ pub mod errors;
 pub mod ids;
 pub mod money;
 pub mod scopes;
+pub mod seats;
 pub mod text;
 
 pub use enums::*;
 pub use errors::{Conflict, FieldErrors};
 pub use ids::*;
 pub use scopes::{ApiAccess, ApiArea, TokenScopes};
+pub use seats::Seats;

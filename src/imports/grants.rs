@@ -116,7 +116,10 @@ fn line_of(
 fn column_of(outcome: BulkOutcome) -> &'static str {
     match outcome {
         BulkOutcome::Unknown | BulkOutcome::Offboarded => "email",
-        BulkOutcome::NoProduct | BulkOutcome::NotYours | BulkOutcome::Archived => "product",
+        BulkOutcome::NoProduct
+        | BulkOutcome::NotYours
+        | BulkOutcome::Archived
+        | BulkOutcome::NoSeat => "product",
         BulkOutcome::Grant | BulkOutcome::Already | BulkOutcome::Repeated => "row",
     }
 }
@@ -179,7 +182,7 @@ pub fn plan(
                 s.product.service_name,
                 s.product.name,
                 s.free().unwrap_or(0),
-                s.purchased.unwrap_or(0),
+                s.seats.purchased.unwrap_or(0),
                 s.over_by()
             )
         })

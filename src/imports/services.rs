@@ -230,6 +230,10 @@ pub fn plan(
             } else {
                 seats.to_string()
             },
+            // Not a column: a re-import keeps the product's setting.
+            refuse_over_seats: old_p
+                .filter(|p| p.refuse_over_seats)
+                .map(|_| "1".to_string()),
         };
         match pform.validate() {
             Ok(values) => {
@@ -260,6 +264,7 @@ pub fn plan(
                     ("name", "product_name"),
                     ("license_model", "license_model"),
                     ("seats_purchased", "seats_purchased"),
+                    ("refuse_over_seats", "seats_purchased"),
                     ("description", "product_description"),
                 ] {
                     if !fields.get(f).is_empty() {

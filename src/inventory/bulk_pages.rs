@@ -82,12 +82,17 @@ impl BulkGrantPage {
         let Some(p) = &self.plan else {
             return String::new();
         };
-        let after = p.seats_used + p.granted() as i64;
-        match p.seats_purchased {
+        let after = p.seats.used + p.granted() as i64;
+        match p.seats.purchased {
             Some(bought) => {
-                let free = (i64::from(bought) - p.seats_used).max(0);
+                let free = (i64::from(bought) - p.seats.used).max(0);
+                let refuse = if p.seats.refuse_over {
+                    " The product refuses grants beyond its purchased seats."
+                } else {
+                    ""
+                };
                 format!(
-                    "{free} of {bought} seats are free now; after this grant {after} of {bought} are in use."
+                    "{free} of {bought} seats are free now; after this grant {after} of {bought} are in use.{refuse}"
                 )
             }
             None => format!("{after} people will have access (no seat limit is recorded)."),

@@ -31,7 +31,8 @@ fn service_json(s: &Service) -> serde_json::Value {
 
 fn product_json(p: &Product) -> serde_json::Value {
     json!({"service_id": p.service_id, "name": p.name, "description": p.description,
-           "license_model": p.license_model, "seats_purchased": p.seats_purchased, "status": p.status})
+           "license_model": p.license_model, "seats_purchased": p.seats_purchased,
+           "refuse_over_seats": p.refuse_over_seats, "status": p.status})
 }
 
 /// A service's columns as a request sets them.
@@ -65,6 +66,7 @@ struct ProductValues<'a> {
     description: &'a str,
     license_model: LicenseModel,
     seats_purchased: Option<i32>,
+    refuse_over_seats: bool,
 }
 
 impl<'a> From<&'a ProductChanges> for ProductValues<'a> {
@@ -74,6 +76,7 @@ impl<'a> From<&'a ProductChanges> for ProductValues<'a> {
             description: &c.description,
             license_model: c.license_model,
             seats_purchased: c.seats_purchased,
+            refuse_over_seats: c.refuse_over_seats,
         }
     }
 }

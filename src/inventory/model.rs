@@ -73,6 +73,9 @@ pub struct ProductForm {
     pub license_model: String,
     #[serde(default)]
     pub seats_purchased: String,
+    /// The checkbox: present (any value) when ticked.
+    #[serde(default)]
+    pub refuse_over_seats: Option<String>,
 }
 
 impl ProductForm {
@@ -83,7 +86,12 @@ impl ProductForm {
             description: p.description.clone(),
             license_model: p.license_model.as_str().into(),
             seats_purchased: p.seats_purchased.map(|n| n.to_string()).unwrap_or_default(),
+            refuse_over_seats: p.refuse_over_seats.then(|| "1".to_string()),
         }
+    }
+
+    pub fn refuses_over_seats(&self) -> bool {
+        self.refuse_over_seats.is_some()
     }
 
     /// Trims the values (the form is shown again as it was kept) and checks them.
@@ -107,6 +115,7 @@ impl TryFrom<&ProductForm> for ProductChanges {
             description: &f.description,
             license_model: &f.license_model,
             seats_purchased: &f.seats_purchased,
+            refuse_over_seats: f.refuses_over_seats(),
         })
     }
 }

@@ -54,10 +54,12 @@ impl ProductPage {
     }
     /// "3 of 20 seats are free", for the grant form (none when not counted by seat).
     fn free_seats(&self) -> Option<String> {
-        self.d.product.seats_purchased.map(|p| {
-            let free = (i64::from(p) - self.d.seats_used).max(0);
-            format!("{free} of {p} seats are free.")
-        })
+        crate::domain::Seats {
+            used: self.d.seats_used,
+            purchased: self.d.product.seats_purchased,
+            refuse_over: self.d.product.refuse_over_seats,
+        }
+        .free_line()
     }
     fn seats(&self) -> String {
         match self.d.product.seats_purchased {

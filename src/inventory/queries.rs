@@ -259,6 +259,7 @@ pub struct Product {
     pub license_model: LicenseModel,
     pub seats_purchased: Option<i32>,
     pub status: InventoryStatus,
+    pub refuse_over_seats: bool,
 }
 
 impl Product {

@@ -69,6 +69,8 @@ pub struct ProductChanges {
     pub license_model: LicenseModel,
     /// `None` when no seat count is recorded.
     pub seats_purchased: Option<i32>,
+    /// Grants beyond `seats_purchased` are refused, not asked (it needs a seat count).
+    pub refuse_over_seats: bool,
 }
 
 /// A product's details as typed.
@@ -80,11 +82,13 @@ pub struct ProductInput<'a> {
     pub license_model: &'a str,
     /// A whole number, or blank.
     pub seats_purchased: &'a str,
+    /// Whether going over the purchased seats is refused.
+    pub refuse_over_seats: bool,
 }
 
 impl ProductChanges {
     /// Checks every field; the errors are keyed `name`, `description`, `license_model`,
-    /// `seats_purchased`. A card number anywhere is reported alone (its fields only).
+    /// `seats_purchased`, `refuse_over_seats`. A card number anywhere is reported alone (its fields only).
     pub fn new(input: ProductInput<'_>) -> Result<Self, FieldErrors> {
         let mut c = Check::default();
         let name = c.text(
@@ -116,12 +120,19 @@ impl ProductChanges {
                 }
             }
         };
+        if input.refuse_over_seats && seats.is_empty() {
+            c.error(
+                "refuse_over_seats",
+                "Enter the seats purchased to refuse going over them, or untick this.",
+            );
+        }
         c.finish()?;
         Ok(Self {
             name,
             description,
             license_model,
             seats_purchased,
+            refuse_over_seats: input.refuse_over_seats,
         })
     }
 }
@@ -307,6 +318,14 @@ mod tests {
             ProductChanges::new(input).unwrap().seats_purchased,
             Some(25)
         );
+        input.refuse_over_seats = true;
+        assert!(ProductChanges::new(input).unwrap().refuse_over_seats);
+        input.seats_purchased = "";
+        assert!(ProductChanges::new(input)
+            .unwrap_err()
+            .get("refuse_over_seats")
+            .contains("Enter the seats purchased"));
+        input.refuse_over_seats = false;
         input.license_model = "free";
         assert_eq!(
             ProductChanges::new(input).unwrap_err().get("license_model"),

@@ -452,18 +452,14 @@ struct TaskPage {
     t: TaskRow,
     form: CompleteForm,
     errors: FieldErrors,
-    /// The product's active grants and purchased seats.
-    seats: (i64, Option<i32>),
+    /// The product's seats now.
+    seats: crate::domain::Seats,
 }
 
 impl TaskPage {
-    /// "3 of 20 seats are free" for a grant task (none when not counted by seat).
+    /// "3 of 20 seats are free." for a grant task (none when not counted by seat).
     fn free_seats(&self) -> Option<String> {
-        let (used, bought) = self.seats;
-        bought.map(|b| {
-            let free = (i64::from(b) - used).max(0);
-            format!("{free} of {b} seats are free.")
-        })
+        self.seats.free_line()
     }
 }
 

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use portalops::db::schema::{products, services, users};
 
 /// Uploads `csv` as an import of `kind`; returns the import's page.
-async fn upload(c: &Client, kind: &str, csv: &str) -> String {
+pub(crate) async fn upload(c: &Client, kind: &str, csv: &str) -> String {
     let token = c.get("/imports").await.csrf_token().expect("token");
     let r = c
         .upload(
@@ -23,7 +23,7 @@ async fn upload(c: &Client, kind: &str, csv: &str) -> String {
 }
 
 /// Waits for the background job, then returns the page.
-async fn settled(c: &Client, page: &str) -> String {
+pub(crate) async fn settled(c: &Client, page: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let r = c.get(page).await;

@@ -647,3 +647,253 @@ async fn a_grant_that_goes_over_the_seats_is_told_the_free_seats_and_confirmed_a
     assert_eq!(held(&app, dan), vec![zoom]);
     let _ = ann;
 }
+
+#[actix_web::test]
+async fn a_product_set_to_refuse_going_over_refuses_at_every_door_and_each_line_past_the_seats() {
+    use portalops::db::schema::tasks;
+    let app = TestApp::spawn().await;
+    let c = app.logged_in("root", "admin").await;
+    let zoom = app.insert_product(app.insert_service("Zoom"), "Pro", None);
+    for (name, email) in [
+        ("Ann Lee", "ann@example.com"),
+        ("Bob Chen", "bob@example.com"),
+        ("Cat Diaz", "cat@example.com"),
+        ("Dan Eze", "dan@example.com"),
+    ] {
+        app.insert_person(name, email, "Ops");
+    }
+    let ann = app.user_id_by_email("ann@example.com");
+    let bob = app.user_id_by_email("bob@example.com");
+    let cat = app.user_id_by_email("cat@example.com");
+
+    // The setting needs a seat count: said next to it, with what was typed kept.
+    let edit = format!("/inventory/products/{zoom}/edit");
+    let save = format!("/inventory/products/{zoom}");
+    let r = c
+        .submit(
+            &edit,
+            &save,
+            &[
+                ("name", "Pro"),
+                ("license_model", "per_seat"),
+                ("seats_purchased", ""),
+                ("description", "video calls"),
+                ("refuse_over_seats", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r
+        .body
+        .contains("Enter the seats purchased to refuse going over them"));
+    assert!(
+        r.body.contains("video calls")
+            && r.body
+                .contains("name=\"refuse_over_seats\" value=\"1\" checked")
+    );
+    let r = c
+        .submit(
+            &edit,
+            &save,
+            &[
+                ("name", "Pro"),
+                ("license_model", "per_seat"),
+                ("seats_purchased", "2"),
+                ("refuse_over_seats", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let refuses: bool = products::table
+        .find(zoom)
+        .select(products::refuse_over_seats)
+        .first(&mut app.conn())
+        .expect("product");
+    assert!(refuses);
+    let audited: Value = audit_log::table
+        .filter(audit_log::action.eq("product.updated"))
+        .select(audit_log::after)
+        .first::<Option<Value>>(&mut app.conn())
+        .expect("audit")
+        .expect("after");
+    assert_eq!(audited["refuse_over_seats"], true);
+    let page = format!("/inventory/products/{zoom}");
+    let shown = c.get(&page).await.body;
+    assert!(shown.contains("2 of 2 seats are free; grants beyond them are refused."));
+    assert!(shown.contains("Refused: grants beyond the purchased seats are not made"));
+    let grant = format!("/inventory/products/{zoom}/grants");
+    let r = c
+        .submit(&page, &grant, &[("person", "ann@example.com")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // A batch of three with one seat left: the first line takes it, the others are named.
+    let form = format!("/inventory/products/{zoom}/grants/bulk");
+    let list = "bob@example.com\ncat@example.com\ndan@example.com";
+    let preview = c.submit(&form, &form, &[("people", list)]).await;
+    assert_eq!(preview.status, 422, "{}", preview.body);
+    assert!(
+        preview.body.contains("Preview: 1 to grant, 2 cannot be"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("no seat is free for this line"));
+    assert!(
+        !preview.body.contains("name=\"over_seats\""),
+        "no 'grant anyway' to tick"
+    );
+    let fp = previewed(&preview.body);
+    let refused = c
+        .submit(
+            &form,
+            &form,
+            &[
+                ("people", list),
+                ("step", "confirm"),
+                ("previewed", &fp),
+                ("over_seats", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(
+        held(&app, bob),
+        Vec::<i64>::new(),
+        "a refused line refuses the batch"
+    );
+    let dropped = c
+        .submit(
+            &form,
+            &form,
+            &[("people", list), ("step", "drop"), ("previewed", &fp)],
+        )
+        .await;
+    assert_eq!(dropped.status, 200, "{}", dropped.body);
+    assert!(
+        dropped.body.contains("Preview: 1 to grant"),
+        "{}",
+        dropped.body
+    );
+    let fp = previewed(&dropped.body);
+    let ok = c
+        .submit(
+            &form,
+            &form,
+            &[
+                ("people", "bob@example.com"),
+                ("step", "confirm"),
+                ("previewed", &fp),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(held(&app, bob), vec![zoom]);
+
+    // Full now: the product page, the person page and the API refuse even when confirmed,
+    // and keep what was typed.
+    let r = c
+        .submit(
+            &page,
+            &grant,
+            &[
+                ("person", "cat@example.com"),
+                ("note", "trial"),
+                ("over_seats", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r
+        .body
+        .contains("Zoom → Pro has 0 of 2 seats free and refuses grants beyond them"));
+    assert!(r.body.contains("value=\"trial\""));
+    let zoom_id = zoom.to_string();
+    let r = c
+        .submit(
+            &format!("/directory/{cat}"),
+            &format!("/directory/{cat}/grants"),
+            &[("product_id", zoom_id.as_str()), ("over_seats", "1")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("refuses grants beyond them"));
+    app.create_user("ada", PASSWORD, "admin");
+    let token = app.jwt("ada").await;
+    let api = app.client();
+    let r = api
+        .api(
+            "POST",
+            "/api/v1/grants",
+            Some(&token),
+            Some(json!({"person": "cat@example.com", "product_id": zoom, "over_seats": true})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("\"seats\"") && r.body.contains("refuses grants beyond them"));
+    let r = api
+        .api(
+            "POST",
+            &format!("/api/v1/people/{cat}/grants"),
+            Some(&token),
+            Some(json!({"products": [zoom], "over_seats": true, "dry_run": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("\"outcome\":\"no_seat\""), "{}", r.body);
+    let r = api
+        .api(
+            "GET",
+            &format!("/api/v1/products/{zoom}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(r.body.contains("\"refuse_over_seats\":true"), "{}", r.body);
+
+    // A grants CSV names the row.
+    let page_of = crate::imports::upload(
+        &c,
+        "grants",
+        "email,service,product\ncat@example.com,Zoom,Pro\n",
+    )
+    .await;
+    let body = crate::imports::settled(&c, &page_of).await;
+    assert!(body.contains("no seat is free for this line"), "{body}");
+
+    // An onboarding's grant task cannot be completed over the seats either.
+    let r = c
+        .submit(
+            "/workflows/onboard",
+            "/workflows/onboard",
+            &[
+                ("email", "eve@example.com"),
+                ("full_name", "Eve Fox"),
+                ("start_date", "2030-01-15"),
+                ("product_ids", zoom_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let task: i64 = tasks::table
+        .filter(tasks::product_id.eq(zoom))
+        .select(tasks::id)
+        .first(&mut app.conn())
+        .expect("the grant task");
+    let task_page = format!("/tasks/{task}");
+    assert!(c
+        .get(&task_page)
+        .await
+        .body
+        .contains("0 of 2 seats are free; grants beyond them are refused."));
+    let r = c
+        .submit(
+            &task_page,
+            &format!("/tasks/{task}/complete"),
+            &[("account_identifier", "eve"), ("over_seats", "1")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("refuses grants beyond them") && r.body.contains("value=\"eve\""));
+    assert_eq!(held(&app, cat), Vec::<i64>::new());
+    assert_eq!(held(&app, ann), vec![zoom]);
+}
